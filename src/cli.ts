@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Command-line entry: placeholder until the commands land.
+console.log('portcullis');
