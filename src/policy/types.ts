@@ -34,3 +34,74 @@ export interface Decision {
   /** Filled only when evaluation was asked to explain itself. */
   trace?: TraceStep[];
 }
+
+export interface StdioServerConfig {
+  command: string;
+  args?: string[] | undefined;
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+}
+export interface HttpServerConfig {
+  url: string;
+  headers?: Record<string, string> | undefined;
+}
+/** An upstream as the policy file declares it; `${ENV}` is expanded by the proxy, not here. */
+export type ServerConfig = StdioServerConfig | HttpServerConfig;
+
+export interface AgentConfig {
+  id: string;
+  /** Lower-case hex SHA-256 of the agent's bearer key (HTTP downstream). */
+  key_sha256?: string | undefined;
+  trust: Trust;
+}
+
+export interface ApprovalSettings {
+  /** Unanswered review -> deny after this long. */
+  timeoutMs: number;
+  /** Longest a call is held open with progress before the client gets an approval id to retry with. */
+  maxHoldMs: number;
+  /** How long an approved call may be retried (and run once) after its approval. */
+  retryWindowMs: number;
+}
+
+export interface NamingSettings {
+  /** Between server and tool name when several upstreams are prefixed. */
+  separator: string;
+  /** auto: prefix only when there are several upstreams. */
+  prefix: 'auto' | 'always' | 'never';
+}
+
+export interface AuditSettings {
+  /** Extra key patterns (case-insensitive regular expressions) whose values are redacted. */
+  redact: string[];
+}
+
+export interface PolicyTestCase {
+  name: string;
+  call: Call;
+  expect: DecisionKind;
+  /** Optional: the rule id that must decide (null = the default). */
+  rule?: string | null | undefined;
+}
+
+/** A loaded, validated and compiled policy. Immutable; a reload builds a new one. */
+export interface CompiledPolicy {
+  readonly sha256: string;
+  readonly defaultDecision: 'deny' | 'review';
+  readonly servers: Readonly<Record<string, ServerConfig>>;
+  readonly agents: readonly AgentConfig[];
+  readonly approval: ApprovalSettings;
+  readonly naming: NamingSettings;
+  readonly audit: AuditSettings;
+  readonly tests: readonly PolicyTestCase[];
+  /** The ids of the rules in file order. */
+  readonly ruleIds: readonly string[];
+  evaluate(call: Call, options?: { explain?: boolean }): Decision;
+  /**
+   * True when this tool (for this server and agent) is denied whatever its arguments are:
+   * such tools are hidden from tools/list.
+   */
+  alwaysDenies(call: Omit<Call, 'args'>): boolean;
+  /** The agent whose key hashes to this hex digest, if any. */
+  agentByKeySha256(hex: string): AgentConfig | undefined;
+}
