@@ -1,0 +1,191 @@
+// Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
+import { durationMs } from './duration.js';
+import { literalPrefix } from './glob.js';
+import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
+import type { PolicyV2Doc } from './schema.js';
+import type {
+  AgentConfig,
+  Call,
+  CompiledPolicy,
+  Decision,
+  PolicyTestCase,
+  ServerConfig,
+  TraceStep,
+} from './types.js';
+
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const CACHE_LIMIT = 4096;
+
+export const DEFAULT_APPROVAL = { timeoutMs: 300_000, maxHoldMs: 50_000, retryWindowMs: 600_000 } as const;
+
+/** The id a rule without one gets: its 1-based position. */
+export function generatedRuleId(index: number): string {
+  return `rule-${index + 1}`;
+}
+
+interface TrieNode {
+  next: Map<string, TrieNode>;
+  rules: number[];
+}
+
+/**
+ * Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name.
+ * Lookups walk the name once; results are cached per name because an agent calls few distinct tools.
+ */
+class RuleIndex {
+  private readonly root: TrieNode = { next: new Map(), rules: [] };
+  private readonly cache = new Map<string, readonly number[]>();
+
+  constructor(rules: readonly CompiledRule[]) {
+    for (const rule of rules) {
+      for (const glob of rule.globs) this.insert(literalPrefix(glob).toLowerCase(), rule.index);
+    }
+  }
+
+  private insert(prefix: string, index: number): void {
+    let node = this.root;
+    for (const ch of prefix) {
+      let child = node.next.get(ch);
+      if (!child) {
+        child = { next: new Map(), rules: [] };
+        node.next.set(ch, child);
+      }
+      node = child;
+    }
+    if (node.rules.at(-1) !== index) node.rules.push(index);
+  }
+
+  candidates(tool: string): readonly number[] {
+    const key = tool.toLowerCase();
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const found: number[] = [...this.root.rules];
+    let node: TrieNode | undefined = this.root;
+    for (const ch of key) {
+      node = node.next.get(ch);
+      if (!node) break;
+      found.push(...node.rules);
+    }
+    const sorted = [...new Set(found)].sort((a, b) => a - b);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, sorted);
+    return sorted;
+  }
+}
+
+export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy {
+  const rules = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
+  const index = new RuleIndex(rules);
+  const agents: AgentConfig[] = (doc.agents ?? []).map((a) => ({
+    id: a.id,
+    trust: a.trust,
+    ...(a.key_sha256 === undefined ? {} : { key_sha256: a.key_sha256.toLowerCase() }),
+  }));
+  const agentsById = new Map(agents.map((a) => [a.id, a]));
+  const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
+  const defaultDecision = doc.default ?? 'deny';
+  const approval = doc.approval ?? {};
+
+  const subjectOf = (call: Omit<Call, 'args'>): Subject => ({
+    tool: call.tool,
+    server: call.server,
+    agent: call.agent,
+    trust: call.trust ?? (call.agent === undefined ? undefined : agentsById.get(call.agent)?.trust),
+  });
+
+  const decide = (partial: Omit<Decision, 'policySha256'>): Decision => ({
+    ...partial,
+    policySha256: sha256,
+  });
+
+  const fallback = (trace?: TraceStep[]): Decision =>
+    decide({
+      decision: defaultDecision,
+      rule: null,
+      reason: `no rule matched; the policy default is ${defaultDecision}`,
+      ...(trace ? { trace } : {}),
+    });
+
+  function evaluate(call: Call, options?: { explain?: boolean }): Decision {
+    const explain = options?.explain === true;
+    if (typeof call.tool !== 'string' || !TOOL_NAME.test(call.tool)) {
+      return decide({
+        decision: 'deny',
+        rule: null,
+        reason: 'tool name is not 1-128 characters of A-Z a-z 0-9 _ . -',
+        ...(explain ? { trace: [] } : {}),
+      });
+    }
+    const subject = subjectOf(call);
+    const trace: TraceStep[] | undefined = explain ? [] : undefined;
+    // Explaining walks every rule so the trace shows why each earlier rule did not decide.
+    const order = explain ? rules.map((r) => r.index) : index.candidates(call.tool);
+    for (const i of order) {
+      const rule = rules[i] as CompiledRule;
+      const mismatch = identityMismatch(rule, subject);
+      if (mismatch !== null) {
+        trace?.push({ rule: rule.id, matched: false, detail: mismatch });
+        continue;
+      }
+      const verdict = judgeArguments(rule, call.args);
+      trace?.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
+      if (verdict.matched) {
+        return decide({
+          decision: verdict.decision,
+          rule: rule.id,
+          reason: verdict.reason,
+          ...(trace ? { trace } : {}),
+        });
+      }
+    }
+    return fallback(trace);
+  }
+
+  function alwaysDenies(call: Omit<Call, 'args'>): boolean {
+    if (!TOOL_NAME.test(call.tool)) return true;
+    const subject = subjectOf(call);
+    for (const i of index.candidates(call.tool)) {
+      const rule = rules[i] as CompiledRule;
+      if (identityMismatch(rule, subject) !== null) continue;
+      if (rule.decision !== 'deny') return false;
+      // A deny rule that depends on the arguments lets other arguments reach later rules.
+      if (!rule.argDependent) return true;
+    }
+    return defaultDecision === 'deny';
+  }
+
+  const tests: PolicyTestCase[] = (doc.tests ?? []).map((t) => ({
+    name: t.name,
+    call: {
+      tool: t.call.tool,
+      server: t.call.server,
+      agent: t.call.agent,
+      trust: t.call.trust,
+      args: t.call.args,
+    },
+    expect: t.expect,
+    ...(t.rule === undefined ? {} : { rule: t.rule }),
+  }));
+
+  return {
+    sha256,
+    defaultDecision,
+    servers: (doc.servers ?? {}) as Record<string, ServerConfig>,
+    agents,
+    approval: {
+      timeoutMs: approval.timeout === undefined ? DEFAULT_APPROVAL.timeoutMs : durationMs(approval.timeout),
+      maxHoldMs: approval.max_hold === undefined ? DEFAULT_APPROVAL.maxHoldMs : durationMs(approval.max_hold),
+      retryWindowMs:
+        approval.retry_window === undefined
+          ? DEFAULT_APPROVAL.retryWindowMs
+          : durationMs(approval.retry_window),
+    },
+    naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
+    audit: { redact: [...(doc.audit?.redact ?? [])] },
+    tests,
+    ruleIds: rules.map((r) => r.id),
+    evaluate,
+    alwaysDenies,
+    agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+  };
+}

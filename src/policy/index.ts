@@ -1,0 +1,9 @@
+// The policy engine's public face: load, evaluate, explain, migrate. Pure: no I/O, no clock.
+export { DEFAULT_APPROVAL } from './compile.js';
+export { durationMs } from './duration.js';
+export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';
+export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256Hex } from './load.js';
+export { migrateV1 } from './migrate.js';
+export { type PolicyTestResult, runPolicyTests } from './run-tests.js';
+export { publishedSchema } from './schema.js';
+export * from './types.js';

@@ -1,0 +1,328 @@
+// Policy text to CompiledPolicy: YAML with source positions, JSON Schema validation, semantic checks, v1 migration.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { compilePolicy, generatedRuleId } from './compile.js';
+import { asList, globProblem } from './glob.js';
+import { migrateV1 } from './migrate.js';
+import { parsePath } from './paths.js';
+import { type PolicyV1Doc, PolicyV1Schema, type PolicyV2Doc, PolicyV2Schema } from './schema.js';
+import type { CompiledPolicy } from './types.js';
+
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type LoadResult =
+  | {
+      ok: true;
+      policy: CompiledPolicy;
+      /** The version 2 document the policy was compiled from (migrated when the file was version 1). */
+      doc: PolicyV2Doc;
+      sourceVersion: 1 | 2;
+      warnings: PolicyProblem[];
+    }
+  | { ok: false; errors: PolicyProblem[]; warnings: PolicyProblem[] };
+
+export function formatProblem(p: PolicyProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}
+
+export function sha256Hex(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
+}
+
+type Key = string | number;
+
+let validators: { v1: ValidateFunction; v2: ValidateFunction } | undefined;
+function schemaValidators(): { v1: ValidateFunction; v2: ValidateFunction } {
+  if (!validators) {
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
+    validators = { v1: ajv.compile(PolicyV1Schema), v2: ajv.compile(PolicyV2Schema) };
+  }
+  return validators;
+}
+
+/** Collects problems with their position in the YAML source. */
+class Problems {
+  readonly errors: PolicyProblem[] = [];
+  readonly warnings: PolicyProblem[] = [];
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+    private readonly root: unknown,
+  ) {}
+
+  at(offset: number, message: string, severity: 'error' | 'warning' = 'error'): void {
+    const { line, col } = this.lines.linePos(offset);
+    (severity === 'error' ? this.errors : this.warnings).push({
+      file: this.file,
+      line,
+      col,
+      message,
+      severity,
+    });
+  }
+
+  /** Reports at the YAML node for a path (or its key when `atKey`), falling back to the nearest ancestor. */
+  path(
+    path: readonly Key[],
+    message: string,
+    options: { atKey?: boolean; severity?: 'error' | 'warning' } = {},
+  ): void {
+    let node: unknown = this.root;
+    let offset = rangeStart(node) ?? 0;
+    for (const key of path) {
+      const pair = isMap(node)
+        ? node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key))
+        : undefined;
+      if (pair && options.atKey && key === path.at(-1)) {
+        offset = rangeStart(pair.key) ?? offset;
+        break;
+      }
+      node = pair ? pair.value : isSeq(node) ? node.items[Number(key)] : undefined;
+      const start = rangeStart(node);
+      if (start === undefined) break;
+      offset = start;
+    }
+    this.at(offset, message, options.severity);
+  }
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return node && typeof node === 'object' && 'range' in node ? (node as Node).range?.[0] : undefined;
+}
+
+function displayPath(path: readonly Key[]): string {
+  return (
+    path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '') ||
+    '(top level)'
+  );
+}
+
+function schemaProblems(validate: ValidateFunction, data: unknown, problems: Problems): void {
+  if (validate(data)) return;
+  const errors = validate.errors ?? [];
+  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
+  for (const e of errors) {
+    if (unions.some((u) => e.schemaPath.startsWith(u))) continue;
+    const path: Key[] = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    report(e, path, problems);
+  }
+}
+
+function report(e: ErrorObject, path: Key[], problems: Problems): void {
+  const where = displayPath(path);
+  const parent = (e.parentSchema ?? {}) as {
+    description?: string;
+    anyOf?: { const?: unknown }[];
+    patternProperties?: unknown;
+  };
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const message = parent.patternProperties
+        ? `${where}: "${key}" is not a valid name`
+        : `${where}: unknown key "${key}"`;
+      problems.path([...path, key], message, { atKey: true });
+      return;
+    }
+    case 'required':
+      problems.path(
+        path,
+        `${where}: missing required key "${(e.params as { missingProperty: string }).missingProperty}"`,
+      );
+      return;
+    case 'anyOf': {
+      const consts = parent.anyOf?.every((s) => s.const !== undefined)
+        ? parent.anyOf.map((s) => String(s.const))
+        : null;
+      const expected = parent.description ?? (consts ? `one of ${consts.join(', ')}` : 'of another type');
+      problems.path(path, `${where}: must be ${expected}`);
+      return;
+    }
+    case 'const':
+      problems.path(
+        path,
+        `${where}: must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`,
+      );
+      return;
+    case 'pattern':
+      problems.path(
+        path,
+        `${where}: ${parent.description ? `must be ${parent.description}` : `must match ${(e.params as { pattern: string }).pattern}`}`,
+      );
+      return;
+    default:
+      problems.path(path, `${where}: ${e.message ?? 'is invalid'}`);
+  }
+}
+
+function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
+  const separator = doc.naming?.separator ?? '__';
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    const at = ['servers', name];
+    const stdio = server.command !== undefined;
+    if (stdio === (server.url !== undefined))
+      problems.path(at, `servers.${name}: give exactly one of command or url`);
+    if (!stdio && (server.args || server.env || server.cwd))
+      problems.path(at, `servers.${name}: args, env and cwd go with command`);
+    if (stdio && server.headers) problems.path(at, `servers.${name}: headers go with url`);
+    if (name.includes(separator))
+      problems.path(at, `servers.${name}: the name contains the tool separator "${separator}"`, {
+        atKey: true,
+      });
+  }
+  const agentIds = new Set<string>();
+  const keys = new Set<string>();
+  (doc.agents ?? []).forEach((a, i) => {
+    if (agentIds.has(a.id)) problems.path(['agents', i, 'id'], `agents[${i}]: duplicate agent id "${a.id}"`);
+    agentIds.add(a.id);
+    const key = a.key_sha256?.toLowerCase();
+    if (key && keys.has(key))
+      problems.path(['agents', i, 'key_sha256'], `agents[${i}]: two agents share one key`);
+    if (key) keys.add(key);
+  });
+  (doc.audit?.redact ?? []).forEach((pattern, i) => {
+    try {
+      new RegExp(pattern, 'i');
+    } catch {
+      problems.path(['audit', 'redact', i], `audit.redact[${i}]: not a valid regular expression`);
+    }
+  });
+
+  const ids = new Map<string, number>();
+  let catchAll: number | null = null;
+  doc.rules.forEach((rule, i) => {
+    const at: Key[] = ['rules', i];
+    const id = rule.id ?? generatedRuleId(i);
+    if (ids.has(id)) problems.path(rule.id ? [...at, 'id'] : at, `rules[${i}]: duplicate rule id "${id}"`);
+    ids.set(id, i);
+    for (const field of ['match', 'server', 'agent'] as const) {
+      const value = rule[field];
+      asList(value).forEach((glob, j) => {
+        const problem = globProblem(glob);
+        if (problem)
+          problems.path(
+            typeof value === 'string' ? [...at, field] : [...at, field, j],
+            `rules[${i}].${field}: ${problem}`,
+          );
+      });
+    }
+    if (rule.cap && rule.cap_cents !== undefined)
+      problems.path(at, `rules[${i}]: use cap or cap_cents, not both`);
+    if (rule.cap) {
+      const path = parsePath(rule.cap.arg);
+      if (typeof path === 'string') problems.path([...at, 'cap', 'arg'], `rules[${i}].cap.arg: ${path}`);
+    }
+    for (const [text, cond] of Object.entries(rule.args ?? {})) {
+      const path = parsePath(text);
+      if (typeof path === 'string')
+        problems.path([...at, 'args', text], `rules[${i}].args: ${path}`, { atKey: true });
+      else if (path.many)
+        problems.path([...at, 'args', text], `rules[${i}].args: [*] is only for caps`, { atKey: true });
+      if (cond.glob !== undefined) {
+        const problem = globProblem(cond.glob);
+        if (problem) problems.path([...at, 'args', text, 'glob'], `rules[${i}].args.${text}: ${problem}`);
+      }
+    }
+    if (catchAll !== null) {
+      problems.path(at, `rules[${i}] can never match: rules[${catchAll}] before it matches every call`, {
+        severity: 'warning',
+      });
+    }
+    const unconditional =
+      asList(rule.match).some((g) => /^\*+$/.test(g)) &&
+      !rule.server &&
+      !rule.agent &&
+      !rule.trust_at_least &&
+      !rule.trust_below &&
+      !rule.ops &&
+      !rule.args;
+    if (unconditional && catchAll === null) catchAll = i;
+  });
+
+  (doc.tests ?? []).forEach((test, i) => {
+    if (typeof test.rule === 'string' && !ids.has(test.rule)) {
+      problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
+    }
+  });
+}
+
+/**
+ * Loads a policy from its text. Pure: the caller reads the file; `file` only labels the problems.
+ * Version 1 (AegisMCP) files are migrated to version 2 in memory.
+ */
+export function loadPolicy(text: string, file: string): LoadResult {
+  const lines = new LineCounter();
+  const yamlDoc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+  });
+  const problems = new Problems(file, lines, yamlDoc.contents);
+  for (const e of yamlDoc.errors) problems.at(e.pos[0], `YAML: ${e.message.split('\n')[0]}`);
+  for (const w of yamlDoc.warnings) problems.at(w.pos[0], `YAML: ${w.message.split('\n')[0]}`, 'warning');
+  if (problems.errors.length > 0) return { ok: false, errors: problems.errors, warnings: problems.warnings };
+
+  let data: unknown;
+  try {
+    data = yamlDoc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    problems.at(0, `YAML: ${error instanceof Error ? error.message : String(error)}`);
+    return { ok: false, errors: problems.errors, warnings: problems.warnings };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problems.at(0, 'a policy is a YAML mapping with version: 2 and rules');
+    return { ok: false, errors: problems.errors, warnings: problems.warnings };
+  }
+  const record = data as Record<string, unknown>;
+  const { v1, v2 } = schemaValidators();
+  let doc: PolicyV2Doc;
+  let sourceVersion: 1 | 2;
+  if (record.version === 2) {
+    schemaProblems(v2, data, problems);
+    if (problems.errors.length === 0) semanticProblems(data as PolicyV2Doc, problems);
+    doc = data as PolicyV2Doc;
+    sourceVersion = 2;
+  } else if (record.version === undefined || record.version === 1) {
+    if (record.version === undefined && 'rules' in record) {
+      problems.at(0, 'missing "version: 2" at the top of the policy');
+    } else {
+      schemaProblems(v1, data, problems);
+      if (problems.errors.length === 0) {
+        (data as PolicyV1Doc).deny_tools?.forEach((g, i) => {
+          const p = globProblem(g);
+          if (p) problems.path(['deny_tools', i], `deny_tools[${i}]: ${p}`);
+        });
+        (data as PolicyV1Doc).allow_tools?.forEach((g, i) => {
+          const p = globProblem(g);
+          if (p) problems.path(['allow_tools', i], `allow_tools[${i}]: ${p}`);
+        });
+      }
+    }
+    doc = migrateV1(data as PolicyV1Doc);
+    sourceVersion = 1;
+  } else {
+    problems.path(['version'], 'version: must be 2 (or 1 for an AegisMCP policy)');
+    return { ok: false, errors: problems.errors, warnings: problems.warnings };
+  }
+  if (problems.errors.length > 0) return { ok: false, errors: problems.errors, warnings: problems.warnings };
+  return {
+    ok: true,
+    policy: compilePolicy(doc, sha256Hex(text)),
+    doc,
+    sourceVersion,
+    warnings: problems.warnings,
+  };
+}

@@ -1,0 +1,194 @@
+// The policy file's JSON Schema, written once: ajv validates with it, TypeScript derives the types from it.
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { TRUST_LEVELS } from './types.js';
+
+const strict = { additionalProperties: false } as const;
+
+const Glob = Type.String({
+  minLength: 1,
+  description: 'a glob (picomatch); negation and extglobs are refused',
+});
+const Globs = Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+  description: 'a glob or a non-empty list of globs',
+});
+const TrustLevel = Type.Union(
+  TRUST_LEVELS.map((t) => Type.Literal(t)),
+  { description: `one of ${TRUST_LEVELS.join(', ')}` },
+);
+const DecisionKind = Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('review')], {
+  description: 'allow, deny or review',
+});
+const Duration = Type.Union(
+  [Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$' }), Type.Number({ minimum: 0 })],
+  {
+    description: 'a duration such as 30s, 5m, 1h (a bare number is seconds)',
+  },
+);
+const StringMap = Type.Record(Type.String(), Type.String());
+
+const Server = Type.Object(
+  {
+    command: Type.Optional(Type.String({ minLength: 1, description: 'stdio upstream: the program to run' })),
+    args: Type.Optional(Type.Array(Type.String(), { description: 'stdio upstream: its arguments' })),
+    env: Type.Optional(StringMap),
+    cwd: Type.Optional(Type.String({ minLength: 1 })),
+    url: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'Streamable HTTP upstream: its /mcp URL' }),
+    ),
+    headers: Type.Optional(StringMap),
+  },
+  { ...strict, description: 'an upstream: either command (stdio) or url (Streamable HTTP)' },
+);
+
+const Agent = Type.Object(
+  {
+    id: Type.String({ minLength: 1 }),
+    key_sha256: Type.Optional(
+      Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the agent bearer key' }),
+    ),
+    trust: TrustLevel,
+  },
+  strict,
+);
+
+const Approval = Type.Object(
+  {
+    timeout: Type.Optional(Duration),
+    max_hold: Type.Optional(Duration),
+    retry_window: Type.Optional(Duration),
+  },
+  strict,
+);
+
+const Naming = Type.Object(
+  {
+    separator: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,8}$' })),
+    prefix: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')])),
+  },
+  strict,
+);
+
+const Audit = Type.Object(
+  {
+    redact: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'extra argument key patterns (case-insensitive regular expressions) to redact',
+      }),
+    ),
+  },
+  strict,
+);
+
+const JsonValue = Type.Unknown();
+const ArgCondition = Type.Object(
+  {
+    eq: Type.Optional(JsonValue),
+    ne: Type.Optional(JsonValue),
+    in: Type.Optional(Type.Array(JsonValue)),
+    not_in: Type.Optional(Type.Array(JsonValue)),
+    lt: Type.Optional(Type.Number()),
+    lte: Type.Optional(Type.Number()),
+    gt: Type.Optional(Type.Number()),
+    gte: Type.Optional(Type.Number()),
+    glob: Type.Optional(Type.String({ minLength: 1 })),
+    present: Type.Optional(Type.Boolean()),
+  },
+  { ...strict, minProperties: 1 },
+);
+
+const Cap = Type.Object(
+  {
+    arg: Type.String({
+      minLength: 1,
+      description: 'dotted argument path; [*] sums the elements of an array',
+    }),
+    max: Type.Number({ minimum: 0 }),
+    over: Type.Optional(Type.Union([Type.Literal('review'), Type.Literal('deny')])),
+  },
+  strict,
+);
+
+const Rule = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' })),
+    match: Globs,
+    server: Type.Optional(Globs),
+    agent: Type.Optional(Globs),
+    trust_at_least: Type.Optional(TrustLevel),
+    trust_below: Type.Optional(TrustLevel),
+    ops: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+    args: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ArgCondition)),
+    cap: Type.Optional(Cap),
+    cap_cents: Type.Optional(Type.Integer({ minimum: 0 })),
+    decision: DecisionKind,
+    reason: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+const TestCall = Type.Object(
+  {
+    tool: Type.String({ minLength: 1 }),
+    server: Type.Optional(Type.String()),
+    agent: Type.Optional(Type.String()),
+    trust: Type.Optional(TrustLevel),
+    args: Type.Optional(JsonValue),
+  },
+  strict,
+);
+
+const PolicyTest = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    call: TestCall,
+    expect: DecisionKind,
+    rule: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
+  strict,
+);
+
+export const PolicyV2Schema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Literal(2),
+    default: Type.Optional(Type.Union([Type.Literal('deny'), Type.Literal('review')])),
+    servers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Server)),
+    agents: Type.Optional(Type.Array(Agent)),
+    approval: Type.Optional(Approval),
+    naming: Type.Optional(Naming),
+    audit: Type.Optional(Audit),
+    rules: Type.Array(Rule),
+    tests: Type.Optional(Type.Array(PolicyTest)),
+  },
+  { ...strict, title: 'Portcullis policy, version 2' },
+);
+
+/** AegisMCP's version 1 policy: caps and allow/deny lists, converted to version 2 on load. */
+export const PolicyV1Schema = Type.Object(
+  {
+    version: Type.Optional(Type.Literal(1)),
+    max_refund_cents: Type.Optional(Type.Integer({ minimum: 0 })),
+    max_payment_link_cents: Type.Optional(Type.Integer({ minimum: 0 })),
+    allow_tools: Type.Optional(Type.Array(Glob)),
+    deny_tools: Type.Optional(Type.Array(Glob)),
+  },
+  { ...strict, title: 'AegisMCP policy, version 1' },
+);
+
+export type PolicyV2Doc = Static<typeof PolicyV2Schema>;
+export type PolicyV1Doc = Static<typeof PolicyV1Schema>;
+export type RuleDoc = Static<typeof Rule>;
+export type ArgConditionDoc = Static<typeof ArgCondition>;
+export type ServerDoc = Static<typeof Server>;
+
+/** The schema file shipped for editors: version 2 or version 1, by the `version` key. */
+export function publishedSchema(): Record<string, unknown> {
+  const plain = (s: TSchema): unknown => JSON.parse(JSON.stringify(s));
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://portcullis.dev/schema/policy.schema.json',
+    title: 'Portcullis policy',
+    description: 'Version 2 is the current format; version 1 (AegisMCP) is read and migrated.',
+    oneOf: [plain(PolicyV2Schema), plain(PolicyV1Schema)],
+  };
+}
