@@ -1,0 +1,136 @@
+// The values the approval queue exchanges with the proxy's gate and the web UI.
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
+
+export const APPROVAL_STATUSES: readonly ApprovalStatus[] = [
+  'pending',
+  'approved',
+  'denied',
+  'expired',
+  'withdrawn',
+];
+
+/** One approval as stored; times are epoch milliseconds. */
+export interface Approval {
+  id: string;
+  status: ApprovalStatus;
+  agent: string | null;
+  server: string | null;
+  tool: string;
+  /** RFC 8785 canonical JSON of the call's arguments: exactly what the reviewer saw and what runs. */
+  argsCanonical: string;
+  argsSha256: string;
+  rule: string | null;
+  reason: string;
+  policySha256: string | null;
+  correlationId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  note: string | null;
+  /** Set once a caller has been handed the outcome (for an approval: the one execution was claimed). */
+  deliveredAt: number | null;
+  executedAt: number | null;
+  executionOk: boolean | null;
+  executionError: string | null;
+}
+
+/** What the gate hands the queue for a call the policy sent to review. */
+export interface ReviewRequest {
+  agent?: string | null | undefined;
+  server?: string | null | undefined;
+  /** The tool name as the upstream lists it. */
+  tool: string;
+  /** The call's arguments as received (parsed JSON); stored canonically. */
+  args: unknown;
+  rule: string | null;
+  reason: string;
+  policySha256?: string | null | undefined;
+  correlationId?: string | null | undefined;
+  /** True when the client sent a progress token, so it can be held open with progress. */
+  canWait: boolean;
+  /** Called every few seconds while the call is held; the gate turns it into a progress notification. */
+  onWaiting?: ((message: string, info: WaitingInfo) => void) | undefined;
+  /** Aborted when the client cancels or disconnects: the approval is withdrawn and never runs. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface WaitingInfo {
+  approvalId: string;
+  elapsedMs: number;
+  /** Where a person decides it, when the UI is being served. */
+  uiUrl: string | undefined;
+}
+
+/** How a review ended for this caller. */
+export type ReviewOutcome =
+  | {
+      status: 'approved';
+      approval: Approval;
+      /** The stored arguments, parsed from their canonical form: forward these, exactly once. */
+      args: Record<string, unknown>;
+      /** True when this call is the retry of an earlier call that was answered `pending`. */
+      retry: boolean;
+    }
+  | { status: 'denied'; approval: Approval; note: string | null }
+  | { status: 'expired'; approval: Approval }
+  | { status: 'withdrawn'; approval: Approval }
+  | {
+      status: 'pending';
+      approval: Approval;
+      uiUrl: string | undefined;
+      /** Text for the tool result: names the approval id and the UI address, never a credential. */
+      message: string;
+    }
+  | {
+      /** Another caller already ran (or was told about) this approval: nothing runs here. */
+      status: 'consumed';
+      approval: Approval;
+    };
+
+export type DecisionVerb = 'approve' | 'deny';
+
+export interface DecideInput {
+  decision: DecisionVerb;
+  /** Who decided, for the record and the audit log (e.g. "alice (browser)"). */
+  by: string;
+  note?: string | null | undefined;
+}
+
+export interface ExecutionReport {
+  ok: boolean;
+  error?: string | null | undefined;
+  durationMs?: number | undefined;
+}
+
+/** Base class of the queue's errors; callers branch on `code`, never on the message. */
+export class ApprovalError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ApprovalError';
+    this.code = code;
+  }
+}
+
+export class ApprovalNotFoundError extends ApprovalError {
+  constructor(id: string) {
+    super('E_APPROVAL_NOT_FOUND', `no approval with id ${id}`);
+  }
+}
+
+/** The approval is no longer pending (decided, expired or withdrawn): the HTTP API answers 409. */
+export class ApprovalConflictError extends ApprovalError {
+  readonly status: ApprovalStatus;
+  constructor(id: string, status: ApprovalStatus) {
+    super('E_APPROVAL_CONFLICT', `approval ${id} is already ${status}`);
+    this.status = status;
+  }
+}
+
+export class ApprovalArgsError extends ApprovalError {
+  constructor(message: string) {
+    super('E_APPROVAL_ARGS', message);
+  }
+}
