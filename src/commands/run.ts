@@ -1,0 +1,119 @@
+// `portcullis run`: parse the run options, start the proxy, and keep it up until the client or a signal stops it.
+
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { type App, startApp } from '../app.js';
+import { deriveServerName, PolicyLoadError } from '../proxy/index.js';
+import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
+
+/** The options of `portcullis run` as commander hands them over (strings where the command line has strings). */
+export interface RunOptions {
+  /** Policy file; default ./policy.yml. */
+  policy?: string | undefined;
+  /** Serve Streamable HTTP on this port instead of stdio. */
+  http?: string | number | undefined;
+  /** Address to bind in HTTP mode; default 127.0.0.1. */
+  host?: string | undefined;
+  /** Web UI port, 0 for a free one, or "off"; default 8787. */
+  ui?: string | number | undefined;
+  /** Default ~/.portcullis. */
+  dataDir?: string | undefined;
+  /** The calling agent's id (stdio; HTTP clients without a key when the policy has no keyed agents). */
+  agent?: string | undefined;
+  /** Name of the `-- COMMAND` upstream; default derived from the command. */
+  name?: string | undefined;
+  /** The upstream command and its arguments (everything after `--`). */
+  command?: string[] | undefined;
+}
+
+/** Process-level hooks, replaceable in tests. */
+export interface RunControl {
+  /** Stops the proxy when aborted (in addition to SIGINT / SIGTERM). */
+  signal?: AbortSignal | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  stdin?: Readable | undefined;
+  stdout?: Writable | undefined;
+  /** Called once the proxy serves (tests read the URL from it). */
+  onReady?: ((app: App) => void) | undefined;
+}
+
+function port(value: string | number, option: string, allowZero: boolean): number {
+  const text = String(value).trim();
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n > 65535 || n < (allowZero ? 0 : 1)) {
+    throw new UsageError(
+      `${option} must be a port number${allowZero ? ' (0 picks a free one)' : ''}, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+function expandHome(dir: string): string {
+  return dir === '~' || dir.startsWith('~/') ? path.join(os.homedir(), dir.slice(1)) : dir;
+}
+
+/** Runs the proxy; resolves with the exit code once it has stopped. */
+export async function runProxy(options: RunOptions, io: Io, control: RunControl = {}): Promise<number> {
+  const command = options.command ?? [];
+  if (options.name !== undefined && command.length === 0) {
+    throw new UsageError('--name names the `-- COMMAND` upstream; there is no command after --');
+  }
+  if (options.name !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
+    throw new UsageError('--name may contain only letters, digits, "_", "." and "-"');
+  }
+  const [program, ...args] = command;
+  const http = options.http !== undefined ? port(options.http, '--http', true) : undefined;
+  const ui =
+    options.ui === undefined ? 8787 : String(options.ui) === 'off' ? 'off' : port(options.ui, '--ui', true);
+  const host = options.host ?? '127.0.0.1';
+  const stdio = http === undefined;
+  const log = (line: string): void => io.err(`portcullis: ${line}`);
+
+  let app: App;
+  try {
+    app = await startApp({
+      policyFile: options.policy ?? 'policy.yml',
+      http: http === undefined ? undefined : { host, port: http },
+      stdio: stdio
+        ? { stdin: control.stdin ?? process.stdin, stdout: control.stdout ?? process.stdout }
+        : undefined,
+      ui,
+      dataDir: path.resolve(expandHome(options.dataDir ?? '~/.portcullis')),
+      agent: options.agent ?? (stdio ? 'local' : 'anonymous'),
+      command:
+        program === undefined
+          ? undefined
+          : { name: options.name ?? deriveServerName(program, args), command: program, args },
+      env: control.env,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      io.err(error.message);
+      for (const problem of error.problems) io.err(problem);
+      return EXIT_CHECK_FAILED;
+    }
+    throw error;
+  }
+
+  if (app.url) log(`MCP endpoint ${app.url}`);
+  log(`policy ${app.policy.file} (sha256 ${app.policy.current.sha256.slice(0, 12)})`);
+  control.onReady?.(app);
+
+  const stop = (): void => {
+    void app.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  control.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    await app.done;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    control.signal?.removeEventListener('abort', stop);
+    await app.close();
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,64 @@
+// Error classes of the proxy: callers branch on `code`, never on the message text.
+
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+
+export class ProxyError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ProxyError';
+    this.code = code;
+  }
+}
+
+/** An upstream's configuration cannot be used (e.g. a `${VAR}` that is not set). */
+export class UpstreamConfigError extends ProxyError {
+  constructor(message: string) {
+    super('E_UPSTREAM_CONFIG', message);
+  }
+}
+
+/** The policy file could not be read or is invalid; `problems` are `file:line:col: message` lines. */
+export class PolicyLoadError extends ProxyError {
+  readonly problems: string[];
+  constructor(message: string, problems: string[] = []) {
+    super('E_POLICY_LOAD', message);
+    this.problems = problems;
+  }
+}
+
+/** JSON-RPC error codes the proxy answers with itself. */
+export const RpcCode = {
+  ConnectionClosed: -32000,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ResourceNotFound: -32002,
+} as const;
+
+/**
+ * An error to send back over JSON-RPC as is. The SDK sends `message` verbatim, so unlike McpError
+ * (whose message carries an "MCP error N: " prefix) it can be rethrown without double prefixes.
+ */
+export class RpcError extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = 'RpcError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+/** Turns whatever a peer rejected with into an RpcError carrying the peer's own code, message and data. */
+export function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof McpError) {
+    const prefix = `MCP error ${error.code}: `;
+    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    return new RpcError(error.code, message, error.data);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new RpcError(RpcCode.InternalError, message);
+}

@@ -1,0 +1,219 @@
+// The tools/call gate: policy decision, audit record, then deny, review or forward.
+
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
+import type { AuditEvent, AuditSink } from '../audit/types.js';
+import type { CompiledPolicy, Decision } from '../policy/types.js';
+import type { ReviewHandler, ReviewVerdict } from './review.js';
+
+/** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
+export const DECISION_META_KEY = 'portcullis/decision';
+
+export interface GateDeps {
+  policy(): CompiledPolicy;
+  audit: AuditSink;
+  review: ReviewHandler;
+  log(message: string): void;
+}
+
+export interface GateCall {
+  agent: string;
+  /** The upstream's name; undefined when no upstream listed the tool. */
+  server: string | undefined;
+  /** The tool name as the upstream lists it. */
+  tool: string;
+  args: unknown;
+  /** Aborted when the client cancels the call or disconnects. */
+  signal: AbortSignal;
+  /** Present when the client sent a progress token: a held call reports that it is waiting. */
+  progress?: ((message: string) => void) | undefined;
+  /** Sends the call upstream with these arguments and returns the upstream's result untouched. */
+  forward(args: unknown): Promise<Result>;
+}
+
+type Outcome = 'ok' | 'tool_error' | 'protocol_error';
+
+export class Gate {
+  private readonly deps: GateDeps;
+
+  constructor(deps: GateDeps) {
+    this.deps = deps;
+  }
+
+  async call(call: GateCall): Promise<Result> {
+    const correlationId = randomUUID();
+    const base = {
+      correlation_id: correlationId,
+      agent: call.agent,
+      server: call.server ?? null,
+      tool: call.tool,
+    };
+
+    if (call.server === undefined) {
+      const reason = `tool "${call.tool}" is not listed by any upstream`;
+      await this.record({
+        ...base,
+        event: 'decision',
+        decision: 'deny',
+        rule: null,
+        reason,
+        args: call.args,
+      });
+      return denied(reason, null, undefined, correlationId, undefined, 'Portcullis');
+    }
+
+    const policy = this.deps.policy();
+    let decision: Decision;
+    try {
+      decision = policy.evaluate({
+        tool: call.tool,
+        server: call.server,
+        agent: call.agent,
+        args: call.args,
+      });
+    } catch (error) {
+      // The engine is pure and should not throw; if it does, nothing runs.
+      this.deps.log(`policy evaluation failed: ${error instanceof Error ? error.message : String(error)}`);
+      decision = {
+        decision: 'deny',
+        rule: null,
+        reason: 'policy evaluation failed',
+        policySha256: policy.sha256,
+      };
+    }
+
+    const written = await this.record({
+      ...base,
+      event: 'decision',
+      decision: decision.decision,
+      rule: decision.rule,
+      reason: decision.reason,
+      policy_sha256: decision.policySha256,
+      args: call.args,
+    });
+    if (decision.decision === 'deny') return denied(decision.reason, decision.rule, decision, correlationId);
+    if (!written) {
+      const reason = 'the audit log cannot be written, so the call was not forwarded';
+      return denied(reason, null, decision, correlationId, undefined, 'Portcullis');
+    }
+
+    if (decision.decision === 'allow') return this.execute(call, call.args, base, undefined);
+
+    let verdict: ReviewVerdict;
+    try {
+      verdict = await this.deps.review.review({
+        agent: call.agent,
+        server: call.server,
+        tool: call.tool,
+        args: call.args,
+        rule: decision.rule,
+        reason: decision.reason,
+        policySha256: decision.policySha256,
+        correlationId,
+        canWait: call.progress !== undefined,
+        onWaiting: call.progress ? (message) => call.progress?.(message) : undefined,
+        signal: call.signal,
+      });
+    } catch (error) {
+      this.deps.log(`review failed: ${error instanceof Error ? error.message : String(error)}`);
+      verdict = { kind: 'deny', reason: 'review failed' };
+    }
+    if (verdict.kind === 'deny')
+      return denied(verdict.reason, decision.rule, decision, correlationId, verdict.approvalId);
+    if (verdict.kind === 'respond') {
+      return {
+        content: [{ type: 'text', text: verdict.text }],
+        isError: true,
+        _meta: {
+          [DECISION_META_KEY]: meta(
+            'review',
+            decision.rule,
+            decision.reason,
+            decision,
+            correlationId,
+            verdict.approvalId,
+          ),
+        },
+      };
+    }
+    const executed = verdict.executed;
+    return this.execute(call, verdict.args, base, verdict.approvalId, executed);
+  }
+
+  private async execute(
+    call: GateCall,
+    args: unknown,
+    base: AuditEvent | Omit<AuditEvent, 'event'>,
+    approvalId: string | undefined,
+    executed?: (report: { ok: boolean; error?: string | null; durationMs?: number }) => void,
+  ): Promise<Result> {
+    const started = performance.now();
+    let outcome: Outcome = 'ok';
+    let errorText: string | null = null;
+    try {
+      const result = await call.forward(args);
+      if ((result as CallToolResult).isError === true) outcome = 'tool_error';
+      return result;
+    } catch (error) {
+      outcome = 'protocol_error';
+      errorText = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      const latency = Math.round((performance.now() - started) * 1000) / 1000;
+      executed?.({ ok: outcome === 'ok', error: errorText, durationMs: latency });
+      await this.record({
+        ...base,
+        event: 'execution',
+        outcome,
+        latency_ms: latency,
+        ...(approvalId !== undefined && { approval_id: approvalId }),
+        ...(errorText !== null && { error: errorText }),
+      });
+    }
+  }
+
+  /** Appends to the audit log; false (and a log line) when it cannot be written. */
+  private async record(event: AuditEvent): Promise<boolean> {
+    try {
+      await this.deps.audit.append(event);
+      return true;
+    } catch (error) {
+      this.deps.log(`audit log write failed: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
+  }
+}
+
+function meta(
+  decision: string,
+  rule: string | null,
+  reason: string,
+  full: Decision | undefined,
+  correlationId: string,
+  approvalId?: string,
+): Record<string, unknown> {
+  return {
+    decision,
+    rule,
+    reason,
+    policy_sha256: full?.policySha256 ?? null,
+    correlation_id: correlationId,
+    ...(approvalId !== undefined && { approval_id: approvalId }),
+  };
+}
+
+/** The result a client gets for a call that did not run: a tool error naming the rule and its reason. */
+function denied(
+  reason: string,
+  rule: string | null,
+  decision: Decision | undefined,
+  correlationId: string,
+  approvalId?: string,
+  by = rule === null ? 'Portcullis, policy default (no rule matched)' : `Portcullis, rule "${rule}"`,
+): CallToolResult {
+  return {
+    content: [{ type: 'text', text: `Denied by ${by}: ${reason}` }],
+    isError: true,
+    _meta: { [DECISION_META_KEY]: meta('deny', rule, reason, decision, correlationId, approvalId) },
+  };
+}

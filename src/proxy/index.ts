@@ -1,0 +1,27 @@
+// The proxy's public face: sessions, the gate, the HTTP endpoint, upstream specs and the policy source.
+
+export { Catalog, decodeCursor, encodeCursor } from './catalog.js';
+export { expandEnv, expandEnvMap } from './env.js';
+export { PolicyLoadError, ProxyError, RpcCode, RpcError, toRpcError, UpstreamConfigError } from './errors.js';
+export { DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  HttpEndpoint,
+  type HttpEndpointOptions,
+  type HttpListener,
+  listen,
+} from './http.js';
+export { identify } from './http-guard.js';
+export { JsonlAuditSink } from './jsonl-audit.js';
+export { compile, type PolicyChange, PolicySource } from './policy-source.js';
+export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
+export { DownstreamSession, type SessionDeps } from './session.js';
+export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';
+export {
+  type CommandUpstream,
+  deriveServerName,
+  resolveUpstreams,
+  specKey,
+  type UpstreamSpec,
+} from './upstream-spec.js';
+export { PROXY_INFO } from './version.js';

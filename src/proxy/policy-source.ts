@@ -1,0 +1,130 @@
+// Reads the policy file, watches it, and swaps in a new policy only when it loads and its tests pass.
+
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type CompiledPolicy, formatProblem, loadPolicy, runPolicyTests } from '../policy/index.js';
+import { PolicyLoadError } from './errors.js';
+
+const DEBOUNCE_MS = 100;
+
+/** Loads policy text; returns the policy or throws PolicyLoadError with `file:line:col: message` problems. */
+export function compile(text: string, file: string, log: (line: string) => void): CompiledPolicy {
+  const loaded = loadPolicy(text, file);
+  for (const warning of loaded.warnings) log(formatProblem(warning));
+  if (!loaded.ok) {
+    throw new PolicyLoadError(`${file}: invalid policy`, loaded.errors.map(formatProblem));
+  }
+  const failing = runPolicyTests(loaded.policy).filter((r) => !r.passed);
+  if (failing.length > 0) {
+    throw new PolicyLoadError(
+      `${file}: ${failing.length} policy test(s) fail`,
+      failing.map((r) => `${file}: test "${r.test.name}": ${r.failure}`),
+    );
+  }
+  return loaded.policy;
+}
+
+async function readPolicy(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PolicyLoadError(
+      code === 'ENOENT' ? `${file}: policy file not found` : `${file}: cannot read (${code})`,
+    );
+  }
+}
+
+export interface PolicyChange {
+  policy: CompiledPolicy;
+  previous: CompiledPolicy;
+}
+
+export class PolicySource {
+  readonly file: string;
+  private currentPolicy: CompiledPolicy;
+  private readonly log: (line: string) => void;
+  private readonly listeners = new Set<(change: PolicyChange) => void>();
+  private readonly refusedListeners = new Set<(error: PolicyLoadError) => void>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(file: string, policy: CompiledPolicy, log: (line: string) => void) {
+    this.file = file;
+    this.currentPolicy = policy;
+    this.log = log;
+  }
+
+  /** Reads and compiles the file once; throws PolicyLoadError when it is missing or invalid. */
+  static async open(file: string, log: (line: string) => void): Promise<PolicySource> {
+    const absolute = path.resolve(file);
+    const policy = compile(await readPolicy(absolute), absolute, log);
+    return new PolicySource(absolute, policy, log);
+  }
+
+  get current(): CompiledPolicy {
+    return this.currentPolicy;
+  }
+
+  get dir(): string {
+    return path.dirname(this.file);
+  }
+
+  onChange(listener: (change: PolicyChange) => void): void {
+    this.listeners.add(listener);
+  }
+
+  onRefused(listener: (error: PolicyLoadError) => void): void {
+    this.refusedListeners.add(listener);
+  }
+
+  /**
+   * Watches the file's directory, not the file: editors replace files by rename, which would
+   * leave a watch on the old inode silent.
+   */
+  watch(): void {
+    if (this.watcher || this.closed) return;
+    const base = path.basename(this.file);
+    this.watcher = watch(this.dir, (_event, name) => {
+      if (name !== null && name.toString() !== base) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.reloading = this.reloading.then(() => this.reload());
+      }, DEBOUNCE_MS);
+    });
+    this.watcher.on('error', (error) => this.log(`policy watch failed: ${error.message}`));
+  }
+
+  /** Re-reads the file now; resolves once the new policy is in force or the reload was refused. */
+  async reload(): Promise<void> {
+    if (this.closed) return;
+    let policy: CompiledPolicy;
+    try {
+      policy = compile(await readPolicy(this.file), this.file, this.log);
+    } catch (error) {
+      if (!(error instanceof PolicyLoadError)) throw error;
+      this.log(
+        `policy reload refused, the last good policy (${this.currentPolicy.sha256.slice(0, 12)}) stays in force:`,
+      );
+      for (const problem of error.problems.length > 0 ? error.problems : [error.message])
+        this.log(`  ${problem}`);
+      for (const listener of this.refusedListeners) listener(error);
+      return;
+    }
+    if (this.closed || policy.sha256 === this.currentPolicy.sha256) return;
+    const previous = this.currentPolicy;
+    this.currentPolicy = policy;
+    this.log(`policy reloaded: ${this.file} (sha256 ${policy.sha256.slice(0, 12)})`);
+    for (const listener of this.listeners) listener({ policy, previous });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}

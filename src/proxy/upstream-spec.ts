@@ -1,0 +1,150 @@
+// Turns `servers:` entries and the `-- COMMAND` upstream into concrete, env-expanded upstream specs.
+
+import path from 'node:path';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ServerConfig } from '../policy/types.js';
+import { expandEnv, expandEnvMap } from './env.js';
+import { UpstreamConfigError } from './errors.js';
+
+export interface StdioUpstreamSpec {
+  kind: 'stdio';
+  name: string;
+  command: string;
+  args: string[];
+  /** The complete environment of the child (the SDK would otherwise pass only a minimal one). */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface HttpUpstreamSpec {
+  kind: 'http';
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+export type UpstreamSpec = StdioUpstreamSpec | HttpUpstreamSpec;
+
+/** The `-- COMMAND ARGS` upstream given on the command line. */
+export interface CommandUpstream {
+  name: string;
+  command: string;
+  args: string[];
+}
+
+const INTERPRETERS = new Set([
+  'node',
+  'npx',
+  'bunx',
+  'bun',
+  'deno',
+  'tsx',
+  'python',
+  'python3',
+  'uv',
+  'uvx',
+  'pipx',
+  'pnpm',
+  'yarn',
+  'docker',
+]);
+const SUBCOMMANDS = new Set(['run', 'exec', 'dlx', 'x', '-m']);
+
+/** A readable upstream name from a command line: `node payments-server.js` -> "payments-server". */
+export function deriveServerName(command: string, args: readonly string[]): string {
+  let token = command;
+  if (INTERPRETERS.has(path.basename(command).replace(/\.(exe|cmd)$/i, ''))) {
+    token = args.find((arg) => !arg.startsWith('-') && !SUBCOMMANDS.has(arg)) ?? command;
+  }
+  const base = path.basename(token.replace(/@[^/@]*$/, '')).replace(/\.(m?[jt]s|cjs|py|exe)$/i, '');
+  const name = base.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '');
+  return name === '' ? 'upstream' : name;
+}
+
+/** A command with a path separator is taken relative to `cwd`; a bare name is looked up on PATH. */
+function resolveCommand(command: string, cwd: string): string {
+  return command.includes('/') || command.includes('\\') ? path.resolve(cwd, command) : command;
+}
+
+function isHttp(config: ServerConfig): config is Extract<ServerConfig, { url: string }> {
+  return 'url' in config;
+}
+
+export interface ResolvedUpstreams {
+  specs: UpstreamSpec[];
+  /** Upstreams that cannot start (missing variables, bad URLs); the others still serve. */
+  errors: UpstreamConfigError[];
+}
+
+/**
+ * Builds the upstream list. `servers:` children get a minimal environment plus their own `env`
+ * (least privilege); the `-- COMMAND` child inherits the proxy's environment, because a client
+ * config that wraps a server puts that server's variables on the proxy.
+ */
+export function resolveUpstreams(
+  servers: Readonly<Record<string, ServerConfig>>,
+  policyDir: string,
+  command: CommandUpstream | undefined,
+  env: NodeJS.ProcessEnv,
+): ResolvedUpstreams {
+  const specs: UpstreamSpec[] = [];
+  const errors: UpstreamConfigError[] = [];
+  if (command) {
+    if (Object.hasOwn(servers, command.name)) {
+      errors.push(
+        new UpstreamConfigError(
+          `upstream name "${command.name}" is used by -- COMMAND and by servers: (choose another with --name)`,
+        ),
+      );
+    } else {
+      specs.push({
+        kind: 'stdio',
+        name: command.name,
+        command: command.command,
+        args: [...command.args],
+        env: definedOnly(env),
+        cwd: process.cwd(),
+      });
+    }
+  }
+  for (const [name, config] of Object.entries(servers)) {
+    const where = `servers.${name}`;
+    try {
+      if (isHttp(config)) {
+        const url = expandEnv(config.url, env, `${where}.url`);
+        if (!URL.canParse(url)) throw new UpstreamConfigError(`${where}.url: not a URL`);
+        specs.push({
+          kind: 'http',
+          name,
+          url,
+          headers: expandEnvMap(config.headers, env, `${where}.headers`),
+        });
+      } else {
+        const cwd = path.resolve(policyDir, config.cwd ?? '.');
+        specs.push({
+          kind: 'stdio',
+          name,
+          command: resolveCommand(config.command, cwd),
+          args: [...(config.args ?? [])],
+          env: { ...getDefaultEnvironment(), ...expandEnvMap(config.env, env, `${where}.env`) },
+          cwd,
+        });
+      }
+    } catch (error) {
+      if (error instanceof UpstreamConfigError) errors.push(error);
+      else throw error;
+    }
+  }
+  return { specs, errors };
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/** Same spec, same running upstream: used to decide what a policy reload restarts. */
+export function specKey(spec: UpstreamSpec): string {
+  return JSON.stringify(spec);
+}

@@ -1,0 +1,236 @@
+// One live connection from the proxy to one upstream MCP server, restarted with backoff when it drops.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type ClientCapabilities,
+  type Implementation,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  McpError,
+  type Result,
+  ResultSchema,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import { RpcCode, RpcError, toRpcError } from './errors.js';
+import type { UpstreamSpec } from './upstream-spec.js';
+
+/** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
+export const UPSTREAM_REQUEST_TIMEOUT_MS = 30 * 60_000;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+/** A connection that lived this long is healthy again: the next drop restarts from the first backoff. */
+const HEALTHY_AFTER_MS = 5_000;
+
+type ServerToClientHandler = Parameters<NonNullable<Client['fallbackRequestHandler']>>[1];
+
+export interface UpstreamHooks {
+  /** A notification from the upstream (list changes, logging, resource updates, ...). */
+  notification(upstream: UpstreamConnection, notification: JSONRPCNotification): void;
+  /** A request from the upstream to the client (sampling, elicitation, roots). */
+  request(
+    upstream: UpstreamConnection,
+    request: JSONRPCRequest,
+    extra: ServerToClientHandler,
+  ): Promise<Result>;
+  /** Connected again after a drop; its lists may have changed. */
+  reconnected(upstream: UpstreamConnection): void;
+  log(message: string): void;
+}
+
+export interface UpstreamInit {
+  /** The downstream client's own name and version, passed on so the upstream sees who is calling. */
+  clientInfo: Implementation;
+  /** Only the downstream client's sampling / elicitation / roots capabilities: upstreams change behaviour on them. */
+  capabilities: ClientCapabilities;
+}
+
+/**
+ * The client side of the proxy towards one upstream. The low-level Client's capability checks are
+ * switched off: the proxy forwards an allowlist of methods itself and must not second-guess peers.
+ */
+class PassthroughClient extends Client {
+  protected override assertCapabilityForMethod(): void {}
+  protected override assertNotificationCapability(): void {}
+  protected override assertRequestHandlerCapability(): void {}
+}
+
+export type UpstreamState = 'connecting' | 'up' | 'down' | 'closed';
+
+export class UpstreamConnection {
+  readonly name: string;
+  readonly spec: UpstreamSpec;
+  private readonly init: UpstreamInit;
+  private readonly hooks: UpstreamHooks;
+  private client: PassthroughClient | undefined;
+  private stateValue: UpstreamState = 'connecting';
+  private attempts = 0;
+  private connectedAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private everConnected = false;
+  private lastError: string | undefined;
+
+  constructor(spec: UpstreamSpec, init: UpstreamInit, hooks: UpstreamHooks) {
+    this.name = spec.name;
+    this.spec = spec;
+    this.init = init;
+    this.hooks = hooks;
+  }
+
+  get state(): UpstreamState {
+    return this.stateValue;
+  }
+
+  get capabilities(): ServerCapabilities | undefined {
+    return this.client?.getServerCapabilities();
+  }
+
+  get serverInfo(): Implementation | undefined {
+    return this.client?.getServerVersion();
+  }
+
+  get instructions(): string | undefined {
+    return this.client?.getInstructions();
+  }
+
+  /** First connection attempt; a failure is logged and retried in the background. Resolves true when up. */
+  async start(): Promise<boolean> {
+    await this.connect();
+    return this.stateValue === 'up';
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    this.stateValue = 'connecting';
+    const client = new PassthroughClient(this.init.clientInfo, { capabilities: this.init.capabilities });
+    client.fallbackNotificationHandler = async (notification) => {
+      if (this.client === client) this.hooks.notification(this, notification as JSONRPCNotification);
+    };
+    client.fallbackRequestHandler = (request, extra) => this.hooks.request(this, request, extra);
+    const transport = this.makeTransport();
+    client.onclose = () => this.dropped(client);
+    client.onerror = (error) => {
+      // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose.
+      this.hooks.log(`upstream ${this.name}: ${error.message}`);
+    };
+    try {
+      await client.connect(transport, { timeout: 30_000 });
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.hooks.log(`upstream ${this.name}: cannot connect: ${this.lastError}`);
+      await client.close().catch(() => {});
+      if (this.state !== 'closed') this.scheduleRetry();
+      return;
+    }
+    if (this.state === 'closed') {
+      await client.close().catch(() => {});
+      return;
+    }
+    this.client = client;
+    this.stateValue = 'up';
+    this.connectedAt = Date.now();
+    this.lastError = undefined;
+    if (this.everConnected) {
+      this.hooks.log(`upstream ${this.name}: reconnected`);
+      this.hooks.reconnected(this);
+    }
+    this.everConnected = true;
+  }
+
+  private makeTransport(): Transport {
+    const spec = this.spec;
+    if (spec.kind === 'http') {
+      return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } });
+    }
+    const transport = new StdioClientTransport({
+      command: spec.command,
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      stderr: 'pipe',
+    });
+    // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
+      }
+    });
+    return transport;
+  }
+
+  private dropped(client: PassthroughClient): void {
+    if (this.client !== client || this.stateValue === 'closed') return;
+    this.client = undefined;
+    this.stateValue = 'down';
+    if (Date.now() - this.connectedAt >= HEALTHY_AFTER_MS) this.attempts = 0;
+    this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.stateValue = 'down';
+    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.attempts);
+    this.attempts += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /**
+   * Sends one request and returns the upstream's result untouched (a loose schema keeps unknown
+   * fields). Rejects with an RpcError carrying the upstream's own code, message and data, or a
+   * clear ConnectionClosed error when the upstream is down or drops mid-call.
+   */
+  async request(method: string, params: unknown, options: RequestOptions = {}): Promise<Result> {
+    const client = this.client;
+    if (!client || this.stateValue !== 'up') {
+      throw new RpcError(
+        RpcCode.ConnectionClosed,
+        `upstream "${this.name}" is not available${this.lastError ? ` (${this.lastError})` : ''}; the proxy keeps retrying`,
+        { server: this.name },
+      );
+    }
+    try {
+      return await client.request({ method, params: params as Record<string, unknown> }, ResultSchema, {
+        timeout: UPSTREAM_REQUEST_TIMEOUT_MS,
+        ...options,
+      });
+    } catch (error) {
+      if (error instanceof McpError && error.code === RpcCode.ConnectionClosed && this.client !== client) {
+        throw new RpcError(
+          RpcCode.ConnectionClosed,
+          `upstream "${this.name}" disconnected before answering; the proxy is restarting it`,
+          { server: this.name },
+        );
+      }
+      if (error instanceof StreamableHTTPError && error.code === 404) {
+        // An expired upstream session cannot be revived by the SDK transport: rebuild the client.
+        void client.close();
+      }
+      throw toRpcError(error);
+    }
+  }
+
+  async notify(method: string, params?: unknown): Promise<void> {
+    const client = this.client;
+    if (!client || this.stateValue !== 'up') return;
+    await client.notification({ method, params: params as Record<string, unknown> | undefined });
+  }
+
+  async close(): Promise<void> {
+    this.stateValue = 'closed';
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => {});
+  }
+}

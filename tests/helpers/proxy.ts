@@ -1,0 +1,82 @@
+// Starts the real proxy in this process over HTTP (port 0) with a policy written to a temp directory.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { type App, startApp } from '../../src/app.js';
+import type { AuditSink } from '../../src/audit/types.js';
+import type { ReviewHandler } from '../../src/proxy/index.js';
+
+export interface TestProxy {
+  app: App;
+  url: string;
+  dir: string;
+  policyFile: string;
+  dataDir: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function tempDir(prefix = 'portcullis-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function startHttpProxy(options: {
+  policy: string;
+  command?: { name: string; command: string; args: string[] };
+  agent?: string;
+  review?: ReviewHandler;
+  audit?: AuditSink;
+  env?: NodeJS.ProcessEnv;
+}): Promise<TestProxy> {
+  const dir = await tempDir();
+  const policyFile = path.join(dir, 'policy.yml');
+  await writeFile(policyFile, options.policy);
+  const dataDir = path.join(dir, 'data');
+  const logs: string[] = [];
+  const app = await startApp({
+    policyFile,
+    http: { host: '127.0.0.1', port: 0 },
+    ui: 'off',
+    dataDir,
+    agent: options.agent ?? 'anonymous',
+    command: options.command,
+    env: options.env,
+    review: options.review,
+    audit: options.audit,
+    log: (line) => logs.push(line),
+  });
+  return {
+    app,
+    url: app.url as string,
+    dir,
+    policyFile,
+    dataDir,
+    logs,
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A real SDK client connected over Streamable HTTP. */
+export async function httpClient(
+  url: string,
+  options: { capabilities?: ClientCapabilities; headers?: Record<string, string> } = {},
+): Promise<Client> {
+  const client = new Client(
+    { name: 'test-client', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {} },
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers ?? {} } }),
+  );
+  return client;
+}
