@@ -6,5 +6,6 @@ export {
   DEFAULT_APPROVAL_SETTINGS,
   type QueueChange,
 } from './queue.js';
+export { queueReviewHandler, verdictOf } from './review-handler.js';
 export { type Admission, ApprovalStore, type ApprovalStoreOptions, type ListOptions } from './store.js';
 export * from './types.js';

@@ -1,0 +1,137 @@
+// Builds the UI and admin API as a Hono app from its dependencies, so tests drive it with app.request().
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Registry } from 'prom-client';
+import { ApprovalConflictError, ApprovalNotFoundError, type ApprovalQueue } from '../approvals/index.js';
+import type { CompiledPolicy } from '../policy/types.js';
+import { loadAssets } from './assets.js';
+import type { WebAuth } from './auth.js';
+import { createMetrics } from './metrics.js';
+import { apiRoutes } from './routes/api.js';
+import { pageRoutes } from './routes/pages.js';
+import { hostOriginGuard, securityHeaders, type WebEnv } from './security.js';
+import { layout } from './views/layout.js';
+import { messagePage, type PolicyStatus } from './views/pages.js';
+
+export interface ReadyReport {
+  ready: boolean;
+  /** Named checks, e.g. { audit: { ok: true }, upstreams: { ok: false, detail: "payments down" } }. */
+  checks?: Record<string, { ok: boolean; detail?: string | undefined }> | undefined;
+}
+
+export interface WebAppOptions {
+  queue: ApprovalQueue;
+  auth: WebAuth;
+  /** `host:port` values the Host header may carry (lower case), e.g. 127.0.0.1:8787 and localhost:8787. */
+  allowedHosts: () => readonly string[];
+  /** Origins that may send requests; defaults to http://<each allowed host>. */
+  allowedOrigins?: (() => readonly string[]) | undefined;
+  /** The policy in force, for POST /api/check. */
+  policy?: (() => CompiledPolicy | undefined) | undefined;
+  /** Hash, load time and last reload errors, for GET /api/policy and the policy page. */
+  policyStatus?: (() => PolicyStatus | undefined) | undefined;
+  /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
+  ready?: (() => ReadyReport | Promise<ReadyReport>) | undefined;
+  /** Prometheus registry to add the approval metrics to; a private one is made otherwise. */
+  registry?: Registry | undefined;
+  /** One line per notable event (sign-ins, decisions). Never given a credential. */
+  log?: ((line: string) => void) | undefined;
+  /** Keep-alive comment interval on the live-update stream. */
+  sseHeartbeatMs?: number | undefined;
+}
+
+export interface WebApp {
+  app: Hono<WebEnv>;
+  registry: Registry;
+  /** Detach from the queue (live streams and metrics hooks). */
+  close(): void;
+}
+
+export function buildWebApp(options: WebAppOptions): WebApp {
+  const allowedOrigins =
+    options.allowedOrigins ?? (() => options.allowedHosts().map((host) => `http://${host}`));
+  const assets = loadAssets();
+  const metrics = createMetrics(options.queue, options.registry);
+  const app = new Hono<WebEnv>();
+
+  app.use('*', securityHeaders());
+  app.use('*', hostOriginGuard(options.allowedHosts, allowedOrigins));
+
+  app.get('/assets/:name', (c) => {
+    const asset = assets.get(c.req.param('name'));
+    if (!asset) throw new HTTPException(404, { message: 'Not found' });
+    c.header('Cache-Control', 'no-cache');
+    return c.body(asset.body, 200, { 'Content-Type': asset.type });
+  });
+
+  app.get('/health/live', (c) => c.json({ status: 'ok' }));
+  app.get('/health/ready', async (c) => {
+    const checks: NonNullable<ReadyReport['checks']> = {};
+    try {
+      options.queue.store.countPending();
+      checks.approvals = { ok: true };
+    } catch (error) {
+      checks.approvals = { ok: false, detail: (error as Error).message };
+    }
+    let ready = checks.approvals.ok;
+    if (options.ready) {
+      try {
+        const report = await options.ready();
+        Object.assign(checks, report.checks ?? {});
+        ready = ready && report.ready;
+      } catch (error) {
+        checks.dependencies = { ok: false, detail: (error as Error).message };
+        ready = false;
+      }
+    }
+    return c.json({ status: ready ? 'ready' : 'not ready', checks }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  app.route('/api', apiRoutes(options));
+  app.route('/', pageRoutes(options));
+
+  app.notFound((c) => {
+    if (c.req.path.startsWith('/api/')) return c.json({ error: 'Not found' }, 404);
+    return c.html(
+      layout(
+        { title: 'Not found', active: 'none', showPolicy: false },
+        messagePage('Not found', 'There is no page here.'),
+      ),
+      404,
+    );
+  });
+
+  app.onError((error, c) => {
+    let status = 500;
+    let message = 'Internal error';
+    let extra: Record<string, unknown> = {};
+    if (error instanceof HTTPException) {
+      if (error.res) return error.res;
+      status = error.status;
+      message = error.message;
+    } else if (error instanceof ApprovalNotFoundError) {
+      status = 404;
+      message = error.message;
+    } else if (error instanceof ApprovalConflictError) {
+      status = 409;
+      message = error.message;
+      extra = { status: error.status };
+    } else {
+      options.log?.(`web: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
+    }
+    if (status === 405) c.header('Allow', 'POST');
+    if (c.req.path.startsWith('/api/') || !(c.req.header('accept') ?? '').includes('text/html')) {
+      return c.json({ error: message, ...extra }, status as 400);
+    }
+    return c.html(
+      layout({ title: 'Error', active: 'none', showPolicy: false }, messagePage(`${status}`, message)),
+      status as 400,
+    );
+  });
+
+  return { app, registry: metrics.registry, close: metrics.close };
+}

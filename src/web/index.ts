@@ -1,0 +1,11 @@
+// The web UI and admin API: build the Hono app, serve it, and manage its credentials.
+export { buildWebApp, type ReadyReport, type WebApp, type WebAppOptions } from './app.js';
+export { LoginCodes, loadOrCreateToken, type Session, Sessions, WebAuth, WebConfigError } from './auth.js';
+export {
+  DEFAULT_UI_PORT,
+  serveWeb,
+  WebPortInUseError,
+  type WebServer,
+  type WebServerOptions,
+} from './server.js';
+export type { PolicyStatus } from './views/pages.js';

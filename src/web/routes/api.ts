@@ -1,0 +1,147 @@
+// Admin JSON API (DESIGN 5): approvals, policy status, dry-run checks. Bearer token or session cookie.
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import {
+  APPROVAL_STATUSES,
+  type Approval,
+  type ApprovalStatus,
+  type DecisionVerb,
+} from '../../approvals/index.js';
+import type { Call } from '../../policy/types.js';
+import type { WebAppOptions } from '../app.js';
+import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
+
+const NOTE_MAX = 2000;
+
+export function approvalJson(a: Approval) {
+  return {
+    id: a.id,
+    status: a.status,
+    server: a.server,
+    tool: a.tool,
+    args: JSON.parse(a.argsCanonical) as unknown,
+    agent: a.agent,
+    rule: a.rule,
+    reason: a.reason,
+    created_at: new Date(a.createdAt).toISOString(),
+    expires_at: new Date(a.expiresAt).toISOString(),
+    decided_at: a.decidedAt === null ? null : new Date(a.decidedAt).toISOString(),
+    decided_by: a.decidedBy,
+    note: a.note,
+    executed_at: a.executedAt === null ? null : new Date(a.executedAt).toISOString(),
+    correlation_id: a.correlationId,
+    args_sha256: a.argsSha256,
+  };
+}
+
+export function reviewerOf(principal: Principal): string {
+  return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer} (browser)`;
+}
+
+async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (text.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HTTPException(400, { message: 'Body is not valid JSON' });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HTTPException(400, { message: 'Body must be a JSON object' });
+  }
+  return body as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, key: string, max = 500): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length > max) {
+    throw new HTTPException(400, { message: `"${key}" must be a string of at most ${max} characters` });
+  }
+  return value;
+}
+
+export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
+  const api = new Hono<WebEnv>();
+
+  api.use('*', async (c, next) => {
+    const principal = identify(c, options.auth);
+    if (!principal) {
+      c.header('WWW-Authenticate', 'Bearer realm="portcullis"');
+      throw new HTTPException(401, { message: 'Authentication required' });
+    }
+    c.set('principal', principal);
+    if (c.req.method === 'POST') await checkCsrf(c, principal);
+    await next();
+  });
+
+  api.get('/approvals', (c) => {
+    const status = (c.req.query('status') ?? 'pending') as ApprovalStatus;
+    if (!APPROVAL_STATUSES.includes(status)) {
+      throw new HTTPException(400, { message: `status must be one of ${APPROVAL_STATUSES.join(', ')}` });
+    }
+    return c.json(options.queue.list({ status }).map(approvalJson));
+  });
+
+  api.get('/approvals/:id', (c) => {
+    const approval = options.queue.get(c.req.param('id'));
+    if (!approval) throw new HTTPException(404, { message: 'No such approval' });
+    return c.json(approvalJson(approval));
+  });
+
+  for (const verb of ['approve', 'deny'] as const satisfies readonly DecisionVerb[]) {
+    const path = `/approvals/:id/${verb}`;
+    api.post(path, async (c) => {
+      const body = await jsonBody(c.req.raw);
+      const note = optionalString(body, 'note', NOTE_MAX);
+      const by = reviewerOf(c.get('principal'));
+      const approval = options.queue.decide(c.req.param('id') ?? '', { decision: verb, by, note });
+      options.log?.(`approval ${approval.id} ${approval.status} by ${by}`);
+      return c.json({ id: approval.id, status: approval.status });
+    });
+    api.on(['GET', 'PUT', 'PATCH', 'DELETE'], path, () => {
+      throw new HTTPException(405, { message: 'Use POST' });
+    });
+  }
+
+  api.get('/policy', (c) => {
+    const status = options.policyStatus?.();
+    if (!status) return c.json({ error: 'No policy loaded' }, 503);
+    return c.json({
+      sha256: status.sha256,
+      loaded_at: new Date(status.loadedAt).toISOString(),
+      file: status.file ?? null,
+      errors: status.errors,
+    });
+  });
+
+  api.post('/check', async (c) => {
+    const policy = options.policy?.();
+    if (!policy) return c.json({ error: 'No policy loaded' }, 503);
+    const body = await jsonBody(c.req.raw);
+    const tool = body.tool;
+    if (typeof tool !== 'string' || tool.length === 0 || tool.length > 256) {
+      throw new HTTPException(400, { message: '"tool" must be a non-empty string' });
+    }
+    const call: Call = {
+      tool,
+      server: optionalString(body, 'server'),
+      agent: optionalString(body, 'agent'),
+      args: body.args ?? {},
+    };
+    const decision = policy.evaluate(call, { explain: true });
+    return c.json({
+      decision: decision.decision,
+      rule: decision.rule,
+      reason: decision.reason,
+      policy_sha256: decision.policySha256,
+      trace: decision.trace ?? [],
+    });
+  });
+  api.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/check', () => {
+    throw new HTTPException(405, { message: 'Use POST' });
+  });
+
+  return api;
+}

@@ -1,0 +1,192 @@
+// Server-rendered pages: sign-in, the live pending queue, decided approvals, policy status.
+import { Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import { streamSSE } from 'hono/streaming';
+import { ApprovalConflictError } from '../../approvals/index.js';
+import type { WebAppOptions } from '../app.js';
+import { checkCsrf, identify, type Principal, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
+import { decidedPage, type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { type Html, layout } from '../views/layout.js';
+import { loginPage, policyPage } from '../views/pages.js';
+
+const ID_PATTERN = /^ap_[0-9a-f]{16}$/;
+
+function reviewerName(raw: string | undefined): string {
+  // Free text from the person signing in: strip control characters, keep it short.
+  const name = (raw ?? '')
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
+    .trim()
+    .slice(0, 80);
+  return name === '' ? 'admin' : name;
+}
+
+function flashFrom(query: Record<string, string>): Flash | undefined {
+  const id = query.id;
+  if (!id || !ID_PATTERN.test(id)) return undefined;
+  if (query.done === 'approved')
+    return { kind: 'ok', text: `Approved ${id}. The call runs now (or on its retry).` };
+  if (query.done === 'denied') return { kind: 'ok', text: `Denied ${id}. Nothing runs.` };
+  if (query.conflict)
+    return {
+      kind: 'error',
+      text: `${id} was already ${query.conflict.replace(/[^a-z]/g, '')}: your decision was not recorded.`,
+    };
+  return undefined;
+}
+
+export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
+  const pages = new Hono<WebEnv>();
+  const { queue, auth } = options;
+  const showPolicy = options.policyStatus !== undefined;
+
+  const frame = (
+    principal: Principal | undefined,
+    title: string,
+    active: 'pending' | 'decided' | 'policy' | 'none',
+    body: Html,
+  ) =>
+    layout(
+      {
+        title,
+        active,
+        showPolicy,
+        reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
+        csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,
+        pendingCount: principal ? queue.store.countPending() : undefined,
+      },
+      body,
+    );
+
+  pages.get('/login', (c) => {
+    const code = c.req.query('code');
+    return c.html(
+      frame(undefined, 'Sign in', 'none', loginPage({ code: code && code.length <= 200 ? code : undefined })),
+    );
+  });
+
+  pages.post('/login', async (c) => {
+    const form = await readForm(c);
+    let ok = false;
+    if (form.code !== undefined) ok = auth.loginCodes.consume(form.code);
+    else if (form.token !== undefined) ok = auth.verifyToken(form.token.trim());
+    if (!ok) {
+      options.log?.('ui: sign-in refused (used, expired or wrong credential)');
+      const error =
+        form.code !== undefined
+          ? 'This sign-in link was already used or has expired. Ask for a new one (restart the proxy) or use the admin token.'
+          : 'That token is not right.';
+      return c.html(frame(undefined, 'Sign in', 'none', loginPage({ error })), 401);
+    }
+    const reviewer = reviewerName(form.reviewer);
+    const { id } = auth.sessions.create(reviewer);
+    setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 12 * 3600 });
+    options.log?.(`ui: ${reviewer} signed in`);
+    // A clean address: the one-time code does not stay in the address bar or history.
+    return c.redirect('/', 303);
+  });
+
+  // Everything below needs a signed-in browser session.
+  pages.use('*', async (c, next) => {
+    const principal = identify(c, auth);
+    if (!principal || principal.kind !== 'session') {
+      if (c.req.path === '/events' || c.req.path.startsWith('/fragments/')) {
+        throw new HTTPException(401, { message: 'Sign in again' });
+      }
+      return c.html(frame(undefined, 'Sign in', 'none', loginPage({})), 401);
+    }
+    c.set('principal', principal);
+    if (c.req.method === 'POST') await checkCsrf(c, principal);
+    await next();
+  });
+
+  pages.get('/', (c) => {
+    const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
+    const approvals = queue.list({ status: 'pending' });
+    return c.html(
+      frame(
+        principal,
+        'Pending approvals',
+        'pending',
+        pendingPage(approvals, principal.session.csrf, Date.now(), flashFrom(c.req.query())),
+      ),
+    );
+  });
+
+  pages.get('/fragments/pending', (c) => {
+    const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
+    const approvals = queue.list({ status: 'pending' });
+    return c.html(pendingList(approvals, principal.session.csrf, Date.now()));
+  });
+
+  pages.get('/events', (c) =>
+    streamSSE(c, async (stream) => {
+      let wake: () => void = () => {};
+      const closed = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const unsubscribe = queue.subscribe((change) => {
+        stream.writeSSE({ event: 'changed', data: change.kind }).catch(() => wake());
+      });
+      const heartbeat = setInterval(() => {
+        stream.write(': keep-alive\n\n').catch(() => wake());
+      }, options.sseHeartbeatMs ?? 15_000);
+      stream.onAbort(() => wake());
+      try {
+        await stream.writeSSE({ event: 'ready', data: String(queue.store.countPending()) });
+        await closed;
+      } finally {
+        clearInterval(heartbeat);
+        unsubscribe();
+      }
+    }),
+  );
+
+  pages.get('/decided', (c) => {
+    const principal = c.get('principal');
+    return c.html(frame(principal, 'Decided approvals', 'decided', decidedPage(queue.list({ limit: 200 }))));
+  });
+
+  if (showPolicy) {
+    pages.get('/policy', (c) =>
+      c.html(frame(c.get('principal'), 'Policy', 'policy', policyPage(options.policyStatus?.()))),
+    );
+  }
+
+  pages.post('/approvals/:id/decide', async (c) => {
+    const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
+    const form = await readForm(c);
+    const decision = form.decision;
+    if (decision !== 'approve' && decision !== 'deny') {
+      throw new HTTPException(400, { message: 'decision must be approve or deny' });
+    }
+    const note = (form.note ?? '').trim().slice(0, 2000);
+    const id = c.req.param('id');
+    const by = `${principal.session.reviewer} (browser)`;
+    try {
+      const approval = queue.decide(id, { decision, by, note: note === '' ? null : note });
+      options.log?.(`approval ${approval.id} ${approval.status} by ${by}`);
+      return c.redirect(`/?done=${approval.status}&id=${approval.id}`, 303);
+    } catch (error) {
+      if (error instanceof ApprovalConflictError) {
+        return c.redirect(`/?conflict=${error.status}&id=${encodeURIComponent(id)}`, 303);
+      }
+      throw error;
+    }
+  });
+
+  pages.post('/logout', (c) => {
+    const principal = c.get('principal');
+    if (principal.kind === 'session') auth.sessions.destroy(principal.id);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.redirect('/login', 303);
+  });
+
+  for (const path of ['/approvals/:id/decide', '/logout']) {
+    pages.on(['GET', 'PUT', 'PATCH', 'DELETE'], path, () => {
+      throw new HTTPException(405, { message: 'Use POST' });
+    });
+  }
+
+  return pages;
+}

@@ -1,0 +1,103 @@
+// Request guards for the UI and admin API: response headers, Host/Origin allowlist, authentication, CSRF.
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import type { Session, WebAuth } from './auth.js';
+import { secretsEqual } from './auth.js';
+
+export const SESSION_COOKIE = 'portcullis_session';
+
+export type Principal = { kind: 'session'; id: string; session: Session } | { kind: 'bearer' };
+
+export type WebEnv = { Variables: { principal: Principal; form: Record<string, string> } };
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export function securityHeaders(): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    await next();
+    const h = c.res.headers;
+    h.set('Content-Security-Policy', CSP);
+    h.set('X-Frame-Options', 'DENY');
+    h.set('X-Content-Type-Options', 'nosniff');
+    h.set('Referrer-Policy', 'no-referrer');
+    h.set('Cross-Origin-Opener-Policy', 'same-origin');
+    h.set('Cross-Origin-Resource-Policy', 'same-origin');
+    if (!h.has('Cache-Control')) h.set('Cache-Control', 'no-store');
+  };
+}
+
+/**
+ * DNS rebinding defence: a page on evil.example that resolves to 127.0.0.1 still sends its own Host,
+ * and a cross-site form or fetch sends its own Origin. Both must be on the allowlist.
+ */
+export function hostOriginGuard(
+  allowedHosts: () => readonly string[],
+  allowedOrigins: () => readonly string[],
+): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
+    if (!allowedHosts().includes(host)) throw new HTTPException(403, { message: 'Host not allowed' });
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !allowedOrigins().includes(origin.toLowerCase())) {
+      throw new HTTPException(403, { message: 'Origin not allowed' });
+    }
+    // Browsers that send Fetch Metadata tell us outright when a request comes from another site.
+    if (c.req.header('sec-fetch-site') === 'cross-site') {
+      throw new HTTPException(403, { message: 'Cross-site request refused' });
+    }
+    await next();
+  };
+}
+
+function bearer(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? '';
+}
+
+/** Who is calling, or undefined. A present but wrong Authorization header never falls back to the cookie. */
+export function identify(c: Context, auth: WebAuth): Principal | undefined {
+  const token = bearer(c);
+  if (token !== undefined) return token !== '' && auth.verifyToken(token) ? { kind: 'bearer' } : undefined;
+  const id = getCookie(c, SESSION_COOKIE);
+  const session = auth.sessions.get(id);
+  return session && id ? { kind: 'session', id, session } : undefined;
+}
+
+/** Read a urlencoded/multipart form once and keep it for the handler (CSRF reads `_csrf` from it). */
+export async function readForm(c: Context<WebEnv>): Promise<Record<string, string>> {
+  const cached = c.get('form');
+  if (cached) return cached;
+  const form: Record<string, string> = {};
+  const type = c.req.header('content-type') ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) {
+    const body = await c.req.parseBody();
+    for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value;
+  }
+  c.set('form', form);
+  return form;
+}
+
+/**
+ * Cookie-authenticated state changes must carry the session's CSRF token (form field or header).
+ * Bearer requests are exempt: a browser never attaches that header on its own.
+ */
+export async function checkCsrf(c: Context<WebEnv>, principal: Principal): Promise<void> {
+  if (principal.kind === 'bearer') return;
+  let sent = c.req.header('x-csrf-token');
+  if (sent === undefined) sent = (await readForm(c))._csrf;
+  if (!sent || !secretsEqual(sent, principal.session.csrf)) {
+    throw new HTTPException(403, { message: 'Missing or invalid CSRF token' });
+  }
+}

@@ -1,0 +1,94 @@
+// Serves the web app on a loopback port; a second proxy process finding the port taken leaves it be.
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import { buildWebApp, type WebAppOptions } from './app.js';
+import type { WebEnv } from './security.js';
+
+export const DEFAULT_UI_PORT = 8787;
+
+/** The port is taken (most likely by another Portcullis process serving the same UI). */
+export class WebPortInUseError extends Error {
+  readonly code = 'E_UI_PORT_IN_USE';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`${host}:${port} is already in use`);
+  }
+}
+
+export interface WebServerOptions extends Omit<WebAppOptions, 'allowedHosts'> {
+  /** Default 8787; 0 picks a free port. */
+  port?: number | undefined;
+  /** Default 127.0.0.1. Anything else exposes the approval queue beyond this machine: think twice. */
+  host?: string | undefined;
+  /** Extra `host:port` values to accept in the Host header (e.g. behind an SSH tunnel). */
+  extraAllowedHosts?: readonly string[] | undefined;
+}
+
+export interface WebServer {
+  /** e.g. http://127.0.0.1:8787 */
+  url: string;
+  host: string;
+  port: number;
+  app: Hono<WebEnv>;
+  registry: Registry;
+  /** A fresh one-time sign-in URL (print it to stderr; never to stdout, which belongs to MCP). */
+  loginUrl(): string;
+  close(): Promise<void>;
+}
+
+function hostsFor(host: string, port: number): string[] {
+  const hosts = [`${host.includes(':') ? `[${host}]` : host}:${port}`];
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') {
+    hosts.push(`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`);
+  }
+  return [...new Set(hosts.map((h) => h.toLowerCase()))];
+}
+
+export async function serveWeb(options: WebServerOptions): Promise<WebServer> {
+  const host = options.host ?? '127.0.0.1';
+  const requested = options.port ?? DEFAULT_UI_PORT;
+  let allowed: string[] = [];
+  const web = buildWebApp({ ...options, allowedHosts: () => allowed });
+  const server = createAdaptorServer({ fetch: web.app.fetch });
+  const port = await new Promise<number>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(error.code === 'EADDRINUSE' ? new WebPortInUseError(host, requested) : error);
+    };
+    server.once('error', onError);
+    server.listen(requested, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  }).catch((error: unknown) => {
+    web.close();
+    throw error;
+  });
+  allowed = [...hostsFor(host, port), ...(options.extraAllowedHosts ?? []).map((h) => h.toLowerCase())];
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let closed = false;
+  return {
+    url,
+    host,
+    port,
+    app: web.app,
+    registry: web.registry,
+    loginUrl: () => options.auth.loginUrl(url),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        web.close();
+      } finally {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Live-update streams never end on their own.
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        });
+      }
+    },
+  };
+}

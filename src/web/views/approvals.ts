@@ -1,0 +1,120 @@
+// Views of approvals: the pending cards a reviewer decides, and the table of past decisions.
+import { html } from 'hono/html';
+import type { Approval } from '../../approvals/index.js';
+import type { Html } from './layout.js';
+
+function prettyArgs(approval: Approval): string {
+  try {
+    return JSON.stringify(JSON.parse(approval.argsCanonical), null, 2);
+  } catch {
+    return approval.argsCanonical;
+  }
+}
+
+function timestamp(ms: number | null): Html {
+  if (ms === null) return html`<span class="muted">—</span>`;
+  const iso = new Date(ms).toISOString();
+  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
+}
+
+function toolName(approval: Approval): Html {
+  return html`${approval.server ? html`<span class="server">${approval.server}</span><span class="sep">/</span>` : ''}<span class="tool">${approval.tool}</span>`;
+}
+
+function remaining(approval: Approval, now: number): string {
+  const seconds = Math.max(0, Math.round((approval.expiresAt - now) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')} left`;
+}
+
+export function pendingCard(approval: Approval, csrf: string, now: number): Html {
+  return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}">
+  <header class="card-head">
+    <h2 class="call">${toolName(approval)}</h2>
+    <span class="countdown" data-expires="${approval.expiresAt}" title="Expires and is denied at ${new Date(approval.expiresAt).toISOString()}">${remaining(approval, now)}</span>
+  </header>
+  <p class="reason">${approval.reason}</p>
+  <dl class="meta">
+    <div><dt>Agent</dt><dd>${approval.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
+    <div><dt>Rule</dt><dd>${approval.rule ? html`<code>${approval.rule}</code>` : html`<span class="muted">policy default</span>`}</dd></div>
+    <div><dt>Requested</dt><dd>${timestamp(approval.createdAt)}</dd></div>
+    <div><dt>Approval</dt><dd><code>${approval.id}</code></dd></div>
+  </dl>
+  <section class="args" aria-label="Arguments">
+    <h3>Arguments <span class="hash" title="SHA-256 of the canonical arguments">sha256 ${approval.argsSha256.slice(0, 16)}…</span></h3>
+    <pre>${prettyArgs(approval)}</pre>
+  </section>
+  <form class="decide" method="post" action="/approvals/${approval.id}/decide">
+    <input type="hidden" name="_csrf" value="${csrf}">
+    <label for="note-${approval.id}">Note <span class="muted">(optional, recorded in the audit log)</span></label>
+    <textarea id="note-${approval.id}" name="note" rows="2" maxlength="2000"></textarea>
+    <div class="actions">
+      <button type="submit" name="decision" value="deny" class="btn deny">Deny</button>
+      <button type="submit" name="decision" value="approve" class="btn approve">Approve</button>
+    </div>
+  </form>
+</article>`;
+}
+
+export function pendingList(approvals: Approval[], csrf: string, now: number): Html {
+  return html`<div id="pending-list" class="stack" data-count="${approvals.length}">
+  ${approvals.map((a) => pendingCard(a, csrf, now))}
+  <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>Nothing is waiting for a decision. New requests appear here as they arrive.</p>
+</div>`;
+}
+
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+export function pendingPage(approvals: Approval[], csrf: string, now: number, flash?: Flash): Html {
+  return html`<div class="page-head">
+  <h1>Pending approvals</h1>
+  <p class="sub">Calls an agent made that the policy sent to a person. Nothing runs until you approve it; unanswered requests are denied when their time runs out.</p>
+</div>
+${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
+<p class="live" id="live-status" aria-live="polite">Live</p>
+${pendingList(approvals, csrf, now)}`;
+}
+
+function statusBadge(approval: Approval): Html {
+  return html`<span class="status ${approval.status}">${approval.status}</span>`;
+}
+
+function execution(approval: Approval): Html {
+  if (approval.status !== 'approved') return html`<span class="muted">not run</span>`;
+  if (approval.executedAt !== null) {
+    return approval.executionOk
+      ? html`<span class="ran ok">ran ${timestamp(approval.executedAt)}</span>`
+      : html`<span class="ran failed" title="${approval.executionError ?? ''}">failed upstream</span>`;
+  }
+  return approval.deliveredAt !== null
+    ? html`<span class="muted">running</span>`
+    : html`<span class="muted">awaiting retry</span>`;
+}
+
+export function decidedPage(approvals: Approval[]): Html {
+  return html`<div class="page-head">
+  <h1>Decided approvals</h1>
+  <p class="sub">The latest decisions, newest first: who decided, when, and whether the call then ran.</p>
+</div>
+${
+  approvals.length === 0
+    ? html`<p class="empty">No decisions yet.</p>`
+    : html`<div class="table-wrap"><table class="decided">
+  <thead><tr><th>Decision</th><th>Call</th><th>Agent</th><th>Decided by</th><th>Note</th><th>When</th><th>Execution</th></tr></thead>
+  <tbody>
+  ${approvals.map(
+    (a) => html`<tr id="${a.id}">
+    <td>${statusBadge(a)}</td>
+    <td><div class="call">${toolName(a)}</div><details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details><code class="muted">${a.id}</code></td>
+    <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
+    <td>${a.decidedBy ?? ''}</td>
+    <td class="note">${a.note ?? html`<span class="muted">—</span>`}</td>
+    <td>${timestamp(a.decidedAt)}</td>
+    <td>${execution(a)}</td>
+  </tr>`,
+  )}
+  </tbody></table></div>`
+}`;
+}

@@ -1,0 +1,103 @@
+// Live updates for the approval queue: new requests appear and decided ones leave without a reload.
+// Plain browser JavaScript, no build step; loaded from /assets/queue.js (the CSP allows only 'self').
+(() => {
+  const list = () => document.getElementById('pending-list');
+  const badge = document.getElementById('pending-count');
+  const status = document.getElementById('live-status');
+
+  function setStatus(text, state) {
+    if (!status) return;
+    status.textContent = text;
+    status.dataset.state = state;
+  }
+
+  function localizeTimes(root) {
+    for (const el of root.querySelectorAll('time[datetime]')) {
+      const date = new Date(el.getAttribute('datetime'));
+      if (!Number.isNaN(date.getTime())) {
+        el.title = el.getAttribute('datetime');
+        el.textContent = date.toLocaleString();
+      }
+    }
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll('.countdown[data-expires]')) {
+      const left = Math.max(0, Math.round((Number(el.dataset.expires) - now) / 1000));
+      const card = el.closest('.approval');
+      if (left === 0) {
+        el.textContent = 'expired';
+        el.classList.add('over');
+        if (card) for (const b of card.querySelectorAll('button')) b.disabled = true;
+      } else {
+        el.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+        el.classList.toggle('soon', left < 60);
+      }
+    }
+  }
+
+  // Merge rather than replace, so a note being typed into a card that is still pending survives.
+  function merge(fresh) {
+    const current = list();
+    if (badge) badge.textContent = fresh.dataset.count || '0';
+    if (!current) return;
+    const keep = new Set();
+    let previous = null;
+    for (const card of fresh.querySelectorAll('article.approval')) {
+      keep.add(card.id);
+      let node = document.getElementById(card.id);
+      if (!node) {
+        node = document.importNode(card, true);
+        node.classList.add('arrived');
+        localizeTimes(node);
+      }
+      const anchor = previous ? previous.nextElementSibling : current.firstElementChild;
+      if (anchor !== node) current.insertBefore(node, anchor);
+      previous = node;
+    }
+    for (const card of [...current.querySelectorAll('article.approval')]) {
+      if (!keep.has(card.id)) card.remove();
+    }
+    const empty = current.querySelector('.empty');
+    if (empty) empty.hidden = keep.size > 0;
+    current.dataset.count = String(keep.size);
+    tick();
+  }
+
+  let pending = null;
+  function refresh() {
+    if (pending) return;
+    pending = setTimeout(async () => {
+      pending = null;
+      try {
+        const res = await fetch('/fragments/pending', { credentials: 'same-origin', cache: 'no-store' });
+        if (res.status === 401) {
+          setStatus('Signed out: reload to sign in again', 'down');
+          return;
+        }
+        if (!res.ok) return;
+        const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+        const fresh = doc.getElementById('pending-list');
+        if (fresh) merge(fresh);
+      } catch {
+        setStatus('Reconnecting…', 'down');
+      }
+    }, 50);
+  }
+
+  function connect() {
+    const events = new EventSource('/events');
+    events.addEventListener('ready', () => {
+      setStatus('Live', 'up');
+      refresh();
+    });
+    events.addEventListener('changed', refresh);
+    events.onerror = () => setStatus('Reconnecting…', 'down');
+  }
+
+  localizeTimes(document);
+  tick();
+  setInterval(tick, 1000);
+  connect();
+})();
