@@ -1,3 +1,118 @@
 #!/usr/bin/env node
-// Command-line entry: placeholder until the commands land.
-console.log('portcullis');
+// Command-line entry: arguments to commands. The only place that prints errors and calls process.exit.
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './commands/io.js';
+import { policyExplain, policyMigrate, policyTest, policyValidate } from './commands/policy.js';
+
+const io: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'help']);
+
+/** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
+export function normaliseArgv(args: readonly string[]): string[] {
+  const first = args[0];
+  if (first === undefined) return [];
+  if (
+    SUBCOMMANDS.has(first) ||
+    first === '--help' ||
+    first === '-h' ||
+    first === '--version' ||
+    first === '-V'
+  ) {
+    return [...args];
+  }
+  return ['run', ...args];
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('portcullis')
+    .description(
+      'A transparent firewall for MCP tool calls. Every tools/call is checked against a YAML policy;\n' +
+        'risky calls wait for a person to approve them; every decision goes to a hash-chained audit log.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  portcullis policy validate policy.yml          check a policy (errors as FILE:LINE:COL)
+  portcullis policy explain policy.yml --tool refunds.refund --args '{"amount_cents":20000,"op":"refund"}'
+  portcullis --policy policy.yml -- node server.js   put the firewall in front of one stdio server
+
+Exit codes: 0 success, 1 a check failed, 2 usage error.`,
+    );
+
+  const policy = program.command('policy').description('check, test, explain and migrate policy files');
+  policy
+    .command('validate')
+    .argument('<file>', 'policy YAML file')
+    .description('validate a policy; prints each problem as FILE:LINE:COL: message')
+    .action(async (file: string) => setExit(await policyValidate(file, io)));
+  policy
+    .command('test')
+    .argument('<file>', 'policy YAML file')
+    .description("run the policy's inline tests: section")
+    .action(async (file: string) => setExit(await policyTest(file, io)));
+  policy
+    .command('explain')
+    .argument('<file>', 'policy YAML file')
+    .description('show which rule decides a call, and why each earlier rule did not')
+    .requiredOption('--tool <name>', 'tool name as the upstream lists it')
+    .option('--server <name>', 'upstream server name')
+    .option('--agent <id>', 'agent id (its trust comes from the policy agents:)')
+    .addOption(
+      new Option('--trust <level>', 'override the agent trust').choices(['low', 'medium', 'high', 'admin']),
+    )
+    .option('--args <json>', 'the call arguments as a JSON object')
+    .option('--json', 'print one JSON object: {decision, rule, reason, trace}')
+    .action(async (file: string, options) => setExit(await policyExplain(file, options, io)));
+  policy
+    .command('migrate')
+    .argument('<file>', 'AegisMCP version 1 policy')
+    .description('print the version 2 equivalent of a version 1 (AegisMCP) policy')
+    .action(async (file: string) => setExit(await policyMigrate(file, io)));
+
+  return program;
+}
+
+async function main(): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  program.exitOverride();
+  program.configureOutput({
+    writeOut: (s) => process.stdout.write(s),
+    writeErr: (s) => process.stderr.write(s),
+  });
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    for (const leaf of sub.commands) leaf.exitOverride();
+  }
+  const argv = normaliseArgv(process.argv.slice(2));
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      io.err(`portcullis: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    io.err(`portcullis: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.DEBUG && error instanceof Error && error.stack) io.err(error.stack);
+    return EXIT_CHECK_FAILED;
+  }
+  return code;
+}
+
+process.exitCode = await main();

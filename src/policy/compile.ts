@@ -28,13 +28,9 @@ interface TrieNode {
   rules: number[];
 }
 
-/**
- * Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name.
- * Lookups walk the name once; results are cached per name because an agent calls few distinct tools.
- */
+/** Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name. */
 class RuleIndex {
   private readonly root: TrieNode = { next: new Map(), rules: [] };
-  private readonly cache = new Map<string, readonly number[]>();
 
   constructor(rules: readonly CompiledRule[]) {
     for (const rule of rules) {
@@ -55,21 +51,15 @@ class RuleIndex {
     if (node.rules.at(-1) !== index) node.rules.push(index);
   }
 
-  candidates(tool: string): readonly number[] {
-    const key = tool.toLowerCase();
-    const hit = this.cache.get(key);
-    if (hit) return hit;
+  candidates(tool: string): number[] {
     const found: number[] = [...this.root.rules];
     let node: TrieNode | undefined = this.root;
-    for (const ch of key) {
+    for (const ch of tool.toLowerCase()) {
       node = node.next.get(ch);
       if (!node) break;
       found.push(...node.rules);
     }
-    const sorted = [...new Set(found)].sort((a, b) => a - b);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(key, sorted);
-    return sorted;
+    return [...new Set(found)].sort((a, b) => a - b);
   }
 }
 
@@ -98,6 +88,23 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     policySha256: sha256,
   });
 
+  // Which rules hold for a caller depends only on tool, server, agent and trust, and an agent uses few
+  // tools: cache that list so a decision only checks arguments.
+  const applicableCache = new Map<string, readonly CompiledRule[]>();
+  const applicable = (subject: Subject): readonly CompiledRule[] => {
+    const key = JSON.stringify([subject.tool.toLowerCase(), subject.server, subject.agent, subject.trust]);
+    let found = applicableCache.get(key);
+    if (!found) {
+      found = index
+        .candidates(subject.tool)
+        .map((i) => rules[i] as CompiledRule)
+        .filter((rule) => identityMismatch(rule, subject) === null);
+      if (applicableCache.size >= CACHE_LIMIT) applicableCache.clear();
+      applicableCache.set(key, found);
+    }
+    return found;
+  };
+
   const fallback = (trace?: TraceStep[]): Decision =>
     decide({
       decision: defaultDecision,
@@ -117,36 +124,33 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
       });
     }
     const subject = subjectOf(call);
-    const trace: TraceStep[] | undefined = explain ? [] : undefined;
+    if (!explain) {
+      for (const rule of applicable(subject)) {
+        const verdict = judgeArguments(rule, call.args);
+        if (verdict.matched)
+          return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason });
+      }
+      return fallback();
+    }
     // Explaining walks every rule so the trace shows why each earlier rule did not decide.
-    const order = explain ? rules.map((r) => r.index) : index.candidates(call.tool);
-    for (const i of order) {
-      const rule = rules[i] as CompiledRule;
+    const trace: TraceStep[] = [];
+    for (const rule of rules) {
       const mismatch = identityMismatch(rule, subject);
       if (mismatch !== null) {
-        trace?.push({ rule: rule.id, matched: false, detail: mismatch });
+        trace.push({ rule: rule.id, matched: false, detail: mismatch });
         continue;
       }
       const verdict = judgeArguments(rule, call.args);
-      trace?.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
-      if (verdict.matched) {
-        return decide({
-          decision: verdict.decision,
-          rule: rule.id,
-          reason: verdict.reason,
-          ...(trace ? { trace } : {}),
-        });
-      }
+      trace.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
+      if (verdict.matched)
+        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason, trace });
     }
     return fallback(trace);
   }
 
   function alwaysDenies(call: Omit<Call, 'args'>): boolean {
     if (!TOOL_NAME.test(call.tool)) return true;
-    const subject = subjectOf(call);
-    for (const i of index.candidates(call.tool)) {
-      const rule = rules[i] as CompiledRule;
-      if (identityMismatch(rule, subject) !== null) continue;
+    for (const rule of applicable(subjectOf(call))) {
       if (rule.decision !== 'deny') return false;
       // A deny rule that depends on the arguments lets other arguments reach later rules.
       if (!rule.argDependent) return true;

@@ -50,8 +50,7 @@ function schemaValidators(): { v1: ValidateFunction; v2: ValidateFunction } {
 
 /** Collects problems with their position in the YAML source. */
 class Problems {
-  readonly errors: PolicyProblem[] = [];
-  readonly warnings: PolicyProblem[] = [];
+  private readonly found: PolicyProblem[] = [];
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
@@ -60,13 +59,17 @@ class Problems {
 
   at(offset: number, message: string, severity: 'error' | 'warning' = 'error'): void {
     const { line, col } = this.lines.linePos(offset);
-    (severity === 'error' ? this.errors : this.warnings).push({
-      file: this.file,
-      line,
-      col,
-      message,
-      severity,
-    });
+    this.found.push({ file: this.file, line, col, message, severity });
+  }
+
+  private sorted(severity: 'error' | 'warning'): PolicyProblem[] {
+    return this.found.filter((p) => p.severity === severity).sort((a, b) => a.line - b.line || a.col - b.col);
+  }
+  get errors(): PolicyProblem[] {
+    return this.sorted('error');
+  }
+  get warnings(): PolicyProblem[] {
+    return this.sorted('warning');
   }
 
   /** Reports at the YAML node for a path (or its key when `atKey`), falling back to the nearest ancestor. */

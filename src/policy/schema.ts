@@ -152,7 +152,11 @@ export const PolicyV2Schema = Type.Object(
     $schema: Type.Optional(Type.String()),
     version: Type.Literal(2),
     default: Type.Optional(Type.Union([Type.Literal('deny'), Type.Literal('review')])),
-    servers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Server)),
+    servers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Server, {
+        additionalProperties: false,
+      }),
+    ),
     agents: Type.Optional(Type.Array(Agent)),
     approval: Type.Optional(Approval),
     naming: Type.Optional(Naming),
@@ -186,7 +190,6 @@ export function publishedSchema(): Record<string, unknown> {
   const plain = (s: TSchema): unknown => JSON.parse(JSON.stringify(s));
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://portcullis.dev/schema/policy.schema.json',
     title: 'Portcullis policy',
     description: 'Version 2 is the current format; version 1 (AegisMCP) is read and migrated.',
     oneOf: [plain(PolicyV2Schema), plain(PolicyV1Schema)],
