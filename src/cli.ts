@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './commands/io.js';
 import { policyExplain, policyMigrate, policyTest, policyValidate } from './commands/policy.js';
+import { runProxy } from './commands/run.js';
 
 const io: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -44,6 +45,27 @@ Examples:
   portcullis --policy policy.yml -- node server.js   put the firewall in front of one stdio server
 
 Exit codes: 0 success, 1 a check failed, 2 usage error.`,
+    );
+
+  program
+    .command('run')
+    .description('run the firewall: serve MCP downstream, forward allowed calls to the upstream servers')
+    .argument('[command...]', 'after --: one stdio upstream server to start, with its arguments')
+    .option('--policy <file>', 'policy file', 'policy.yml')
+    .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
+    .option('--host <addr>', 'address to bind in HTTP mode', '127.0.0.1')
+    .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', '8787')
+    .option('--data-dir <dir>', 'approvals database, audit log and UI token', '~/.portcullis')
+    .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
+    .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')
+    .addHelpText(
+      'after',
+      `
+In stdio mode only MCP messages go to stdout; logs go to stderr.
+Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/server-filesystem ~/projects`,
+    )
+    .action(async (command: string[], options) =>
+      setExit(await runProxy({ ...options, command: command.length > 0 ? command : undefined }, io)),
     );
 
   const policy = program.command('policy').description('check, test, explain and migrate policy files');
