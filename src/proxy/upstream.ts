@@ -19,6 +19,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode, RpcError, toRpcError } from './errors.js';
+import { OrderedTransport } from './ordered-transport.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
 /** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
@@ -146,7 +147,9 @@ export class UpstreamConnection {
   private makeTransport(): Transport {
     const spec = this.spec;
     if (spec.kind === 'http') {
-      return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } });
+      return new OrderedTransport(
+        new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } }),
+      );
     }
     const transport = new StdioClientTransport({
       command: spec.command,
@@ -161,7 +164,7 @@ export class UpstreamConnection {
         if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
       }
     });
-    return transport;
+    return new OrderedTransport(transport);
   }
 
   private dropped(client: PassthroughClient): void {

@@ -13,3 +13,6 @@ export const TSX = path.join(BIN, 'tsx');
 export function everythingServer(name: string): string {
   return `  ${name}: { command: ${JSON.stringify(EVERYTHING)}, args: [stdio] }`;
 }
+
+export const FIXTURE = path.join(REPO, 'tests', 'helpers', 'fixture-server.mjs');
+export const RUN_PROXY = path.join(REPO, 'tests', 'helpers', 'run-proxy.ts');
