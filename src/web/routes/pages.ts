@@ -89,7 +89,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
   // Everything below needs a signed-in browser session.
   pages.use('*', async (c, next) => {
     const principal = identify(c, auth);
-    if (!principal || principal.kind !== 'session') {
+    if (principal?.kind !== 'session') {
       if (c.req.path === '/events' || c.req.path.startsWith('/fragments/')) {
         throw new HTTPException(401, { message: 'Sign in again' });
       }
