@@ -53,10 +53,8 @@ describe('serveWeb', () => {
     expect(error).toBeInstanceOf(WebPortInUseError);
     expect((error as WebPortInUseError).code).toBe('E_UI_PORT_IN_USE');
     // A login URL minted by the process that did not bind works on the one that did (shared database).
-    const otherProcessAuth = new WebAuth({
-      token: 'server-test-token-0123456789',
-      db: new ApprovalStore(store.file).db,
-    });
+    const otherStore = new ApprovalStore(store.file);
+    const otherProcessAuth = new WebAuth({ token: 'server-test-token-0123456789', db: otherStore.db });
     const code = new URL(otherProcessAuth.loginUrl(first.url)).searchParams.get('code') ?? '';
     const res = await fetch(`${first.url}/login`, {
       method: 'POST',
