@@ -1,8 +1,7 @@
-// What each upstream has listed, and how names and cursors map between the client and the upstreams.
+// What each upstream has listed, and how names map between the client and the upstreams.
 
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { NamingSettings } from '../policy/types.js';
-import { RpcCode, RpcError } from './errors.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';
 
@@ -141,29 +140,4 @@ function matchesTemplate(template: string, uri: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A cursor over several upstreams: which upstream the page comes from and that upstream's own cursor. */
-export interface MultiCursor {
-  server: string;
-  cursor: string | undefined;
-}
-
-export function encodeCursor(value: MultiCursor): string {
-  return Buffer.from(JSON.stringify({ s: value.server, c: value.cursor }), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): MultiCursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      s?: unknown;
-      c?: unknown;
-    };
-    if (typeof parsed.s === 'string' && (parsed.c === undefined || typeof parsed.c === 'string')) {
-      return { server: parsed.s, cursor: parsed.c };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new RpcError(RpcCode.InvalidParams, 'invalid cursor');
 }

@@ -1,6 +1,6 @@
 // The proxy's public face: sessions, the gate, the HTTP endpoint, upstream specs and the policy source.
 
-export { Catalog, decodeCursor, encodeCursor } from './catalog.js';
+export { Catalog, type Route } from './catalog.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export { PolicyLoadError, ProxyError, RpcCode, RpcError, toRpcError, UpstreamConfigError } from './errors.js';
 export { DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';

@@ -17,7 +17,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../policy/types.js';
-import { Catalog, decodeCursor, encodeCursor, type ListKind } from './catalog.js';
+import { Catalog, type ListKind } from './catalog.js';
 import { RpcCode, RpcError, toRpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import {
@@ -322,50 +322,49 @@ export class DownstreamSession {
     const spec = LISTS[kind];
     const single = this.catalog.single;
     if (single !== undefined) {
+      // One upstream: its pages and cursors pass through untouched.
       const result = await this.forward(this.upstream(single), spec.method, params, extra);
       return this.present(kind, single, result);
     }
-    const order = this.catalog.serverNames.filter((name) => this.offers(name, spec.capability));
-    let index = 0;
+    // Several upstreams: one merged list without a cursor, because clients that do not follow
+    // cursors would otherwise never see the second upstream. Tool and prompt lists are small.
+    if (params.cursor !== undefined) throw new RpcError(RpcCode.InvalidParams, 'invalid cursor');
+    const servers = this.catalog.serverNames.filter((name) => this.offers(name, spec.capability));
+    const pages = await Promise.all(
+      servers.map(async (server) => {
+        try {
+          const items = await this.fetchAll(kind, server, params, extra);
+          return this.present(kind, server, { [spec.key]: items })[spec.key] as unknown[];
+        } catch (error) {
+          // One upstream down must not hide the others' lists.
+          this.deps.log(`listing ${kind} of ${server} failed: ${errorText(error)}`);
+          return [];
+        }
+      }),
+    );
+    return { [spec.key]: pages.flat() };
+  }
+
+  /** Every page of one upstream's list (bounded), as the upstream sent the items. */
+  private async fetchAll(kind: ListKind, server: string, params: Params, extra: Extra): Promise<unknown[]> {
+    const spec = LISTS[kind];
+    const upstream = this.upstream(server);
+    const items: unknown[] = [];
     let cursor: string | undefined;
-    if (typeof params.cursor === 'string') {
-      const decoded = decodeCursor(params.cursor);
-      index = order.indexOf(decoded.server);
-      if (index < 0) throw new RpcError(RpcCode.InvalidParams, 'invalid cursor');
-      cursor = decoded.cursor;
+    for (let page = 0; page < MAX_REFRESH_PAGES; page++) {
+      const { cursor: _ignored, ...rest } = params;
+      const result = await this.forward(
+        upstream,
+        spec.method,
+        { ...rest, ...(cursor !== undefined && { cursor }) },
+        extra,
+      );
+      const got = result[spec.key];
+      if (Array.isArray(got)) items.push(...got);
+      cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+      if (cursor === undefined) break;
     }
-    // Walk the upstreams in order; a page never mixes two upstreams, so each keeps its own cursor.
-    for (; index < order.length; index++, cursor = undefined) {
-      const server = order[index] as string;
-      const { cursor: _drop, ...rest } = params;
-      let result: Result;
-      try {
-        result = await this.forward(
-          this.upstream(server),
-          spec.method,
-          { ...rest, ...(cursor && { cursor }) },
-          extra,
-        );
-      } catch (error) {
-        // One upstream down must not hide the others' lists.
-        this.deps.log(`listing ${kind} of ${server} failed: ${errorText(error)}`);
-        continue;
-      }
-      const page = this.present(kind, server, result);
-      const items = page[spec.key];
-      const upstreamNext = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
-      const next =
-        upstreamNext !== undefined
-          ? encodeCursor({ server, cursor: upstreamNext })
-          : index + 1 < order.length
-            ? encodeCursor({ server: order[index + 1] as string, cursor: undefined })
-            : undefined;
-      if ((Array.isArray(items) && items.length > 0) || next === undefined) {
-        const { nextCursor: _upstreamCursor, ...fields } = page;
-        return { ...fields, ...(next !== undefined && { nextCursor: next }) };
-      }
-    }
-    return { [spec.key]: [] };
+    return items;
   }
 
   private offers(server: string, capability: ListSpec['capability']): boolean {
@@ -402,37 +401,32 @@ export class DownstreamSession {
     };
   }
 
-  /** Lists an upstream's whole catalog of one kind (all pages), only to learn its names. */
-  private async refresh(kind: ListKind, servers: readonly string[], signal: AbortSignal): Promise<void> {
+  /** Lists upstreams' whole catalogs of one kind, only to learn their names (nothing goes to the client). */
+  private async refresh(kind: ListKind, servers: readonly string[], extra: Extra): Promise<void> {
     const spec = LISTS[kind];
     await Promise.all(
       servers.map(async (server) => {
-        const upstream = this.upstreams.get(server);
-        if (upstream?.state !== 'up' || !this.offers(server, spec.capability)) return;
-        this.catalog.forget(kind, server);
-        let cursor: string | undefined;
-        for (let page = 0; page < MAX_REFRESH_PAGES; page++) {
-          const result = await upstream.request(spec.method, cursor ? { cursor } : {}, { signal });
-          const items = result[spec.key];
-          if (Array.isArray(items)) {
-            this.catalog.remember(
-              kind,
-              server,
-              items.map((item) => (isObject(item) ? item[spec.field] : undefined)).filter(isString),
-            );
-          }
-          cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
-          if (cursor === undefined) return;
+        if (this.upstreams.get(server)?.state !== 'up' || !this.offers(server, spec.capability)) return;
+        try {
+          const items = await this.fetchAll(kind, server, {}, extra);
+          this.catalog.forget(kind, server);
+          this.catalog.remember(
+            kind,
+            server,
+            items.map((i) => (isObject(i) ? i[spec.field] : undefined)).filter(isString),
+          );
+        } catch (error) {
+          this.deps.log(`refreshing ${kind} of ${server} failed: ${errorText(error)}`);
         }
       }),
-    ).catch((error: unknown) => this.deps.log(`refreshing ${kind} failed: ${errorText(error)}`));
+    );
   }
 
-  private async resolveName(kind: 'tools' | 'prompts', exposed: string, signal: AbortSignal) {
+  private async resolveName(kind: 'tools' | 'prompts', exposed: string, extra: Extra) {
     const known = this.catalog.resolve(kind, exposed);
     if (known) return known;
     const claimed = this.catalog.claimedServer(exposed);
-    await this.refresh(kind, claimed !== undefined ? [claimed] : this.catalog.serverNames, signal);
+    await this.refresh(kind, claimed !== undefined ? [claimed] : this.catalog.serverNames, extra);
     return this.catalog.resolve(kind, exposed);
   }
 
@@ -445,7 +439,7 @@ export class DownstreamSession {
       );
     }
     const exposed = params.name;
-    const route = await this.resolveName('tools', exposed, extra.signal);
+    const route = await this.resolveName('tools', exposed, extra);
     const token = extra._meta?.progressToken;
     let step = 0;
     return this.deps.gate.call({
@@ -479,19 +473,19 @@ export class DownstreamSession {
     const single = this.catalog.single;
     if (single !== undefined) return this.forward(this.upstream(single), 'prompts/get', params, extra);
     if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'prompts/get needs a prompt name');
-    const route = await this.resolveName('prompts', params.name, extra.signal);
+    const route = await this.resolveName('prompts', params.name, extra);
     if (!route) throw new RpcError(RpcCode.InvalidParams, `unknown prompt: ${params.name}`);
     return this.forward(this.upstream(route.server), 'prompts/get', { ...params, name: route.name }, extra);
   }
 
   /** Resource URIs are never rewritten: a read goes to the upstream that listed the URI (or its template). */
-  private async resourceOwner(uri: string, signal: AbortSignal): Promise<string> {
+  private async resourceOwner(uri: string, extra: Extra): Promise<string> {
     const single = this.catalog.single;
     if (single !== undefined) return single;
     let owner = this.catalog.resourceOwner(uri);
     if (owner === undefined) {
-      await this.refresh('resources', this.catalog.serverNames, signal);
-      await this.refresh('templates', this.catalog.serverNames, signal);
+      await this.refresh('resources', this.catalog.serverNames, extra);
+      await this.refresh('templates', this.catalog.serverNames, extra);
       owner = this.catalog.resourceOwner(uri);
     }
     if (owner === undefined)
@@ -501,7 +495,7 @@ export class DownstreamSession {
 
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
     if (!isString(params.uri)) throw new RpcError(RpcCode.InvalidParams, `${method} needs a uri`);
-    const owner = await this.resourceOwner(params.uri, extra.signal);
+    const owner = await this.resourceOwner(params.uri, extra);
     return this.forward(this.upstream(owner), method, params, extra);
   }
 
@@ -511,13 +505,13 @@ export class DownstreamSession {
       return this.forward(this.upstream(single), 'completion/complete', params, extra);
     const ref = isObject(params.ref) ? params.ref : {};
     if (ref.type === 'ref/prompt' && isString(ref.name)) {
-      const route = await this.resolveName('prompts', ref.name, extra.signal);
+      const route = await this.resolveName('prompts', ref.name, extra);
       if (!route) throw new RpcError(RpcCode.InvalidParams, `unknown prompt: ${ref.name}`);
       const forwarded = { ...params, ref: { ...ref, name: route.name } };
       return this.forward(this.upstream(route.server), 'completion/complete', forwarded, extra);
     }
     if (ref.type === 'ref/resource' && isString(ref.uri)) {
-      const owner = await this.resourceOwner(ref.uri, extra.signal);
+      const owner = await this.resourceOwner(ref.uri, extra);
       return this.forward(this.upstream(owner), 'completion/complete', params, extra);
     }
     throw new RpcError(RpcCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
