@@ -62,7 +62,8 @@ export class HttpEndpoint {
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const wildcard = isWildcard(options.host);
     this.app.use('*', async (c, next) => {
-      if (!hostAllowed(c.req.header('host'), this.allowed, wildcard)) {
+      // @hono/node-server builds the request URL from the Host header, so the URL's host is the Host.
+      if (!hostAllowed(new URL(c.req.url).host, this.allowed, wildcard)) {
         return rpcError(403, -32000, 'Forbidden: Host header not allowed');
       }
       if (!originAllowed(c.req.header('origin'), this.allowed)) {

@@ -1,0 +1,177 @@
+// The HTTP endpoint's guards (Host, Origin, bearer keys, body size, sessions), driven through the real Hono app.
+
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compile,
+  DownstreamSession,
+  Gate,
+  HttpEndpoint,
+  JsonlAuditSink,
+  PROXY_INFO,
+  resolveUpstreams,
+} from '../../src/proxy/index.js';
+import { FIXTURE } from '../helpers/peers.js';
+import { tempDir } from '../helpers/proxy.js';
+
+const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+const policy = compile(
+  `version: 2
+default: deny
+servers:
+  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }
+agents:
+  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }
+  - { id: other-bot, key_sha256: "${sha('other-key')}", trust: low }
+rules:
+  - { id: bot-echo, match: echo, agent: support-bot, decision: allow }
+`,
+  '/virtual/policy.yml',
+  () => {},
+);
+
+let endpoint: HttpEndpoint;
+const agents: string[] = [];
+
+beforeAll(async () => {
+  const dir = await tempDir();
+  const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
+  const gate = new Gate({
+    policy: () => policy,
+    audit: new JsonlAuditSink(dir),
+    review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+    log: () => {},
+  });
+  endpoint = new HttpEndpoint({
+    host: '127.0.0.1',
+    policy: () => policy,
+    anonymousAgent: 'anonymous',
+    maxBodyBytes: 64 * 1024,
+    log: () => {},
+    newSession: (agent) => {
+      agents.push(agent);
+      return new DownstreamSession({
+        agent,
+        policy: () => policy,
+        upstreams: () => specs,
+        gate,
+        info: PROXY_INFO,
+        log: () => {},
+      });
+    },
+  });
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+});
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
+
+function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+  url = 'http://127.0.0.1:9/mcp',
+): Promise<Response> {
+  return Promise.resolve(
+    endpoint.app.request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  );
+}
+
+/** Reads the JSON-RPC message of a response, whether it came as JSON or as one SSE event. */
+async function message(response: Response): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  const data = text.startsWith('{')
+    ? text
+    : (text.split('\n').find((l) => l.startsWith('data: {')) ?? '').slice(6);
+  return JSON.parse(data);
+}
+
+describe('HTTP endpoint guards', () => {
+  it('refuses a foreign Host (DNS rebinding) and a foreign or null Origin with 403', async () => {
+    expect((await post(INIT, { authorization: 'Bearer bot-key' }, 'http://evil.example:9/mcp')).status).toBe(
+      403,
+    );
+    expect(
+      (await post(INIT, { authorization: 'Bearer bot-key', origin: 'https://evil.example' })).status,
+    ).toBe(403);
+    expect((await post(INIT, { authorization: 'Bearer bot-key', origin: 'null' })).status).toBe(403);
+  });
+
+  it('requires a known bearer key when the policy declares keyed agents (401)', async () => {
+    const missing = await post(INIT);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await post(INIT, { authorization: 'Bearer wrong-key' })).status).toBe(401);
+    expect((await post(INIT, { authorization: 'Basic Ym90LWtleQ==' })).status).toBe(401);
+  });
+
+  it('answers malformed JSON with 400 -32700 and an oversized body with 413', async () => {
+    const bad = await post('{"jsonrpc": "2.0", "id": 1, "method": ', { authorization: 'Bearer bot-key' });
+    expect(bad.status).toBe(400);
+    expect(await message(bad)).toMatchObject({ error: { code: -32700 } });
+    const big = await post(
+      { ...INIT, params: { ...INIT.params, padding: 'x'.repeat(70 * 1024) } },
+      { authorization: 'Bearer bot-key' },
+    );
+    expect(big.status).toBe(413);
+  });
+
+  it('needs a session id after initialize, and answers an unknown one with 404', async () => {
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    expect((await post(list, { authorization: 'Bearer bot-key' })).status).toBe(400);
+    expect((await post(list, { authorization: 'Bearer bot-key', 'mcp-session-id': 'nope' })).status).toBe(
+      404,
+    );
+  });
+
+  it('opens a session as the agent whose key was presented, and keeps it to that key', async () => {
+    const init = await post(INIT, { authorization: 'Bearer bot-key', origin: 'http://localhost:6274' });
+    expect(init.status).toBe(200);
+    const session = init.headers.get('mcp-session-id') as string;
+    expect(session).toBeTruthy();
+    expect(agents.at(-1)).toBe('support-bot');
+    await message(init);
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    await post(
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { authorization: 'Bearer bot-key', ...headers },
+    );
+
+    const call = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { a: 1 } },
+    };
+    const allowed = await message(await post(call, { authorization: 'Bearer bot-key', ...headers }));
+    expect(allowed).toMatchObject({
+      result: { content: [{ type: 'text', text: '{"a":1}' }], extraField: 'kept' },
+    });
+
+    expect((await post(call, { authorization: 'Bearer other-key', ...headers })).status).toBe(403);
+    expect((await post(call, headers)).status).toBe(401);
+    const big = { ...call, params: { name: 'echo', arguments: { pad: 'x'.repeat(70 * 1024) } } };
+    expect((await post(big, { authorization: 'Bearer bot-key', ...headers })).status).toBe(413);
+
+    const closed = await endpoint.app.request('http://127.0.0.1:9/mcp', {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer bot-key', ...headers },
+    });
+    expect(closed.status).toBe(200);
+    expect((await post(call, { authorization: 'Bearer bot-key', ...headers })).status).toBe(404);
+  });
+});
