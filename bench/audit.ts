@@ -1,0 +1,95 @@
+// Benchmark: audit append throughput with the hash chain on, and the time to verify 1,000,000 records.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../src/audit/log.js';
+import type { AuditEvent } from '../src/audit/types.js';
+import { verifyAudit } from '../src/audit/verify.js';
+
+const THROUGHPUT_RECORDS = 100_000;
+const VERIFY_RECORDS = 1_000_000;
+
+/** A realistic decision record: a refund call with nested arguments, one of them a secret. */
+function decision(i: number): AuditEvent {
+  return {
+    event: 'decision',
+    correlation_id: `c-${i.toString(16).padStart(12, '0')}`,
+    agent: 'support-bot',
+    server: 'payments',
+    tool: 'refunds.refund',
+    decision: i % 10 === 0 ? 'review' : 'allow',
+    rule: i % 10 === 0 ? 'fallback' : 'small-refunds',
+    reason: 'Auto-approved refunds under $150',
+    policy_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    args: {
+      op: 'refund',
+      amount_cents: 1000 + (i % 14_000),
+      customer: { id: `cus_${i % 5000}`, email: `customer${i % 5000}@example.com` },
+      order: {
+        id: `ord_${i}`,
+        items: [
+          { sku: 'A-100', qty: 1 },
+          { sku: 'B-200', qty: 2 },
+        ],
+      },
+      note: 'Customer reports the parcel arrived damaged; refund the item, keep the shipping fee.',
+      api_key: `sk_live_${i % 7}`,
+    },
+  };
+}
+
+async function sequential(dir: string): Promise<number> {
+  const log = await AuditLog.open({ dataDir: dir });
+  const start = performance.now();
+  for (let i = 0; i < THROUGHPUT_RECORDS; i++) await log.append(decision(i));
+  const seconds = (performance.now() - start) / 1000;
+  await log.close();
+  return THROUGHPUT_RECORDS / seconds;
+}
+
+async function concurrent(dir: string, records: number, width: number): Promise<number> {
+  const log = await AuditLog.open({ dataDir: dir });
+  const start = performance.now();
+  for (let i = 0; i < records; i += width) {
+    const batch: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(records, i + width); j++) batch.push(log.append(decision(j)));
+    await Promise.all(batch);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await log.close();
+  return records / seconds;
+}
+
+export async function run(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'portcullis-bench-audit-'));
+  try {
+    const one = await sequential(join(root, 'sequential'));
+    console.log(
+      `audit append, one at a time (await each): ${Math.round(one).toLocaleString('en')} records/s`,
+    );
+    const many = await concurrent(join(root, 'concurrent'), THROUGHPUT_RECORDS, 64);
+    console.log(
+      `audit append, 64 concurrent callers:      ${Math.round(many).toLocaleString('en')} records/s`,
+    );
+
+    const data = join(root, 'verify');
+    await concurrent(data, VERIFY_RECORDS, 1000);
+    const start = performance.now();
+    const result = await verifyAudit(join(data, 'audit'));
+    const seconds = (performance.now() - start) / 1000;
+    if (!result.ok) throw new Error(`verify failed on an untouched log: ${result.message}`);
+    console.log(
+      `audit verify: ${result.records.toLocaleString('en')} records in ${result.files} files, ` +
+        `${result.checkpoints} checkpoints: ${seconds.toFixed(2)} s`,
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

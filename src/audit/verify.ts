@@ -1,0 +1,376 @@
+// Verification of an audit log: every record's hash, the chain between records and files, and the checkpoints.
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { GENESIS_HASH, isHexDigest } from './chain.js';
+import {
+  CHECKPOINT_FILE,
+  type LogFile,
+  listLogFiles,
+  logFileIndex,
+  logFileName,
+  parseCheckpoint,
+} from './files.js';
+import {
+  type ChunkBreak,
+  type ChunkCheck,
+  checkLines,
+  LINE_BAD_FIELDS,
+  LINE_HASH_MISMATCH,
+  LINE_INVALID_JSON,
+} from './lines.js';
+
+export type VerifyProblem =
+  /** A line is not a JSON record (or the file ends in the middle of one). */
+  | 'invalid_json'
+  /** A record's content does not match its own hash. */
+  | 'edited'
+  /** One or more records are missing. */
+  | 'deleted'
+  /** Records are out of order. */
+  | 'reordered'
+  /** A record's `prev` is not the previous record's hash (one before it was rewritten). */
+  | 'chain_broken'
+  /** The log ends before a checkpoint's seq. */
+  | 'truncated'
+  /** A checkpoint names a hash the log does not have at that seq. */
+  | 'checkpoint_mismatch'
+  /** checkpoints.jsonl holds a line that is not a checkpoint. */
+  | 'checkpoint_invalid'
+  /** A log file is missing from the sequence audit-000001.jsonl, audit-000002.jsonl, ... */
+  | 'missing_file'
+  /** The writer found the log damaged when it reopened it and said so in a chain_break record. */
+  | 'chain_break'
+  /** A file could not be read. */
+  | 'unreadable';
+
+export interface VerifyOk {
+  ok: true;
+  records: number;
+  files: number;
+  checkpoints: number;
+  lastSeq: number | null;
+  lastHash: string | null;
+  /** chain_break records for writes cut short (torn_tail): repaired crash damage, not tampering. */
+  recoveries: number;
+}
+
+export interface VerifyFailure {
+  ok: false;
+  /** The first seq that is broken (missing, edited, out of place); null when no seq applies. */
+  seq: number | null;
+  problem: VerifyProblem;
+  /** One line naming the seq and what is wrong. */
+  message: string;
+  file: string | null;
+  /** 1-based line in `file`. */
+  line: number | null;
+  /** Records checked before the failure. */
+  records: number;
+  files: number;
+}
+
+export type VerifyResult = VerifyOk | VerifyFailure;
+
+class Broken extends Error {
+  constructor(
+    readonly seq: number | null,
+    readonly problem: VerifyProblem,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Verifies a log directory (every audit-NNNNNN.jsonl in order plus checkpoints.jsonl) or a single
+ * log file (its own chain, and the checkpoints within its range). Streams the files a chunk at a
+ * time; each line is checked on its own (lines.ts), then linked to the one before.
+ */
+export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
+  const info = await stat(pathOrDir);
+  let files: LogFile[];
+  let dir: string;
+  let whole: boolean;
+  let newest: boolean;
+  if (info.isDirectory()) {
+    dir = pathOrDir;
+    files = listLogFiles(dir);
+    whole = true;
+    newest = true;
+  } else {
+    dir = dirname(pathOrDir);
+    const name = basename(pathOrDir);
+    const index = logFileIndex(name) ?? 0;
+    files = [{ index, name, path: pathOrDir }];
+    whole = false;
+    let siblings: LogFile[] = [];
+    try {
+      siblings = listLogFiles(dir);
+    } catch {}
+    newest = index > 0 && (siblings.at(-1)?.index ?? 0) === index;
+  }
+  const state = new ChainState(whole);
+  try {
+    state.checkpoints = await readCheckpoints(join(dir, CHECKPOINT_FILE));
+    for (const file of files) {
+      state.consume({ kind: 'file', file });
+      for await (const piece of readChunks(file.path)) {
+        state.consume(
+          piece.terminated
+            ? { kind: 'chunk', result: checkLines(piece.bytes.toString('utf8')) }
+            : { kind: 'unterminated' },
+        );
+      }
+    }
+    state.finish(newest);
+  } catch (error) {
+    const fileName = state.file?.name ?? null;
+    if (error instanceof Broken) {
+      const at = error.seq === null ? '' : ` at seq ${error.seq}`;
+      const where = fileName ? ` (${fileName}${state.line ? ` line ${state.line}` : ''})` : '';
+      return {
+        ok: false,
+        seq: error.seq,
+        problem: error.problem,
+        message: `audit log broken${at}: ${error.detail}${where}`,
+        file: fileName,
+        line: state.line || null,
+        records: state.records,
+        files: state.files,
+      };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      seq: state.nextSeq,
+      problem: 'unreadable',
+      message: `audit log unreadable: ${message}`,
+      file: fileName,
+      line: null,
+      records: state.records,
+      files: state.files,
+    };
+  }
+  return {
+    ok: true,
+    records: state.records,
+    files: state.files,
+    checkpoints: state.checkpoints.size,
+    lastSeq: state.lastSeq,
+    lastHash: state.lastHash,
+    recoveries: state.recoveries,
+  };
+}
+
+type Step =
+  | { kind: 'file'; file: LogFile }
+  | { kind: 'chunk'; result: ChunkCheck }
+  | { kind: 'unterminated' };
+
+/** The chain as read so far; `consume` throws Broken at the first problem. */
+class ChainState {
+  checkpoints = new Map<number, string>();
+  records = 0;
+  recoveries = 0;
+  files = 0;
+  file: LogFile | null = null;
+  /** 1-based line of the current file last looked at. */
+  line = 0;
+  lastSeq: number | null = null;
+  lastHash: string | null = null;
+  /** A seq that was not the expected one; the next line tells a deletion from a swap. */
+  #gap: { expected: number; found: number } | null = null;
+  #lastIndex = 0;
+
+  constructor(private readonly whole: boolean) {
+    // A whole log starts at the genesis; a single file starts wherever its first record says.
+    if (whole) this.lastHash = GENESIS_HASH;
+  }
+
+  get nextSeq(): number | null {
+    return this.lastSeq === null ? (this.whole ? 1 : null) : this.lastSeq + 1;
+  }
+
+  consume(step: Step): void {
+    if (step.kind === 'file') {
+      this.#startFile(step.file);
+      return;
+    }
+    if (step.kind === 'unterminated') {
+      this.line += 1;
+      if (this.#gap) throw this.#deleted(this.#gap);
+      throw new Broken(
+        this.nextSeq,
+        'invalid_json',
+        'the file ends in the middle of a record (a write cut short)',
+      );
+    }
+    const result = step.result;
+    let nextBreak = 0;
+    for (let i = 0; i < result.count; i++) {
+      this.line += 1;
+      let chainBreak: ChunkBreak | undefined;
+      if (result.breaks[nextBreak]?.index === i) chainBreak = result.breaks[nextBreak++];
+      this.#check(
+        result.status[i] as number,
+        result.seq[i] as number,
+        result.prev[i] as string,
+        result.hash[i] as string,
+        chainBreak,
+      );
+    }
+  }
+
+  #startFile(file: LogFile): void {
+    if (this.whole) {
+      const expectedIndex = this.#lastIndex + 1;
+      if (file.index !== expectedIndex) {
+        this.file = null;
+        this.line = 0;
+        throw new Broken(
+          this.nextSeq,
+          'missing_file',
+          `${logFileName(expectedIndex)} is missing (the next file is ${file.name})`,
+        );
+      }
+    }
+    this.#lastIndex = file.index;
+    this.file = file;
+    this.files += 1;
+    this.line = 0;
+  }
+
+  #check(status: number, seq: number, prev: string, hash: string, chainBreak: ChunkBreak | undefined): void {
+    if (this.#gap) {
+      const gap = this.#gap;
+      if (seq === gap.expected) {
+        throw new Broken(gap.expected, 'reordered', `seq ${gap.found} comes before seq ${gap.expected}`);
+      }
+      throw this.#deleted(gap);
+    }
+    const expected = this.nextSeq;
+    if (status === LINE_INVALID_JSON)
+      throw new Broken(expected, 'invalid_json', 'a line is not a JSON record');
+    if (status === LINE_BAD_FIELDS || (this.lastHash === null && !isHexDigest(prev))) {
+      throw new Broken(expected, 'invalid_json', 'a record lacks a valid seq, prev or hash');
+    }
+    const at = expected ?? seq;
+    if (status === LINE_HASH_MISMATCH) {
+      throw new Broken(at, 'edited', `record content does not match its hash (the line says seq ${seq})`);
+    }
+    if (chainBreak) {
+      if (chainBreak.problem === 'torn_tail') {
+        this.recoveries += 1;
+      } else {
+        throw new Broken(
+          (chainBreak.lastGoodSeq ?? at - 1) + 1,
+          'chain_break',
+          `the writer recorded a break at seq ${seq} (${chainBreak.problem}): ${chainBreak.reason}`,
+        );
+      }
+    }
+    if (expected !== null && seq !== expected) {
+      if (seq > expected) {
+        this.#gap = { expected, found: seq };
+        return;
+      }
+      throw new Broken(expected, 'reordered', `found seq ${seq} where seq ${expected} was expected`);
+    }
+    if (this.lastHash !== null && prev !== this.lastHash) {
+      throw new Broken(
+        seq,
+        'chain_broken',
+        `prev does not match the hash of seq ${seq - 1}: a record before it was rewritten, removed or replaced`,
+      );
+    }
+    const checkpoint = this.checkpoints.get(seq);
+    if (checkpoint !== undefined && checkpoint !== hash) {
+      throw new Broken(seq, 'checkpoint_mismatch', `the checkpoint for seq ${seq} names another hash`);
+    }
+    this.records += 1;
+    this.lastSeq = seq;
+    this.lastHash = hash;
+  }
+
+  #deleted(gap: { expected: number; found: number }): Broken {
+    const range =
+      gap.found - 1 > gap.expected ? `seq ${gap.expected}..${gap.found - 1}` : `seq ${gap.expected}`;
+    return new Broken(gap.expected, 'deleted', `${range} missing (the next record is seq ${gap.found})`);
+  }
+
+  finish(newest: boolean): void {
+    if (this.#gap) throw this.#deleted(this.#gap);
+    if (!newest) return;
+    let latest = 0;
+    for (const seq of this.checkpoints.keys()) latest = Math.max(latest, seq);
+    const last = this.lastSeq ?? 0;
+    if (latest > last) {
+      throw new Broken(
+        last + 1,
+        'truncated',
+        `the log ends at seq ${last} but a checkpoint records seq ${latest}: records were cut off`,
+      );
+    }
+  }
+}
+
+async function readCheckpoints(path: string): Promise<Map<number, string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+  const checkpoints = new Map<number, string>();
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (const [i, line] of lines.entries()) {
+    const checkpoint = parseCheckpoint(line);
+    if (!checkpoint) {
+      const seq = /"seq"\s*:\s*(\d+)/.exec(line)?.[1];
+      throw new Broken(
+        seq === undefined ? null : Number(seq),
+        'checkpoint_invalid',
+        `${CHECKPOINT_FILE} line ${i + 1} is not a valid checkpoint`,
+      );
+    }
+    const known = checkpoints.get(checkpoint.seq);
+    if (known !== undefined && known !== checkpoint.hash) {
+      throw new Broken(
+        checkpoint.seq,
+        'checkpoint_mismatch',
+        `two checkpoints for seq ${checkpoint.seq} disagree`,
+      );
+    }
+    checkpoints.set(checkpoint.seq, checkpoint.hash);
+  }
+  return checkpoints;
+}
+
+/** The file in chunks of whole lines (without the final newline); a last piece without one is `terminated: false`. */
+async function* readChunks(path: string): AsyncGenerator<{ bytes: Buffer; terminated: boolean }> {
+  const handle = await open(path, 'r');
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(carry.length + CHUNK);
+      carry.copy(buffer);
+      const { bytesRead } = await handle.read(buffer, carry.length, CHUNK, null);
+      if (bytesRead === 0) break;
+      const filled = buffer.subarray(0, carry.length + bytesRead);
+      const newline = filled.lastIndexOf(10);
+      if (newline < 0) {
+        carry = filled;
+        continue;
+      }
+      carry = Buffer.from(filled.subarray(newline + 1));
+      yield { bytes: filled.subarray(0, newline), terminated: true };
+    }
+    if (carry.length > 0) yield { bytes: carry, terminated: false };
+  } finally {
+    await handle.close();
+  }
+}
