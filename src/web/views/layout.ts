@@ -29,7 +29,8 @@ export function layout(props: LayoutProps, body: Html): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
 <title>${props.title} · Portcullis</title>
 <link rel="stylesheet" href="/assets/app.css">
 ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
