@@ -1,0 +1,20 @@
+// The audit log's public surface: open a log, append events, query and verify records.
+export { GENESIS_HASH } from './chain.js';
+export { CHECKPOINT_FILE, type Checkpoint, logFileName } from './files.js';
+export {
+  AuditLog,
+  type AuditLogOptions,
+  type ChainBreakProblem,
+  DEFAULT_MAX_FILE_BYTES,
+  openAuditLog,
+} from './log.js';
+export { type AuditPage, type AuditQuery, AuditQueryError, queryAudit } from './query.js';
+export { AuditKeyError, DEFAULT_REDACT_PATTERN, REDACTED_PREFIX, RedactPatternError } from './redact.js';
+export * from './types.js';
+export {
+  type VerifyFailure,
+  type VerifyOk,
+  type VerifyProblem,
+  type VerifyResult,
+  verifyAudit,
+} from './verify.js';
