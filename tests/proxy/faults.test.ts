@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 describe('upstream configuration', () => {
-  it('refuses to start an upstream whose ${VAR} is unset, and serves the others', async () => {
+  it('refuses to start an upstream whose environment variable is unset, and serves the others', async () => {
     expect(proxy.logs.some((l) => l.includes('PORTCULLIS_TEST_UNSET_VARIABLE is not set'))).toBe(true);
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
   });
