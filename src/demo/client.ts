@@ -1,0 +1,76 @@
+// Demo client: connects to a running Portcullis over HTTP, lists tools, makes a few calls and shows each decision.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { DECISION_META_KEY } from '../proxy/gate.js';
+
+const url = process.env.PORTCULLIS_URL ?? process.argv[2] ?? 'http://127.0.0.1:3000/mcp';
+// The key of the `support-bot` agent in policy.example.yml (its SHA-256 is in the file, not the key).
+const key = process.env.PORTCULLIS_KEY ?? 'demo-support-key';
+
+const calls: { title: string; name: string; args: Record<string, unknown> }[] = [
+  { title: 'List recent refunds', name: 'refunds.list', args: { limit: 2 } },
+  {
+    title: 'Refund $120.00',
+    name: 'refunds.refund',
+    args: { charge_id: 'ch_3Pz9kL', amount_cents: 12000, op: 'refund' },
+  },
+  {
+    title: 'Refund $900.00 (over the cap)',
+    name: 'refunds.refund',
+    args: { charge_id: 'ch_3PzA1m', amount_cents: 90000, op: 'refund' },
+  },
+  {
+    title: 'Refund with the amount as a string',
+    name: 'refunds.refund',
+    args: { charge_id: 'ch_3PzA1m', amount_cents: '20000', op: 'refund' },
+  },
+  {
+    title: 'Create a $49.00 payment link',
+    name: 'payment_links.create',
+    args: { amount_cents: 4900, description: 'Pro plan' },
+  },
+  { title: 'Export every user (hidden from the list, called anyway)', name: 'users.export', args: {} },
+];
+
+function summary(result: CallToolResult): string {
+  const block = result.content.find((c) => c.type === 'text');
+  const line = block && block.type === 'text' ? block.text.replace(/\s+/g, ' ') : '';
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+async function main(): Promise<void> {
+  const client = new Client({ name: 'portcullis-demo-client', version: '1.0.0' });
+  try {
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      }),
+    );
+  } catch (error) {
+    console.error(
+      `Cannot reach Portcullis at ${url} (${(error as Error).message}). Start it first: npm start`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  console.log(`Connected to ${url} as agent support-bot\n`);
+  const { tools } = await client.listTools();
+  console.log(`Tools offered (policy-denied tools are hidden): ${tools.map((t) => t.name).join(', ')}\n`);
+  for (const call of calls) {
+    const result = (await client.callTool({ name: call.name, arguments: call.args })) as CallToolResult;
+    const decision = result._meta?.[DECISION_META_KEY] as
+      | { decision: string; rule: string | null; reason: string }
+      | undefined;
+    const verdict = decision ? decision.decision.toUpperCase() : result.isError ? 'ERROR' : 'ALLOW';
+    console.log(`${verdict.padEnd(6)} ${call.title}`);
+    console.log(`       ${call.name} ${JSON.stringify(call.args)}`);
+    if (decision) console.log(`       rule: ${decision.rule ?? '(default)'} - ${decision.reason}`);
+    else console.log(`       upstream answered: ${summary(result)}`);
+    console.log('');
+  }
+  await client.close();
+}
+
+await main();

@@ -1,0 +1,48 @@
+// The bundled demo: the payments server behind the proxy with the repo's policy.example.yml.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DECISION_META_KEY } from '../../src/proxy/index.js';
+import { REPO, TSX } from '../helpers/peers.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+
+let proxy: TestProxy;
+let client: Client;
+
+beforeAll(async () => {
+  const example = await readFile(path.join(REPO, 'policy.example.yml'), 'utf8');
+  // Same policy, but the server runs from source so the test does not depend on a build.
+  const policy = example.replace(
+    /command: node\n(\s+)args: \[dist\/src\/demo\/payments-server\.js\]/,
+    `command: ${JSON.stringify(TSX)}\n$1args: [${JSON.stringify(path.join(REPO, 'src', 'demo', 'payments-server.ts'))}]`,
+  );
+  expect(policy).not.toBe(example);
+  proxy = await startHttpProxy({ policy });
+  client = await httpClient(proxy.url, { headers: { authorization: 'Bearer demo-support-key' } });
+}, 30_000);
+
+afterAll(async () => {
+  await client?.close();
+  await proxy?.close();
+});
+
+it('allows a small refund, holds a large one, and forbids the user export', async () => {
+  const names = (await client.listTools()).tools.map((t) => t.name);
+  expect(names).toEqual(['refunds.refund', 'refunds.list', 'payment_links.create']);
+  const small = await client.callTool({
+    name: 'refunds.refund',
+    arguments: { charge_id: 'ch_1', amount_cents: 12000, op: 'refund' },
+  });
+  expect(small.isError).toBeFalsy();
+  expect(small.structuredContent).toMatchObject({ amount_cents: 12000, charge_id: 'ch_1' });
+  const large = await client.callTool({
+    name: 'refunds.refund',
+    arguments: { charge_id: 'ch_1', amount_cents: 90000, op: 'refund' },
+  });
+  expect(large.isError).toBe(true);
+  expect(large._meta?.[DECISION_META_KEY]).toMatchObject({ rule: 'small-refunds' });
+  const exported = await client.callTool({ name: 'users.export', arguments: {} });
+  expect(exported._meta?.[DECISION_META_KEY]).toMatchObject({ decision: 'deny', rule: 'export-forbidden' });
+});
