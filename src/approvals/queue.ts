@@ -218,7 +218,7 @@ export class ApprovalQueue {
         finish(() => (others > 0 ? this.withdrawnWithoutWithdrawing(id) : this.withdrawFor(id)));
       };
       const started = this.now();
-      const progress = setInterval(() => {
+      const sendProgress = (): void => {
         if (done) return;
         const info: WaitingInfo = { approvalId: id, elapsedMs: this.now() - started, uiUrl: this.uiUrlOf() };
         const where = approvalUrl(info.uiUrl, id);
@@ -227,7 +227,8 @@ export class ApprovalQueue {
         } catch (error) {
           this.onError(error);
         }
-      }, this.progressIntervalMs);
+      };
+      const progress = setInterval(sendProgress, this.progressIntervalMs);
       let set = this.waiters.get(id);
       if (!set) {
         set = new Set();
@@ -240,6 +241,8 @@ export class ApprovalQueue {
       timers.push(setTimeout(check, Math.max(0, approval.expiresAt - now) + 1));
       if (holdUntil < approval.expiresAt) timers.push(setTimeout(check, Math.max(0, holdUntil - now)));
       check();
+      // Tell the client at once where its call waits; the interval then keeps its timeout from firing.
+      sendProgress();
     });
   }
 

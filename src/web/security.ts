@@ -52,8 +52,10 @@ export function hostOriginGuard(
     if (origin !== undefined && !allowedOrigins().includes(origin.toLowerCase())) {
       throw new HTTPException(403, { message: 'Origin not allowed' });
     }
-    // Browsers that send Fetch Metadata tell us outright when a request comes from another site.
-    if (c.req.header('sec-fetch-site') === 'cross-site') {
+    // Fetch Metadata says outright where a browser request comes from. Another port on 127.0.0.1 is
+    // "same-site" (SameSite cookies ignore ports), so only same-origin and direct navigation pass.
+    const site = c.req.header('sec-fetch-site');
+    if (site === 'cross-site' || site === 'same-site') {
       throw new HTTPException(403, { message: 'Cross-site request refused' });
     }
     await next();

@@ -140,6 +140,13 @@ describe('DNS rebinding and cross-site requests', () => {
       bearer({ method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } }),
     );
     expect(fetchMeta.status).toBe(403);
+    // A page on another local port is "same-site" and would get the SameSite=Strict cookie.
+    const init = form({ decision: 'approve', _csrf: csrf });
+    const sameSite = await h.request(`/approvals/${id}/decide`, {
+      ...init,
+      headers: { ...init.headers, cookie, 'sec-fetch-site': 'same-site' },
+    });
+    expect(sameSite.status).toBe(403);
     expect(h.store.get(id)?.status).toBe('pending');
   });
 });
