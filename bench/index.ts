@@ -1,7 +1,11 @@
 // `npm run bench`: every benchmark in one run, so ratios are compared on the same machine state.
 import { run as policy } from './policy.js';
+import { run as proxy } from './proxy.js';
 
-for (const [name, run] of [['policy', policy]] as const) {
+for (const [name, run] of [
+  ['policy', policy],
+  ['proxy', proxy],
+] as const) {
   console.log(`\n== ${name}`);
   await run();
 }
