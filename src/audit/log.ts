@@ -11,7 +11,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { canonicalJson, chainHash, formatLine, GENESIS_HASH } from './chain.js';
 import {
   CHECKPOINT_FILE,
@@ -154,8 +154,8 @@ export class AuditLog implements AuditSink {
     const dir = options.dir ?? join(options.dataDir, 'audit');
     let log: AuditLog | undefined;
     try {
-      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirectory(options.dataDir);
+      makeDirectory(dir);
       const key = loadOrCreateHmacKey(options.hmacKeyPath ?? join(options.dataDir, 'audit-hmac.key'));
       log = new AuditLog(options, new Redactor(key, options.redact ?? []), dir);
       log.#resume();
@@ -712,6 +712,23 @@ function truncateFile(path: string, size: number): void {
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns on some paths (under
+ * /proc it loops on ENOENT), and a proxy must fail to start rather than hang.
+ */
+function makeDirectory(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(path);
+    if (code !== 'ENOENT' || parent === path) throw error;
+    makeDirectory(parent);
+    mkdirSync(path, { mode: 0o700 });
   }
 }
 
