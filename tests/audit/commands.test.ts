@@ -1,0 +1,131 @@
+// `audit verify`, `audit tail` (including --follow across rotation) and the query reader.
+import { writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/log.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { auditTail, auditVerify } from '../../src/commands/audit.js';
+import { UsageError } from '../../src/commands/io.js';
+import { decisionEvent, locate, tempDataDir, waitFor, writeLines } from './helpers.js';
+
+let dataDir: string;
+let auditDir: string;
+let cleanup: () => Promise<void>;
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (text: string) => out.push(text), err: (text: string) => err.push(text) } };
+}
+
+async function writeRecords(count: number, options: { maxFileBytes?: number } = {}): Promise<void> {
+  const log = await AuditLog.open({ dataDir, ...options });
+  for (let i = 1; i <= count; i++) await log.append(decisionEvent(i));
+  await log.close();
+}
+
+beforeEach(async () => {
+  ({ dataDir, auditDir, cleanup } = await tempDataDir());
+});
+afterEach(() => cleanup());
+
+describe('auditVerify', () => {
+  it('prints a one-line summary and exits 0 for an intact log', async () => {
+    await writeRecords(40, { maxFileBytes: 8_000 });
+    const { out, err, io } = capture();
+    expect(await auditVerify({ dataDir }, io)).toBe(0);
+    expect(err).toEqual([]);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^audit log intact: 40 records in [3-9] file\(s\)/);
+  });
+
+  it('exits 1 with one line naming the broken seq', async () => {
+    await writeRecords(20);
+    const { file, lines, index } = await locate(auditDir, 12);
+    lines[index] = (lines[index] as string).replace('corr-12', 'corr-99');
+    await writeLines(file, lines);
+    const { out, err, io } = capture();
+    expect(await auditVerify({ dataDir, path: file }, io)).toBe(1);
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain('at seq 12');
+    expect(err[0]).toContain('does not match its hash');
+  });
+
+  it('is a usage error when there is no log', async () => {
+    await expect(auditVerify({ dataDir }, capture().io)).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('auditTail', () => {
+  it('prints the last n records oldest first, one readable line each', async () => {
+    await writeRecords(10, { maxFileBytes: 3_000 });
+    const { out, io } = capture();
+    expect(await auditTail({ dataDir, n: 4, follow: false }, io)).toBe(0);
+    expect(out).toHaveLength(4);
+    expect(out.map((line) => /#(\d+)/.exec(line)?.[1])).toEqual(['7', '8', '9', '10']);
+    expect(out[3]).toContain(
+      'decision  agent=support-bot  payments/refunds.refund  allow  rule=small-refunds',
+    );
+    expect(out[3]).toContain('"Auto-approved refunds under $150"');
+  });
+
+  it('follows new records across rotation until aborted', async () => {
+    await writeRecords(3, { maxFileBytes: 3_000 });
+    const { out, io } = capture();
+    const controller = new AbortController();
+    const tail = auditTail({ dataDir, n: 1, follow: true, signal: controller.signal }, io);
+    await waitFor(() => out.length === 1, 'the initial record');
+    const log = await AuditLog.open({ dataDir, maxFileBytes: 3_000 });
+    for (let i = 4; i <= 20; i++) await log.append(decisionEvent(i));
+    await log.close();
+    await waitFor(() => out.some((line) => line.includes('#20 ')), 'record 20');
+    controller.abort();
+    expect(await tail).toBe(0);
+    expect(out.map((line) => Number(/#(\d+)/.exec(line)?.[1]))).toEqual(
+      Array.from({ length: 18 }, (_, i) => i + 3),
+    );
+  });
+});
+
+describe('queryAudit', () => {
+  beforeEach(() => writeRecords(60, { maxFileBytes: 6_000 }));
+
+  it('returns the newest records first, filtered', async () => {
+    const page = await queryAudit(auditDir, { decision: 'deny', agent: 'support-bot', limit: 3 });
+    expect(page.records.map((record) => record.seq)).toEqual([60, 54, 48]);
+    expect(page.nextCursor).toBe(48);
+    const next = await queryAudit(auditDir, { decision: 'deny', agent: 'support-bot', limit: 3, before: 48 });
+    expect(next.records.map((record) => record.seq)).toEqual([42, 36, 30]);
+  });
+
+  it('pages to the end and says when there is no more', async () => {
+    const seen: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await queryAudit(auditDir, { limit: 7, before });
+      seen.push(...page.records.map((record) => record.seq));
+      if (page.nextCursor === null) break;
+      before = page.nextCursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => 60 - i));
+  });
+
+  it('filters by tool, correlation id, free text and time', async () => {
+    expect((await queryAudit(auditDir, { correlation_id: 'corr-17' })).records.map((r) => r.seq)).toEqual([
+      17,
+    ]);
+    expect((await queryAudit(auditDir, { q: 'ORD_23"' })).records.map((r) => r.seq)).toEqual([23]);
+    const exports = await queryAudit(auditDir, { tool: 'users.export', limit: 100 });
+    expect(exports.records).toHaveLength(20);
+    const all = (await queryAudit(auditDir, { limit: 100 })).records;
+    const cut = (all[9] as { ts: string }).ts;
+    const later = await queryAudit(auditDir, { from: cut, limit: 100 });
+    expect(later.records.every((record) => record.ts >= cut)).toBe(true);
+    expect((await queryAudit(auditDir, { to: new Date(0) })).records).toEqual([]);
+  });
+
+  it('skips lines that are not records', async () => {
+    await writeFile(`${auditDir}/audit-000099.jsonl`, 'garbage\n');
+    expect((await queryAudit(auditDir, { limit: 1 })).records[0]?.seq).toBe(60);
+  });
+});

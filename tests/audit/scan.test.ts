@@ -1,0 +1,116 @@
+// The fast line reader must agree with RFC 8785 (the canonicalize package) whenever it answers.
+import canonicalizeModule from 'canonicalize';
+import { describe, expect, it } from 'vitest';
+import { chainHash, formatLine } from '../../src/audit/chain.js';
+import { scanWriterLine } from '../../src/audit/scan.js';
+
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string;
+
+/** A small deterministic PRNG so failures reproduce. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+}
+
+const STRINGS = [
+  '',
+  'a',
+  'Zz',
+  'ключ',
+  'emoji 😀',
+  'tab\there',
+  'quote"back\\slash',
+  'nl\n',
+  '\u0001\u001f',
+  '/',
+  '\u2028',
+];
+const NUMBERS = [0, 1, -1, 42, 1.5, -0.25, 1e21, 1e-7, 123456789012, 2 ** 53 - 1, 0.1 + 0.2];
+
+function value(next: () => number, depth: number): unknown {
+  const pick = Math.floor(next() * (depth > 3 ? 4 : 6));
+  if (pick === 0) return STRINGS[Math.floor(next() * STRINGS.length)];
+  if (pick === 1) return NUMBERS[Math.floor(next() * NUMBERS.length)];
+  if (pick === 2) return [true, false, null][Math.floor(next() * 3)];
+  if (pick === 3) return `s${Math.floor(next() * 1000)}`;
+  if (pick === 4) return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
+  const object: Record<string, unknown> = {};
+  for (let i = Math.floor(next() * 5); i > 0; i--) {
+    object[STRINGS[Math.floor(next() * STRINGS.length)] + String(Math.floor(next() * 3))] = value(
+      next,
+      depth + 1,
+    );
+  }
+  return object;
+}
+
+function record(next: () => number): Record<string, unknown> {
+  return {
+    seq: 1 + Math.floor(next() * 1000),
+    prev: '0'.repeat(64),
+    event: 'decision',
+    args: value(next, 0),
+  };
+}
+
+/** Non-canonical spellings of the same record. */
+function variants(canonical: string): string[] {
+  return [
+    canonical.replace(':', ': '),
+    canonical.replace('{"', '{ "'),
+    canonical.replace(/"seq":(\d+)/, '"seq":$1.0'),
+    canonical.replace(/"seq":(\d+)/, '"seq":$1e0'),
+    canonical.replace('"event"', '"\\u0065vent"'),
+    canonical.replace('decision', 'decisi\\u006fn'),
+    canonical.replace('/', '\\/'),
+    canonical.replace(/"args":/, '"args":{"z":1,"a":2},"argz":'),
+    canonical.replace(/"event":"decision",/, ''),
+    `${canonical.slice(0, -1)},"event":"x"}`,
+  ].filter((text) => text !== canonical);
+}
+
+function lineOf(canonical: string): string {
+  return formatLine(canonical, chainHash('0'.repeat(64), canonical)).trimEnd();
+}
+
+describe('scanWriterLine', () => {
+  it('accepts canonical lines and returns exactly the canonical text', () => {
+    const next = random(7);
+    let accepted = 0;
+    for (let i = 0; i < 2000; i++) {
+      const canonical = canonicalize(record(next));
+      const scanned = scanWriterLine(lineOf(canonical));
+      if (scanned === null) continue;
+      accepted += 1;
+      expect(scanned.canonical).toBe(canonical);
+    }
+    // Only keys with escapes are left to the slow path.
+    expect(accepted).toBeGreaterThan(1000);
+  });
+
+  it('never calls a non-canonical line canonical', () => {
+    const next = random(11);
+    let tried = 0;
+    for (let i = 0; i < 500; i++) {
+      for (const text of variants(canonicalize(record(next)))) {
+        const line = lineOf(text);
+        const scanned = scanWriterLine(line);
+        tried += 1;
+        if (scanned === null) continue;
+        const { hash: _, ...parsed } = JSON.parse(line) as Record<string, unknown>;
+        expect(scanned.canonical).toBe(canonicalize(parsed));
+      }
+    }
+    expect(tried).toBeGreaterThan(2000);
+  });
+
+  it('reads seq, prev, hash and event', () => {
+    const canonical = canonicalize({ event: 'chain_break', prev: 'f'.repeat(64), seq: 9 });
+    const scanned = scanWriterLine(lineOf(canonical));
+    expect(scanned).toMatchObject({ seq: 9, prev: 'f'.repeat(64), event: 'chain_break', canonical });
+    expect(scanned?.hash).toBe(chainHash('0'.repeat(64), canonical));
+  });
+});
