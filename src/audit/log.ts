@@ -328,7 +328,14 @@ export class AuditLog implements AuditSink {
   }
 
   #seal(fields: Record<string, unknown>, seq: number, prev: string): Built {
-    const record = { ...fields, agent: fields.agent ?? null, seq, ts: this.#now().toISOString(), prev };
+    const record = {
+      ...fields,
+      agent: fields.agent ?? null,
+      correlation_id: fields.correlation_id ?? null,
+      seq,
+      ts: this.#now().toISOString(),
+      prev,
+    };
     const canonical = canonicalJson(record);
     const hash = chainHash(prev, canonical);
     const line = formatLine(canonical, hash);
