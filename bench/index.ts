@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark in one run, so ratios are compared on the same machine state.
+import { run as audit } from './audit.js';
 import { run as policy } from './policy.js';
 import { run as proxy } from './proxy.js';
 
 for (const [name, run] of [
   ['policy', policy],
   ['proxy', proxy],
+  ['audit', audit],
 ] as const) {
   console.log(`\n== ${name}`);
   await run();

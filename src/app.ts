@@ -2,7 +2,8 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { AuditSink } from './audit/types.js';
+import { AuditLog } from './audit/index.js';
+import type { AuditEvent, AuditSink } from './audit/types.js';
 import { UsageError } from './commands/io.js';
 import {
   type CommandUpstream,
@@ -11,7 +12,6 @@ import {
   Gate,
   HttpEndpoint,
   type HttpListener,
-  JsonlAuditSink,
   listen,
   PolicySource,
   PROXY_INFO,
@@ -35,11 +35,11 @@ export interface AppOptions {
   log(line: string): void;
   /** Where review decisions go; defaults to denying them until the approval queue is wired in. */
   review?: ReviewHandler | undefined;
-  audit?: AuditSink | undefined;
 }
 
 export interface App {
   policy: PolicySource;
+  audit: AuditLog;
   /** The MCP endpoint URL in HTTP mode. */
   url: string | undefined;
   /** Resolves when the proxy stops by itself (stdio: the client went away). */
@@ -51,8 +51,16 @@ export async function startApp(options: AppOptions): Promise<App> {
   const { log } = options;
   const env = options.env ?? process.env;
   const policy = await PolicySource.open(options.policyFile, log);
-  // The one line to change when the hash-chained AuditLog replaces the plain JSONL sink.
-  const audit: AuditSink = options.audit ?? new JsonlAuditSink(options.dataDir);
+  // Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded.
+  const audit = await AuditLog.open({ dataDir: options.dataDir, redact: [...policy.current.audit.redact] });
+  /** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
+  const record = (event: AuditEvent): void => {
+    audit.append(event).catch((error: unknown) => {
+      log(
+        `AUDIT LOG WRITE FAILED for a ${event.event} event: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  };
 
   let specs: UpstreamSpec[] = [];
   const resolveSpecs = (): void => {
@@ -67,7 +75,13 @@ export async function startApp(options: AppOptions): Promise<App> {
     );
   }
 
-  const gate = new Gate({ policy: () => policy.current, audit, review: options.review ?? denyReviews, log });
+  const sink: AuditSink = audit;
+  const gate = new Gate({
+    policy: () => policy.current,
+    audit: sink,
+    review: options.review ?? denyReviews,
+    log,
+  });
   const sessions = new Set<DownstreamSession>();
   const newSession = (agent: string): DownstreamSession => {
     const session = new DownstreamSession({
@@ -77,24 +91,42 @@ export async function startApp(options: AppOptions): Promise<App> {
       gate,
       info: PROXY_INFO,
       log,
+      lifecycle: (server, action, detail) => record({ event: 'upstream', server, action, agent, detail }),
     });
     sessions.add(session);
     session.onClosed(() => sessions.delete(session));
     return session;
   };
 
-  policy.onChange(({ policy: next }) => {
+  policy.onChange(({ policy: next, previous }) => {
     resolveSpecs();
-    audit
-      .append({ event: 'policy_reload', policy_sha256: next.sha256, reason: 'policy file changed' })
-      .catch(() => {
-        log('audit log write failed for a policy reload');
-      });
+    try {
+      audit.setRedactPatterns([...next.audit.redact]);
+    } catch (error) {
+      log(`audit redaction patterns not applied: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    record({
+      event: 'policy_reload',
+      outcome: 'accepted',
+      old_sha256: previous.sha256,
+      new_sha256: next.sha256,
+      policy_sha256: next.sha256,
+    });
     for (const session of sessions) {
       session
         .policyChanged()
         .catch((error: unknown) => log(`applying the new policy failed: ${String(error)}`));
     }
+  });
+  policy.onRefused((error) => {
+    record({
+      event: 'policy_reload',
+      outcome: 'refused',
+      old_sha256: policy.current.sha256,
+      policy_sha256: policy.current.sha256,
+      reason: error.message,
+      errors: error.problems,
+    });
   });
   policy.watch();
 
@@ -136,12 +168,14 @@ export async function startApp(options: AppOptions): Promise<App> {
     }
   } catch (error) {
     policy.close();
+    await audit.close();
     throw error;
   }
 
   let closing: Promise<void> | undefined;
   return {
     policy,
+    audit,
     url: listener?.url,
     done,
     close() {
@@ -151,6 +185,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           await listener?.close();
         } finally {
           await Promise.all([...sessions].map((s) => s.close()));
+          await audit.close();
           finish();
         }
       })();

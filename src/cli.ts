@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Command-line entry: arguments to commands. The only place that prints errors and calls process.exit.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { auditTail, auditVerify } from './commands/audit.js';
+import { DEFAULT_DATA_DIR, resolveDataDir } from './commands/data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './commands/io.js';
 import { policyExplain, policyMigrate, policyTest, policyValidate } from './commands/policy.js';
 import { runProxy } from './commands/run.js';
@@ -55,7 +57,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage error.`,
     .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
     .option('--host <addr>', 'address to bind in HTTP mode', '127.0.0.1')
     .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', '8787')
-    .option('--data-dir <dir>', 'approvals database, audit log and UI token', '~/.portcullis')
+    .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
     .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
     .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')
     .addHelpText(
@@ -98,7 +100,48 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
     .description('print the version 2 equivalent of a version 1 (AegisMCP) policy')
     .action(async (file: string) => setExit(await policyMigrate(file, io)));
 
+  const audit = program.command('audit').description('verify and read the hash-chained audit log');
+  audit
+    .command('verify')
+    .argument('[path]', 'an audit file or directory (default: <data-dir>/audit)')
+    .description('check every hash chain and checkpoint; exit 1 naming the first broken seq')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(async (path: string | undefined, options: { dataDir: string }) =>
+      setExit(await auditVerify({ path, dataDir: resolveDataDir(options.dataDir) }, io)),
+    );
+  audit
+    .command('tail')
+    .description('print the latest audit records readably')
+    .option('-n <count>', 'how many records', wholeNumber, 20)
+    .option('--follow', 'keep printing new records until interrupted')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(async (options: { n: number; follow?: boolean; dataDir: string }) => {
+      const stop = new AbortController();
+      const abort = (): void => stop.abort();
+      process.once('SIGINT', abort);
+      try {
+        setExit(
+          await auditTail(
+            {
+              dataDir: resolveDataDir(options.dataDir),
+              n: options.n,
+              follow: options.follow === true,
+              signal: stop.signal,
+            },
+            io,
+          ),
+        );
+      } finally {
+        process.off('SIGINT', abort);
+      }
+    });
+
   return program;
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
 }
 
 async function main(): Promise<number> {

@@ -1,10 +1,9 @@
 // `portcullis run`: parse the run options, start the proxy, and keep it up until the client or a signal stops it.
 
-import os from 'node:os';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type App, startApp } from '../app.js';
 import { deriveServerName, PolicyLoadError } from '../proxy/index.js';
+import { resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
 /** The options of `portcullis run` as commander hands them over (strings where the command line has strings). */
@@ -49,10 +48,6 @@ function port(value: string | number, option: string, allowZero: boolean): numbe
   return n;
 }
 
-function expandHome(dir: string): string {
-  return dir === '~' || dir.startsWith('~/') ? path.join(os.homedir(), dir.slice(1)) : dir;
-}
-
 /** Runs the proxy; resolves with the exit code once it has stopped. */
 export async function runProxy(options: RunOptions, io: Io, control: RunControl = {}): Promise<number> {
   const command = options.command ?? [];
@@ -79,7 +74,7 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
         ? { stdin: control.stdin ?? process.stdin, stdout: control.stdout ?? process.stdout }
         : undefined,
       ui,
-      dataDir: path.resolve(expandHome(options.dataDir ?? '~/.portcullis')),
+      dataDir: resolveDataDir(options.dataDir),
       agent: options.agent ?? (stdio ? 'local' : 'anonymous'),
       command:
         program === undefined

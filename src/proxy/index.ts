@@ -12,7 +12,6 @@ export {
   listen,
 } from './http.js';
 export { identify } from './http-guard.js';
-export { JsonlAuditSink } from './jsonl-audit.js';
 export { compile, type PolicyChange, PolicySource } from './policy-source.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';

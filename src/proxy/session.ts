@@ -25,6 +25,7 @@ import {
   UpstreamConnection,
   type UpstreamHooks,
   type UpstreamInit,
+  type UpstreamLifecycle,
 } from './upstream.js';
 import { specKey, type UpstreamSpec } from './upstream-spec.js';
 
@@ -47,6 +48,8 @@ export interface SessionDeps {
   gate: Gate;
   info: Implementation;
   log(message: string): void;
+  /** Upstream starts, drops and restarts, for the audit log. */
+  lifecycle?(server: string, action: UpstreamLifecycle, detail: string | undefined): void;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -116,6 +119,7 @@ export class DownstreamSession {
       notification: (upstream, notification) => this.fromUpstream(upstream, notification),
       request: (upstream, request, extra) => this.upstreamRequest(upstream, request, extra.signal),
       reconnected: (upstream) => this.reconnected(upstream),
+      lifecycle: (upstream, action, detail) => deps.lifecycle?.(upstream.name, action, detail),
       log: deps.log,
     };
   }

@@ -42,8 +42,12 @@ export interface UpstreamHooks {
   ): Promise<Result>;
   /** Connected again after a drop; its lists may have changed. */
   reconnected(upstream: UpstreamConnection): void;
+  /** Lifecycle for the audit log: first connection, a drop, a reconnection after a drop. */
+  lifecycle?(upstream: UpstreamConnection, action: UpstreamLifecycle, detail: string | undefined): void;
   log(message: string): void;
 }
+
+export type UpstreamLifecycle = 'started' | 'exited' | 'restarted';
 
 export interface UpstreamInit {
   /** The downstream client's own name and version, passed on so the upstream sees who is calling. */
@@ -139,7 +143,10 @@ export class UpstreamConnection {
     this.lastError = undefined;
     if (this.everConnected) {
       this.hooks.log(`upstream ${this.name}: reconnected`);
+      this.hooks.lifecycle?.(this, 'restarted', undefined);
       this.hooks.reconnected(this);
+    } else {
+      this.hooks.lifecycle?.(this, 'started', undefined);
     }
     this.everConnected = true;
   }
@@ -173,6 +180,7 @@ export class UpstreamConnection {
     this.stateValue = 'down';
     if (Date.now() - this.connectedAt >= HEALTHY_AFTER_MS) this.attempts = 0;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
+    this.hooks.lifecycle?.(this, 'exited', 'connection closed');
     this.scheduleRetry();
   }
 

@@ -7,7 +7,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
-import type { AuditSink } from '../../src/audit/types.js';
 import type { ReviewHandler } from '../../src/proxy/index.js';
 
 export interface TestProxy {
@@ -29,7 +28,6 @@ export async function startHttpProxy(options: {
   command?: { name: string; command: string; args: string[] };
   agent?: string;
   review?: ReviewHandler;
-  audit?: AuditSink;
   env?: NodeJS.ProcessEnv;
 }): Promise<TestProxy> {
   const dir = await tempDir();
@@ -46,7 +44,6 @@ export async function startHttpProxy(options: {
     command: options.command,
     env: options.env,
     review: options.review,
-    audit: options.audit,
     log: (line) => logs.push(line),
   });
   return {

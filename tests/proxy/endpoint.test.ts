@@ -2,12 +2,12 @@
 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/index.js';
 import {
   compile,
   DownstreamSession,
   Gate,
   HttpEndpoint,
-  JsonlAuditSink,
   PROXY_INFO,
   resolveUpstreams,
 } from '../../src/proxy/index.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
   const gate = new Gate({
     policy: () => policy,
-    audit: new JsonlAuditSink(dir),
+    audit: await AuditLog.open({ dataDir: dir }),
     review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
     log: () => {},
   });

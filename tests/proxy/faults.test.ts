@@ -1,14 +1,13 @@
 // Faults: an upstream that crashes and restarts, cancellations reaching the upstream, an audit log that fails.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditWriteError } from '../../src/audit/types.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -155,28 +154,39 @@ describe('the real HTTP listener', () => {
 });
 
 describe('an audit log that cannot be written', () => {
-  it('denies the call and never forwards it', async () => {
+  it('denies the call, never forwards it, and forwards again once the log is back', async () => {
     const log = path.join(await tempDir(), 'fixture.jsonl');
     const failing = await startHttpProxy({
       policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },
       env: { ...process.env, FIXTURE_LOG: log },
-      audit: {
-        append: async () => {
-          throw new AuditWriteError('disk full');
-        },
-      },
     });
     const c = await httpClient(failing.url);
+    const auditDir = path.join(failing.dataDir, 'audit');
+    const forwarded = async () =>
+      (await readFile(log, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.method === 'tools/call').length;
     try {
+      // Tests run as root, so permissions would not stop the write: take the directory away instead.
+      await rename(auditDir, `${auditDir}.moved`);
+      await writeFile(auditDir, 'not a directory');
       const result = await c.callTool({ name: 'echo', arguments: { should: 'not run' } });
       expect(result.isError).toBe(true);
       expect(JSON.stringify(result.content)).toContain('audit log cannot be written');
-      const events = (await readFile(log, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(events.some((e) => e.method === 'tools/call')).toBe(false);
+      expect(failing.app.audit.status().ok).toBe(false);
+      expect(await forwarded()).toBe(0);
+      expect(failing.logs.join('\n')).toMatch(/audit/i);
+
+      await rm(auditDir);
+      await rename(`${auditDir}.moved`, auditDir);
+      await waitFor(async () => {
+        const again = await c.callTool({ name: 'echo', arguments: { now: 'runs' } });
+        return again.isError !== true;
+      }, 'the audit log to accept writes again');
+      expect(await forwarded()).toBe(1);
     } finally {
       await c.close();
       await failing.close();

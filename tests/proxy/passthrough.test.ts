@@ -169,7 +169,7 @@ describe('tools', () => {
   });
 
   it('writes a decision record before and an execution record after each forwarded call', async () => {
-    const text = await readFile(path.join(proxy.dataDir, 'audit', 'proxy-decisions.jsonl'), 'utf8');
+    const text = await readFile(path.join(proxy.dataDir, 'audit', 'audit-000001.jsonl'), 'utf8');
     const records = text
       .trim()
       .split('\n')

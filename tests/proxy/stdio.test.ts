@@ -65,12 +65,16 @@ describe('stdio downstream through the CLI', () => {
     expect(names).toEqual(expect.arrayContaining(['echo', 'get-sum']));
     const echo = await client.callTool({ name: 'echo', arguments: { message: 'over stdio' } });
     expect(echo.content).toEqual([{ type: 'text', text: 'Echo: over stdio' }]);
-    const records = (await readFile(path.join(dir, 'data', 'audit', 'proxy-decisions.jsonl'), 'utf8'))
+    const records = (await readFile(path.join(dir, 'data', 'audit', 'audit-000001.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     // `-- .../mcp-server-everything stdio` is named after the program.
-    expect(records[0]).toMatchObject({
+    expect(records.find((r) => r.event === 'upstream')).toMatchObject({
+      action: 'started',
+      server: 'mcp-server-everything',
+    });
+    expect(records.find((r) => r.event === 'decision')).toMatchObject({
       agent: 'support-bot',
       server: 'mcp-server-everything',
       rule: 'bot-echo',
