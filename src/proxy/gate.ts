@@ -178,7 +178,9 @@ export class Gate {
       await this.deps.audit.append(event);
       return true;
     } catch (error) {
-      this.deps.log(`audit log write failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.log(
+        `AUDIT LOG WRITE FAILED, calls are denied until it recovers: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return false;
     }
   }
