@@ -1,5 +1,6 @@
 // The approval queue: admits calls the policy sent to review, holds or parks them, and settles them once.
 import type { AuditEvent, AuditSink } from '../audit/types.js';
+import { DEFAULT_APPROVAL } from '../policy/compile.js';
 import type { ApprovalSettings } from '../policy/types.js';
 import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
 import type { ApprovalStore } from './store.js';
@@ -12,11 +13,8 @@ import type {
   WaitingInfo,
 } from './types.js';
 
-export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = {
-  timeoutMs: 5 * 60_000,
-  maxHoldMs: 5 * 60_000,
-  retryWindowMs: 10 * 60_000,
-};
+/** The policy's defaults (one source of truth), for a queue started without a policy getter. */
+export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { ...DEFAULT_APPROVAL };
 
 /** What changed, for live views (SSE) and metrics. `external` means another process wrote. */
 export type QueueChange =
@@ -198,13 +196,15 @@ export class ApprovalQueue {
           reject(error);
         }
       };
+      // Set by the hold timer itself: timers may fire a millisecond before the wall clock agrees.
+      let holdOver = false;
       const check = (): void => {
         if (done) return;
         let next: (() => ReviewOutcome) | undefined;
         try {
           next = this.closed
             ? () => this.pendingOutcome(approval)
-            : this.settledOutcome(id, approval, holdUntil);
+            : this.settledOutcome(id, approval, holdOver || this.now() >= holdUntil);
         } catch (error) {
           done = true;
           reject(error);
@@ -238,8 +238,23 @@ export class ApprovalQueue {
       request.signal?.addEventListener('abort', onAbort, { once: true });
       const now = this.now();
       // The earlier of the approval's expiry and this caller's hold limit ends the wait.
-      timers.push(setTimeout(check, Math.max(0, approval.expiresAt - now) + 1));
-      if (holdUntil < approval.expiresAt) timers.push(setTimeout(check, Math.max(0, holdUntil - now)));
+      const onExpiry = (): void => {
+        const left = approval.expiresAt - this.now();
+        if (left > 0 && !done) timers.push(setTimeout(onExpiry, left + 1));
+        else check();
+      };
+      timers.push(setTimeout(onExpiry, Math.max(0, approval.expiresAt - now) + 1));
+      if (holdUntil < approval.expiresAt) {
+        timers.push(
+          setTimeout(
+            () => {
+              holdOver = true;
+              check();
+            },
+            Math.max(0, holdUntil - now),
+          ),
+        );
+      }
       check();
       // Tell the client at once where its call waits; the interval then keeps its timeout from firing.
       sendProgress();
@@ -247,7 +262,7 @@ export class ApprovalQueue {
   }
 
   /** How a held call ends now, or undefined while it should keep waiting. */
-  private settledOutcome(id: string, held: Approval, holdUntil: number): (() => ReviewOutcome) | undefined {
+  private settledOutcome(id: string, held: Approval, holdOver: boolean): (() => ReviewOutcome) | undefined {
     const now = this.now();
     let current = this.store.get(id);
     if (current?.status === 'pending' && current.expiresAt <= now) {
@@ -257,7 +272,7 @@ export class ApprovalQueue {
     if (!current) return () => this.pendingOutcome(held);
     const settled = current;
     if (settled.status !== 'pending') return () => this.outcomeOfDecided(settled);
-    if (now >= holdUntil) return () => this.pendingOutcome(settled);
+    if (holdOver) return () => this.pendingOutcome(settled);
     return undefined;
   }
 

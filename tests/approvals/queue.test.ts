@@ -17,6 +17,9 @@ let queue: ApprovalQueue;
 let audit: RecordingAuditSink;
 let settings: ApprovalSettings;
 let clockOffset = 0;
+/** Below 1 the queue's clock runs slow, so its timers fire before the clock says they are due. */
+let clockRate = 1;
+const clockBase = Date.now();
 
 function call(overrides: Partial<ReviewRequest> = {}): ReviewRequest {
   return {
@@ -45,6 +48,7 @@ async function pendingId(queueToWatch: ApprovalQueue): Promise<string> {
 beforeEach(() => {
   tmp = tempDir();
   clockOffset = 0;
+  clockRate = 1;
   settings = { timeoutMs: 60_000, maxHoldMs: 60_000, retryWindowMs: 60_000 };
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   audit = new RecordingAuditSink();
@@ -55,7 +59,7 @@ beforeEach(() => {
     uiUrl: () => 'http://127.0.0.1:8787',
     progressIntervalMs: 20,
     pollIntervalMs: 25,
-    now: () => Date.now() + clockOffset,
+    now: () => clockBase + (Date.now() - clockBase) * clockRate + clockOffset,
   });
 });
 
@@ -134,7 +138,10 @@ describe('held calls', () => {
 
   it('answers pending after approval.maxHoldMs and the retry runs once after approval', async () => {
     settings = { ...settings, maxHoldMs: 100 };
+    // A hold timer that fires while the clock still says "not yet" must still end the hold.
+    clockRate = 0.5;
     const first = await queue.review(call());
+    clockRate = 1;
     expect(first.status).toBe('pending');
     queue.decide(first.approval.id, { decision: 'approve', by: 'alice' });
     const retry = await queue.review(call());
