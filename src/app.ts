@@ -8,24 +8,23 @@ import { UsageError } from './commands/io.js';
 import {
   type CommandUpstream,
   DownstreamSession,
-  denyReviews,
   Gate,
   HttpEndpoint,
   type HttpListener,
   listen,
   PolicySource,
   PROXY_INFO,
-  type ReviewHandler,
   resolveUpstreams,
   type UpstreamSpec,
 } from './proxy/index.js';
+import { type Approvals, startApprovals } from './web/index.js';
 
 export interface AppOptions {
   policyFile: string;
   /** Serve Streamable HTTP on host:port; otherwise serve one client over `stdio`. */
   http?: { host: string; port: number } | undefined;
   stdio?: { stdin: Readable; stdout: Writable } | undefined;
-  /** The web UI's port or off; carried for the web UI, which is wired separately. */
+  /** The approvals web UI's port (0 = a free one) or off. */
   ui: number | 'off';
   dataDir: string;
   /** stdio: the caller's agent id; HTTP: the agent of keyless clients when the policy has no keyed agents. */
@@ -33,13 +32,12 @@ export interface AppOptions {
   command?: CommandUpstream | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   log(line: string): void;
-  /** Where review decisions go; defaults to denying them until the approval queue is wired in. */
-  review?: ReviewHandler | undefined;
 }
 
 export interface App {
   policy: PolicySource;
   audit: AuditLog;
+  approvals: Approvals;
   /** The MCP endpoint URL in HTTP mode. */
   url: string | undefined;
   /** Resolves when the proxy stops by itself (stdio: the client went away). */
@@ -76,12 +74,41 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
 
   const sink: AuditSink = audit;
-  const gate = new Gate({
-    policy: () => policy.current,
-    audit: sink,
-    review: options.review ?? denyReviews,
-    log,
-  });
+  let policyLoadedAt = new Date();
+  let refusedReload: readonly string[] = [];
+  let approvals: Approvals;
+  try {
+    approvals = await startApprovals({
+      dataDir: options.dataDir,
+      ui: options.ui,
+      env,
+      log,
+      audit: sink,
+      policy: () => policy.current,
+      policyStatus: () => ({
+        sha256: policy.current.sha256,
+        loadedAt: policyLoadedAt,
+        file: policy.file,
+        errors: refusedReload,
+      }),
+      ready: () => {
+        const status = audit.status();
+        return {
+          ready: status.ok,
+          checks: {
+            audit: status.ok
+              ? { ok: true }
+              : { ok: false, detail: `audit log cannot be written: ${status.error}` },
+          },
+        };
+      },
+    });
+  } catch (error) {
+    policy.close();
+    await audit.close();
+    throw error;
+  }
+  const gate = new Gate({ policy: () => policy.current, audit: sink, review: approvals.review, log });
   const sessions = new Set<DownstreamSession>();
   const newSession = (agent: string): DownstreamSession => {
     const session = new DownstreamSession({
@@ -99,6 +126,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   };
 
   policy.onChange(({ policy: next, previous }) => {
+    policyLoadedAt = new Date();
+    refusedReload = [];
     resolveSpecs();
     try {
       audit.setRedactPatterns([...next.audit.redact]);
@@ -119,6 +148,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     }
   });
   policy.onRefused((error) => {
+    refusedReload = error.problems.length > 0 ? error.problems : [error.message];
     record({
       event: 'policy_reload',
       outcome: 'refused',
@@ -168,6 +198,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     }
   } catch (error) {
     policy.close();
+    await approvals.close();
     await audit.close();
     throw error;
   }
@@ -176,6 +207,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   return {
     policy,
     audit,
+    approvals,
     url: listener?.url,
     done,
     close() {
@@ -185,6 +217,7 @@ export async function startApp(options: AppOptions): Promise<App> {
           await listener?.close();
         } finally {
           await Promise.all([...sessions].map((s) => s.close()));
+          await approvals.close();
           await audit.close();
           finish();
         }

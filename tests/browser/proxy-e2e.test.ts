@@ -4,14 +4,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ApprovalQueue,
-  ApprovalStore,
-  DEFAULT_APPROVAL_SETTINGS,
-  queueReviewHandler,
-} from '../../src/approvals/index.js';
-import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import type { ApprovalStore } from '../../src/approvals/index.js';
+import { queryAudit } from '../../src/audit/index.js';
+import type { WebServer } from '../../src/web/index.js';
 import { everythingServer } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 
@@ -33,9 +28,7 @@ rules:
 `;
 
 let browser: Browser;
-let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;
-let queue: ApprovalQueue;
 let web: WebServer;
 let proxy: TestProxy;
 let client: Client;
@@ -58,23 +51,21 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  tmp = tempDir('portcullis-e2e-');
-  store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
-  let current: TestProxy | undefined;
-  let uiUrl: string | undefined;
-  queue = new ApprovalQueue({
-    store,
-    settings: () => current?.app.policy.current.approval ?? DEFAULT_APPROVAL_SETTINGS,
-    uiUrl: () => uiUrl,
-    progressIntervalMs: 100,
+  // The proxy as `portcullis run` composes it: its own approvals queue and UI on a free port.
+  proxy = await startHttpProxy({
+    policy: POLICY,
+    ui: 0,
+    env: { ...process.env, PORTCULLIS_UI_TOKEN: TOKEN },
   });
-  web = await serveWeb({ queue, auth: new WebAuth({ token: TOKEN, db: store.db }), port: 0 });
-  uiUrl = web.url;
-  proxy = await startHttpProxy({ policy: POLICY, review: queueReviewHandler(queue) });
-  current = proxy;
+  web = proxy.app.approvals.web as WebServer;
+  store = proxy.app.approvals.queue.store;
   client = await httpClient(proxy.url);
   page = await browser.newPage();
-  await page.goto(web.loginUrl());
+  // The one-time sign-in link is what the proxy prints on stderr.
+  const login = proxy.logs.map((l) => /sign in at (\S+)/.exec(l)?.[1]).find(Boolean) as string;
+  expect(login).toMatch(new RegExp(`^${web.url}/login\\?code=`));
+  expect(proxy.logs.join('\n')).not.toContain(TOKEN);
+  await page.goto(login);
   await Promise.all([page.waitForURL(`${web.url}/`), page.click('button[type=submit]')]);
   await page.waitForSelector('#live-status[data-state="up"]');
 });
@@ -83,10 +74,6 @@ afterEach(async () => {
   await page.context().close();
   await client.close();
   await proxy.close();
-  await web.close();
-  queue.close();
-  store.close();
-  tmp.cleanup();
 });
 
 function textOf(result: { content?: unknown }): string {
@@ -117,6 +104,26 @@ describe('a review call through the proxy', () => {
     expect(textOf(result)).toContain('ship it');
     await expect.poll(() => store.get(id)?.executedAt ?? null).not.toBeNull();
     expect(store.get(id)?.executionOk).toBe(true);
+  });
+
+  it('returns the reviewer note as an error when a person denies in the browser, and runs nothing', async () => {
+    const progress: Progress[] = [];
+    const call = client.request(
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: 'do not ship' } } },
+      CallToolResultSchema,
+      { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true, timeout: 20_000 },
+    );
+    const card = page.locator('article.approval').first();
+    await card.waitFor({ state: 'visible' });
+    const id = (await card.getAttribute('id')) as string;
+    await card.locator('textarea, input[name=note]').first().fill('not on a Friday');
+    await Promise.all([page.waitForURL(/done=denied/), card.locator('button[value=deny]').click()]);
+    const result = await call;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('not on a Friday');
+    expect(store.get(id)?.executedAt ?? null).toBeNull();
+    const audit = await queryAudit(join(proxy.dataDir, 'audit'), { event: 'execution', limit: 100 });
+    expect(audit.records.filter((r) => r.tool === 'echo')).toEqual([]);
   });
 
   it('answers a client that cannot wait with the approval id and UI address; its retry runs once', async () => {

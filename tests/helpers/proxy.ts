@@ -7,7 +7,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
-import type { ReviewHandler } from '../../src/proxy/index.js';
 
 export interface TestProxy {
   app: App;
@@ -27,7 +26,8 @@ export async function startHttpProxy(options: {
   policy: string;
   command?: { name: string; command: string; args: string[] };
   agent?: string;
-  review?: ReviewHandler;
+  /** The approvals UI: off unless a test needs it (0 = a free port). */
+  ui?: number | 'off';
   env?: NodeJS.ProcessEnv;
 }): Promise<TestProxy> {
   const dir = await tempDir();
@@ -38,12 +38,11 @@ export async function startHttpProxy(options: {
   const app = await startApp({
     policyFile,
     http: { host: '127.0.0.1', port: 0 },
-    ui: 'off',
+    ui: options.ui ?? 'off',
     dataDir,
     agent: options.agent ?? 'anonymous',
     command: options.command,
     env: options.env,
-    review: options.review,
     log: (line) => logs.push(line),
   });
   return {
