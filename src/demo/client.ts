@@ -2,12 +2,23 @@
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DECISION_META_KEY } from '../proxy/gate.js';
 
-const url = process.env.PORTCULLIS_URL ?? process.argv[2] ?? 'http://127.0.0.1:3000/mcp';
+const url =
+  process.env.PORTCULLIS_URL ??
+  process.argv.slice(2).find((a) => !a.startsWith('--')) ??
+  'http://127.0.0.1:3000/mcp';
 // The key of the `support-bot` agent in policy.example.yml (its SHA-256 is in the file, not the key).
 const key = process.env.PORTCULLIS_KEY ?? 'demo-support-key';
+// `--no-wait`: do not hold the over-the-cap refund open; show the approval id a client that cannot wait gets.
+const wait = !process.argv.includes('--no-wait');
+/** The call the policy sends to a person: over the $150 refund cap. */
+const reviewed = {
+  title: 'Refund $900.00 (over the $150 cap: a person decides)',
+  name: 'refunds.refund',
+  args: { charge_id: 'ch_3PzA1m', amount_cents: 90000, op: 'refund' },
+};
 
 const calls: { title: string; name: string; args: Record<string, unknown> }[] = [
   { title: 'List recent refunds', name: 'refunds.list', args: { limit: 2 } },
@@ -15,11 +26,6 @@ const calls: { title: string; name: string; args: Record<string, unknown> }[] = 
     title: 'Refund $120.00',
     name: 'refunds.refund',
     args: { charge_id: 'ch_3Pz9kL', amount_cents: 12000, op: 'refund' },
-  },
-  {
-    title: 'Refund $900.00 (over the cap)',
-    name: 'refunds.refund',
-    args: { charge_id: 'ch_3PzA1m', amount_cents: 90000, op: 'refund' },
   },
   {
     title: 'Refund with the amount as a string',
@@ -38,6 +44,55 @@ function summary(result: CallToolResult): string {
   const block = result.content.find((c) => c.type === 'text');
   const line = block && block.type === 'text' ? block.text.replace(/\s+/g, ' ') : '';
   return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+function show(call: { title: string; name: string; args: unknown }, result: CallToolResult): void {
+  const decision = result._meta?.[DECISION_META_KEY] as
+    | { decision: string; rule: string | null; reason: string }
+    | undefined;
+  const verdict = decision ? decision.decision.toUpperCase() : result.isError ? 'ERROR' : 'ALLOW';
+  console.log(`${verdict.padEnd(6)} ${call.title}`);
+  console.log(`       ${call.name} ${JSON.stringify(call.args)}`);
+  if (decision) console.log(`       rule: ${decision.rule ?? '(default)'} - ${decision.reason}`);
+  if (!decision || decision.decision !== 'deny')
+    console.log(`       ${decision ? 'answer' : 'upstream answered'}: ${summary(result)}`);
+  console.log('');
+}
+
+/**
+ * Sends the over-the-cap refund with a progress token, as Claude Code or VS Code do: Portcullis holds
+ * it open, reporting progress, until a person approves or denies it in the web UI.
+ */
+async function reviewCall(client: Client): Promise<void> {
+  if (!wait) {
+    show(
+      reviewed,
+      (await client.callTool({ name: reviewed.name, arguments: reviewed.args })) as CallToolResult,
+    );
+    return;
+  }
+  console.log(`REVIEW ${reviewed.title}`);
+  console.log(`       ${reviewed.name} ${JSON.stringify(reviewed.args)}`);
+  let told = false;
+  const result = await client.request(
+    { method: 'tools/call', params: { name: reviewed.name, arguments: reviewed.args } },
+    CallToolResultSchema,
+    {
+      onprogress: (progress) => {
+        if (told || !progress.message) return;
+        told = true;
+        console.log(`       ${progress.message}`);
+        console.log(
+          '       Open the approvals UI (the sign-in link is in the npm start output) and approve or deny it.',
+        );
+      },
+      resetTimeoutOnProgress: true,
+      timeout: 60_000,
+      maxTotalTimeout: 10 * 60_000,
+    },
+  );
+  console.log('');
+  show({ ...reviewed, title: `${reviewed.title}: decided` }, result as CallToolResult);
 }
 
 async function main(): Promise<void> {
@@ -60,16 +115,9 @@ async function main(): Promise<void> {
   console.log(`Tools offered (policy-denied tools are hidden): ${tools.map((t) => t.name).join(', ')}\n`);
   for (const call of calls) {
     const result = (await client.callTool({ name: call.name, arguments: call.args })) as CallToolResult;
-    const decision = result._meta?.[DECISION_META_KEY] as
-      | { decision: string; rule: string | null; reason: string }
-      | undefined;
-    const verdict = decision ? decision.decision.toUpperCase() : result.isError ? 'ERROR' : 'ALLOW';
-    console.log(`${verdict.padEnd(6)} ${call.title}`);
-    console.log(`       ${call.name} ${JSON.stringify(call.args)}`);
-    if (decision) console.log(`       rule: ${decision.rule ?? '(default)'} - ${decision.reason}`);
-    else console.log(`       upstream answered: ${summary(result)}`);
-    console.log('');
+    show(call, result);
   }
+  await reviewCall(client);
   await client.close();
 }
 

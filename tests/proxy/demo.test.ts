@@ -1,5 +1,6 @@
 // The bundled demo: the payments server behind the proxy with the repo's policy.example.yml.
 
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -7,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DECISION_META_KEY } from '../../src/proxy/index.js';
 import { REPO, TSX } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { waitFor } from '../helpers/wait.js';
 
 let proxy: TestProxy;
 let client: Client;
@@ -46,3 +48,28 @@ it('allows a small refund, holds a large one, and forbids the user export', asyn
   const exported = await client.callTool({ name: 'users.export', arguments: {} });
   expect(exported._meta?.[DECISION_META_KEY]).toMatchObject({ decision: 'deny', rule: 'export-forbidden' });
 });
+
+it('the demo client shows each decision and waits for a person on the over-the-cap refund', async () => {
+  const child = spawn(TSX, [path.join(REPO, 'src', 'demo', 'client.ts'), proxy.url], { cwd: REPO });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const id = await waitFor(
+      () => /awaiting approval (ap_[0-9a-f]+)/.exec(out)?.[1],
+      'the demo client to be held',
+      20_000,
+    );
+    expect(out).toMatch(/ALLOW +Refund \$120\.00/);
+    expect(out).toMatch(/DENY +Refund with the amount as a string/);
+    expect(out).toMatch(/DENY +Export every user/);
+    expect(out).not.toMatch(/Refunded \$900/);
+    proxy.app.approvals.queue.decide(id, { decision: 'approve', by: 'test reviewer' });
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/ALLOW +Refund \$900\.00 .*: decided\n.*\n +upstream answered: Refunded \$900\.00/);
+  } finally {
+    child.kill();
+  }
+}, 40_000);
