@@ -84,6 +84,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       env,
       log,
       audit: sink,
+      auditDir: audit.dir,
       policy: () => policy.current,
       policyStatus: () => ({
         sha256: policy.current.sha256,

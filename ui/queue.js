@@ -12,7 +12,8 @@
   }
 
   function localizeTimes(root) {
-    for (const el of root.querySelectorAll('time[datetime]')) {
+    // data-utc times (the audit log) stay in UTC, matching the UTC filter fields beside them.
+    for (const el of root.querySelectorAll('time[datetime]:not([data-utc])')) {
       const date = new Date(el.getAttribute('datetime'));
       if (!Number.isNaN(date.getTime())) {
         el.title = el.getAttribute('datetime');

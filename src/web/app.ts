@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { ApprovalConflictError, ApprovalNotFoundError, type ApprovalQueue } from '../approvals/index.js';
+import { AuditQueryError } from '../audit/query.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
@@ -30,6 +31,8 @@ export interface WebAppOptions {
   policy?: (() => CompiledPolicy | undefined) | undefined;
   /** Hash, load time and last reload errors, for GET /api/policy and the policy page. */
   policyStatus?: (() => PolicyStatus | undefined) | undefined;
+  /** The audit log directory (`<data-dir>/audit`), for the audit page and GET /api/audit; both are off without it. */
+  auditDir?: string | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
   ready?: (() => ReadyReport | Promise<ReadyReport>) | undefined;
   /** Prometheus registry to add the approval metrics to; a private one is made otherwise. */
@@ -116,6 +119,10 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     } else if (error instanceof ApprovalNotFoundError) {
       status = 404;
       message = error.message;
+    } else if (error instanceof AuditQueryError) {
+      status = 400;
+      message = error.message;
+      extra = { code: error.code };
     } else if (error instanceof ApprovalConflictError) {
       status = 409;
       message = error.message;

@@ -27,6 +27,8 @@ export interface ApprovalsOptions {
   policyStatus?: (() => PolicyStatus | undefined) | undefined;
   ready?: (() => ReadyReport | Promise<ReadyReport>) | undefined;
   audit?: AuditSink | undefined;
+  /** Where the audit log is read from for the audit page and GET /api/audit (`<data-dir>/audit`). */
+  auditDir?: string | undefined;
   registry?: Registry | undefined;
   /** stderr lines for a person (stdout belongs to MCP in stdio mode). */
   log: (line: string) => void;
@@ -68,6 +70,7 @@ export async function startApprovals(options: ApprovalsOptions): Promise<Approva
           policy: options.policy,
           policyStatus: options.policyStatus,
           ready: options.ready,
+          auditDir: options.auditDir,
           registry: options.registry,
           log: options.log,
         });

@@ -1,4 +1,4 @@
-// Admin JSON API (DESIGN 5): approvals, policy status, dry-run checks. Bearer token or session cookie.
+// Admin JSON API (DESIGN 5): approvals, audit records, policy status, dry-run checks. Bearer token or session cookie.
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import {
@@ -7,8 +7,12 @@ import {
   type ApprovalStatus,
   type DecisionVerb,
 } from '../../approvals/index.js';
+import { canonicalJson, formatLine } from '../../audit/chain.js';
+import { queryAudit } from '../../audit/query.js';
+import type { AuditRecord } from '../../audit/types.js';
 import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
+import { auditSearch, parseAuditFilters } from '../audit-filters.js';
 import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
 
 const NOTE_MAX = 2000;
@@ -32,6 +36,24 @@ export function approvalJson(a: Approval) {
     correlation_id: a.correlationId,
     args_sha256: a.argsSha256,
   };
+}
+
+/**
+ * A record exactly as the writer stored it: canonical JSON without `hash`, then `hash` last (see
+ * src/audit/README.md). Re-serializing a parsed writer line this way gives back the same bytes.
+ */
+export function auditLine(record: AuditRecord): string {
+  const { hash, ...rest } = record;
+  return formatLine(canonicalJson(rest), hash);
+}
+
+function wantsJsonl(format: string | undefined, accept: string | undefined): boolean {
+  if (format === 'jsonl' || format === 'ndjson') return true;
+  if (format === 'json') return false;
+  if (format !== undefined && format !== '') {
+    throw new HTTPException(400, { message: 'format must be json or jsonl' });
+  }
+  return (accept ?? '').toLowerCase().includes('application/x-ndjson');
 }
 
 export function reviewerOf(principal: Principal): string {
@@ -104,6 +126,24 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
       throw new HTTPException(405, { message: 'Use POST' });
     });
   }
+
+  // Records newest first. JSON: {records, next_cursor}. JSONL (format=jsonl or Accept:
+  // application/x-ndjson): the stored lines, with the cursor in X-Next-Cursor and a Link rel="next".
+  api.get('/audit', async (c) => {
+    const format = c.req.query('format');
+    const jsonl = wantsJsonl(format, c.req.header('accept'));
+    const { filters, query } = parseAuditFilters(new URL(c.req.url).searchParams, ['format']);
+    if (options.auditDir === undefined) return c.json({ error: 'The audit log is not available here' }, 503);
+    const page = await queryAudit(options.auditDir, query);
+    if (!jsonl) return c.json({ records: page.records, next_cursor: page.nextCursor });
+    const headers: Record<string, string> = { 'Content-Type': 'application/x-ndjson; charset=utf-8' };
+    if (page.nextCursor !== null) {
+      headers['X-Next-Cursor'] = String(page.nextCursor);
+      const next = auditSearch({ ...filters, before: page.nextCursor });
+      headers.Link = `</api/audit${next}${format === undefined ? '' : `&format=${format}`}>; rel="next"`;
+    }
+    return c.body(page.records.map(auditLine).join(''), 200, headers);
+  });
 
   api.get('/policy', (c) => {
     const status = options.policyStatus?.();

@@ -1,12 +1,15 @@
-// Server-rendered pages: sign-in, the live pending queue, decided approvals, policy status.
+// Server-rendered pages: sign-in, the live pending queue, decided approvals, the audit log, policy status.
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import { ApprovalConflictError } from '../../approvals/index.js';
+import { type AuditPage, AuditQueryError, queryAudit } from '../../audit/query.js';
 import type { WebAppOptions } from '../app.js';
+import { type AuditFilters, parseAuditFilters } from '../audit-filters.js';
 import { checkCsrf, identify, type Principal, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { decidedPage, type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { auditPage } from '../views/audit.js';
 import { type Html, layout } from '../views/layout.js';
 import { loginPage, policyPage } from '../views/pages.js';
 
@@ -39,18 +42,23 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
   const pages = new Hono<WebEnv>();
   const { queue, auth } = options;
   const showPolicy = options.policyStatus !== undefined;
+  const { auditDir } = options;
+  const showAudit = auditDir !== undefined;
 
   const frame = (
     principal: Principal | undefined,
     title: string,
-    active: 'pending' | 'decided' | 'policy' | 'none',
+    active: 'pending' | 'decided' | 'audit' | 'policy' | 'none',
     body: Html,
+    wide = false,
   ) =>
     layout(
       {
         title,
         active,
         showPolicy,
+        showAudit,
+        wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,
         pendingCount: principal ? queue.store.countPending() : undefined,
@@ -144,8 +152,38 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
 
   pages.get('/decided', (c) => {
     const principal = c.get('principal');
-    return c.html(frame(principal, 'Decided approvals', 'decided', decidedPage(queue.list({ limit: 200 }))));
+    return c.html(
+      frame(
+        principal,
+        'Decided approvals',
+        'decided',
+        decidedPage(queue.list({ limit: 200 }), { auditLinks: showAudit }),
+      ),
+    );
   });
+
+  if (auditDir !== undefined) {
+    pages.get('/audit', async (c) => {
+      const params = new URL(c.req.url).searchParams;
+      const form: Record<string, string> = {};
+      for (const [key, value] of params) if (value.length <= 500) form[key] = value;
+      let filters: AuditFilters = {};
+      let page: AuditPage = { records: [], nextCursor: null };
+      let error: string | undefined;
+      try {
+        const parsed = parseAuditFilters(params);
+        filters = parsed.filters;
+        page = await queryAudit(auditDir, parsed.query);
+      } catch (caught) {
+        if (!(caught instanceof AuditQueryError)) throw caught;
+        error = `These filters cannot be used: ${caught.message}.`;
+      }
+      return c.html(
+        frame(c.get('principal'), 'Audit log', 'audit', auditPage({ ...page, filters, form, error }), true),
+        error === undefined ? 200 : 400,
+      );
+    });
+  }
 
   if (showPolicy) {
     pages.get('/policy', (c) =>

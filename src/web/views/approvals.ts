@@ -93,7 +93,13 @@ function execution(approval: Approval): Html {
     : html`<span class="muted">awaiting retry</span>`;
 }
 
-export function decidedPage(approvals: Approval[]): Html {
+function auditTrail(approval: Approval): Html {
+  if (approval.correlationId === null) return html``;
+  const href = `/audit?${new URLSearchParams({ correlation_id: approval.correlationId }).toString()}`;
+  return html` <a class="trail" href="${href}" title="This call's decision, approval and execution records">audit trail</a>`;
+}
+
+export function decidedPage(approvals: Approval[], options: { auditLinks?: boolean } = {}): Html {
   return html`<div class="page-head">
   <h1>Decided approvals</h1>
   <p class="sub">The latest decisions, newest first: who decided, when, and whether the call then ran.</p>
@@ -107,7 +113,7 @@ ${
   ${approvals.map(
     (a) => html`<tr id="${a.id}">
     <td>${statusBadge(a)}</td>
-    <td><div class="call">${toolName(a)}</div><details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details><code class="muted">${a.id}</code></td>
+    <td><div class="call">${toolName(a)}</div><details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details><code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
     <td>${a.decidedBy ?? ''}</td>
     <td class="note">${a.note ?? html`<span class="muted">—</span>`}</td>

@@ -6,11 +6,14 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'policy' | 'none';
+  active: 'pending' | 'decided' | 'audit' | 'policy' | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
   showPolicy: boolean;
+  showAudit?: boolean | undefined;
+  /** Tables with many columns (the audit log) get more of a laptop screen. */
+  wide?: boolean | undefined;
 }
 
 const logo = html`<svg class="logo" viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
@@ -43,6 +46,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
       ? html`<nav aria-label="Main">
     ${navLink('/', html`Pending <span class="badge" id="pending-count">${props.pendingCount ?? 0}</span>`, props.active === 'pending')}
     ${navLink('/decided', 'Decided', props.active === 'decided')}
+    ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
   </nav>
   <form class="signout" method="post" action="/logout">
@@ -53,7 +57,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
       : ''
   }
 </header>
-<main>
+<main${props.wide ? html` class="wide"` : ''}>
 ${body}
 </main>
 </body>
