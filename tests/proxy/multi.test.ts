@@ -83,7 +83,9 @@ describe('several upstreams', () => {
       name: 'fs__write_file',
       arguments: { path: path.join(files, 'b.txt'), content: 'x' },
     });
-    expect(JSON.stringify(reviewed.content)).toMatch(/Approval ap_[0-9a-f]+ is waiting for a person. Nothing has run/);
+    expect(JSON.stringify(reviewed.content)).toMatch(
+      /Approval ap_[0-9a-f]+ is waiting for a person. Nothing has run/,
+    );
     expect(existsSync(target)).toBe(false);
     expect(existsSync(path.join(files, 'b.txt'))).toBe(false);
     const read = await client.callTool({
