@@ -54,7 +54,7 @@ function show(call: { title: string; name: string; args: unknown }, result: Call
   console.log(`${verdict.padEnd(6)} ${call.title}`);
   console.log(`       ${call.name} ${JSON.stringify(call.args)}`);
   if (decision) console.log(`       rule: ${decision.rule ?? '(default)'} - ${decision.reason}`);
-  if (!decision || decision.decision !== 'deny')
+  if (decision?.decision !== 'deny')
     console.log(`       ${decision ? 'answer' : 'upstream answered'}: ${summary(result)}`);
   console.log('');
 }
