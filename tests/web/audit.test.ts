@@ -311,7 +311,7 @@ describe('the audit page', () => {
     expect(seqsOn(text)).toEqual(newest().slice(0, 50));
     const reviewed = written.find((r) => r.event === 'execution' && r.correlation_id === REVIEWED);
     const row = text.slice(text.indexOf(`id="seq-${reviewed?.seq}"`));
-    expect(row).toContain('<span class="event execution">execution</span>');
+    expect(row).toContain('<span class="event kind-execution">execution</span>');
     expect(row).toContain('ok, 40 ms');
     expect(row).toContain('<details class="json"><summary>Full record</summary><pre>');
     // The pretty-printed JSON, HTML-escaped (quotes become &quot;).
@@ -326,10 +326,10 @@ describe('the audit page', () => {
     const { text } = await page(`?correlation_id=${REVIEWED}`);
     expect(seqsOn(text)).toEqual(newest((r) => r.correlation_id === REVIEWED));
     for (const kind of ['decision', 'approval', 'execution']) {
-      expect(text).toContain(`<span class="event ${kind}">${kind}</span>`);
+      expect(text).toContain(`<span class="event kind-${kind}">${kind}</span>`);
     }
     expect(text).toContain('approved by alice (browser)');
-    expect(text).toContain('Showing the records of one call');
+    expect(text).toContain('Showing every record of one call');
   });
 
   it('filters from the form fields and keeps them on the Older link', async () => {

@@ -65,7 +65,7 @@ function recordRows(record: AuditRecord, filters: AuditFilters): Html {
   return html`<tbody class="record${record.event === 'chain_break' ? ' problem' : ''}" id="seq-${record.seq}" data-seq="${record.seq}">
   <tr class="main">
     <td class="when">${time(record.ts)}<span class="seq">#${record.seq}</span></td>
-    <td><span class="event ${record.event}">${record.event}</span>${
+    <td><span class="event kind-${record.event}">${record.event}</span>${
       detail(record) === undefined ? '' : html`<span class="detail">${detail(record)}</span>`
     }</td>
     <td class="agent">${text(record.agent) ?? muted('—')}</td>
@@ -114,12 +114,12 @@ function filterForm(props: AuditPageProps): Html {
     ${field('to', 'To (UTC)', f.to, '2025-01-31 18:00')}
     ${field('q', 'Text', f.q, 'anywhere in the record')}
     ${field('correlation_id', 'Call (correlation id)', f.correlation_id)}
+    <div class="filter-actions">
+      <a href="/audit" class="clear">Clear</a>
+      <button type="submit" class="btn primary">Filter</button>
+    </div>
   </div>
   ${f.limit ? html`<input type="hidden" name="limit" value="${f.limit}">` : ''}
-  <div class="filter-actions">
-    <a href="/audit" class="clear">Clear</a>
-    <button type="submit" class="btn primary">Filter</button>
-  </div>
 </form>`;
 }
 
@@ -169,7 +169,7 @@ ${
     : html`${
         correlation === undefined
           ? ''
-          : html`<p class="flash info" role="status">Showing the records of one call, <code>${correlation}</code>: its decision, approval and execution. <a href="${auditHref({ ...filters, correlation_id: undefined, before: undefined })}">Show all calls</a></p>`
+          : html`<p class="flash info" role="status">Showing every record of one call, <code>${correlation}</code>: its decision, any approval, and its execution. <a href="${auditHref({ ...filters, correlation_id: undefined, before: undefined })}">Show all calls</a></p>`
       }${results(props)}`
 }`;
 }
