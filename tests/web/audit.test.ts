@@ -68,7 +68,8 @@ beforeAll(async () => {
         args: { amount_cents: 90000 },
       }),
     );
-    for (const action of ['created', 'approved'] as const) {
+    // One in the shape types.ts describes (action, by), one as the approval queue writes it (status, decided_by).
+    for (const fields of [{ action: 'created' }, { status: 'approved', decided_by: 'alice (browser)' }]) {
       await add({
         event: 'approval',
         correlation_id: REVIEWED,
@@ -78,9 +79,8 @@ beforeAll(async () => {
         decision: 'review',
         rule: 'payouts',
         reason: 'Payouts need a person',
-        action,
         approval_id: 'ap_00000000000000aa',
-        ...(action === 'approved' && { by: 'alice (browser)' }),
+        ...fields,
       });
     }
     await add({

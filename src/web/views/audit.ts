@@ -46,7 +46,8 @@ function detail(record: AuditRecord): string | undefined {
   if (record.event === 'execution' && typeof record.latency_ms === 'number') {
     return `${word}, ${Math.round(record.latency_ms)} ms`;
   }
-  const by = text(record.by);
+  // types.ts names the reviewer `by`; the approval queue writes `decided_by`.
+  const by = text(record.by) ?? text(record.decided_by);
   return by === undefined ? word : `${word} by ${by}`;
 }
 
