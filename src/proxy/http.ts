@@ -11,6 +11,12 @@ import { allowedHostnames, hostAllowed, identify, isWildcard, originAllowed } fr
 import type { DownstreamSession } from './session.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * A session with no request for this long is closed, with its upstream connections: a client that
+ * vanished without DELETE must not keep upstream processes alive forever. Far longer than any approval
+ * hold; a client that comes back after it gets 404 and initializes again, as the spec says it must.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
 
 export interface HttpEndpointOptions {
   host: string;
@@ -20,12 +26,14 @@ export interface HttpEndpointOptions {
   newSession(agent: string): DownstreamSession;
   log(message: string): void;
   maxBodyBytes?: number | undefined;
+  idleTimeoutMs?: number | undefined;
 }
 
 interface Entry {
   transport: WebStandardStreamableHTTPServerTransport;
   session: DownstreamSession;
   keyHash: string | null;
+  lastSeen: number;
 }
 
 function rpcError(
@@ -55,11 +63,16 @@ export class HttpEndpoint {
   private readonly sessions = new Map<string, Entry>();
   private readonly allowed: Set<string>;
   private readonly maxBody: number;
+  private readonly idleTimeoutMs: number;
+  private readonly reaper: NodeJS.Timeout;
 
   constructor(options: HttpEndpointOptions) {
     this.options = options;
     this.allowed = allowedHostnames(options.host);
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.reaper = setInterval(() => this.reapIdle(), Math.max(10, Math.min(60_000, this.idleTimeoutMs / 4)));
+    this.reaper.unref();
     const wildcard = isWildcard(options.host);
     this.app.use('*', async (c, next) => {
       // @hono/node-server builds the request URL from the Host header, so the URL's host is the Host.
@@ -83,6 +96,18 @@ export class HttpEndpoint {
     return this.sessions.size;
   }
 
+  private reapIdle(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.sessions) {
+      if (now - entry.lastSeen < this.idleTimeoutMs) continue;
+      this.sessions.delete(id);
+      this.options.log(
+        `http: closing session ${id.slice(0, 8)} of ${entry.session.agent}: idle for ${Math.round((now - entry.lastSeen) / 1000)} s`,
+      );
+      void entry.session.close();
+    }
+  }
+
   private async handle(request: Request): Promise<Response> {
     const who = identify(
       request.headers.get('authorization') ?? undefined,
@@ -102,6 +127,7 @@ export class HttpEndpoint {
       if (entry.keyHash !== who.keyHash || entry.session.agent !== who.agent) {
         return rpcError(403, -32000, 'Forbidden: this session belongs to another agent');
       }
+      entry.lastSeen = Date.now();
       return entry.transport.handleRequest(request);
     }
     if (request.method !== 'POST')
@@ -129,7 +155,7 @@ export class HttpEndpoint {
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: this.maxBody,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, session, keyHash });
+        this.sessions.set(id, { transport, session, keyHash, lastSeen: Date.now() });
       },
     });
     session.onClosed(() => {
@@ -142,6 +168,7 @@ export class HttpEndpoint {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.reaper);
     const entries = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(entries.map((e) => e.session.close()));

@@ -13,6 +13,7 @@ import {
 } from '../../src/proxy/index.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { tempDir } from '../helpers/proxy.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 const policy = compile(
@@ -173,5 +174,77 @@ describe('HTTP endpoint guards', () => {
     });
     expect(closed.status).toBe(200);
     expect((await post(call, { authorization: 'Bearer bot-key', ...headers })).status).toBe(404);
+  });
+});
+
+describe('idle HTTP sessions', () => {
+  it('closes a session after it goes quiet, but not while it is in use', async () => {
+    const dir = await tempDir();
+    const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
+    const closed: string[] = [];
+    const logs: string[] = [];
+    const idle = new HttpEndpoint({
+      host: '127.0.0.1',
+      policy: () => policy,
+      anonymousAgent: 'anonymous',
+      idleTimeoutMs: 400,
+      log: (line) => logs.push(line),
+      newSession: (agent) => {
+        const session = new DownstreamSession({
+          agent,
+          policy: () => policy,
+          upstreams: () => specs,
+          gate: new Gate({
+            policy: () => policy,
+            audit: { append: async () => Promise.reject(new Error('no calls in this test')) },
+            review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+            log: () => {},
+          }),
+          info: PROXY_INFO,
+          log: () => {},
+        });
+        session.onClosed(() => closed.push(agent));
+        return session;
+      },
+    });
+    const request = (body: unknown, headers: Record<string, string>) =>
+      Promise.resolve(
+        idle.app.request('http://127.0.0.1:9/mcp', {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...headers,
+          },
+          body: JSON.stringify(body),
+        }),
+      );
+    try {
+      const opened = await request(INIT, { authorization: 'Bearer bot-key' });
+      const sessionId = opened.headers.get('mcp-session-id') as string;
+      await opened.text();
+      expect(idle.sessionCount).toBe(1);
+      const headers = {
+        authorization: 'Bearer bot-key',
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      };
+      // In use: a ping every 100 ms for twice the idle time keeps it open.
+      const until = Date.now() + 800;
+      for (let id = 10; Date.now() < until; id++) {
+        const pong = await request({ jsonrpc: '2.0', id, method: 'ping' }, headers);
+        expect(pong.status).toBe(200);
+        await pong.text();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(idle.sessionCount).toBe(1);
+      // Quiet: it is closed, and a late request gets 404 (the client must initialize again).
+      await waitFor(() => closed.includes('support-bot'), 'the idle session to be closed', 5_000);
+      expect(idle.sessionCount).toBe(0);
+      expect(logs.join('\n')).toMatch(/idle for \d+ s/);
+      expect((await request({ jsonrpc: '2.0', id: 99, method: 'ping' }, headers)).status).toBe(404);
+    } finally {
+      await idle.close();
+    }
   });
 });
