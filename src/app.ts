@@ -85,6 +85,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       log,
       audit: sink,
       auditDir: audit.dir,
+      redactArgs: (args) => audit.redact(args),
       policy: () => policy.current,
       policyStatus: () => ({
         sha256: policy.current.sha256,

@@ -189,6 +189,11 @@ export class AuditLog implements AuditSink {
   }
 
   /** The extra redaction patterns, e.g. after a policy reload. Throws RedactPatternError. */
+  /** `value` with secret-looking keys masked exactly as the log stores them (same key, same patterns). */
+  redact(value: unknown): unknown {
+    return this.#redactor.redact(value);
+  }
+
   setRedactPatterns(patterns: readonly string[]): void {
     this.#redactor.setPatterns(patterns);
   }

@@ -33,6 +33,11 @@ export interface WebAppOptions {
   policyStatus?: (() => PolicyStatus | undefined) | undefined;
   /** The audit log directory (`<data-dir>/audit`), for the audit page and GET /api/audit; both are off without it. */
   auditDir?: string | undefined;
+  /**
+   * Masks secret-looking argument values (the audit log's redaction) wherever approvals are shown:
+   * pages and API. The queue keeps the real arguments, which are what an approval forwards.
+   */
+  redactArgs?: ((args: unknown) => unknown) | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
   ready?: (() => ReadyReport | Promise<ReadyReport>) | undefined;
   /** Prometheus registry to add the approval metrics to; a private one is made otherwise. */

@@ -29,6 +29,8 @@ export interface ApprovalsOptions {
   audit?: AuditSink | undefined;
   /** Where the audit log is read from for the audit page and GET /api/audit (`<data-dir>/audit`). */
   auditDir?: string | undefined;
+  /** Masks secrets in the arguments the UI and API show (the audit log's redaction). */
+  redactArgs?: ((args: unknown) => unknown) | undefined;
   registry?: Registry | undefined;
   /** stderr lines for a person (stdout belongs to MCP in stdio mode). */
   log: (line: string) => void;
@@ -71,6 +73,7 @@ export async function startApprovals(options: ApprovalsOptions): Promise<Approva
           policyStatus: options.policyStatus,
           ready: options.ready,
           auditDir: options.auditDir,
+          redactArgs: options.redactArgs,
           registry: options.registry,
           log: options.log,
         });

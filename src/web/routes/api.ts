@@ -13,6 +13,7 @@ import type { AuditRecord } from '../../audit/types.js';
 import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
+import { displayed } from '../display.js';
 import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
 
 const NOTE_MAX = 2000;
@@ -103,13 +104,13 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
     if (!APPROVAL_STATUSES.includes(status)) {
       throw new HTTPException(400, { message: `status must be one of ${APPROVAL_STATUSES.join(', ')}` });
     }
-    return c.json(options.queue.list({ status }).map(approvalJson));
+    return c.json(options.queue.list({ status }).map((a) => approvalJson(displayed(options, a))));
   });
 
   api.get('/approvals/:id', (c) => {
     const approval = options.queue.get(c.req.param('id'));
     if (!approval) throw new HTTPException(404, { message: 'No such approval' });
-    return c.json(approvalJson(approval));
+    return c.json(approvalJson(displayed(options, approval)));
   });
 
   for (const verb of ['approve', 'deny'] as const satisfies readonly DecisionVerb[]) {

@@ -7,6 +7,7 @@ import { ApprovalConflictError } from '../../approvals/index.js';
 import { type AuditPage, AuditQueryError, queryAudit } from '../../audit/query.js';
 import type { WebAppOptions } from '../app.js';
 import { type AuditFilters, parseAuditFilters } from '../audit-filters.js';
+import { displayed } from '../display.js';
 import { checkCsrf, identify, type Principal, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { decidedPage, type Flash, pendingList, pendingPage } from '../views/approvals.js';
 import { auditPage } from '../views/audit.js';
@@ -110,7 +111,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
 
   pages.get('/', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
-    const approvals = queue.list({ status: 'pending' });
+    const approvals = queue.list({ status: 'pending' }).map((a) => displayed(options, a));
     return c.html(
       frame(
         principal,
@@ -123,7 +124,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
 
   pages.get('/fragments/pending', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
-    const approvals = queue.list({ status: 'pending' });
+    const approvals = queue.list({ status: 'pending' }).map((a) => displayed(options, a));
     return c.html(pendingList(approvals, principal.session.csrf, Date.now()));
   });
 
@@ -157,7 +158,10 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
         principal,
         'Decided approvals',
         'decided',
-        decidedPage(queue.list({ limit: 200 }), { auditLinks: showAudit }),
+        decidedPage(
+          queue.list({ limit: 200 }).map((a) => displayed(options, a)),
+          { auditLinks: showAudit },
+        ),
       ),
     );
   });
