@@ -1,6 +1,6 @@
 // SQLite store of approvals: every state change is one conditional UPDATE, so races settle in the database.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -132,9 +132,12 @@ export class ApprovalStore {
   private closed = false;
 
   constructor(file: string, options: ApprovalStoreOptions = {}) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.file = file;
     this.db = new Database(file);
+    // It holds held calls' real arguments (secrets included): only this user may read it. SQLite
+    // gives the -wal and -shm files the database file's permissions.
+    if (file !== ':memory:') chmodSync(file, 0o600);
     // WAL lets the UI process read while a proxy process writes; busy_timeout turns lock contention
     // between proxy processes into a short wait instead of SQLITE_BUSY.
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

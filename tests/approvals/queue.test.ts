@@ -1,4 +1,5 @@
 // The queue against a real SQLite file: holding, deciding, expiry, withdrawal, retry-once and replay.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -225,5 +226,11 @@ describe('clients that cannot wait', () => {
 
   it('refuses arguments that are not a JSON object', async () => {
     await expect(queue.review(call({ args: [1, 2] }))).rejects.toMatchObject({ code: 'E_APPROVAL_ARGS' });
+  });
+});
+
+describe('the database file', () => {
+  it('is readable by this user only: it holds the real arguments of held calls', () => {
+    expect(statSync(join(tmp.dir, 'approvals.db')).mode & 0o777).toBe(0o600);
   });
 });
