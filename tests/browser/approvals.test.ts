@@ -1,13 +1,13 @@
 // Real headless Chromium against the served UI: sign in, see a held call arrive live, approve or deny it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore, type ReviewOutcome } from '../../src/approvals/index.js';
 import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
 import { tempDir } from '../approvals/helpers.js';
+import { launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 let browser: Browser;
@@ -19,16 +19,7 @@ let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -2,9 +2,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebServer } from '../../src/web/index.js';
+import { launchChromium, loginLinkFrom } from '../helpers/browser.js';
 import { everythingServer } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 
@@ -34,16 +35,7 @@ let page: Page;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
   proxy = await startHttpProxy({
     policy: POLICY,
     ui: 0,
@@ -80,7 +72,7 @@ describe('the audit page of a running proxy', () => {
     expect(sum.isError).toBe(true);
 
     // Sign in with the one-time link the proxy printed, as a person would.
-    const login = proxy.logs.map((l) => /sign in at (\S+)/.exec(l)?.[1]).find(Boolean) as string;
+    const login = loginLinkFrom(proxy.logs);
     expect(login).toMatch(new RegExp(`^${web.url}/login\\?code=`));
     await page.goto(login);
     await page.fill('#reviewer', 'auditor');

@@ -2,11 +2,12 @@
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalStore } from '../../src/approvals/index.js';
 import { queryAudit } from '../../src/audit/index.js';
 import type { WebServer } from '../../src/web/index.js';
+import { launchChromium, loginLinkFrom } from '../helpers/browser.js';
 import { everythingServer } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 
@@ -35,16 +36,7 @@ let client: Client;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -62,7 +54,7 @@ beforeEach(async () => {
   client = await httpClient(proxy.url);
   page = await browser.newPage();
   // The one-time sign-in link is what the proxy prints on stderr.
-  const login = proxy.logs.map((l) => /sign in at (\S+)/.exec(l)?.[1]).find(Boolean) as string;
+  const login = loginLinkFrom(proxy.logs);
   expect(login).toMatch(new RegExp(`^${web.url}/login\\?code=`));
   expect(proxy.logs.join('\n')).not.toContain(TOKEN);
   await page.goto(login);
