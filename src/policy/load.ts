@@ -261,6 +261,15 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   });
 }
 
+function nonFiniteNumbers(value: unknown, path: Key[]): Key[][] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nonFiniteNumbers(item, [...path, i]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) => nonFiniteNumbers(item, [...path, key]));
+  }
+  return [];
+}
+
 /**
  * Loads a policy from its text. Pure: the caller reads the file; `file` only labels the problems.
  * Version 1 (AegisMCP) files are migrated to version 2 in memory.
@@ -289,6 +298,10 @@ export function loadPolicy(text: string, file: string): LoadResult {
     problems.at(0, 'a policy is a YAML mapping with version: 2 and rules');
     return { ok: false, errors: problems.errors, warnings: problems.warnings };
   }
+  // YAML has .inf and .nan; JSON Schema's "number" accepts them, and a cap of .inf is no cap at all.
+  for (const path of nonFiniteNumbers(data, []))
+    problems.path(path, `${displayPath(path)}: must be a finite number`);
+  if (problems.errors.length > 0) return { ok: false, errors: problems.errors, warnings: problems.warnings };
   const record = data as Record<string, unknown>;
   const { v1, v2 } = schemaValidators();
   let doc: PolicyV2Doc;

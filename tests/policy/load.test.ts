@@ -84,6 +84,15 @@ describe('policy validation', () => {
     expect(errorsOf('- a\n- b\n')[0]).toMatch(/YAML mapping/);
   });
 
+  it('refuses infinite and NaN numbers, which would turn a cap into no cap', () => {
+    expect(
+      errorsOf('version: 2\nrules:\n  - {match: x, decision: allow, cap: {arg: a, max: .inf}}\n'),
+    ).toEqual(['test.yml:3:52: rules[0].cap.max: must be a finite number']);
+    expect(
+      errorsOf('version: 2\nrules:\n  - {match: x, decision: allow, args: {a: {lt: .nan}}}\n')[0],
+    ).toMatch(/rules\[0\].args.a.lt: must be a finite number/);
+  });
+
   it('warns about rules that can never match', () => {
     const result = loadPolicy(
       'version: 2\nrules:\n  - {match: "*", decision: review}\n  - {match: x, decision: allow}\n',
