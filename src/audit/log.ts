@@ -324,10 +324,16 @@ export class AuditLog implements AuditSink {
     const record: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(event)) {
       if (value === undefined || key === 'seq' || key === 'ts' || key === 'prev' || key === 'hash') continue;
-      record[key] =
-        !PLAIN_FIELDS.has(key) && this.#redactor.isSecretKey(key)
-          ? this.#redactor.mask(value)
-          : this.#redactor.redact(value);
+      // defineProperty, not assignment: a field named __proto__ stays a field (see Redactor.redact).
+      Object.defineProperty(record, key, {
+        value:
+          !PLAIN_FIELDS.has(key) && this.#redactor.isSecretKey(key)
+            ? this.#redactor.mask(value)
+            : this.#redactor.redact(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return this.#seal(record, seq, prev);
   }

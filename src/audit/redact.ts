@@ -64,11 +64,14 @@ export class Redactor {
   redact(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value;
     if (Array.isArray(value)) return value.map((item) => this.redact(item));
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      out[key] = item !== undefined && this.isSecretKey(key) ? this.mask(item) : this.redact(item);
-    }
-    return out;
+    // fromEntries defines own properties: assigning out['__proto__'] would set the prototype and
+    // drop that argument from the record, so what was forwarded and what was logged would differ.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        item !== undefined && this.isSecretKey(key) ? this.mask(item) : this.redact(item),
+      ]),
+    );
   }
 }
 

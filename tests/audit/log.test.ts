@@ -92,6 +92,16 @@ describe('redaction', () => {
     expect((first.args as typeof secrets).customer_ssn).toMatch(/^\[redacted\] /);
   });
 
+  it('keeps an argument named __proto__ as data, and redacts inside it', async () => {
+    const log = await openLog();
+    const args = JSON.parse('{"__proto__":{"cmd":"rm -rf /","password":"p4ss-w0rd"},"a":1}') as unknown;
+    const record = await log.append(decisionEvent(1, { args }));
+    const line = (await logLines(auditDir))[0]?.lines[0] as string;
+    expect(line).toContain('"__proto__":{"cmd":"rm -rf /","password":"[redacted] hmac-sha256:');
+    expect(line).not.toContain('p4ss-w0rd');
+    expect(Object.keys(record.args as object)).toEqual(['__proto__', 'a']);
+  });
+
   it('keeps the HMAC stable across a reopen, with the key file private', async () => {
     const before = await (await openLog()).append(decisionEvent(1, { args: { token: 'same-token' } }));
     await open.pop()?.close();
