@@ -2,14 +2,17 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/index.js';
 import {
   Catalog,
   compile,
   deriveServerName,
+  Gate,
   identify,
   resolveUpstreams,
   UpstreamConfigError,
 } from '../../src/proxy/index.js';
+import { tempDir } from '../helpers/proxy.js';
 
 describe('deriveServerName', () => {
   it('names an upstream after its script or package, not its interpreter', () => {
@@ -105,5 +108,44 @@ describe('identify', () => {
     expect(identify('Bearer nope', keyed, 'anon').ok).toBe(false);
     expect(identify('Bearer nope', open, 'anon').ok).toBe(false);
     expect(identify(undefined, open, 'anon')).toEqual({ ok: true, agent: 'anon', keyHash: null });
+  });
+});
+
+describe('Gate', () => {
+  it('forwards the very object it evaluated, unchanged, on the allow path', async () => {
+    const policy = compile(
+      'version: 2\nrules:\n  - { id: small, match: pay, cap: { arg: amount, max: 10 }, decision: allow }\n',
+      'p.yml',
+      () => {},
+    );
+    const audit = await AuditLog.open({ dataDir: await tempDir() });
+    const gate = new Gate({
+      policy: () => policy,
+      audit,
+      review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+      log: () => {},
+    });
+    const args = { amount: 5, nested: { token: 'secret' } };
+    const snapshot = structuredClone(args);
+    const forwarded: unknown[] = [];
+    try {
+      const result = await gate.call({
+        agent: 'a',
+        server: 's',
+        tool: 'pay',
+        args,
+        signal: new AbortController().signal,
+        forward: async (sent) => {
+          forwarded.push(sent);
+          return { content: [] };
+        },
+      });
+      expect(result).toEqual({ content: [] });
+      expect(forwarded).toHaveLength(1);
+      expect(forwarded[0]).toBe(args);
+      expect(args).toEqual(snapshot);
+    } finally {
+      await audit.close();
+    }
   });
 });
