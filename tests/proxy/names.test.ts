@@ -125,7 +125,7 @@ describe('hidden tools', () => {
     await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toMatchObject({ code: -32000 });
     await waitFor(() => listChanges > changes, 'tools/list_changed after the restart');
     const after = await waitFor(async () => {
-      const listed = await names().catch(() => []);
+      const listed = await names().catch((): string[] => []);
       return listed.includes('echo') ? listed : undefined;
     }, 'the restarted upstream to list its tools');
     expect(after).not.toContain('env');
