@@ -1,5 +1,6 @@
 // Checks each line of a chunk of audit log on its own (parse, fields, hash), so chunks can be
 // checked in parallel; linking records into one chain is left to verify.ts.
+import { isUtf8 } from 'node:buffer';
 import { chainHash, parseLine } from './chain.js';
 import { scanWriterLine } from './scan.js';
 
@@ -7,6 +8,7 @@ export const LINE_OK = 0;
 export const LINE_INVALID_JSON = 1;
 export const LINE_BAD_FIELDS = 2;
 export const LINE_HASH_MISMATCH = 3;
+export const LINE_INVALID_UTF8 = 4;
 
 /** A chain_break record the writer left (rare, so kept apart from the arrays). */
 export interface ChunkBreak {
@@ -27,8 +29,27 @@ export interface ChunkCheck {
   breaks: ChunkBreak[];
 }
 
+/**
+ * `bytes` is whole lines separated by '\n' (no trailing newline). The writer only writes UTF-8, and
+ * decoding maps invalid bytes to U+FFFD, so a record holding U+FFFD could have its bytes changed
+ * without changing its text or hash: lines that are not UTF-8 are marked as such.
+ */
+export function checkChunk(bytes: Buffer): ChunkCheck {
+  const result = checkLines(bytes.toString('utf8'));
+  if (isUtf8(bytes)) return result;
+  // Decoding never consumes a '\n' into a replacement character, so the line counts agree.
+  let start = 0;
+  for (let i = 0; i < result.count; i++) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline < 0 ? bytes.length : newline;
+    if (!isUtf8(bytes.subarray(start, end))) result.status[i] = LINE_INVALID_UTF8;
+    start = end + 1;
+  }
+  return result;
+}
+
 /** `text` is whole lines separated by '\n' (no trailing newline). */
-export function checkLines(text: string): ChunkCheck {
+function checkLines(text: string): ChunkCheck {
   const lines = text.split('\n');
   const count = lines.length;
   const status = new Uint8Array(count);

@@ -13,10 +13,11 @@ import {
 import {
   type ChunkBreak,
   type ChunkCheck,
-  checkLines,
+  checkChunk,
   LINE_BAD_FIELDS,
   LINE_HASH_MISMATCH,
   LINE_INVALID_JSON,
+  LINE_INVALID_UTF8,
 } from './lines.js';
 
 export type VerifyProblem =
@@ -118,9 +119,7 @@ export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
       state.consume({ kind: 'file', file });
       for await (const piece of readChunks(file.path)) {
         state.consume(
-          piece.terminated
-            ? { kind: 'chunk', result: checkLines(piece.bytes.toString('utf8')) }
-            : { kind: 'unterminated' },
+          piece.terminated ? { kind: 'chunk', result: checkChunk(piece.bytes) } : { kind: 'unterminated' },
         );
       }
     }
@@ -251,6 +250,7 @@ class ChainState {
       throw this.#deleted(gap);
     }
     const expected = this.nextSeq;
+    if (status === LINE_INVALID_UTF8) throw new Broken(expected, 'invalid_json', 'a line is not valid UTF-8');
     if (status === LINE_INVALID_JSON)
       throw new Broken(expected, 'invalid_json', 'a line is not a JSON record');
     if (status === LINE_BAD_FIELDS || (this.lastHash === null && !isHexDigest(prev))) {

@@ -101,6 +101,26 @@ describe('verifyAudit on a tampered log', () => {
     expect(await broken()).toMatchObject({ seq: 37, problem: 'invalid_json' });
   });
 
+  it('names a line that is not valid UTF-8, even where it decodes to the same text', async () => {
+    // A record holding U+FFFD: replacing its bytes with an invalid byte decodes to the same string,
+    // so only an encoding check tells the file was changed.
+    await rm(auditDir, { recursive: true });
+    const log = await AuditLog.open({ dataDir });
+    for (let i = 1; i <= 5; i++) await log.append(decisionEvent(i, { reason: 'bad byte \uFFFD here' }));
+    await log.close();
+    expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 5 });
+    const file = join(auditDir, 'audit-000001.jsonl');
+    const bytes = await readFile(file);
+    let at = -1;
+    for (let seen = 0; seen < 3; seen++) at = bytes.indexOf(Buffer.from('\uFFFD'), at + 1);
+    await writeFile(
+      file,
+      Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]),
+    );
+    expect(await broken()).toMatchObject({ seq: 3, problem: 'invalid_json', line: 3 });
+    expect((await broken()).message).toContain('not valid UTF-8');
+  });
+
   it('detects a tail cut off before the last checkpoint', async () => {
     const { file, lines, index } = await locate(auditDir, 101);
     await writeLines(file, lines.slice(0, index));
