@@ -206,8 +206,10 @@ export class ApprovalQueue {
             ? () => this.pendingOutcome(approval)
             : this.settledOutcome(id, approval, holdOver || this.now() >= holdUntil);
         } catch (error) {
-          done = true;
-          reject(error);
+          // Through finish, so the timers, the progress interval and this hold's count are released too.
+          finish(() => {
+            throw error;
+          });
           return;
         }
         if (next) finish(next);

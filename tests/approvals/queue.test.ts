@@ -159,6 +159,17 @@ describe('held calls', () => {
     const outcomes = (await Promise.all([a, b])).map((o) => o.status).sort();
     expect(outcomes).toEqual(['approved', 'consumed']);
   });
+  it('releases everything a held call holds when the database fails under it', async () => {
+    settings = { ...settings, timeoutMs: 100 };
+    const progress: string[] = [];
+    const held = queue.review(call({ onWaiting: (m) => progress.push(m) }));
+    const id = await pendingId(queue);
+    store.close();
+    await expect(held).rejects.toThrow();
+    const internals = queue as unknown as { holders: Map<string, number>; waiters: Map<string, unknown> };
+    expect(internals.holders.has(id)).toBe(false);
+    expect(internals.waiters.has(id)).toBe(false);
+  });
 });
 
 describe('clients that cannot wait', () => {
