@@ -118,7 +118,7 @@ export class ApprovalQueue {
       this.record(approval, 'pending', { args: JSON.parse(approval.argsCanonical) });
       this.emit({ kind: 'created', approval });
     }
-    if (request.signal?.aborted) return this.withdrawFor(approval.id);
+    if (request.signal?.aborted) return this.leave(approval.id, this.holders.get(approval.id) ?? 0);
     if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingOutcome(approval);
     return this.hold(approval, request, started + settings.maxHoldMs);
   }
@@ -217,7 +217,7 @@ export class ApprovalQueue {
       const onAbort = (): void => {
         if (done) return;
         const others = (this.holders.get(id) ?? 1) - 1;
-        finish(() => (others > 0 ? this.withdrawnWithoutWithdrawing(id) : this.withdrawFor(id)));
+        finish(() => this.leave(id, others));
       };
       const started = this.now();
       const sendProgress = (): void => {
@@ -315,6 +315,11 @@ export class ApprovalQueue {
       `Nothing has run. Retry the same call with the same arguments after it is approved ` +
       `(within ${minutes} minute${minutes === 1 ? '' : 's'} of the approval); it then runs once.`;
     return { status: 'pending', approval, uiUrl, message };
+  }
+
+  /** A caller gave up: the approval is withdrawn unless `others` local callers still hold it. */
+  private leave(id: string, others: number): ReviewOutcome {
+    return others > 0 ? this.withdrawnWithoutWithdrawing(id) : this.withdrawFor(id);
   }
 
   private withdrawFor(id: string): ReviewOutcome {

@@ -159,6 +159,18 @@ describe('held calls', () => {
     const outcomes = (await Promise.all([a, b])).map((o) => o.status).sort();
     expect(outcomes).toEqual(['approved', 'consumed']);
   });
+  it('a caller that joins already cancelled leaves the approval to the caller still holding it', async () => {
+    const held = queue.review(call());
+    const id = await pendingId(queue);
+    const controller = new AbortController();
+    controller.abort();
+    const joined = await queue.review(call({ signal: controller.signal }));
+    expect(joined).toMatchObject({ status: 'withdrawn', approval: { id, status: 'pending' } });
+    expect(store.get(id)?.status).toBe('pending');
+    queue.decide(id, { decision: 'approve', by: 'alice' });
+    expect((await held).status).toBe('approved');
+  });
+
   it('releases everything a held call holds when the database fails under it', async () => {
     settings = { ...settings, timeoutMs: 100 };
     const progress: string[] = [];
