@@ -302,6 +302,11 @@ class ChainState {
 
   finish(newest: boolean): void {
     if (this.#gap) throw this.#deleted(this.#gap);
+    // The writer creates its first file on open, so a log directory without one lost everything
+    // (or is not a log directory): not an intact log of nothing.
+    if (this.whole && this.files === 0) {
+      throw new Broken(1, 'missing_file', `${logFileName(1)} is missing (no log files at all)`);
+    }
     if (!newest) return;
     let latest = 0;
     for (const seq of this.checkpoints.keys()) latest = Math.max(latest, seq);

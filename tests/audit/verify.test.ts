@@ -1,5 +1,5 @@
 // Verification of untouched and tampered logs: each kind of tampering is caught at the right seq.
-import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainHash, formatLine } from '../../src/audit/chain.js';
@@ -152,6 +152,17 @@ describe('verifyAudit on a tampered log', () => {
   it('detects a removed first file', async () => {
     await rm(join(auditDir, 'audit-000001.jsonl'));
     expect(await broken()).toMatchObject({ seq: 1, problem: 'missing_file' });
+  });
+
+  it('fails on a directory without log files, while a fresh log with no records passes', async () => {
+    await rm(auditDir, { recursive: true });
+    await mkdir(auditDir);
+    const failure = await broken();
+    expect(failure).toMatchObject({ seq: 1, problem: 'missing_file' });
+    expect(failure.message).toContain('audit-000001.jsonl is missing');
+    await rm(auditDir, { recursive: true });
+    await (await AuditLog.open({ dataDir })).close();
+    expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 0, files: 1 });
   });
 
   it('names the seq of a checkpoint whose hash was changed', async () => {
