@@ -123,6 +123,24 @@ describe('several processes sharing one approvals database', () => {
     store.close();
   }, 60_000);
 
+  it('runs an approval held open by callers in two processes once: one runs, the other is told it was used', async () => {
+    const file = join(tmp.dir, 'approvals.db');
+    const first = spawnFixture('holder.ts', [file, '1']);
+    const { ids } = await nextMessage<{ type: string; ids: string[] }>(first, 'held');
+    // The same call from another process joins the pending approval instead of making a second one.
+    const second = spawnFixture('holder.ts', [file, '1']);
+    expect((await nextMessage<{ type: string; ids: string[] }>(second, 'held')).ids).toEqual(ids);
+    const outcomes = [first, second].map((child) =>
+      nextMessage<{ type: string; status: string }>(child, 'outcome'),
+    );
+    const store = new ApprovalStore(file);
+    const queue = new ApprovalQueue({ store });
+    queue.decide(ids[0] as string, { decision: 'approve', by: 'alice' });
+    expect((await Promise.all(outcomes)).map((o) => o.status).sort()).toEqual(['approved', 'consumed']);
+    queue.close();
+    store.close();
+  }, 60_000);
+
   it('keeps pending approvals across SIGKILL; after restart they are decided or expire, none runs twice', async () => {
     const file = join(tmp.dir, 'approvals.db');
     const holder = spawnFixture('holder.ts', [file, '3']);
