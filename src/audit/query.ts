@@ -14,7 +14,10 @@ export interface AuditQuery {
   from?: string | Date | undefined;
   /** Exclusive upper bound on `ts`. */
   to?: string | Date | undefined;
-  /** Free text: a case-insensitive substring of the record's JSON line (after redaction). */
+  /**
+   * Free text: a case-insensitive substring of the record's JSON text as stored (after redaction),
+   * except the chain fields `prev` and `hash`, whose hex would match almost any short hex query.
+   */
   q?: string | undefined;
   /** Page size, 1..1000 (default 50). */
   limit?: number | undefined;
@@ -58,6 +61,7 @@ export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<A
     const file = files[f] as LogFile;
     if (query.before !== undefined && (await firstSeq(file)) >= query.before) continue;
     for (const { line } of linesBackward(file.path, (await stat(file.path)).size)) {
+      // The whole line holds everything the search text does: a cheap first cut before parsing.
       if (needle !== undefined && !line.toLowerCase().includes(needle)) continue;
       let record: AuditRecord;
       try {
@@ -68,6 +72,7 @@ export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<A
       if (typeof record !== 'object' || record === null || typeof record.seq !== 'number') continue;
       if (query.before !== undefined && record.seq >= query.before) continue;
       if (!matches(record, query, from, to)) continue;
+      if (needle !== undefined && !searchText(record).includes(needle)) continue;
       if (records.length === limit) return { records, nextCursor: (records.at(-1) as AuditRecord).seq };
       records.push(record);
     }
@@ -89,6 +94,12 @@ function matches(record: AuditRecord, query: AuditQuery, from: number | null, to
     if (to !== null && time >= to) return false;
   }
   return true;
+}
+
+/** The record's JSON without `prev` and `hash`, lower-cased; for a writer's line, the line minus those members. */
+function searchText(record: AuditRecord): string {
+  const { prev: _prev, hash: _hash, ...rest } = record;
+  return JSON.stringify(rest).toLowerCase();
 }
 
 function toTime(value: string | Date | undefined, name: string): number | null {

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
 import { queryAudit } from '../../src/audit/query.js';
+import type { AuditRecord } from '../../src/audit/types.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
 import { UsageError } from '../../src/commands/io.js';
 import { decisionEvent, locate, tempDataDir, waitFor, writeLines } from './helpers.js';
@@ -122,6 +123,14 @@ describe('queryAudit', () => {
     const later = await queryAudit(auditDir, { from: cut, limit: 100 });
     expect(later.records.every((record) => record.ts >= cut)).toBe(true);
     expect((await queryAudit(auditDir, { to: new Date(0) })).records).toEqual([]);
+  });
+
+  it('free text does not match inside the chain fields prev and hash', async () => {
+    const [newest, older] = (await queryAudit(auditDir, { limit: 2 })).records as [AuditRecord, AuditRecord];
+    expect(newest.prev).toBe(older.hash);
+    expect((await queryAudit(auditDir, { q: older.hash.slice(8, 40) })).records).toEqual([]);
+    // Everything else stays searchable, the masked secrets' HMACs included.
+    expect((await queryAudit(auditDir, { q: older.ts })).records.map((r) => r.seq)).toContain(older.seq);
   });
 
   it('skips lines that are not records', async () => {
