@@ -49,8 +49,41 @@ export async function startApp(options: AppOptions): Promise<App> {
   const { log } = options;
   const env = options.env ?? process.env;
   const policy = await PolicySource.open(options.policyFile, log);
+  /** What has started so far: stopped newest first, on a start that fails part-way and at close. */
+  const stops: (() => unknown)[] = [() => policy.close()];
+  const stopAll = async (): Promise<void> => {
+    let failed = false;
+    let failure: unknown;
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        if (!failed) failure = error;
+        failed = true;
+      }
+    }
+    if (failed) throw failure;
+  };
+  try {
+    return await compose(options, env, policy, stops, stopAll);
+  } catch (error) {
+    await stopAll().catch((cleanup: unknown) => log(`cleanup after a failed start: ${String(cleanup)}`));
+    throw error;
+  }
+}
+
+/** Builds and starts the parts after the policy; pushes each part's stop onto `stops` as soon as it runs. */
+async function compose(
+  options: AppOptions,
+  env: NodeJS.ProcessEnv,
+  policy: PolicySource,
+  stops: (() => unknown)[],
+  stopAll: () => Promise<void>,
+): Promise<App> {
+  const { log } = options;
   // Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded.
   const audit = await AuditLog.open({ dataDir: options.dataDir, redact: [...policy.current.audit.redact] });
+  stops.push(() => audit.close());
   /** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
   const record = (event: AuditEvent): void => {
     audit.append(event).catch((error: unknown) => {
@@ -76,42 +109,37 @@ export async function startApp(options: AppOptions): Promise<App> {
   const sink: AuditSink = audit;
   let policyLoadedAt = new Date();
   let refusedReload: readonly string[] = [];
-  let approvals: Approvals;
-  try {
-    approvals = await startApprovals({
-      dataDir: options.dataDir,
-      ui: options.ui,
-      env,
-      log,
-      audit: sink,
-      auditDir: audit.dir,
-      redactArgs: (args) => audit.redact(args),
-      policy: () => policy.current,
-      policyStatus: () => ({
-        sha256: policy.current.sha256,
-        loadedAt: policyLoadedAt,
-        file: policy.file,
-        errors: refusedReload,
-      }),
-      ready: () => {
-        const status = audit.status();
-        return {
-          ready: status.ok,
-          checks: {
-            audit: status.ok
-              ? { ok: true }
-              : { ok: false, detail: `audit log cannot be written: ${status.error}` },
-          },
-        };
-      },
-    });
-  } catch (error) {
-    policy.close();
-    await audit.close();
-    throw error;
-  }
+  const approvals = await startApprovals({
+    dataDir: options.dataDir,
+    ui: options.ui,
+    env,
+    log,
+    audit: sink,
+    auditDir: audit.dir,
+    redactArgs: (args) => audit.redact(args),
+    policy: () => policy.current,
+    policyStatus: () => ({
+      sha256: policy.current.sha256,
+      loadedAt: policyLoadedAt,
+      file: policy.file,
+      errors: refusedReload,
+    }),
+    ready: () => {
+      const status = audit.status();
+      return {
+        ready: status.ok,
+        checks: {
+          audit: status.ok
+            ? { ok: true }
+            : { ok: false, detail: `audit log cannot be written: ${status.error}` },
+        },
+      };
+    },
+  });
+  stops.push(() => approvals.close());
   const gate = new Gate({ policy: () => policy.current, audit: sink, review: approvals.review, log });
   const sessions = new Set<DownstreamSession>();
+  stops.push(() => Promise.all([...sessions].map((s) => s.close())));
   const newSession = (agent: string): DownstreamSession => {
     const session = new DownstreamSession({
       agent,
@@ -163,46 +191,41 @@ export async function startApp(options: AppOptions): Promise<App> {
   policy.watch();
 
   let listener: HttpListener | undefined;
-  let endpoint: HttpEndpoint | undefined;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
 
-  try {
-    if (options.http) {
-      endpoint = new HttpEndpoint({
-        host: options.http.host,
-        policy: () => policy.current,
-        anonymousAgent: options.agent,
-        newSession,
-        log,
-      });
-      listener = await listen(endpoint, options.http.host, options.http.port);
-    } else {
-      const stdio = options.stdio ?? { stdin: process.stdin, stdout: process.stdout };
-      const session = newSession(options.agent);
-      const transport = new StdioServerTransport(stdio.stdin, stdio.stdout);
-      transport.onerror = (error) => {
-        // A line that is not JSON gets a JSON-RPC parse error instead of silence; the session goes on.
-        if (error instanceof SyntaxError) {
-          stdio.stdout.write(
-            `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })}\n`,
-          );
-        }
-        log(`stdio: ${error.message}`);
-      };
-      session.onClosed(finish);
-      stdio.stdin.once('end', () => {
-        void session.close();
-      });
-      await session.connect(transport);
-    }
-  } catch (error) {
-    policy.close();
-    await approvals.close();
-    await audit.close();
-    throw error;
+  if (options.http) {
+    const endpoint = new HttpEndpoint({
+      host: options.http.host,
+      policy: () => policy.current,
+      anonymousAgent: options.agent,
+      newSession,
+      log,
+    });
+    stops.push(() => endpoint.close());
+    const bound = await listen(endpoint, options.http.host, options.http.port);
+    stops.push(() => bound.close());
+    listener = bound;
+  } else {
+    const stdio = options.stdio ?? { stdin: process.stdin, stdout: process.stdout };
+    const session = newSession(options.agent);
+    const transport = new StdioServerTransport(stdio.stdin, stdio.stdout);
+    transport.onerror = (error) => {
+      // A line that is not JSON gets a JSON-RPC parse error instead of silence; the session goes on.
+      if (error instanceof SyntaxError) {
+        stdio.stdout.write(
+          `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })}\n`,
+        );
+      }
+      log(`stdio: ${error.message}`);
+    };
+    session.onClosed(finish);
+    stdio.stdin.once('end', () => {
+      void session.close();
+    });
+    await session.connect(transport);
   }
 
   let closing: Promise<void> | undefined;
@@ -214,13 +237,11 @@ export async function startApp(options: AppOptions): Promise<App> {
     done,
     close() {
       closing ??= (async () => {
+        // No reload may start while the parts go away.
         policy.close();
         try {
-          await listener?.close();
+          await stopAll();
         } finally {
-          await Promise.all([...sessions].map((s) => s.close()));
-          await approvals.close();
-          await audit.close();
           finish();
         }
       })();
