@@ -178,14 +178,6 @@ export class ApprovalStore {
     return row ? toApproval(row) : undefined;
   }
 
-  getMany(ids: readonly string[]): Approval[] {
-    if (ids.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT * FROM approvals WHERE id IN (${ids.map(() => '?').join(',')})`)
-      .all(...ids) as Row[];
-    return rows.map(toApproval);
-  }
-
   /** Pending: oldest first (the order they should be decided in). Decided: newest decision first. */
   list(options: ListOptions = {}): Approval[] {
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 200)), 1000);
@@ -224,18 +216,14 @@ export class ApprovalStore {
     const tx = this.db.transaction((): Admission => {
       const decided = this.db
         .prepare(
-          `SELECT * FROM approvals
+          `SELECT id FROM approvals
             WHERE call_key = ? AND status IN ('approved','denied','expired')
               AND delivered_at IS NULL AND decided_at >= ?
             ORDER BY decided_at DESC LIMIT 1`,
         )
-        .get(input.callKey, now - retryWindowMs) as Row | undefined;
-      if (decided) {
-        this.db
-          .prepare('UPDATE approvals SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL')
-          .run(now, decided.id);
-        return { kind: 'claimed', approval: toApproval({ ...decided, delivered_at: now }) };
-      }
+        .get(input.callKey, now - retryWindowMs) as { id: string } | undefined;
+      const claimed = decided && this.claim(decided.id, now);
+      if (claimed) return { kind: 'claimed', approval: claimed };
       const pending = this.db
         .prepare(
           `SELECT * FROM approvals WHERE call_key = ? AND status = 'pending' AND expires_at > ?
@@ -285,37 +273,32 @@ export class ApprovalStore {
             WHERE id = ? AND status = 'pending' AND expires_at > ?`,
         )
         .run(status, now, input.by, input.note ?? null, id, now);
-      const row = this.db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as Row | undefined;
-      if (!row) throw new ApprovalNotFoundError(id);
+      const approval = this.get(id);
+      if (!approval) throw new ApprovalNotFoundError(id);
       if (result.changes !== 1) {
         // Overdue but not yet swept: report it as what it is, expired.
-        throw new ApprovalConflictError(id, row.status === 'pending' ? 'expired' : row.status);
+        throw new ApprovalConflictError(id, approval.status === 'pending' ? 'expired' : approval.status);
       }
-      return toApproval(row);
+      return approval;
     });
     return tx.immediate();
   }
 
   /** Mark every overdue pending approval expired; returns the ones this call expired (for the audit log). */
   expireDue(now: number): Approval[] {
-    const tx = this.db.transaction((): Approval[] => {
-      const due = this.db
-        .prepare("SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= ?")
-        .all(now) as { id: string }[];
-      if (due.length === 0) return [];
-      const update = this.db.prepare(
-        `UPDATE approvals SET status = 'expired', decided_at = expires_at, decided_by = 'timeout'
-          WHERE id = ? AND status = 'pending'`,
-      );
-      const expired: string[] = [];
-      for (const { id } of due) if (update.run(id).changes === 1) expired.push(id);
-      return this.getMany(expired);
-    });
     // A cheap read first: most ticks have nothing due and need no write lock.
     const any = this.db
       .prepare("SELECT 1 FROM approvals WHERE status = 'pending' AND expires_at <= ? LIMIT 1")
       .get(now);
-    return any ? tx.immediate() : [];
+    if (!any) return [];
+    // One statement: only rows still pending when it runs come back, so each expiry is reported once.
+    const rows = this.db
+      .prepare(
+        `UPDATE approvals SET status = 'expired', decided_at = expires_at, decided_by = 'timeout'
+          WHERE status = 'pending' AND expires_at <= ? RETURNING *`,
+      )
+      .all(now) as Row[];
+    return rows.map(toApproval);
   }
 
   /** The client went away: a still-pending approval becomes withdrawn and can never run. */
