@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
 import {
   type Approval,
   ApprovalConflictError,
@@ -11,86 +12,6 @@ import {
   type DecideInput,
   type ExecutionReport,
 } from './types.js';
-
-const SCHEMA_VERSION = 1;
-
-const MIGRATIONS = `
-CREATE TABLE IF NOT EXISTS approvals (
-  id              TEXT PRIMARY KEY,
-  status          TEXT NOT NULL CHECK (status IN ('pending','approved','denied','expired','withdrawn')),
-  agent           TEXT,
-  server          TEXT,
-  tool            TEXT NOT NULL,
-  args_canonical  TEXT NOT NULL,
-  args_sha256     TEXT NOT NULL,
-  call_key        TEXT NOT NULL,
-  rule            TEXT,
-  reason          TEXT NOT NULL,
-  policy_sha256   TEXT,
-  correlation_id  TEXT,
-  created_at      INTEGER NOT NULL,
-  expires_at      INTEGER NOT NULL,
-  decided_at      INTEGER,
-  decided_by      TEXT,
-  note            TEXT,
-  delivered_at    INTEGER,
-  executed_at     INTEGER,
-  execution_ok    INTEGER,
-  execution_error TEXT
-);
-CREATE INDEX IF NOT EXISTS approvals_status_expires ON approvals (status, expires_at);
-CREATE INDEX IF NOT EXISTS approvals_call_key ON approvals (call_key, status);
-CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
-`;
-
-interface Row {
-  id: string;
-  status: ApprovalStatus;
-  agent: string | null;
-  server: string | null;
-  tool: string;
-  args_canonical: string;
-  args_sha256: string;
-  call_key: string;
-  rule: string | null;
-  reason: string;
-  policy_sha256: string | null;
-  correlation_id: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  note: string | null;
-  delivered_at: number | null;
-  executed_at: number | null;
-  execution_ok: number | null;
-  execution_error: string | null;
-}
-
-function toApproval(row: Row): Approval {
-  return {
-    id: row.id,
-    status: row.status,
-    agent: row.agent,
-    server: row.server,
-    tool: row.tool,
-    argsCanonical: row.args_canonical,
-    argsSha256: row.args_sha256,
-    rule: row.rule,
-    reason: row.reason,
-    policySha256: row.policy_sha256,
-    correlationId: row.correlation_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedAt: row.decided_at,
-    decidedBy: row.decided_by,
-    note: row.note,
-    deliveredAt: row.delivered_at,
-    executedAt: row.executed_at,
-    executionOk: row.execution_ok === null ? null : row.execution_ok === 1,
-    executionError: row.execution_error,
-  };
-}
 
 export interface NewApproval {
   agent: string | null;
