@@ -1,5 +1,6 @@
 // A small real MCP server (stdio) for fault tests: records what it receives, can hang, crash or be cancelled.
 // Plain JavaScript so it starts in ~100 ms without tsx. FIXTURE_LOG: JSONL file of received requests.
+// FIXTURE_NOISE: writes a line that is not JSON-RPC to stdout and one to stderr before serving.
 
 import { appendFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -55,4 +56,8 @@ server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
   }
 });
 record({ event: 'started' });
+if (process.env.FIXTURE_NOISE) {
+  process.stdout.write('fixture noise on stdout\n');
+  process.stderr.write('fixture noise on stderr\n');
+}
 await server.connect(new StdioServerTransport());

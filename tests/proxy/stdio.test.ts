@@ -125,3 +125,57 @@ describe('malformed input on stdin', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('stdout in stdio mode', () => {
+  it('carries only MCP messages: the upstream child noise and the UI sign-in line go to stderr', async () => {
+    const child = spawn(
+      TSX,
+      [CLI, '--policy', policy, '--ui', '0', '--data-dir', path.join(dir, 'data3'), '--', 'node', FIXTURE],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, FIXTURE_NOISE: '1' } },
+    );
+    const stdout: string[] = [];
+    let stderr = '';
+    createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const send = (message: Record<string, unknown>) =>
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    const answer = (id: number) =>
+      waitFor(() => stdout.find((line) => line.includes(`"id":${id}`)), `the answer to ${id}`, 20_000);
+    try {
+      send({
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      });
+      await answer(1);
+      send({ method: 'notifications/initialized' });
+      send({ id: 2, method: 'tools/list' });
+      await answer(2);
+      send({ id: 3, method: 'tools/call', params: { name: 'get-sum', arguments: { a: 1, b: 2 } } });
+      await answer(3);
+      await waitFor(
+        () => stderr.includes('sign in at') && stderr.includes('fixture noise on stderr'),
+        'the sign-in line and the child stderr on stderr',
+        20_000,
+      );
+      await waitFor(
+        () => /upstream fixture-server: .*JSON/.test(stderr),
+        'the stdout noise of the child reported on stderr',
+      );
+      child.stdin.end();
+      expect(await exited).toBe(0);
+      expect(stdout.length).toBeGreaterThanOrEqual(3);
+      for (const line of stdout) expect(JSON.parse(line), line).toMatchObject({ jsonrpc: '2.0' });
+      expect(stdout.join('\n')).not.toMatch(/noise|sign in|portcullis:/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
+  }, 40_000);
+});
