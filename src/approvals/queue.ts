@@ -3,6 +3,7 @@ import type { AuditEvent, AuditSink } from '../audit/types.js';
 import { DEFAULT_APPROVAL } from '../policy/compile.js';
 import type { ApprovalSettings } from '../policy/types.js';
 import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
+import { outcomeOfSettled, pendingOutcome, waitingMessage } from './outcomes.js';
 import type { ApprovalStore } from './store.js';
 import type {
   Approval,
@@ -38,10 +39,6 @@ export interface ApprovalQueueOptions {
 }
 
 type Waker = () => void;
-
-function approvalUrl(base: string | undefined, id: string): string | undefined {
-  return base ? `${base.replace(/\/+$/, '')}/#${id}` : undefined;
-}
 
 export class ApprovalQueue {
   readonly store: ApprovalStore;
@@ -113,13 +110,13 @@ export class ApprovalQueue {
       settings.retryWindowMs,
     );
     const { approval } = admission;
-    if (admission.kind === 'claimed') return this.outcomeOfClaimed(approval, true);
+    if (admission.kind === 'claimed') return outcomeOfSettled(approval, true);
     if (admission.kind === 'created') {
       this.record(approval, 'pending', { args: JSON.parse(approval.argsCanonical) });
       this.emit({ kind: 'created', approval });
     }
     if (request.signal?.aborted) return this.leave(approval.id, this.holders.get(approval.id) ?? 0);
-    if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingOutcome(approval);
+    if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingFor(approval);
     return this.hold(approval, request, started + settings.maxHoldMs);
   }
 
@@ -203,7 +200,7 @@ export class ApprovalQueue {
         let next: (() => ReviewOutcome) | undefined;
         try {
           next = this.closed
-            ? () => this.pendingOutcome(approval)
+            ? () => this.pendingFor(approval)
             : this.settledOutcome(id, approval, holdOver || this.now() >= holdUntil);
         } catch (error) {
           // Through finish, so the timers, the progress interval and this hold's count are released too.
@@ -223,9 +220,8 @@ export class ApprovalQueue {
       const sendProgress = (): void => {
         if (done) return;
         const info: WaitingInfo = { approvalId: id, elapsedMs: this.now() - started, uiUrl: this.uiUrlOf() };
-        const where = approvalUrl(info.uiUrl, id);
         try {
-          request.onWaiting?.(`awaiting approval ${id}${where ? ` at ${where}` : ''}`, info);
+          request.onWaiting?.(waitingMessage(id, info.uiUrl), info);
         } catch (error) {
           this.onError(error);
         }
@@ -271,10 +267,10 @@ export class ApprovalQueue {
       this.sweep(now);
       current = this.store.get(id);
     }
-    if (!current) return () => this.pendingOutcome(held);
+    if (!current) return () => this.pendingFor(held);
     const settled = current;
     if (settled.status !== 'pending') return () => this.outcomeOfDecided(settled);
-    if (holdOver) return () => this.pendingOutcome(settled);
+    if (holdOver) return () => this.pendingFor(settled);
     return undefined;
   }
 
@@ -282,39 +278,14 @@ export class ApprovalQueue {
   private outcomeOfDecided(approval: Approval): ReviewOutcome {
     if (approval.status === 'withdrawn') return { status: 'withdrawn', approval };
     const claimed = this.store.claim(approval.id, this.now());
-    if (claimed) return this.outcomeOfClaimed(claimed, false);
+    if (claimed) return outcomeOfSettled(claimed, false);
     const current = this.store.get(approval.id) ?? approval;
     if (current.status === 'approved') return { status: 'consumed', approval: current };
-    return this.outcomeOfClaimed(current, false);
+    return outcomeOfSettled(current, false);
   }
 
-  private outcomeOfClaimed(approval: Approval, retry: boolean): ReviewOutcome {
-    switch (approval.status) {
-      case 'approved':
-        return {
-          status: 'approved',
-          approval,
-          args: JSON.parse(approval.argsCanonical) as Record<string, unknown>,
-          retry,
-        };
-      case 'denied':
-        return { status: 'denied', approval, note: approval.note };
-      case 'expired':
-        return { status: 'expired', approval };
-      default:
-        return { status: 'withdrawn', approval };
-    }
-  }
-
-  private pendingOutcome(approval: Approval): ReviewOutcome {
-    const uiUrl = this.uiUrlOf();
-    const where = approvalUrl(uiUrl, approval.id);
-    const minutes = Math.max(1, Math.round(this.settingsOf().retryWindowMs / 60_000));
-    const message =
-      `Approval ${approval.id} is waiting for a person${where ? ` at ${where}` : ''}. ` +
-      `Nothing has run. Retry the same call with the same arguments after it is approved ` +
-      `(within ${minutes} minute${minutes === 1 ? '' : 's'} of the approval); it then runs once.`;
-    return { status: 'pending', approval, uiUrl, message };
+  private pendingFor(approval: Approval): ReviewOutcome {
+    return pendingOutcome(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs);
   }
 
   /** A caller gave up: the approval is withdrawn unless `others` local callers still hold it. */
