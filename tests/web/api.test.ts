@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/index.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
-import { bearer, type Harness, harness, park } from './helpers.js';
+import { BASE, bearer, type Harness, harness, park, signIn } from './helpers.js';
 
 const POLICY = `version: 2
 default: deny
@@ -107,6 +107,14 @@ describe('approvals API', () => {
     expect((await bad('[1]')).status).toBe(400);
     expect((await bad('{"note": 5}')).status).toBe(400);
     expect((await bad(JSON.stringify({ note: 'x'.repeat(2001) }))).status).toBe(400);
+    // A signed-in browser posting a form: the CSRF check reads the body first; still a 400, not a 500.
+    const { cookie, csrf } = await signIn(h);
+    const formPost = await h.request(`/api/approvals/${id}/deny`, {
+      method: 'POST',
+      headers: { cookie, origin: BASE, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, note: 'x' }).toString(),
+    });
+    expect(formPost.status).toBe(400);
     expect(h.store.get(id)?.status).toBe('pending');
   });
 });

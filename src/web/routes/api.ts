@@ -1,5 +1,5 @@
 // Admin JSON API (DESIGN 5): approvals, audit records, policy status, dry-run checks. Bearer token or session cookie.
-import { Hono } from 'hono';
+import { Hono, type HonoRequest } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import {
   APPROVAL_STATUSES,
@@ -61,7 +61,8 @@ export function reviewerOf(principal: Principal): string {
   return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer} (browser)`;
 }
 
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+/** Through Hono's body cache: the CSRF check may already have read a form body of the same request. */
+async function jsonBody(req: HonoRequest): Promise<Record<string, unknown>> {
   const text = await req.text();
   if (text.trim() === '') return {};
   let body: unknown;
@@ -116,7 +117,7 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
   for (const verb of ['approve', 'deny'] as const satisfies readonly DecisionVerb[]) {
     const path = `/approvals/:id/${verb}`;
     api.post(path, async (c) => {
-      const body = await jsonBody(c.req.raw);
+      const body = await jsonBody(c.req);
       const note = optionalString(body, 'note', NOTE_MAX);
       const by = reviewerOf(c.get('principal'));
       const approval = options.queue.decide(c.req.param('id') ?? '', { decision: verb, by, note });
@@ -160,7 +161,7 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
   api.post('/check', async (c) => {
     const policy = options.policy?.();
     if (!policy) return c.json({ error: 'No policy loaded' }, 503);
-    const body = await jsonBody(c.req.raw);
+    const body = await jsonBody(c.req);
     const tool = body.tool;
     if (typeof tool !== 'string' || tool.length === 0 || tool.length > 256) {
       throw new HTTPException(400, { message: '"tool" must be a non-empty string' });
