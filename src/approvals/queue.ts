@@ -47,7 +47,8 @@ export class ApprovalQueue {
   private readonly audit: AuditSink | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly progressIntervalMs: number;
-  private readonly now: () => number;
+  /** The clock every expiry is judged by; pages showing time left read it too. */
+  readonly now: () => number;
   private readonly waiters = new Map<string, Set<Waker>>();
   /** Local callers holding each approval: a cancelled call withdraws it only when it was the last. */
   private readonly holders = new Map<string, number>();

@@ -117,7 +117,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
         principal,
         'Pending approvals',
         'pending',
-        pendingPage(approvals, principal.session.csrf, Date.now(), flashFrom(c.req.query())),
+        pendingPage(approvals, principal.session.csrf, queue.now(), flashFrom(c.req.query())),
       ),
     );
   });
@@ -125,7 +125,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
   pages.get('/fragments/pending', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
     const approvals = queue.list({ status: 'pending' }).map((a) => displayed(options, a));
-    return c.html(pendingList(approvals, principal.session.csrf, Date.now()));
+    return c.html(pendingList(approvals, principal.session.csrf, queue.now()));
   });
 
   pages.get('/events', (c) =>
