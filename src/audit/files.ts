@@ -92,6 +92,17 @@ export function* linesBackward(path: string, end: number): Generator<{ line: str
   }
 }
 
+/** The offset just past the file's last newline (0 when it has none); reads backwards from `size`. */
+export function endOfLastLine(path: string, size: number): number {
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - BLOCK);
+    const newline = readRange(path, start, end).lastIndexOf(10);
+    if (newline >= 0) return start + newline + 1;
+    end = start;
+  }
+  return 0;
+}
+
 /** Bytes [start, end) of a file. */
 export function readRange(path: string, start: number, end: number): Buffer {
   const fd = openSync(path, 'r');

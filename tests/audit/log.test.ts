@@ -192,6 +192,36 @@ describe('restart', () => {
   });
 });
 
+describe('checkpoints on reopen', () => {
+  it('removes a torn last checkpoint line and goes on from the last whole one', async () => {
+    const log = await openLog({ checkpointEvery: 10 });
+    for (let i = 1; i <= 30; i++) await log.append(decisionEvent(i));
+    await log.close();
+    const path = join(auditDir, 'checkpoints.jsonl');
+    const whole = await readFile(path, 'utf8');
+    await appendFile(path, '{"seq":45,"hash":"00');
+    expect((await (await openLog()).append(decisionEvent(31))).seq).toBe(31);
+    expect(await readFile(path, 'utf8')).toBe(whole);
+    expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 31 });
+  });
+
+  it('records a break when the last checkpoint names another hash for the newest record', async () => {
+    const log = await openLog();
+    for (let i = 1; i <= 10; i++) await log.append(decisionEvent(i));
+    await log.close();
+    const path = join(auditDir, 'checkpoints.jsonl');
+    const checkpoint = JSON.parse(await readFile(path, 'utf8')) as { seq: number; hash: string };
+    expect(checkpoint.seq).toBe(10);
+    await writeFile(path, `${JSON.stringify({ ...checkpoint, hash: 'f'.repeat(64) })}\n`);
+    await (await openLog()).append(decisionEvent(11));
+    const files = await logLines(auditDir);
+    expect(files).toHaveLength(2);
+    const first = JSON.parse(files[1]?.lines[0] as string) as Record<string, unknown>;
+    expect(first).toMatchObject({ event: 'chain_break', problem: 'diverged', seq: 11, expected_seq: 10 });
+    expect(await verifyAudit(auditDir)).toMatchObject({ ok: false, seq: 10, problem: 'checkpoint_mismatch' });
+  });
+});
+
 describe('concurrency', () => {
   it('serializes concurrent appends into a gap-free seq and a valid chain, across rotation', async () => {
     const log = await openLog({ maxFileBytes: 20_000, checkpointEvery: 100 });
@@ -251,6 +281,16 @@ describe('write failures', () => {
     await expect(AuditLog.open({ dataDir: '/proc/portcullis-audit-test' })).rejects.toBeInstanceOf(
       AuditWriteError,
     );
+  });
+
+  it('writes the appends still queued when close() is called, then rejects new ones', async () => {
+    const log = await openLog();
+    const queued = Array.from({ length: 5 }, (_, i) => log.append(decisionEvent(i + 1)));
+    const closing = log.close();
+    await expect(log.append(decisionEvent(6))).rejects.toMatchObject({ failure: 'closed' });
+    await closing;
+    expect((await Promise.all(queued)).map((record) => record.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 5, checkpoints: 1 });
   });
 
   it('rejects appends after close', async () => {
