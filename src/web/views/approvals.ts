@@ -116,7 +116,7 @@ ${
     <td><div class="call">${toolName(a)}</div><details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details><code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
     <td>${a.decidedBy ?? ''}</td>
-    <td class="note">${a.note ?? html`<span class="muted">—</span>`}</td>
+    <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>
     <td>${timestamp(a.decidedAt)}</td>
     <td>${execution(a)}</td>
   </tr>`,
