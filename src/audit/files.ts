@@ -2,6 +2,7 @@
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainHash, isHexDigest, parseLine } from './chain.js';
+import type { AuditRecord } from './types.js';
 
 /** Log files are audit-000001.jsonl, audit-000002.jsonl, ...: zero-padded so they sort by name. */
 const LOG_FILE = /^audit-(\d{6,})\.jsonl$/;
@@ -30,6 +31,16 @@ export function listLogFiles(dir: string): LogFile[] {
     if (index !== null) files.push({ index, name, path: join(dir, name) });
   }
   return files.sort((a, b) => a.index - b.index);
+}
+
+/** The record on this line for display and search (not checked: that is verify's job); null when it is not one. */
+export function parseRecord(line: string): AuditRecord | null {
+  try {
+    const record = JSON.parse(line) as AuditRecord | null;
+    return typeof record === 'object' && record !== null && typeof record.seq === 'number' ? record : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A record that is consistent with itself: well-formed, and its hash covers its content. */

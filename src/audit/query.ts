@@ -1,6 +1,6 @@
 // Reading records back for the UI and API: newest first, filtered, paged by a seq cursor.
 import { open, stat } from 'node:fs/promises';
-import { type LogFile, linesBackward, listLogFiles } from './files.js';
+import { type LogFile, linesBackward, listLogFiles, parseRecord } from './files.js';
 import type { AuditRecord } from './types.js';
 
 export interface AuditQuery {
@@ -63,13 +63,8 @@ export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<A
     for (const { line } of linesBackward(file.path, (await stat(file.path)).size)) {
       // The whole line holds everything the search text does: a cheap first cut before parsing.
       if (needle !== undefined && !line.toLowerCase().includes(needle)) continue;
-      let record: AuditRecord;
-      try {
-        record = JSON.parse(line) as AuditRecord;
-      } catch {
-        continue;
-      }
-      if (typeof record !== 'object' || record === null || typeof record.seq !== 'number') continue;
+      const record = parseRecord(line);
+      if (record === null) continue;
       if (query.before !== undefined && record.seq >= query.before) continue;
       if (!matches(record, query, from, to)) continue;
       if (needle !== undefined && !searchText(record).includes(needle)) continue;

@@ -3,6 +3,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { canonicalJson } from './chain.js';
+import { describeError } from './disk.js';
 
 /**
  * Keys whose values are always redacted, at any depth (case-insensitive, matched anywhere in the
@@ -99,7 +100,9 @@ export function loadOrCreateHmacKey(path: string): Buffer {
     linkSync(temporary, path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AuditKeyError(`cannot create audit HMAC key ${path}: ${describe(error)}`, { cause: error });
+      throw new AuditKeyError(`cannot create audit HMAC key ${path}: ${describeError(error)}`, {
+        cause: error,
+      });
     }
   } finally {
     rmSync(temporary, { force: true });
@@ -115,15 +118,11 @@ function readKey(path: string): Buffer | null {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new AuditKeyError(`cannot read audit HMAC key ${path}: ${describe(error)}`, { cause: error });
+    throw new AuditKeyError(`cannot read audit HMAC key ${path}: ${describeError(error)}`, { cause: error });
   }
   const hex = text.trim();
   if (!/^[0-9a-f]{64,}$/i.test(hex) || hex.length % 2 !== 0) {
     throw new AuditKeyError(`audit HMAC key ${path} is not at least 32 bytes of hex`);
   }
   return Buffer.from(hex, 'hex');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

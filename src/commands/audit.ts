@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LogFile, linesBackward, listLogFiles } from '../audit/files.js';
+import { endOfLastLine, type LogFile, linesBackward, listLogFiles, parseRecord } from '../audit/files.js';
 import type { AuditRecord } from '../audit/types.js';
 import { verifyAudit } from '../audit/verify.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
@@ -43,7 +43,7 @@ export async function auditTail(
   const files = listLogFiles(dir);
   const newest = files.at(-1);
   // Where following starts: just past the last whole line of the newest file as it is now.
-  let offset = newest ? await endOfLastLine(newest.path) : 0;
+  let offset = newest ? endOfLastLine(newest.path, (await stat(newest.path)).size) : 0;
   const recent: string[] = [];
   for (let f = files.length - 1; f >= 0 && recent.length < opts.n; f--) {
     const file = files[f] as LogFile;
@@ -131,13 +131,8 @@ const EXTRA_KEYS = [
 ] as const;
 
 function formatRecordLine(line: string): string | null {
-  try {
-    const record = JSON.parse(line) as AuditRecord;
-    if (typeof record !== 'object' || record === null || typeof record.seq !== 'number') return null;
-    return formatRecord(record);
-  } catch {
-    return null;
-  }
+  const record = parseRecord(line);
+  return record === null ? null : formatRecord(record);
 }
 
 async function readFrom(path: string, offset: number): Promise<{ text: string; bytes: number }> {
@@ -155,20 +150,6 @@ async function readFrom(path: string, offset: number): Promise<{ text: string; b
     // Stop at the last newline so a multi-byte character is never split between reads.
     const end = buffer.subarray(0, bytesRead).lastIndexOf(10) + 1;
     return { text: buffer.toString('utf8', 0, end), bytes: end };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function endOfLastLine(path: string): Promise<number> {
-  const size = (await stat(path)).size;
-  const start = Math.max(0, size - 1024 * 1024);
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(size - start);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    const newline = buffer.subarray(0, bytesRead).lastIndexOf(10);
-    return newline < 0 ? start : start + newline + 1;
   } finally {
     await handle.close();
   }
