@@ -175,6 +175,37 @@ describe('verifyAudit on a tampered log', () => {
     expect(await broken()).toMatchObject({ seq: checkpoint.seq, problem: 'checkpoint_mismatch' });
   });
 
+  it('names the seq of a checkpoint moved to another record', async () => {
+    const path = join(auditDir, 'checkpoints.jsonl');
+    const lines = (await readFile(path, 'utf8')).trim().split('\n');
+    const checkpoint = JSON.parse(lines[1] as string) as { seq: number; hash: string };
+    lines[1] = JSON.stringify({ ...checkpoint, seq: checkpoint.seq - 3 });
+    await writeLines(path, lines);
+    expect(await broken()).toMatchObject({ seq: checkpoint.seq - 3, problem: 'checkpoint_mismatch' });
+  });
+
+  it('rejects a checkpoints file cut in the middle of a line', async () => {
+    const path = join(auditDir, 'checkpoints.jsonl');
+    const size = (await readFile(path)).length;
+    await truncate(path, size - 20);
+    expect(await broken()).toMatchObject({ problem: 'checkpoint_invalid' });
+  });
+
+  it('cannot see records cut off after the last checkpoint (the documented limit)', async () => {
+    await rm(auditDir, { recursive: true });
+    const log = await AuditLog.open({ dataDir, checkpointEvery: 5 });
+    try {
+      for (let i = 1; i <= 7; i++) await log.append(decisionEvent(i));
+      const { file, lines } = await locate(auditDir, 7);
+      await writeLines(file, lines.slice(0, -1));
+      expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, lastSeq: 6, checkpoints: 1 });
+      await writeLines(file, lines.slice(0, 4));
+      expect(await broken()).toMatchObject({ seq: 5, problem: 'truncated' });
+    } finally {
+      await log.close();
+    }
+  });
+
   it('rejects a checkpoint line that is not a checkpoint', async () => {
     const path = join(auditDir, 'checkpoints.jsonl');
     const text = await readFile(path, 'utf8');
