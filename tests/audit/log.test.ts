@@ -92,6 +92,30 @@ describe('redaction', () => {
     expect((first.args as typeof secrets).customer_ssn).toMatch(/^\[redacted\] /);
   });
 
+  it('masks a whole object or array under a secret key, and tells 12 from "12"', async () => {
+    const log = await openLog();
+    const record = await log.append(
+      decisionEvent(1, {
+        args: {
+          credentials: { user: 'alice', pass: 'open-sesame' },
+          tokens: ['tok-one', 'tok-two'],
+          calls: [{ headers: [{ cookie: 'sid=abc123' }] }],
+          pin: { secret: 12 },
+          other: { secret: '12' },
+        },
+      }),
+    );
+    const args = record.args as Record<string, unknown>;
+    expect(args.credentials).toMatch(/^\[redacted\] hmac-sha256:[0-9a-f]{64}$/);
+    expect(args.tokens).toMatch(/^\[redacted\] /);
+    expect(args.calls).toEqual([{ headers: [{ cookie: expect.stringMatching(/^\[redacted\] /) }] }]);
+    const pin = (args.pin as { secret: string }).secret;
+    expect(pin).toMatch(/^\[redacted\] /);
+    expect((args.other as { secret: string }).secret).not.toBe(pin);
+    const bytes = await allBytes();
+    for (const secret of ['alice', 'open-sesame', 'tok-one', 'abc123']) expect(bytes).not.toContain(secret);
+  });
+
   it('keeps an argument named __proto__ as data, and redacts inside it', async () => {
     const log = await openLog();
     const args = JSON.parse('{"__proto__":{"cmd":"rm -rf /","password":"p4ss-w0rd"},"a":1}') as unknown;
