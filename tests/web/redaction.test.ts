@@ -23,6 +23,21 @@ afterEach(async () => {
 });
 
 describe('approval views mask secrets', () => {
+  it('masks secrets even when no redactor is given (fail closed)', async () => {
+    const bare = harness({});
+    try {
+      await park(bare, { tool: 'accounts.create', args: { username: 'ada', password: SECRET } });
+      const api = await (
+        await bare.request('/api/approvals?status=pending', { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).text();
+      expect(api).toContain('ada');
+      expect(api).not.toContain(SECRET);
+      expect(api).toMatch(/"password":"\[redacted\] hmac-sha256:[0-9a-f]{64}"/);
+    } finally {
+      bare.close();
+    }
+  });
+
   it('never shows a secret value in pages or the API, but shows the rest and a stable HMAC', async () => {
     const id = await park(h, {
       tool: 'accounts.create',
