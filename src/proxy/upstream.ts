@@ -10,6 +10,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientCapabilities,
+  ErrorCode,
   type Implementation,
   type JSONRPCNotification,
   type JSONRPCRequest,
@@ -28,6 +29,8 @@ const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
 /** A connection that lived this long is healthy again: the next drop restarts from the first backoff. */
 const HEALTHY_AFTER_MS = 5_000;
+/** How long an HTTP upstream has to answer the ping that asks whether it is still there. */
+const PROBE_TIMEOUT_MS = 5_000;
 
 type ServerToClientHandler = Parameters<NonNullable<Client['fallbackRequestHandler']>>[1];
 
@@ -80,6 +83,7 @@ export class UpstreamConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private everConnected = false;
   private lastError: string | undefined;
+  private probing = false;
 
   constructor(spec: UpstreamSpec, init: UpstreamInit, hooks: UpstreamHooks) {
     this.name = spec.name;
@@ -121,8 +125,10 @@ export class UpstreamConnection {
     const transport = this.makeTransport();
     client.onclose = () => this.dropped(client);
     client.onerror = (error) => {
-      // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose.
+      // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose,
+      // except over HTTP, where it is only ever an error: probe.
       this.hooks.log(`upstream ${this.name}: ${error.message}`);
+      if (this.spec.kind === 'http') this.probe(client);
     };
     try {
       await client.connect(transport, { timeout: 30_000 });
@@ -172,6 +178,30 @@ export class UpstreamConnection {
       }
     });
     return new OrderedTransport(transport);
+  }
+
+  /**
+   * An HTTP upstream that went away shows only as transport errors; its in-flight calls would wait
+   * for their timeout. A ping it cannot answer (no connection, or its session gone) closes the
+   * client, which fails those calls now and restarts the connection like any other drop.
+   */
+  private probe(client: PassthroughClient): void {
+    if (this.probing || this.client !== client) return;
+    this.probing = true;
+    client
+      .ping({ timeout: PROBE_TIMEOUT_MS })
+      .catch((error: unknown) => {
+        // An error answer means it is there; no answer in time, no connection or no session means gone.
+        const answered =
+          error instanceof McpError &&
+          error.code !== ErrorCode.ConnectionClosed &&
+          error.code !== ErrorCode.RequestTimeout;
+        if (!answered && this.client === client) return client.close();
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.probing = false;
+      });
   }
 
   private dropped(client: PassthroughClient): void {
@@ -231,10 +261,17 @@ export class UpstreamConnection {
     }
   }
 
+  /** Sends a notification if the upstream is up; never rejects (callers fire and forget), logs instead. */
   async notify(method: string, params?: unknown): Promise<void> {
     const client = this.client;
     if (!client || this.stateValue !== 'up') return;
-    await client.notification({ method, params: params as Record<string, unknown> | undefined });
+    try {
+      await client.notification({ method, params: params as Record<string, unknown> | undefined });
+    } catch (error) {
+      this.hooks.log(
+        `upstream ${this.name}: cannot send ${method}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   async close(): Promise<void> {
