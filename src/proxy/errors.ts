@@ -59,6 +59,10 @@ export function toRpcError(error: unknown): RpcError {
     const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
     return new RpcError(error.code, message, error.data);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new RpcError(RpcCode.InternalError, message);
+  return new RpcError(RpcCode.InternalError, errorText(error));
+}
+
+/** The message of whatever was thrown, for a log line. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

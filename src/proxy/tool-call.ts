@@ -1,0 +1,59 @@
+// A client's tools/call: resolve the name to the upstream that listed it, then hand the call to the gate.
+
+import type { Result } from '@modelcontextprotocol/sdk/types.js';
+import type { Route } from './catalog.js';
+import { errorText, RpcCode, RpcError } from './errors.js';
+import type { Gate } from './gate.js';
+import { type Extra, isString, type Params } from './params.js';
+
+export interface ToolCallDeps {
+  agent: string;
+  gate: Gate;
+  /** The upstream and name a client-side tool name leads to; undefined when no upstream listed it. */
+  resolve(exposed: string, extra: Extra): Promise<Route | undefined>;
+  forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
+  log(message: string): void;
+}
+
+/**
+ * A name no upstream listed (exactly, in its case) reaches the gate without a server, and the gate
+ * denies it. The arguments go to the gate as parsed, and the gate forwards the object it judged.
+ */
+export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra): Promise<Result> {
+  if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'tools/call needs a tool name');
+  if (params.task !== undefined) {
+    throw new RpcError(
+      RpcCode.InvalidParams,
+      'task-augmented tool calls are not supported through Portcullis',
+    );
+  }
+  const exposed = params.name;
+  const route = await deps.resolve(exposed, extra);
+  const token = extra._meta?.progressToken;
+  let step = 0;
+  return deps.gate.call({
+    agent: deps.agent,
+    server: route?.server,
+    tool: route?.name ?? exposed,
+    args: params.arguments,
+    signal: extra.signal,
+    progress:
+      token === undefined
+        ? undefined
+        : (message) => {
+            step += 1;
+            extra
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress: step, message },
+              })
+              .catch((error: unknown) => deps.log(`cannot send progress: ${errorText(error)}`));
+          },
+    forward: (args) => {
+      if (!route) throw new RpcError(RpcCode.InternalError, 'no route');
+      const forwarded: Params = { ...params, name: route.name };
+      if (args !== undefined) forwarded.arguments = args;
+      return deps.forward(route.server, 'tools/call', forwarded, extra);
+    },
+  });
+}
