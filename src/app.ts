@@ -8,6 +8,7 @@ import { UsageError } from './commands/io.js';
 import {
   type CommandUpstream,
   DownstreamSession,
+  errorText,
   Gate,
   HttpEndpoint,
   type HttpListener,
@@ -67,7 +68,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   try {
     return await compose(options, env, policy, stops, stopAll);
   } catch (error) {
-    await stopAll().catch((cleanup: unknown) => log(`cleanup after a failed start: ${String(cleanup)}`));
+    await stopAll().catch((cleanup: unknown) => log(`cleanup after a failed start: ${errorText(cleanup)}`));
     throw error;
   }
 }
@@ -87,9 +88,7 @@ async function compose(
   /** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
   const record = (event: AuditEvent): void => {
     audit.append(event).catch((error: unknown) => {
-      log(
-        `AUDIT LOG WRITE FAILED for a ${event.event} event: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      log(`AUDIT LOG WRITE FAILED for a ${event.event} event: ${errorText(error)}`);
     });
   };
 
@@ -162,7 +161,7 @@ async function compose(
     try {
       audit.setRedactPatterns([...next.audit.redact]);
     } catch (error) {
-      log(`audit redaction patterns not applied: ${error instanceof Error ? error.message : String(error)}`);
+      log(`audit redaction patterns not applied: ${errorText(error)}`);
     }
     record({
       event: 'policy_reload',

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/types.js';
 import type { CompiledPolicy, Decision } from '../policy/types.js';
+import { errorText } from './errors.js';
 import type { ReviewHandler, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
@@ -73,7 +74,7 @@ export class Gate {
       });
     } catch (error) {
       // The engine is pure and should not throw; if it does, nothing runs.
-      this.deps.log(`policy evaluation failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
       decision = {
         decision: 'deny',
         rule: null,
@@ -115,7 +116,7 @@ export class Gate {
         signal: call.signal,
       });
     } catch (error) {
-      this.deps.log(`review failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.log(`review failed: ${errorText(error)}`);
       verdict = { kind: 'deny', reason: 'review failed' };
     }
     if (verdict.kind === 'deny')
@@ -149,25 +150,25 @@ export class Gate {
   ): Promise<Result> {
     const started = performance.now();
     let outcome: Outcome = 'ok';
-    let errorText: string | null = null;
+    let failure: string | null = null;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
       return result;
     } catch (error) {
       outcome = 'protocol_error';
-      errorText = error instanceof Error ? error.message : String(error);
+      failure = errorText(error);
       throw error;
     } finally {
       const latency = Math.round((performance.now() - started) * 1000) / 1000;
-      executed?.({ ok: outcome === 'ok', error: errorText, durationMs: latency });
+      executed?.({ ok: outcome === 'ok', error: failure, durationMs: latency });
       await this.record({
         ...base,
         event: 'execution',
         outcome,
         latency_ms: latency,
         ...(approvalId !== undefined && { approval_id: approvalId }),
-        ...(errorText !== null && { error: errorText }),
+        ...(failure !== null && { error: failure }),
       });
     }
   }
@@ -178,9 +179,7 @@ export class Gate {
       await this.deps.audit.append(event);
       return true;
     } catch (error) {
-      this.deps.log(
-        `AUDIT LOG WRITE FAILED, calls are denied until it recovers: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      this.deps.log(`AUDIT LOG WRITE FAILED, calls are denied until it recovers: ${errorText(error)}`);
       return false;
     }
   }

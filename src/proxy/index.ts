@@ -2,7 +2,15 @@
 
 export { Catalog, type Route } from './catalog.js';
 export { expandEnv, expandEnvMap } from './env.js';
-export { PolicyLoadError, ProxyError, RpcCode, RpcError, toRpcError, UpstreamConfigError } from './errors.js';
+export {
+  errorText,
+  PolicyLoadError,
+  ProxyError,
+  RpcCode,
+  RpcError,
+  toRpcError,
+  UpstreamConfigError,
+} from './errors.js';
 export { DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
 export {
   DEFAULT_MAX_BODY_BYTES,

@@ -19,7 +19,7 @@ import {
   ResultSchema,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { RpcCode, RpcError, toRpcError } from './errors.js';
+import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
@@ -133,7 +133,7 @@ export class UpstreamConnection {
     try {
       await client.connect(transport, { timeout: 30_000 });
     } catch (error) {
-      this.lastError = error instanceof Error ? error.message : String(error);
+      this.lastError = errorText(error);
       this.hooks.log(`upstream ${this.name}: cannot connect: ${this.lastError}`);
       await client.close().catch(() => {});
       if (this.state !== 'closed') this.scheduleRetry();
@@ -268,9 +268,7 @@ export class UpstreamConnection {
     try {
       await client.notification({ method, params: params as Record<string, unknown> | undefined });
     } catch (error) {
-      this.hooks.log(
-        `upstream ${this.name}: cannot send ${method}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      this.hooks.log(`upstream ${this.name}: cannot send ${method}: ${errorText(error)}`);
     }
   }
 
