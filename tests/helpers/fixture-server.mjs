@@ -5,7 +5,12 @@
 import { appendFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CreateMessageResultSchema,
+  EmptyResultSchema,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const logFile = process.env.FIXTURE_LOG;
 const record = (entry) => {
@@ -21,6 +26,11 @@ const tools = [
   { name: 'hang', description: 'Waits until cancelled.', inputSchema: { type: 'object' } },
   { name: 'crash', description: 'Exits the process mid-call.', inputSchema: { type: 'object' } },
   { name: 'env', description: 'Returns selected environment variables.', inputSchema: { type: 'object' } },
+  {
+    name: 'ask',
+    description: 'Asks the client to sample, and cancels that request at its first progress.',
+    inputSchema: { type: 'object' },
+  },
 ];
 server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
 server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -50,6 +60,32 @@ server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
           },
         ],
       };
+    }
+    case 'ask': {
+      const controller = new AbortController();
+      let progressed = false;
+      // Uses up request id 0: the SDK ignores a cancellation of id 0 (a falsy check), which would hide ours.
+      await extra.sendRequest({ method: 'ping' }, EmptyResultSchema).catch(() => {});
+      try {
+        await extra.sendRequest(
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 },
+          },
+          CreateMessageResultSchema,
+          {
+            signal: controller.signal,
+            onprogress: (progress) => {
+              progressed = true;
+              record({ event: 'sampling-progress', progress: progress.progress });
+              controller.abort('the fixture cancels');
+            },
+          },
+        );
+        return { content: [{ type: 'text', text: 'answered' }] };
+      } catch {
+        return { content: [{ type: 'text', text: progressed ? 'progress seen, then cancelled' : 'failed' }] };
+      }
     }
     default:
       throw new Error(`unknown tool ${name}`);

@@ -6,7 +6,12 @@ import { request } from 'node:http';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  CancelledNotificationSchema,
+  CreateMessageRequestSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
@@ -104,6 +109,43 @@ describe('cancellation', () => {
       async () => (await fixtureEvents()).filter((e) => e.event === 'cancelled').length > before,
       'the upstream to see the disconnect as a cancellation',
     );
+  });
+});
+
+describe('a request from the upstream to the client', () => {
+  it('relays the client progress back under the upstream token, and the upstream cancellation to the client', async () => {
+    const asked = await httpClient(proxy.url, { capabilities: { sampling: {} } });
+    const seen: { token?: unknown; requestId?: unknown; cancelled?: boolean } = {};
+    let cancelled: () => void = () => {};
+    // Watched on the wire: the SDK client itself ignores a cancellation of request id 0, this one's id.
+    asked.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
+      if (notification.params.requestId === seen.requestId) cancelled();
+    });
+    asked.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
+      seen.token = request.params._meta?.progressToken;
+      seen.requestId = extra.requestId;
+      const gone = new Promise<void>((resolve) => {
+        cancelled = resolve;
+      });
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: seen.token as string | number, progress: 1, total: 2 },
+      });
+      await gone;
+      seen.cancelled = true;
+      return { role: 'assistant', model: 'm', content: { type: 'text', text: 'too late' } };
+    });
+    try {
+      const result = await asked.callTool({ name: 'ask', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'progress seen, then cancelled' }]);
+      expect(seen.token).toBeDefined();
+      expect(await fixtureEvents()).toContainEqual(
+        expect.objectContaining({ event: 'sampling-progress', progress: 1 }),
+      );
+      await waitFor(() => seen.cancelled, 'the cancellation to reach the client');
+    } finally {
+      await asked.close();
+    }
   });
 });
 
