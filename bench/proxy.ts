@@ -63,6 +63,8 @@ export async function run(): Promise<void> {
         path.join(REPO, 'src', 'cli.ts'),
         '--policy',
         policyFile,
+        '--ui',
+        'off',
         '--data-dir',
         path.join(dir, 'data2'),
         '--',

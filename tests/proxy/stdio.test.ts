@@ -42,6 +42,8 @@ describe('stdio downstream through the CLI', () => {
         policy,
         '--agent',
         'support-bot',
+        '--ui',
+        'off',
         '--data-dir',
         path.join(dir, 'data'),
         '--',
@@ -90,7 +92,7 @@ describe('malformed input on stdin', () => {
   beforeAll(() => {
     child = spawn(
       TSX,
-      [CLI, '--policy', policy, '--data-dir', path.join(dir, 'data2'), '--', 'node', FIXTURE],
+      [CLI, '--policy', policy, '--ui', 'off', '--data-dir', path.join(dir, 'data2'), '--', 'node', FIXTURE],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },
