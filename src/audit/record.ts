@@ -1,6 +1,6 @@
 // Turning a caller's event into a record: checked, redacted, sealed into the chain, formatted as a line.
 import { canonicalJson, chainHash, formatLine } from './chain.js';
-import type { Redactor } from './redact.js';
+import { type Redactor, setField } from './redact.js';
 import { type AuditEvent, type AuditEventKind, type AuditRecord, AuditWriteError } from './types.js';
 
 /** A record ready to write: the record as returned to the caller, its line and the line's size. */
@@ -40,14 +40,8 @@ export function eventFields(event: AuditEvent, redactor: Redactor): Record<strin
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     if (value === undefined || CHAIN_FIELDS.has(key)) continue;
-    // defineProperty, not assignment: a field named __proto__ stays a field (see Redactor.redact).
-    Object.defineProperty(fields, key, {
-      value:
-        !PLAIN_FIELDS.has(key) && redactor.isSecretKey(key) ? redactor.mask(value) : redactor.redact(value),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    const secret = !PLAIN_FIELDS.has(key) && redactor.isSecretKey(key);
+    setField(fields, key, secret ? redactor.mask(value) : redactor.redact(value));
   }
   return fields;
 }

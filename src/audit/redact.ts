@@ -65,14 +65,23 @@ export class Redactor {
   redact(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value;
     if (Array.isArray(value)) return value.map((item) => this.redact(item));
-    // fromEntries defines own properties: assigning out['__proto__'] would set the prototype and
-    // drop that argument from the record, so what was forwarded and what was logged would differ.
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [
-        key,
-        item !== undefined && this.isSecretKey(key) ? this.mask(item) : this.redact(item),
-      ]),
-    );
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      setField(out, key, item !== undefined && this.isSecretKey(key) ? this.mask(item) : this.redact(item));
+    }
+    return out;
+  }
+}
+
+/**
+ * `target[key] = value` as an own field, even for `__proto__`: assigning that would set the
+ * prototype instead and drop the field from the record, so the log would show less than was sent.
+ */
+export function setField(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
   }
 }
 
