@@ -99,6 +99,8 @@ export class HttpEndpoint {
   private reapIdle(): void {
     const now = Date.now();
     for (const [id, entry] of this.sessions) {
+      // A call still running (a held approval, a slow tool) is not idleness: the clock starts when it ends.
+      if (entry.session.busy) entry.lastSeen = now;
       if (now - entry.lastSeen < this.idleTimeoutMs) continue;
       this.sessions.delete(id);
       this.options.log(

@@ -67,6 +67,7 @@ export class DownstreamSession {
   private readonly upstreams = new Map<string, UpstreamConnection>();
   private readonly catalog: Catalog;
   private readonly relay: Relay;
+  private handling = 0;
   private readonly lists: Lists;
   private readonly toolCalls: ToolCallDeps;
   private readonly hooks: UpstreamHooks;
@@ -84,7 +85,14 @@ export class DownstreamSession {
     this.server = new PassthroughServer(deps.info, { capabilities: {} });
     // initialize is answered here from the raw request so the client's capabilities reach the upstreams unparsed.
     this.server.removeRequestHandler('initialize');
-    this.server.fallbackRequestHandler = (request, extra) => this.dispatch(request, extra);
+    this.server.fallbackRequestHandler = async (request, extra) => {
+      this.handling += 1;
+      try {
+        return await this.dispatch(request, extra);
+      } finally {
+        this.handling -= 1;
+      }
+    };
     this.server.fallbackNotificationHandler = (notification) => this.fromClient(notification);
     this.server.onclose = () => {
       void this.close();
@@ -117,6 +125,11 @@ export class DownstreamSession {
   /** Runs once when the session has closed (client gone or proxy closing). */
   onClosed(listener: () => void): void {
     this.closeListeners.push(listener);
+  }
+
+  /** True while a client request is being handled (a held approval or a slow upstream call included). */
+  get busy(): boolean {
+    return this.handling > 0;
   }
 
   get agent(): string {

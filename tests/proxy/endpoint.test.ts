@@ -180,23 +180,29 @@ describe('HTTP endpoint guards', () => {
 describe('idle HTTP sessions', () => {
   it('closes a session after it goes quiet, but not while it is in use', async () => {
     const dir = await tempDir();
-    const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
+    const idlePolicy = compile(
+      `version: 2\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
+      '/virtual/idle.yml',
+      () => {},
+    );
+    const specs = resolveUpstreams(idlePolicy.servers, dir, undefined, process.env).specs;
+    const audit = await AuditLog.open({ dataDir: dir });
     const closed: string[] = [];
     const logs: string[] = [];
     const idle = new HttpEndpoint({
       host: '127.0.0.1',
-      policy: () => policy,
+      policy: () => idlePolicy,
       anonymousAgent: 'anonymous',
       idleTimeoutMs: 400,
       log: (line) => logs.push(line),
       newSession: (agent) => {
         const session = new DownstreamSession({
           agent,
-          policy: () => policy,
+          policy: () => idlePolicy,
           upstreams: () => specs,
           gate: new Gate({
-            policy: () => policy,
-            audit: { append: async () => Promise.reject(new Error('no calls in this test')) },
+            policy: () => idlePolicy,
+            audit,
             review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
             log: () => {},
           }),
@@ -238,6 +244,20 @@ describe('idle HTTP sessions', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(idle.sessionCount).toBe(1);
+      // A call still running is not idleness: three idle periods pass while `hang` waits upstream.
+      const hanging = await request(
+        { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'hang', arguments: {} } },
+        headers,
+      );
+      expect(hanging.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(idle.sessionCount).toBe(1);
+      expect(closed).toEqual([]);
+      const cancel = await request(
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5, reason: 'test' } },
+        headers,
+      );
+      expect(cancel.status).toBe(202);
       // Quiet: it is closed, and a late request gets 404 (the client must initialize again).
       await waitFor(() => closed.includes('support-bot'), 'the idle session to be closed', 5_000);
       expect(idle.sessionCount).toBe(0);
@@ -245,6 +265,7 @@ describe('idle HTTP sessions', () => {
       expect((await request({ jsonrpc: '2.0', id: 99, method: 'ping' }, headers)).status).toBe(404);
     } finally {
       await idle.close();
+      await audit.close();
     }
   });
 });
