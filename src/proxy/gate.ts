@@ -137,8 +137,20 @@ export class Gate {
         },
       };
     }
-    const executed = verdict.executed;
-    return this.execute(call, verdict.args, base, verdict.approvalId, executed);
+    // What an approval releases is recorded before it runs, like every other forwarded call.
+    const released = await this.record({
+      ...base,
+      event: 'approval',
+      status: 'released',
+      ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      args: verdict.args,
+    });
+    if (!released) {
+      const reason = 'the audit log cannot be written, so the approved call was not forwarded';
+      verdict.executed?.({ ok: false, error: reason });
+      return denied(reason, null, decision, correlationId, verdict.approvalId, 'Portcullis');
+    }
+    return this.execute(call, verdict.args, base, verdict.approvalId, verdict.executed);
   }
 
   private async execute(

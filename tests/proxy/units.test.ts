@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/audit/index.js';
+import { type AuditEvent, AuditLog, AuditWriteError } from '../../src/audit/index.js';
 import {
   Catalog,
   compile,
@@ -147,5 +147,56 @@ describe('Gate', () => {
     } finally {
       await audit.close();
     }
+  });
+
+  it('does not forward an approved call when its release cannot be written to the audit log', async () => {
+    const policy = compile(
+      'version: 2\nrules:\n  - { id: ask, match: pay, decision: review }\n',
+      'p.yml',
+      () => {},
+    );
+    // A stand-in sink, because a real log cannot be made to fail on exactly one record: it takes the
+    // decision and refuses the approval release that must precede forwarding.
+    const written: string[] = [];
+    const audit = {
+      append: async (event: AuditEvent) => {
+        if (event.event === 'approval') throw new AuditWriteError('disk full');
+        written.push(event.event);
+        return { ...event, seq: written.length, ts: '', prev: '', hash: '' };
+      },
+    };
+    const reports: { ok: boolean; error?: string | null }[] = [];
+    const gate = new Gate({
+      policy: () => policy,
+      audit,
+      review: {
+        review: async () => ({
+          kind: 'run',
+          args: { amount: 5 },
+          approvalId: 'ap_1',
+          executed: (report) => reports.push(report),
+        }),
+      },
+      log: () => {},
+    });
+    let forwarded = 0;
+    const result = await gate.call({
+      agent: 'a',
+      server: 's',
+      tool: 'pay',
+      args: { amount: 5 },
+      signal: new AbortController().signal,
+      forward: async () => {
+        forwarded++;
+        return { content: [] };
+      },
+    });
+    expect(forwarded).toBe(0);
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result)).toContain('audit log cannot be written');
+    expect(written).toEqual(['decision']);
+    expect(reports).toEqual([
+      { ok: false, error: 'the audit log cannot be written, so the approved call was not forwarded' },
+    ]);
   });
 });
