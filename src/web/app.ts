@@ -1,5 +1,6 @@
 // Builds the UI and admin API as a Hono app from its dependencies, so tests drive it with app.request().
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { ApprovalConflictError, ApprovalNotFoundError, type ApprovalQueue } from '../approvals/index.js';
@@ -55,6 +56,9 @@ export interface WebApp {
   close(): void;
 }
 
+/** Decisions, notes, sign-ins and dry-run checks are small; a megabyte leaves room for /api/check arguments. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 export function buildWebApp(options: WebAppOptions): WebApp {
   const allowedOrigins =
     options.allowedOrigins ?? (() => options.allowedHosts().map((host) => `http://${host}`));
@@ -64,6 +68,14 @@ export function buildWebApp(options: WebAppOptions): WebApp {
 
   app.use('*', securityHeaders());
   app.use('*', hostOriginGuard(options.allowedHosts, allowedOrigins));
+  // /login takes a body before anyone is signed in: no request body may be larger than this.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `Payload too large: the limit is ${MAX_BODY_BYTES} bytes` }, 413),
+    }),
+  );
 
   app.get('/assets/:name', (c) => {
     const asset = assets.get(c.req.param('name'));
