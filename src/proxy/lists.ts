@@ -29,6 +29,8 @@ const LISTS: Record<ListKind, ListSpec> = {
 
 /** Enough pages to list any sane server; stops a server that returns cursors forever. */
 const MAX_REFRESH_PAGES = 100;
+/** At most one re-listing per list kind in this time, however many unknown names a client calls. */
+const MISS_REFRESH_INTERVAL_MS = 1000;
 
 export interface ListsDeps {
   catalog: Catalog;
@@ -43,6 +45,7 @@ export interface ListsDeps {
 
 export class Lists {
   private readonly deps: ListsDeps;
+  private readonly lastMissRefresh = new Map<string, number>();
 
   constructor(deps: ListsDeps) {
     this.deps = deps;
@@ -81,6 +84,11 @@ export class Lists {
     const catalog = this.deps.catalog;
     const known = catalog.resolve(kind, exposed);
     if (known) return known;
+    // Calls to unknown names would otherwise let a client make the proxy re-list every upstream at will.
+    const now = Date.now();
+    if (now - (this.lastMissRefresh.get(kind) ?? Number.NEGATIVE_INFINITY) < MISS_REFRESH_INTERVAL_MS)
+      return undefined;
+    this.lastMissRefresh.set(kind, now);
     const claimed = catalog.claimedServer(exposed);
     await this.refresh(kind, claimed !== undefined ? [claimed] : catalog.serverNames, extra);
     return catalog.resolve(kind, exposed);

@@ -32,7 +32,10 @@ const tools = [
     inputSchema: { type: 'object' },
   },
 ];
-server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+server.setRequestHandler(ListToolsRequestSchema, async () => {
+  record({ method: 'tools/list' });
+  return { tools };
+});
 server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
   const { name, arguments: args } = request.params;
   record({ method: 'tools/call', name, args });

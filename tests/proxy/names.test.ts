@@ -85,6 +85,20 @@ describe('tool names', () => {
   });
 });
 
+describe('unknown names', () => {
+  it('cannot make the proxy re-list the upstream once per call', async () => {
+    const lists = async () =>
+      (await readFile(fixtureLog, 'utf8')).split('\n').filter((line) => line.includes('"tools/list"')).length;
+    const before = await lists();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.callTool({ name: `no_such_tool_${i}`, arguments: {} })),
+    );
+    expect(results.every((r) => r.isError === true)).toBe(true);
+    // At most one re-listing per second, however many unknown names arrive.
+    expect((await lists()) - before).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('duplicate argument keys', () => {
   it('judges the value that was parsed (last key wins) and forwards exactly that value', async () => {
     const before = (await upstreamCalls()).length;
