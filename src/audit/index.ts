@@ -8,13 +8,21 @@ export {
   DEFAULT_MAX_FILE_BYTES,
   openAuditLog,
 } from './log.js';
-export { type AuditPage, type AuditQuery, AuditQueryError, queryAudit } from './query.js';
+export {
+  type AuditPage,
+  type AuditQuery,
+  AuditQueryError,
+  parseAuditCursor,
+  queryAudit,
+} from './query.js';
 export { AuditKeyError, DEFAULT_REDACT_PATTERN, REDACTED_PREFIX, RedactPatternError } from './redact.js';
 export * from './types.js';
 export {
+  type VerifyChain,
   type VerifyFailure,
   type VerifyOk,
   type VerifyProblem,
   type VerifyResult,
   verifyAudit,
 } from './verify.js';
+export { type Chain, chainDir, listChains, WRITERS_DB, writerSlot } from './writers.js';

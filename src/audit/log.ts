@@ -16,13 +16,17 @@ import {
   type AuditStatus,
   AuditWriteError,
 } from './types.js';
+import { chainDir, WriterLease } from './writers.js';
 
 export type { ChainBreakProblem } from './recovery.js';
 
 export interface AuditLogOptions {
-  /** The data directory: the log goes to <dataDir>/audit/, the HMAC key to <dataDir>/audit-hmac.key. */
+  /**
+   * The data directory: the log goes to <dataDir>/audit/ (or <dataDir>/audit/writer-N/ when other
+   * processes already write there, see writers.ts), the HMAC key to <dataDir>/audit-hmac.key.
+   */
   dataDir: string;
-  /** Overrides the audit directory. */
+  /** Overrides the audit directory: this one chain, no writer slot (the caller is the only writer). */
   dir?: string | undefined;
   /** Overrides where the HMAC key is read from (created there, mode 0600, when missing). */
   hmacKeyPath?: string | undefined;
@@ -53,7 +57,13 @@ interface Pending {
 type Written = Array<{ item: Pending; sealed: Sealed }>;
 
 export class AuditLog implements AuditSink {
+  /** The directory of this log's chain: the audit root for slot 1, <root>/writer-N/ for slot N. */
   readonly dir: string;
+  /** The audit root holding every writer's chain: what readers (query, verify, the UI) are given. */
+  readonly root: string;
+  /** The writer slot leased for this process; null when opened with an explicit `dir`. */
+  readonly slot: number | null;
+  readonly #lease: WriterLease | null;
   readonly #redactor: Redactor;
   readonly #maxFileBytes: number;
   readonly #fsyncAlways: boolean;
@@ -77,8 +87,17 @@ export class AuditLog implements AuditSink {
   #scheduled = false;
   #closed = false;
 
-  private constructor(options: AuditLogOptions, redactor: Redactor, dir: string) {
+  private constructor(
+    options: AuditLogOptions,
+    redactor: Redactor,
+    root: string,
+    dir: string,
+    lease: WriterLease | null,
+  ) {
     this.dir = dir;
+    this.root = root;
+    this.slot = lease?.slot ?? null;
+    this.#lease = lease;
     this.#redactor = redactor;
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.#fsyncAlways = options.fsync === 'always';
@@ -96,13 +115,18 @@ export class AuditLog implements AuditSink {
    * when the directory cannot be used, so a proxy never runs without its audit trail.
    */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
-    const dir = options.dir ?? join(options.dataDir, 'audit');
+    const root = options.dir ?? join(options.dataDir, 'audit');
+    let lease: WriterLease | null = null;
     let log: AuditLog | undefined;
     try {
       makeDirectory(options.dataDir);
+      // Once per open, never per append. Two writers on one chain would break it at once.
+      if (options.dir === undefined) lease = WriterLease.acquire(options.dataDir);
+      const dir = lease === null ? root : chainDir(root, lease.slot);
+      makeDirectory(root);
       makeDirectory(dir);
       const key = loadOrCreateHmacKey(options.hmacKeyPath ?? join(options.dataDir, 'audit-hmac.key'));
-      log = new AuditLog(options, new Redactor(key, options.redact ?? []), dir);
+      log = new AuditLog(options, new Redactor(key, options.redact ?? []), root, dir, lease);
       log.#resume();
       return log;
     } catch (error) {
@@ -110,8 +134,9 @@ export class AuditLog implements AuditSink {
         clearInterval(log.#timer);
         log.#segment?.close();
       }
+      lease?.release();
       if (error instanceof AuditWriteError) throw error;
-      throw new AuditWriteError(`cannot open audit log in ${dir}: ${describeError(error)}`, 'io', {
+      throw new AuditWriteError(`cannot open audit log in ${root}: ${describeError(error)}`, 'io', {
         cause: error,
       });
     }
@@ -169,7 +194,11 @@ export class AuditLog implements AuditSink {
       // Closing anyway: the records themselves were written; a missing last checkpoint only
       // narrows what a cut-off tail would reveal.
     } finally {
-      this.#closeSegment();
+      try {
+        this.#closeSegment();
+      } finally {
+        this.#lease?.release();
+      }
     }
   }
 

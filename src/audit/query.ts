@@ -1,7 +1,8 @@
-// Reading records back for the UI and API: newest first, filtered, paged by a seq cursor.
-import { open, stat } from 'node:fs/promises';
+// Reading records back for the UI and API: every writer's chain merged newest first, filtered, paged by a cursor.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { type LogFile, linesBackward, listLogFiles, parseRecord } from './files.js';
 import type { AuditRecord } from './types.js';
+import { type Chain, listChains } from './writers.js';
 
 export interface AuditQuery {
   agent?: string | undefined;
@@ -21,14 +22,17 @@ export interface AuditQuery {
   q?: string | undefined;
   /** Page size, 1..1000 (default 50). */
   limit?: number | undefined;
-  /** Cursor: only records with seq below this (the previous page's `nextCursor`). */
-  before?: number | undefined;
+  /** Cursor: the previous page's `nextCursor` (opaque; see parseAuditCursor). */
+  before?: string | undefined;
 }
 
 export interface AuditPage {
+  /** Newest first, exactly as stored. */
   records: AuditRecord[];
+  /** The writer slot (chain) each record came from: `chains[i]` for `records[i]`. */
+  chains: number[];
   /** Pass as `before` for the next (older) page; null when there is none. */
-  nextCursor: number | null;
+  nextCursor: string | null;
 }
 
 export class AuditQueryError extends Error {
@@ -36,10 +40,46 @@ export class AuditQueryError extends Error {
 }
 
 /**
- * Scans the log from the newest file backwards and returns the newest matching records. The scan
- * is linear: cost grows with how far back the matches are (a page of recent records reads only
- * the end of the newest file; a filter that matches nothing reads every file). Lines that are not
- * records are skipped: checking them is verify's job.
+ * A cursor is where each chain's scan goes on: `<slot>.<seq>` pairs joined by `_` ("1.57_2.1034":
+ * chain 1 from below seq 57, chain 2 from below seq 1034). A chain the cursor does not name has no
+ * older match (or did not exist when paging began): it is not read again. Per-chain positions, not
+ * one timestamp, so a page continues the merge exactly even where a writer's clock stepped back.
+ */
+export function parseAuditCursor(text: string): Map<number, number> {
+  const positions = new Map<number, number>();
+  if (text.length <= 1000 && /^\d{1,9}\.\d{1,15}(?:_\d{1,9}\.\d{1,15})*$/.test(text)) {
+    for (const pair of text.split('_')) {
+      const [slot, seq] = pair.split('.').map(Number) as [number, number];
+      if (slot < 1 || seq < 1 || positions.has(slot)) {
+        positions.clear();
+        break;
+      }
+      positions.set(slot, seq);
+    }
+    if (positions.size > 0) return positions;
+  }
+  throw new AuditQueryError('before must be a cursor from a previous page (next_cursor)');
+}
+
+function formatCursor(positions: Map<number, number>): string | null {
+  const pairs = [...positions].sort(([a], [b]) => a - b).map(([slot, seq]) => `${slot}.${seq}`);
+  return pairs.length === 0 ? null : pairs.join('_');
+}
+
+/** One chain's matching records, newest first, with the one to be merged next. */
+interface Stream {
+  slot: number;
+  records: Generator<AuditRecord, void, undefined>;
+  head: AuditRecord | null;
+}
+
+/**
+ * Reads every chain under `dir` (its own files and each writer-N/ subdirectory) from the newest
+ * file backwards, and merges their matching records newest first by `ts`; equal times go by chain
+ * (lower slot first), and within a chain records stay in chain order. The scan is linear: cost
+ * grows with how far back the matches are (a page of recent records reads only the end of each
+ * chain's newest file; a filter that matches nothing reads every file). Lines that are not records
+ * are skipped: checking them is verify's job.
  */
 export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<AuditPage> {
   const limit = query.limit ?? 50;
@@ -49,30 +89,99 @@ export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<A
   const from = toTime(query.from, 'from');
   const to = toTime(query.to, 'to');
   const needle = query.q?.toLowerCase();
-  const records: AuditRecord[] = [];
+  const positions = query.before === undefined ? null : parseAuditCursor(query.before);
+  const page: AuditPage = { records: [], chains: [], nextCursor: null };
+  let chains: Chain[];
+  try {
+    chains = listChains(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return page;
+    throw error;
+  }
+  const accept = (record: AuditRecord): boolean =>
+    matches(record, query, from, to) && (needle === undefined || searchText(record).includes(needle));
+  const streams: Stream[] = [];
+  try {
+    for (const chain of chains) {
+      const below = positions === null ? undefined : positions.get(chain.slot);
+      if (positions !== null && below === undefined) continue;
+      const records = chainRecords(chain.dir, below, needle, accept);
+      streams.push({ slot: chain.slot, records, head: next(records) });
+    }
+    for (;;) {
+      let newest: Stream | null = null;
+      for (const stream of streams) {
+        if (stream.head !== null && (newest === null || newer(stream, newest))) newest = stream;
+      }
+      if (newest === null) break;
+      const record = newest.head as AuditRecord;
+      if (page.records.length === limit) {
+        // One more match exists: the next page starts at every chain's unreturned head.
+        const next = new Map<number, number>();
+        for (const stream of streams) if (stream.head) next.set(stream.slot, stream.head.seq + 1);
+        page.nextCursor = formatCursor(next);
+        break;
+      }
+      page.records.push(record);
+      page.chains.push(newest.slot);
+      newest.head = next(newest.records);
+    }
+  } finally {
+    for (const stream of streams) stream.records.return();
+  }
+  return page;
+}
+
+function next(records: Generator<AuditRecord, void, undefined>): AuditRecord | null {
+  const step = records.next();
+  return step.done ? null : step.value;
+}
+
+/** Merge order: later `ts` first; equal times, the lower slot first. */
+function newer(a: Stream, b: Stream): boolean {
+  const at = timeOf(a.head as AuditRecord);
+  const bt = timeOf(b.head as AuditRecord);
+  return at === bt ? a.slot < b.slot : at > bt;
+}
+
+function timeOf(record: AuditRecord): string {
+  // The writer writes toISOString() (fixed width, UTC): these compare correctly as strings.
+  return typeof record.ts === 'string' ? record.ts : '';
+}
+
+/** One chain's matching records with seq below `below`, newest first (files newest first, lines backwards). */
+function* chainRecords(
+  dir: string,
+  below: number | undefined,
+  needle: string | undefined,
+  accept: (record: AuditRecord) => boolean,
+): Generator<AuditRecord, void, undefined> {
   let files: LogFile[];
   try {
     files = listLogFiles(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records, nextCursor: null };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
   for (let f = files.length - 1; f >= 0; f--) {
     const file = files[f] as LogFile;
-    if (query.before !== undefined && (await firstSeq(file)) >= query.before) continue;
-    for (const { line } of linesBackward(file.path, (await stat(file.path)).size)) {
+    if (below !== undefined && firstSeq(file) >= below) continue;
+    let size: number;
+    try {
+      size = statSync(file.path).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const { line } of linesBackward(file.path, size)) {
       // The whole line holds everything the search text does: a cheap first cut before parsing.
       if (needle !== undefined && !line.toLowerCase().includes(needle)) continue;
       const record = parseRecord(line);
       if (record === null) continue;
-      if (query.before !== undefined && record.seq >= query.before) continue;
-      if (!matches(record, query, from, to)) continue;
-      if (needle !== undefined && !searchText(record).includes(needle)) continue;
-      if (records.length === limit) return { records, nextCursor: (records.at(-1) as AuditRecord).seq };
-      records.push(record);
+      if (below !== undefined && record.seq >= below) continue;
+      if (accept(record)) yield record;
     }
   }
-  return { records, nextCursor: null };
 }
 
 function matches(record: AuditRecord, query: AuditQuery, from: number | null, to: number | null): boolean {
@@ -104,16 +213,20 @@ function toTime(value: string | Date | undefined, name: string): number | null {
   return time;
 }
 
-async function firstSeq(file: LogFile): Promise<number> {
+function firstSeq(file: LogFile): number {
   // Only the first line is needed; records are small, so the first 64 KiB nearly always hold it.
-  const handle = await open(file.path, 'r');
   let text: string;
   try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    text = buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
+    const fd = openSync(file.path, 'r');
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
+      text = buffer.toString('utf8', 0, bytesRead);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return Number.NEGATIVE_INFINITY;
   }
   try {
     const seq = (JSON.parse(text.slice(0, text.indexOf('\n'))) as { seq?: unknown }).seq;

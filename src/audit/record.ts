@@ -29,8 +29,11 @@ const PLAIN_FIELDS = new Set([
   'reason',
   'policy_sha256',
 ]);
-/** Set by the log itself; a caller's values for them are dropped. */
-const CHAIN_FIELDS = new Set(['seq', 'ts', 'prev', 'hash']);
+/**
+ * Set by the log itself; a caller's values for them are dropped. `chain` is never stored: readers
+ * (the JSON API) add it to say which writer's chain a record came from.
+ */
+const CHAIN_FIELDS = new Set(['seq', 'ts', 'prev', 'hash', 'chain']);
 
 /** The event's fields with secrets masked; throws AuditWriteError for a kind callers may not write. */
 export function eventFields(event: AuditEvent, redactor: Redactor): Record<string, unknown> {

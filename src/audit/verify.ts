@@ -19,6 +19,7 @@ import {
   LINE_INVALID_JSON,
   LINE_INVALID_UTF8,
 } from './lines.js';
+import { type Chain, listChains, writerSlot } from './writers.js';
 
 export type VerifyProblem =
   /** A line is not a JSON record (or the file ends in the middle of one). */
@@ -44,15 +45,34 @@ export type VerifyProblem =
   /** A file could not be read. */
   | 'unreadable';
 
-export interface VerifyOk {
-  ok: true;
+/** One chain's share of an intact result. */
+export interface VerifyChain {
+  /** The writer slot: 1 for the audit directory's own files, N for writer-N/. */
+  chain: number;
+  dir: string;
   records: number;
   files: number;
   checkpoints: number;
   lastSeq: number | null;
   lastHash: string | null;
+  recoveries: number;
+}
+
+export interface VerifyOk {
+  ok: true;
+  /** Summed over every chain. */
+  records: number;
+  files: number;
+  checkpoints: number;
+  /** How many chains were verified: the directory's own, plus one per writer-N/ subdirectory. */
+  chains: number;
+  /** The first chain's head (the directory's own chain). */
+  lastSeq: number | null;
+  lastHash: string | null;
   /** chain_break records for writes cut short (torn_tail): repaired crash damage, not tampering. */
   recoveries: number;
+  /** Each chain on its own, in slot order. */
+  perChain: VerifyChain[];
 }
 
 export interface VerifyFailure {
@@ -60,12 +80,16 @@ export interface VerifyFailure {
   /** The first seq that is broken (missing, edited, out of place); null when no seq applies. */
   seq: number | null;
   problem: VerifyProblem;
-  /** One line naming the seq and what is wrong. */
+  /** One line naming the seq, what is wrong, and where (file and line, with the chain's directory). */
   message: string;
+  /** The file, relative to the verified directory: audit-000003.jsonl or writer-2/audit-000001.jsonl. */
   file: string | null;
   /** 1-based line in `file`. */
   line: number | null;
-  /** Records checked before the failure. */
+  /** The writer slot of the broken chain, and its directory. */
+  chain: number;
+  dir: string;
+  /** Records checked before the failure (earlier chains included). */
   records: number;
   files: number;
 }
@@ -85,36 +109,81 @@ class Broken extends Error {
 const CHUNK = 4 * 1024 * 1024;
 
 /**
- * Verifies a log directory (every audit-NNNNNN.jsonl in order plus checkpoints.jsonl) or a single
- * log file (its own chain, and the checkpoints within its range). Streams the files a chunk at a
- * time; each line is checked on its own (lines.ts), then linked to the one before.
+ * Verifies a log directory or a single log file. A directory holds one chain per writer slot: its
+ * own audit-NNNNNN.jsonl files (plus checkpoints.jsonl) and each writer-N/ subdirectory's; every
+ * chain is checked on its own, in slot order, and the first failure is returned. A single file is
+ * its own chain (and the checkpoints within its range). Streams the files a chunk at a time; each
+ * line is checked on its own (lines.ts), then linked to the one before.
  */
 export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
   const info = await stat(pathOrDir);
-  let files: LogFile[];
-  let dir: string;
-  let whole: boolean;
-  let newest: boolean;
-  if (info.isDirectory()) {
-    dir = pathOrDir;
-    files = listLogFiles(dir);
-    whole = true;
-    newest = true;
-  } else {
-    dir = dirname(pathOrDir);
+  if (!info.isDirectory()) {
+    const dir = dirname(pathOrDir);
     const name = basename(pathOrDir);
     const index = logFileIndex(name) ?? 0;
-    files = [{ index, name, path: pathOrDir }];
-    whole = false;
     let siblings: LogFile[] = [];
     try {
       siblings = listLogFiles(dir);
     } catch {}
-    newest = index > 0 && (siblings.at(-1)?.index ?? 0) === index;
+    const newest = index > 0 && (siblings.at(-1)?.index ?? 0) === index;
+    const chain = { slot: writerSlot(basename(dir)) ?? 1, dir, prefix: '' };
+    const result = await verifyChain(chain, [{ index, name, path: pathOrDir }], false, newest);
+    if (!result.ok) return result;
+    const { ok: _ok, ...counts } = result;
+    return summary([counts]);
   }
+  const chains = listChains(pathOrDir);
+  const done: VerifyChain[] = [];
+  for (const chain of chains) {
+    let files: LogFile[];
+    try {
+      files = listLogFiles(chain.dir);
+    } catch (error) {
+      // A writer directory that vanished between listing and reading is a chain gone missing.
+      files = [];
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const result = await verifyChain(chain, files, true, true);
+    if (!result.ok) {
+      for (const before of done) {
+        result.records += before.records;
+        result.files += before.files;
+      }
+      return result;
+    }
+    const { ok: _ok, ...counts } = result;
+    done.push(counts);
+  }
+  return summary(done);
+}
+
+function summary(chains: VerifyChain[]): VerifyOk {
+  const sum = (key: 'records' | 'files' | 'checkpoints' | 'recoveries') =>
+    chains.reduce((total, chain) => total + chain[key], 0);
+  const first = chains[0];
+  return {
+    ok: true,
+    records: sum('records'),
+    files: sum('files'),
+    checkpoints: sum('checkpoints'),
+    chains: chains.length,
+    lastSeq: first?.lastSeq ?? null,
+    lastHash: first?.lastHash ?? null,
+    recoveries: sum('recoveries'),
+    perChain: chains,
+  };
+}
+
+/** One chain: `files` in order, read against the chain directory's checkpoints. */
+async function verifyChain(
+  chain: Chain,
+  files: LogFile[],
+  whole: boolean,
+  newest: boolean,
+): Promise<(VerifyChain & { ok: true }) | VerifyFailure> {
   const state = new ChainState(whole);
   try {
-    state.checkpoints = await readCheckpoints(join(dir, CHECKPOINT_FILE));
+    state.checkpoints = await readCheckpoints(join(chain.dir, CHECKPOINT_FILE));
     for (const file of files) {
       state.consume({ kind: 'file', file });
       for await (const piece of readChunks(file.path)) {
@@ -125,35 +194,44 @@ export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
     }
     state.finish(newest);
   } catch (error) {
-    const fileName = state.file?.name ?? null;
+    const fileName = state.file ? `${chain.prefix}${state.file.name}` : null;
+    const failure = {
+      ok: false as const,
+      file: fileName,
+      chain: chain.slot,
+      dir: chain.dir,
+      records: state.records,
+      files: state.files,
+    };
+    // Where: the file and line, or (when no file applies) the chain's directory when it is not the root's own.
+    const where = fileName
+      ? ` (${fileName}${state.line ? ` line ${state.line}` : ''})`
+      : chain.prefix
+        ? ` (in ${chain.prefix})`
+        : '';
     if (error instanceof Broken) {
       const at = error.seq === null ? '' : ` at seq ${error.seq}`;
-      const where = fileName ? ` (${fileName}${state.line ? ` line ${state.line}` : ''})` : '';
       return {
-        ok: false,
+        ...failure,
         seq: error.seq,
         problem: error.problem,
         message: `audit log broken${at}: ${error.detail}${where}`,
-        file: fileName,
         line: state.line || null,
-        records: state.records,
-        files: state.files,
       };
     }
     const message = error instanceof Error ? error.message : String(error);
     return {
-      ok: false,
+      ...failure,
       seq: state.nextSeq,
       problem: 'unreadable',
-      message: `audit log unreadable: ${message}`,
-      file: fileName,
+      message: `audit log unreadable${where}: ${message}`,
       line: null,
-      records: state.records,
-      files: state.files,
     };
   }
   return {
     ok: true,
+    chain: chain.slot,
+    dir: chain.dir,
     records: state.records,
     files: state.files,
     checkpoints: state.checkpoints.size,

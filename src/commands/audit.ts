@@ -1,4 +1,4 @@
-// `portcullis audit verify` and `portcullis audit tail`: check the chain, read recent records.
+// `portcullis audit verify` and `portcullis audit tail`: check every writer's chain, read recent records.
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,9 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { endOfLastLine, type LogFile, linesBackward, listLogFiles, parseRecord } from '../audit/files.js';
 import type { AuditRecord } from '../audit/types.js';
 import { verifyAudit } from '../audit/verify.js';
+import { listChains } from '../audit/writers.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
-/** Verifies `path` (a log file or directory; default <dataDir>/audit): 0 intact, 1 broken. */
+/** Verifies `path` (a log file or directory with every writer's chain; default <dataDir>/audit): 0 intact, 1 broken. */
 export async function auditVerify(
   opts: { path?: string | undefined; dataDir: string },
   io: Io,
@@ -21,67 +22,94 @@ export async function auditVerify(
     return EXIT_CHECK_FAILED;
   }
   const recovered = result.recoveries > 0 ? `, ${result.recoveries} torn write(s) recovered` : '';
-  const last = result.lastSeq === null ? '' : `, last seq ${result.lastSeq}`;
+  const heads = result.perChain.filter((chain) => chain.lastSeq !== null);
+  const last =
+    result.chains === 1
+      ? heads.map((chain) => `, last seq ${chain.lastSeq}`).join('')
+      : heads.length === 0
+        ? ''
+        : `, last seq ${heads.map((chain) => `${chain.lastSeq} (${chainName(chain.chain)})`).join(', ')}`;
   io.out(
-    `audit log intact: ${result.records} records in ${result.files} file(s), ` +
+    `audit log intact: ${result.records} records in ${result.files} file(s), ${result.chains} chain(s), ` +
       `${result.checkpoints} checkpoint(s)${last}${recovered}`,
   );
   return EXIT_OK;
 }
 
+function chainName(slot: number): string {
+  return slot === 1 ? 'main' : `writer-${slot}`;
+}
+
 const POLL_MS = 250;
 
-/** Prints the last `n` records, then (with follow) new ones as they are written, until `signal` aborts. */
+/** One record read back, with the chain it came from, for merging chains by time. */
+interface Read {
+  record: AuditRecord;
+  slot: number;
+}
+
+/** Where following a chain stands: the file being read and how far. */
+interface Follow {
+  slot: number;
+  dir: string;
+  file: LogFile | undefined;
+  offset: number;
+  carry: string;
+}
+
+/**
+ * Prints the last `n` records of every chain merged by time, then (with follow) new ones as any
+ * writer adds them, including a writer that starts later, until `signal` aborts.
+ */
 export async function auditTail(
   opts: { dataDir: string; n: number; follow: boolean; signal?: AbortSignal | undefined },
   io: Io,
 ): Promise<number> {
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new UsageError('-n must be a whole number');
-  const dir = join(opts.dataDir, 'audit');
-  if (!existsSync(dir)) throw new UsageError(`no audit log at ${dir}`);
+  const root = join(opts.dataDir, 'audit');
+  if (!existsSync(root)) throw new UsageError(`no audit log at ${root}`);
 
-  const files = listLogFiles(dir);
-  const newest = files.at(-1);
-  // Where following starts: just past the last whole line of the newest file as it is now.
-  let offset = newest ? endOfLastLine(newest.path, (await stat(newest.path)).size) : 0;
-  const recent: string[] = [];
-  for (let f = files.length - 1; f >= 0 && recent.length < opts.n; f--) {
-    const file = files[f] as LogFile;
-    const end = file === newest ? offset : (await stat(file.path)).size;
-    for (const { line } of linesBackward(file.path, end)) {
-      const text = formatRecordLine(line);
-      if (text === null) continue;
-      recent.push(text);
-      if (recent.length === opts.n) break;
+  const following = new Map<number, Follow>();
+  const recent: Read[] = [];
+  for (const chain of listChains(root)) {
+    const files = listLogFiles(chain.dir);
+    const newest = files.at(-1);
+    // Where following starts: just past the last whole line of the newest file as it is now.
+    const offset = newest ? endOfLastLine(newest.path, (await stat(newest.path)).size) : 0;
+    following.set(chain.slot, { slot: chain.slot, dir: chain.dir, file: newest, offset, carry: '' });
+    let taken = 0;
+    for (let f = files.length - 1; f >= 0 && taken < opts.n; f--) {
+      const file = files[f] as LogFile;
+      const end = file === newest ? offset : (await stat(file.path)).size;
+      for (const { line } of linesBackward(file.path, end)) {
+        const record = parseRecord(line);
+        if (record === null) continue;
+        recent.push({ record, slot: chain.slot });
+        if (++taken === opts.n) break;
+      }
     }
   }
-  for (const text of recent.reverse()) io.out(text);
+  print(io, recent.sort(byTime).slice(Math.max(0, recent.length - opts.n)));
   if (!opts.follow) return EXIT_OK;
 
-  let current: LogFile | undefined = newest;
-  let carry = '';
   const signal = opts.signal;
   while (!signal?.aborted) {
-    if (current) {
-      const read = await readFrom(current.path, offset);
-      offset += read.bytes;
-      const text = carry + read.text;
-      const lines = text.split('\n');
-      carry = lines.pop() ?? '';
-      for (const line of lines) {
-        const formatted = formatRecordLine(line);
-        if (formatted !== null) io.out(formatted);
+    // A writer that started after us: follow its chain from its first record.
+    for (const chain of listChains(root)) {
+      if (!following.has(chain.slot)) {
+        following.set(chain.slot, {
+          slot: chain.slot,
+          dir: chain.dir,
+          file: undefined,
+          offset: 0,
+          carry: '',
+        });
       }
-      if (read.bytes > 0) continue;
     }
-    // Nothing new here: move on once a newer file exists (rotation), else wait.
-    const next = listLogFiles(dir).find((file) => file.index > (current?.index ?? 0));
-    if (next) {
-      current = next;
-      offset = 0;
-      carry = '';
-      continue;
-    }
+    const fresh: Read[] = [];
+    for (const state of following.values()) await drain(state, fresh);
+    print(io, fresh.sort(byTime));
+    if (fresh.length > 0) continue;
     try {
       await sleep(POLL_MS, undefined, { signal });
     } catch {
@@ -91,11 +119,57 @@ export async function auditTail(
   return EXIT_OK;
 }
 
+/** Reads what one chain has added since the last call, moving on to newer files (rotation). */
+async function drain(state: Follow, into: Read[]): Promise<void> {
+  for (;;) {
+    if (state.file && (await readNew(state, into)) > 0) continue;
+    let files: LogFile[];
+    try {
+      files = listLogFiles(state.dir);
+    } catch {
+      return;
+    }
+    const next = files.find((file) => file.index > (state.file?.index ?? 0));
+    if (!next) return;
+    // A newer file means the writer is done with this one: one last read catches its final lines.
+    if (state.file && (await readNew(state, into)) > 0) continue;
+    state.file = next;
+    state.offset = 0;
+    state.carry = '';
+  }
+}
+
+/** Appends the chain's whole new lines to `into`; returns how many bytes were read. */
+async function readNew(state: Follow, into: Read[]): Promise<number> {
+  const read = await readFrom((state.file as LogFile).path, state.offset);
+  state.offset += read.bytes;
+  const lines = (state.carry + read.text).split('\n');
+  state.carry = lines.pop() ?? '';
+  for (const line of lines) {
+    const record = parseRecord(line);
+    if (record !== null) into.push({ record, slot: state.slot });
+  }
+  return read.bytes;
+}
+
+/** Oldest first by time; equal times by chain, then seq. */
+function byTime(a: Read, b: Read): number {
+  const at = String(a.record.ts);
+  const bt = String(b.record.ts);
+  if (at !== bt) return at < bt ? -1 : 1;
+  return a.slot !== b.slot ? b.slot - a.slot : a.record.seq - b.record.seq;
+}
+
+function print(io: Io, reads: Read[]): void {
+  for (const { record, slot } of reads) io.out(formatRecord(record, slot));
+}
+
 /** One record as a readable line: time, seq, event, agent, server/tool, decision, rule, reason, extras. */
-export function formatRecord(record: AuditRecord): string {
+export function formatRecord(record: AuditRecord, chain = 1): string {
   const parts = [
     record.ts,
-    `#${record.seq}`,
+    // seq counts per chain: records of writer slot N are marked wN.
+    chain === 1 ? `#${record.seq}` : `w${chain}#${record.seq}`,
     record.event,
     `agent=${record.agent ?? '-'}`,
     `${record.server ?? '-'}/${record.tool ?? '-'}`,
@@ -129,11 +203,6 @@ const EXTRA_KEYS = [
   'problem',
   'correlation_id',
 ] as const;
-
-function formatRecordLine(line: string): string | null {
-  const record = parseRecord(line);
-  return record === null ? null : formatRecord(record);
-}
 
 async function readFrom(path: string, offset: number): Promise<{ text: string; bytes: number }> {
   let handle: Awaited<ReturnType<typeof open>>;

@@ -1,8 +1,11 @@
 // Shared fixtures for the audit tests: temp data dirs, realistic events, log file access.
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AuditEvent } from '../../src/audit/types.js';
+import type { WriterCommand, WriterMessage } from './fixtures/writer.js';
 
 export async function tempDataDir(): Promise<{
   dataDir: string;
@@ -67,4 +70,69 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+/** A writer child process (fixtures/writer.ts) on `dataDir`, and how to talk to it. */
+export interface WriterChild {
+  child: ChildProcess;
+  /** Resolves with the next message of this type; rejects when the child exits first or after 20 s. */
+  next<T extends WriterMessage['type']>(type: T): Promise<Extract<WriterMessage, { type: T }>>;
+  send(command: WriterCommand): void;
+  /** Resolves once the process is gone (its pid is then free). */
+  exited: Promise<void>;
+}
+
+export function spawnWriter(dataDir: string): WriterChild {
+  const child = fork(join(fixtures, 'writer.ts'), [dataDir], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const queued: WriterMessage[] = [];
+  type Waiter = { type: string; resolve: (m: WriterMessage) => void; reject: (e: Error) => void };
+  const waiting: Waiter[] = [];
+  child.on('message', (message: WriterMessage) => {
+    if (message.type === 'error') {
+      for (const waiter of waiting.splice(0)) waiter.reject(new Error(message.message));
+      queued.push(message);
+      return;
+    }
+    const at = waiting.findIndex((w) => w.type === message.type);
+    if (at >= 0) waiting.splice(at, 1)[0]?.resolve(message);
+    else queued.push(message);
+  });
+  return {
+    child,
+    exited,
+    send: (command) => child.send(command),
+    next<T extends WriterMessage['type']>(type: T) {
+      const at = queued.findIndex((m) => m.type === type || m.type === 'error');
+      if (at >= 0) {
+        const message = queued.splice(at, 1)[0] as WriterMessage;
+        if (message.type === 'error') return Promise.reject(new Error(message.message));
+        return Promise.resolve(message as unknown as Extract<WriterMessage, { type: T }>);
+      }
+      return new Promise<Extract<WriterMessage, { type: T }>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no '${type}' message from the writer`)), 20_000);
+        const done = () => clearTimeout(timer);
+        waiting.push({
+          type,
+          resolve: (message) => {
+            done();
+            resolve(message as unknown as Extract<WriterMessage, { type: T }>);
+          },
+          reject: (error) => {
+            done();
+            reject(error);
+          },
+        });
+        void exited.then(() => {
+          done();
+          reject(new Error(`the writer exited before '${type}'`));
+        });
+      });
+    },
+  };
 }

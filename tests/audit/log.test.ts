@@ -6,7 +6,7 @@ import { AuditLog } from '../../src/audit/log.js';
 import { REDACTED_PREFIX } from '../../src/audit/redact.js';
 import { type AuditRecord, AuditWriteError } from '../../src/audit/types.js';
 import { verifyAudit } from '../../src/audit/verify.js';
-import { decisionEvent, locate, logLines, tempDataDir, writeLines } from './helpers.js';
+import { decisionEvent, locate, logLines, spawnWriter, tempDataDir, writeLines } from './helpers.js';
 
 let dataDir: string;
 let auditDir: string;
@@ -153,8 +153,13 @@ describe('restart', () => {
   });
 
   it('continues after a crash without close (no final checkpoint)', async () => {
-    const crashed = await openLog();
-    for (let i = 1; i <= 10; i++) await crashed.append(decisionEvent(i));
+    // A real crash: a log left open in this process would still be a live writer (and hold its slot).
+    const crashed = spawnWriter(dataDir);
+    await crashed.next('open');
+    crashed.send({ type: 'append', count: 10, tag: 'crashed' });
+    await crashed.next('appended');
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
     const again = await openLog();
     expect((await again.append(decisionEvent(11))).seq).toBe(11);
     expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 11 });
