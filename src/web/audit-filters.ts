@@ -1,6 +1,6 @@
 // Audit filters from a query string, shared by the audit page and GET /api/audit: strict, so a typo
 // (`decison=deny`) is an error rather than a page of everything.
-import { type AuditQuery, AuditQueryError } from '../audit/query.js';
+import { type AuditQuery, AuditQueryError, parseAuditCursor } from '../audit/query.js';
 import type { AuditEventKind } from '../audit/types.js';
 
 export const AUDIT_DECISIONS = ['allow', 'deny', 'review'] as const;
@@ -34,7 +34,8 @@ export interface AuditFilters {
   to?: string;
   q?: string;
   limit?: number;
-  before?: number;
+  /** The opaque paging cursor (a previous page's next cursor). */
+  before?: string;
 }
 
 /** The filter parameters in the order links write them. */
@@ -116,9 +117,9 @@ export function parseAuditFilters(
     }
     filters.limit = limit;
   }
-  const before = integerParam(value('before'), 'before');
+  const before = value('before');
   if (before !== undefined) {
-    if (before < 1) throw new AuditQueryError('before must be a record number (seq) of 1 or more');
+    parseAuditCursor(before); // throws for anything that is not a cursor this version wrote
     filters.before = before;
   }
   return {

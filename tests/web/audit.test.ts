@@ -147,7 +147,11 @@ async function api(query: string, init: RequestInit = {}) {
   const res = await h.request(`/api/audit${query}`, bearer(init));
   return {
     res,
-    body: (await res.json()) as { records: AuditRecord[]; next_cursor: number | null; error?: string },
+    body: (await res.json()) as {
+      records: Array<AuditRecord & { chain: number }>;
+      next_cursor: string | null;
+      error?: string;
+    },
   };
 }
 
@@ -164,8 +168,10 @@ describe('GET /api/audit', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(body.records.map((r) => r.seq)).toEqual(newest().slice(0, 5));
-    expect(body.next_cursor).toBe(body.records.at(-1)?.seq);
-    expect(body.records[0]).toEqual(written.at(-1));
+    // One writer (chain 1): the cursor says "chain 1, below this seq".
+    expect(body.next_cursor).toBe(`1.${body.records.at(-1)?.seq}`);
+    // Each record as stored, plus the chain (writer slot) it came from.
+    expect(body.records[0]).toEqual({ ...written.at(-1), chain: 1 });
   });
 
   it.each([
@@ -197,11 +203,12 @@ describe('GET /api/audit', () => {
 
   it('pages with before: each page is the next older one, no record twice, none missed', async () => {
     const seen: number[] = [];
-    let cursor: number | null = null;
+    let cursor: string | null = null;
     let pages = 0;
     do {
       const { body } = await api(`?decision=allow&limit=4${cursor === null ? '' : `&before=${cursor}`}`);
-      if (cursor !== null) expect(Math.max(...body.records.map((r) => r.seq))).toBeLessThan(cursor);
+      if (cursor !== null)
+        expect(Math.max(...body.records.map((r) => r.seq))).toBeLessThan(seen.at(-1) as number);
       seen.push(...body.records.map((r) => r.seq));
       cursor = body.next_cursor;
       pages++;
@@ -219,7 +226,7 @@ describe('GET /api/audit', () => {
     const text = await res.text();
     expect(text).toBe(`${lines.slice(-7).reverse().join('\n')}\n`);
     const next = res.headers.get('x-next-cursor');
-    expect(Number(next)).toBe(written.at(-7)?.seq);
+    expect(next).toBe(`1.${written.at(-7)?.seq}`);
     expect(res.headers.get('link')).toBe(`</api/audit?limit=7&before=${next}&format=jsonl>; rel="next"`);
 
     // Accept: application/x-ndjson does the same; the whole log fits one page of the maximum size.
@@ -249,7 +256,9 @@ describe('GET /api/audit', () => {
     ['limit=0', /limit must be a whole number from 1 to 1000/],
     ['limit=1001', /limit must be a whole number from 1 to 1000/],
     ['limit=ten', /limit must be a whole number/],
-    ['before=-3', /before must be a whole number/],
+    ['before=-3', /before must be a cursor/],
+    // A bare seq was the cursor before there were several chains: refused, not misread.
+    ['before=48', /before must be a cursor/],
     ['decison=deny', /unknown filter "decison"/],
     ['agent=a&agent=b', /"agent" is given more than once/],
     ['format=xml', /format must be json or jsonl/],
@@ -340,7 +349,7 @@ describe('the audit page', () => {
     expect(text).toContain('id="f-agent" name="agent" value="bulk-bot"');
     const older = /<a href="([^"]+)" rel="next"/.exec(text)?.[1]?.replaceAll('&amp;', '&') as string;
     expect(older).toBe(
-      `/audit?agent=bulk-bot&decision=allow&from=2025-01-31T00%3A00%3A00.000Z&limit=5&before=${expected[4]}`,
+      `/audit?agent=bulk-bot&decision=allow&from=2025-01-31T00%3A00%3A00.000Z&limit=5&before=1.${expected[4]}`,
     );
     const next = await page(older.slice('/audit'.length));
     expect(seqsOn(next.text)).toEqual(expected.slice(5, 10));
@@ -401,5 +410,108 @@ describe('the audit page', () => {
     h.queue.decide(id, { decision: 'deny', by: 'alice (browser)' });
     const decided = await (await h.request('/decided', { headers: { cookie } })).text();
     expect(decided).not.toContain('href="/audit');
+  });
+});
+
+describe('several writers (one chain per proxy process)', () => {
+  let multi: ReturnType<typeof tempDir>;
+  let root: string;
+  /** Newest first, as the merge must give them: `<chain>:<seq>`. */
+  let order: string[];
+  let h2: Harness;
+
+  beforeAll(async () => {
+    multi = tempDir('portcullis-audit-web-multi-');
+    root = join(multi.dir, 'audit');
+    let clock = START;
+    const now = () => new Date(clock);
+    const logs = [
+      await AuditLog.open({ dataDir: multi.dir, now }),
+      await AuditLog.open({ dataDir: multi.dir, now }),
+    ];
+    const all: Array<{ key: string; ts: string }> = [];
+    try {
+      for (let i = 0; i < 13; i++) {
+        const log = logs[i % 3 === 0 ? 1 : 0] as AuditLog;
+        const record = await log.append({
+          event: 'decision',
+          correlation_id: `corr-multi-${i}`,
+          agent: 'multi-bot',
+          server: 'everything',
+          tool: 'echo',
+          decision: 'allow',
+          rule: null,
+          reason: 'test',
+          policy_sha256: 'a'.repeat(64),
+        });
+        all.push({ key: `${log.slot}:${record.seq}`, ts: record.ts });
+        clock += 60_000;
+      }
+    } finally {
+      for (const log of logs) await log.close();
+    }
+    order = all.reverse().map(({ key }) => key);
+  });
+  afterAll(() => multi.cleanup());
+  beforeEach(() => {
+    h2 = harness({ auditDir: root });
+  });
+  afterEach(() => h2.close());
+
+  const keys = (records: Array<AuditRecord & { chain: number }>) => records.map((r) => `${r.chain}:${r.seq}`);
+
+  it('merges every chain newest first; each JSON record names its chain, and paging sees each once', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h2.request(
+        `/api/audit?limit=4${cursor === null ? '' : `&before=${cursor}`}`,
+        bearer(),
+      );
+      const body = (await res.json()) as {
+        records: Array<AuditRecord & { chain: number }>;
+        next_cursor: string | null;
+      };
+      seen.push(...keys(body.records));
+      cursor = body.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(order);
+    expect(new Set(seen.map((key) => key.split(':')[0]))).toEqual(new Set(['1', '2']));
+  });
+
+  it('exports the stored lines of every chain unchanged (no chain field), following X-Next-Cursor', async () => {
+    const stored = [root, join(root, 'writer-2')].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => /^audit-\d+\.jsonl$/.test(f))
+        .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)),
+    );
+    const exported: string[] = [];
+    let next: string | null = null;
+    do {
+      const res = await h2.request(
+        `/api/audit?format=jsonl&limit=5${next === null ? '' : `&before=${next}`}`,
+        bearer(),
+      );
+      exported.push(...(await res.text()).split('\n').filter(Boolean));
+      next = res.headers.get('x-next-cursor');
+    } while (next !== null);
+    expect(exported).toHaveLength(13);
+    expect([...exported].sort()).toEqual([...stored].sort());
+    for (const line of exported) expect(line).not.toContain('"chain"');
+  });
+
+  it('labels the other writer’s records on the page and pages them with the Older link', async () => {
+    const { cookie } = await signIn(h2);
+    const text = await (await h2.request('/audit?limit=6', { headers: { cookie } })).text();
+    const rows = [...text.matchAll(/data-seq="(\d+)" data-chain="(\d+)"/g)].map((m) => `${m[2]}:${m[1]}`);
+    expect(rows).toEqual(order.slice(0, 6));
+    expect(text).toMatch(/>w2#\d+<\/span>/);
+    expect(text).toContain('6 records from 2 writers, newest first');
+    const ids = [...text.matchAll(/<tbody class="record[^"]*" id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(6);
+    const older = /<a href="([^"]+)" rel="next"/.exec(text)?.[1]?.replaceAll('&amp;', '&') as string;
+    const next = await (await h2.request(older, { headers: { cookie } })).text();
+    const more = [...next.matchAll(/data-seq="(\d+)" data-chain="(\d+)"/g)].map((m) => `${m[2]}:${m[1]}`);
+    expect(more).toEqual(order.slice(6, 12));
   });
 });

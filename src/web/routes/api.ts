@@ -129,18 +129,22 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
     });
   }
 
-  // Records newest first. JSON: {records, next_cursor}. JSONL (format=jsonl or Accept:
-  // application/x-ndjson): the stored lines, with the cursor in X-Next-Cursor and a Link rel="next".
+  // Records of every writer's chain, newest first. JSON: {records, next_cursor}, each record as
+  // stored plus `chain` (its writer slot; never a stored field). JSONL (format=jsonl or Accept:
+  // application/x-ndjson): the stored lines exactly, with the cursor in X-Next-Cursor and a Link rel="next".
   api.get('/audit', async (c) => {
     const format = c.req.query('format');
     const jsonl = wantsJsonl(format, c.req.header('accept'));
     const { filters, query } = parseAuditFilters(new URL(c.req.url).searchParams, ['format']);
     if (options.auditDir === undefined) return c.json({ error: 'The audit log is not available here' }, 503);
     const page = await queryAudit(options.auditDir, query);
-    if (!jsonl) return c.json({ records: page.records, next_cursor: page.nextCursor });
+    if (!jsonl) {
+      const records = page.records.map((record, i) => ({ ...record, chain: page.chains[i] }));
+      return c.json({ records, next_cursor: page.nextCursor });
+    }
     const headers: Record<string, string> = { 'Content-Type': 'application/x-ndjson; charset=utf-8' };
     if (page.nextCursor !== null) {
-      headers['X-Next-Cursor'] = String(page.nextCursor);
+      headers['X-Next-Cursor'] = page.nextCursor;
       const next = auditSearch({ ...filters, before: page.nextCursor });
       headers.Link = `</api/audit${next}${format === undefined ? '' : `&format=${format}`}>; rel="next"`;
     }

@@ -172,7 +172,7 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
       const form: Record<string, string> = {};
       for (const [key, value] of params) if (value.length <= 500) form[key] = value;
       let filters: AuditFilters = {};
-      let page: AuditPage = { records: [], nextCursor: null };
+      let page: AuditPage = { records: [], chains: [], nextCursor: null };
       let error: string | undefined;
       try {
         const parsed = parseAuditFilters(params);

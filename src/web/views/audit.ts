@@ -16,7 +16,9 @@ export interface AuditPageProps {
   /** What the form fields show: the raw query values, so a bad one can be corrected in place. */
   form: Record<string, string>;
   records: AuditRecord[];
-  nextCursor: number | null;
+  /** The writer slot (chain) of each record: `chains[i]` for `records[i]`. */
+  chains: number[];
+  nextCursor: string | null;
   /** A bad filter: shown instead of records. */
   error?: string | undefined;
 }
@@ -59,13 +61,17 @@ function call(record: AuditRecord): Html {
   return html`${server === undefined ? '' : html`<span class="server">${server}</span><span class="sep">/</span>`}<span class="tool">${tool}</span>`;
 }
 
-function recordRows(record: AuditRecord, filters: AuditFilters): Html {
+function recordRows(record: AuditRecord, filters: AuditFilters, chain: number): Html {
   const correlation = text(record.correlation_id);
   const approval = text(record.approval_id);
   const decision = text(record.decision);
-  return html`<tbody class="record${record.event === 'chain_break' ? ' problem' : ''}" id="seq-${record.seq}" data-seq="${record.seq}">
+  // seq counts per chain: another writer's records carry its slot in their id and label.
+  const id = chain === 1 ? `seq-${record.seq}` : `seq-w${chain}-${record.seq}`;
+  return html`<tbody class="record${record.event === 'chain_break' ? ' problem' : ''}" id="${id}" data-seq="${record.seq}" data-chain="${chain}">
   <tr class="main">
-    <td class="when">${time(record.ts)}<span class="seq">#${record.seq}</span></td>
+    <td class="when">${time(record.ts)}<span class="seq"${
+      chain === 1 ? '' : html` title="written by writer slot ${chain} (audit/writer-${chain}/)"`
+    }>${chain === 1 ? '' : `w${chain}`}#${record.seq}</span></td>
     <td><span class="event kind-${record.event}">${record.event}</span>${
       detail(record) === undefined ? '' : html`<span class="detail">${detail(record)}</span>`
     }</td>
@@ -146,12 +152,18 @@ function results(props: AuditPageProps): Html {
   }
   const first = records[0] as AuditRecord;
   const last = records.at(-1) as AuditRecord;
-  return html`<p class="count muted">${records.length} record${records.length === 1 ? '' : 's'}, #${first.seq}${
-    records.length > 1 ? ` to #${last.seq}` : ''
-  }, newest first. Open a record for everything it holds; secrets appear as stored, redacted.</p>
+  const writers = new Set(props.chains).size;
+  // A seq range only means something within one chain.
+  const range =
+    writers > 1
+      ? ` from ${writers} writers`
+      : `, ${props.chains[0] === 1 || props.chains[0] === undefined ? '' : `w${props.chains[0]}`}#${first.seq}${
+          records.length > 1 ? ` to #${last.seq}` : ''
+        }`;
+  return html`<p class="count muted">${records.length} record${records.length === 1 ? '' : 's'}${range}, newest first. Open a record for everything it holds; secrets appear as stored, redacted.</p>
 <div class="table-wrap"><table class="audit">
   <thead><tr><th>Time (UTC)</th><th>Event</th><th>Agent</th><th>Call</th><th>Decision</th><th>Rule</th><th>Reason</th></tr></thead>
-  ${records.map((r) => recordRows(r, filters))}
+  ${records.map((r, i) => recordRows(r, filters, props.chains[i] ?? 1))}
 </table></div>
 ${pager(props)}`;
 }
