@@ -85,6 +85,9 @@ async function compose(
   // Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded.
   const audit = await AuditLog.open({ dataDir: options.dataDir, redact: [...policy.current.audit.redact] });
   stops.push(() => audit.close());
+  // Another proxy process shares the data dir: this one keeps its own chain (src/audit/README.md).
+  if (audit.slot !== null && audit.slot > 1)
+    log(`audit: writing to ${audit.dir} (writer slot ${audit.slot})`);
   /** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
   const record = (event: AuditEvent): void => {
     audit.append(event).catch((error: unknown) => {
@@ -114,7 +117,8 @@ async function compose(
     env,
     log,
     audit: sink,
-    auditDir: audit.dir,
+    // The root: the UI and API read every writer's chain, not only this process's.
+    auditDir: audit.root,
     redactArgs: (args) => audit.redact(args),
     policy: () => policy.current,
     policyStatus: () => ({
