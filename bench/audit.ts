@@ -1,4 +1,4 @@
-// Benchmark: audit append throughput with the hash chain on, and the time to verify 1,000,000 records.
+// Benchmark: audit append throughput with the hash chain on, the cost of an open, and the time to verify 1,000,000 records.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,14 @@ async function concurrent(dir: string, records: number, width: number): Promise<
   return records / seconds;
 }
 
+/** Opening leases a writer slot in SQLite (once per open, never per append): what that costs. */
+async function openClose(dir: string, times: number): Promise<number> {
+  await (await AuditLog.open({ dataDir: dir })).close();
+  const start = performance.now();
+  for (let i = 0; i < times; i++) await (await AuditLog.open({ dataDir: dir })).close();
+  return (performance.now() - start) / times;
+}
+
 export async function run(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'portcullis-bench-audit-'));
   try {
@@ -71,6 +79,9 @@ export async function run(): Promise<void> {
     console.log(
       `audit append, 64 concurrent callers:      ${Math.round(many).toLocaleString('en')} records/s`,
     );
+
+    const open = await openClose(join(root, 'open'), 50);
+    console.log(`audit open + close (writer slot lease, recovery scan): ${open.toFixed(2)} ms`);
 
     const data = join(root, 'verify');
     await concurrent(data, VERIFY_RECORDS, 1000);

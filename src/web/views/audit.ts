@@ -153,13 +153,12 @@ function results(props: AuditPageProps): Html {
   const first = records[0] as AuditRecord;
   const last = records.at(-1) as AuditRecord;
   const writers = new Set(props.chains).size;
-  // A seq range only means something within one chain.
+  // A seq range only means something within one chain; slot N's seqs are marked wN.
+  const mark = props.chains[0] === undefined || props.chains[0] === 1 ? '' : `w${props.chains[0]}`;
   const range =
     writers > 1
       ? ` from ${writers} writers`
-      : `, ${props.chains[0] === 1 || props.chains[0] === undefined ? '' : `w${props.chains[0]}`}#${first.seq}${
-          records.length > 1 ? ` to #${last.seq}` : ''
-        }`;
+      : `, ${mark}#${first.seq}${records.length > 1 ? ` to ${mark}#${last.seq}` : ''}`;
   return html`<p class="count muted">${records.length} record${records.length === 1 ? '' : 's'}${range}, newest first. Open a record for everything it holds; secrets appear as stored, redacted.</p>
 <div class="table-wrap"><table class="audit">
   <thead><tr><th>Time (UTC)</th><th>Event</th><th>Agent</th><th>Call</th><th>Decision</th><th>Rule</th><th>Reason</th></tr></thead>
