@@ -1,6 +1,6 @@
 // The policy CLI contract (DESIGN 2): output formats and exit codes, run as a real process.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -118,5 +118,14 @@ describe('portcullis policy', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('policy');
+  });
+});
+
+describe('the installed command', () => {
+  it('is an executable file with a node shebang, so npx portcullis runs it', async () => {
+    const bin = join(root, 'dist', 'src', 'cli.js');
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+    const { stdout } = await run(bin, ['policy', 'validate', 'policy.example.yml'], { cwd: root });
+    expect(stdout).toMatch(/policy.example.yml: ok/);
   });
 });
