@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
+import { raceCall, restartCall } from './fixtures/calls.js';
 import { tempDir } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -63,15 +64,7 @@ describe('several processes sharing one approvals database', () => {
     });
     const calls: { id: string; n: number }[] = [];
     for (let n = 0; n < APPROVALS; n++) {
-      const outcome = await queue.review({
-        agent: 'racer',
-        server: 'payments',
-        tool: 'refunds.refund',
-        args: { n },
-        rule: 'fallback',
-        reason: 'race',
-        canWait: false,
-      });
+      const outcome = await queue.review(raceCall(n));
       calls.push({ id: outcome.approval.id, n });
     }
     const workers = Array.from({ length: PROCESSES }, () => spawnFixture('race-worker.ts', [file]));
@@ -160,16 +153,7 @@ describe('several processes sharing one approvals database', () => {
     const pending = queue.list({ status: 'pending' });
     expect(pending.map((a) => a.id).sort()).toEqual([...ids].sort());
     const byN = new Map(pending.map((a) => [(JSON.parse(a.argsCanonical) as { n: number }).n, a.id]));
-    const retry = (n: number) =>
-      queue.review({
-        agent: 'holder',
-        server: 'payments',
-        tool: 'refunds.refund',
-        args: { n },
-        rule: 'fallback',
-        reason: 'restart test',
-        canWait: false,
-      });
+    const retry = (n: number) => queue.review(restartCall(n, false));
 
     queue.decide(byN.get(0) as string, { decision: 'approve', by: 'alice' });
     queue.decide(byN.get(1) as string, { decision: 'deny', by: 'alice' });
