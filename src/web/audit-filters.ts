@@ -85,24 +85,19 @@ export function parseAuditFilters(
     if (text.length > TEXT_MAX) throw new AuditQueryError(`"${key}" is longer than ${TEXT_MAX} characters`);
     filters[key] = text;
   }
-  const decision = value('decision');
-  if (decision !== undefined) {
-    if (!isOneOf(AUDIT_DECISIONS, decision)) {
-      throw new AuditQueryError(
-        `decision must be one of ${AUDIT_DECISIONS.join(', ')}, not "${short(decision)}"`,
-      );
+  /** An enumerated parameter: absent, or exactly one of `allowed`. */
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+    const given = value(key);
+    if (given === undefined) return undefined;
+    if (!isOneOf(allowed, given)) {
+      throw new AuditQueryError(`${key} must be one of ${allowed.join(', ')}, not "${short(given)}"`);
     }
-    filters.decision = decision;
-  }
-  const event = value('event');
-  if (event !== undefined) {
-    if (!isOneOf(AUDIT_EVENT_KINDS, event)) {
-      throw new AuditQueryError(
-        `event must be one of ${AUDIT_EVENT_KINDS.join(', ')}, not "${short(event)}"`,
-      );
-    }
-    filters.event = event;
-  }
+    return given;
+  };
+  const decision = oneOf('decision', AUDIT_DECISIONS);
+  if (decision !== undefined) filters.decision = decision;
+  const event = oneOf('event', AUDIT_EVENT_KINDS);
+  if (event !== undefined) filters.event = event;
   const from = timeParam(value('from'), 'from');
   const to = timeParam(value('to'), 'to');
   if (from !== undefined && to !== undefined && from.getTime() >= to.getTime()) {
