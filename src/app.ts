@@ -12,6 +12,7 @@ import {
   Gate,
   HttpEndpoint,
   type HttpListener,
+  isLoopback,
   listen,
   PolicySource,
   PROXY_INFO,
@@ -30,6 +31,8 @@ export interface AppOptions {
   dataDir: string;
   /** stdio: the caller's agent id; HTTP: the agent of keyless clients when the policy has no keyed agents. */
   agent: string;
+  /** Serve keyless clients on an address other hosts can reach (`--allow-anonymous`); refused otherwise. */
+  allowAnonymous?: boolean | undefined;
   command?: CommandUpstream | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   log(line: string): void;
@@ -41,6 +44,8 @@ export interface App {
   approvals: Approvals;
   /** The MCP endpoint URL in HTTP mode. */
   url: string | undefined;
+  /** The address and port the HTTP endpoint's socket is bound to (`0.0.0.0:3000`). */
+  bound: string | undefined;
   /** Resolves when the proxy stops by itself (stdio: the client went away). */
   done: Promise<void>;
   close(): Promise<void>;
@@ -200,10 +205,19 @@ async function compose(
   });
 
   if (options.http) {
+    const reachable = !isLoopback(options.http.host);
+    const allowAnonymous = !reachable || options.allowAnonymous === true;
+    if (!allowAnonymous && !policy.current.agents.some((a) => a.key_sha256 !== undefined)) {
+      throw new UsageError(
+        `refusing to serve MCP anonymously on ${options.http.host}, which other hosts can reach: ` +
+          'give agents keys (agents: with key_sha256 in the policy), or pass --allow-anonymous',
+      );
+    }
     const endpoint = new HttpEndpoint({
       host: options.http.host,
       policy: () => policy.current,
       anonymousAgent: options.agent,
+      allowAnonymous,
       newSession,
       log,
     });
@@ -237,6 +251,7 @@ async function compose(
     audit,
     approvals,
     url: listener?.url,
+    bound: listener?.bound,
     done,
     close() {
       closing ??= (async () => {

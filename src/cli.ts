@@ -56,6 +56,10 @@ Exit codes: 0 success, 1 a check failed, 2 usage error.`,
     .option('--policy <file>', 'policy file', 'policy.yml')
     .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
     .option('--host <addr>', 'address to bind in HTTP mode', '127.0.0.1')
+    .option(
+      '--allow-anonymous',
+      'serve clients without a key on an address other hosts can reach (refused by default)',
+    )
     .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', '8787')
     .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
     .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')

@@ -2,7 +2,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { type App, startApp } from '../app.js';
-import { deriveServerName, PolicyLoadError } from '../proxy/index.js';
+import { deriveServerName, isLoopback, PolicyLoadError } from '../proxy/index.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
@@ -14,6 +14,8 @@ export interface RunOptions {
   http?: string | number | undefined;
   /** Address to bind in HTTP mode; default 127.0.0.1. */
   host?: string | undefined;
+  /** Serve keyless clients on a non-loopback address (refused by default). */
+  allowAnonymous?: boolean | undefined;
   /** Web UI port, 0 for a free one, or "off"; default 8787. */
   ui?: string | number | undefined;
   /** Default ~/.portcullis. */
@@ -76,6 +78,7 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
       ui,
       dataDir: resolveDataDir(options.dataDir),
       agent: options.agent ?? (stdio ? 'local' : 'anonymous'),
+      allowAnonymous: options.allowAnonymous === true,
       command:
         program === undefined
           ? undefined
@@ -92,7 +95,10 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
     throw error;
   }
 
-  if (app.url) log(`MCP endpoint ${app.url}`);
+  if (app.url) {
+    const reachable = isLoopback(host) ? '' : ', reachable from other hosts';
+    log(`MCP endpoint ${app.url} (listening on ${app.bound}${reachable})`);
+  }
   log(`policy ${app.policy.file} (sha256 ${app.policy.current.sha256.slice(0, 12)})`);
   control.onReady?.(app);
 

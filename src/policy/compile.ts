@@ -17,6 +17,11 @@ const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const CACHE_LIMIT = 4096;
 
 export const DEFAULT_APPROVAL = { timeoutMs: 300_000, maxHoldMs: 50_000, retryWindowMs: 600_000 } as const;
+/**
+ * Each HTTP session starts its own stdio upstream children (~65 MB each for a Node server): these
+ * bounds keep a 2-core, 24 GB machine alive under a session flood while serving dozens of agents.
+ */
+export const DEFAULT_SESSIONS = { max: 64, maxPerAgent: 16, idleTimeoutMs: 30 * 60_000 } as const;
 
 /** The id a rule without one gets: its 1-based position. */
 export function generatedRuleId(index: number): string {
@@ -185,6 +190,14 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
           : durationMs(approval.retry_window),
     },
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
+    sessions: {
+      max: doc.sessions?.max ?? DEFAULT_SESSIONS.max,
+      maxPerAgent: doc.sessions?.max_per_agent ?? DEFAULT_SESSIONS.maxPerAgent,
+      idleTimeoutMs:
+        doc.sessions?.idle_timeout === undefined
+          ? DEFAULT_SESSIONS.idleTimeoutMs
+          : durationMs(doc.sessions.idle_timeout),
+    },
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     tests,
     ruleIds: rules.map((r) => r.id),

@@ -4,6 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
+import { durationMs } from './duration.js';
 import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
 import { parsePath } from './paths.js';
@@ -195,6 +196,17 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       problems.path(['agents', i, 'key_sha256'], `agents[${i}]: two agents share one key`);
     if (key) keys.add(key);
   });
+  const sessions = doc.sessions;
+  if (sessions?.idle_timeout !== undefined && durationMs(sessions.idle_timeout) <= 0)
+    problems.path(['sessions', 'idle_timeout'], 'sessions.idle_timeout: must be longer than 0');
+  if (
+    sessions?.max !== undefined &&
+    sessions.max_per_agent !== undefined &&
+    sessions.max_per_agent > sessions.max
+  )
+    problems.path(['sessions', 'max_per_agent'], 'sessions.max_per_agent is larger than sessions.max', {
+      severity: 'warning',
+    });
   (doc.audit?.redact ?? []).forEach((pattern, i) => {
     try {
       new RegExp(pattern, 'i');

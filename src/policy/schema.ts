@@ -68,6 +68,19 @@ const Naming = Type.Object(
   strict,
 );
 
+const Sessions = Type.Object(
+  {
+    max: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'most HTTP sessions open at once, all agents together' }),
+    ),
+    max_per_agent: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'most HTTP sessions one agent may have open at once' }),
+    ),
+    idle_timeout: Type.Optional(Duration),
+  },
+  { ...strict, description: 'bounds on downstream HTTP sessions (each starts its own stdio upstreams)' },
+);
+
 const Audit = Type.Object(
   {
     redact: Type.Optional(
@@ -160,6 +173,7 @@ export const PolicyV2Schema = Type.Object(
     agents: Type.Optional(Type.Array(Agent)),
     approval: Type.Optional(Approval),
     naming: Type.Optional(Naming),
+    sessions: Type.Optional(Sessions),
     audit: Type.Optional(Audit),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),

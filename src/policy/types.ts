@@ -71,6 +71,15 @@ export interface NamingSettings {
   prefix: 'auto' | 'always' | 'never';
 }
 
+export interface SessionSettings {
+  /** Most HTTP sessions open at once, all agents together. */
+  max: number;
+  /** Most HTTP sessions one agent may have open at once. */
+  maxPerAgent: number;
+  /** A session with no request for this long is closed (with its upstreams). */
+  idleTimeoutMs: number;
+}
+
 export interface AuditSettings {
   /** Extra key patterns (case-insensitive regular expressions) whose values are redacted. */
   redact: string[];
@@ -92,6 +101,7 @@ export interface CompiledPolicy {
   readonly agents: readonly AgentConfig[];
   readonly approval: ApprovalSettings;
   readonly naming: NamingSettings;
+  readonly sessions: SessionSettings;
   readonly audit: AuditSettings;
   readonly tests: readonly PolicyTestCase[];
   /** The ids of the rules in file order. */

@@ -44,16 +44,27 @@ export function isWildcard(host: string): boolean {
   return WILDCARD.has(host);
 }
 
+/** Whether only this machine can reach an address: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopback(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const name = bare.toLowerCase();
+  if (name === 'localhost' || name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return true;
+  return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
 export type Identity = { ok: true; agent: string; keyHash: string | null } | { ok: false; message: string };
 
 /**
  * Fail closed: a presented key must belong to an agent of the policy; a missing key is accepted
- * (as `fallbackAgent`) only when the policy declares no keyed agents at all.
+ * (as `fallbackAgent`) only when the policy declares no keyed agents at all, and anonymous
+ * clients are allowed (they are not on an address other hosts can reach, unless the operator said so).
  */
 export function identify(
   authorization: string | undefined,
   policy: CompiledPolicy,
   fallbackAgent: string,
+  allowAnonymous = true,
 ): Identity {
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -65,6 +76,14 @@ export function identify(
   }
   if (policy.agents.some((a) => a.key_sha256 !== undefined)) {
     return { ok: false, message: 'this endpoint requires a bearer key (the policy declares agents)' };
+  }
+  if (!allowAnonymous) {
+    // A reload that dropped every key must not turn a reachable endpoint anonymous.
+    return {
+      ok: false,
+      message:
+        'this endpoint is reachable from other hosts and the policy declares no keyed agents; anonymous clients are refused (start with --allow-anonymous to serve them)',
+    };
   }
   return { ok: true, agent: fallbackAgent, keyHash: null };
 }

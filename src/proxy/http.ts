@@ -5,32 +5,35 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../policy/types.js';
 import { allowedHostnames, hostAllowed, identify, isWildcard, originAllowed } from './http-guard.js';
+import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-/**
- * A session with no request for this long is closed, with its upstream connections: a client that
- * vanished without DELETE must not keep upstream processes alive forever. Far longer than any approval
- * hold; a client that comes back after it gets 404 and initializes again, as the spec says it must.
- */
-export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
+/** How often idle sessions are looked for, at most; shorter when the policy's idle timeout is short. */
+const REAP_INTERVAL_MS = 5_000;
 
 export interface HttpEndpointOptions {
   host: string;
   policy(): CompiledPolicy;
   /** The agent of clients that present no key (only when the policy declares no keyed agents). */
   anonymousAgent: string;
+  /**
+   * Whether keyless clients are served when the policy declares no keyed agents. Off for an address
+   * other hosts can reach unless the operator said so (`--allow-anonymous`): fail closed.
+   */
+  allowAnonymous?: boolean | undefined;
   newSession(agent: string): DownstreamSession;
   log(message: string): void;
   maxBodyBytes?: number | undefined;
-  idleTimeoutMs?: number | undefined;
 }
 
 interface Entry {
   transport: WebStandardStreamableHTTPServerTransport;
+  guard: RequestGuard;
   session: DownstreamSession;
   keyHash: string | null;
   lastSeen: number;
@@ -48,6 +51,18 @@ function rpcError(
   });
 }
 
+/** The ids of the JSON-RPC requests in a body (one message or a batch), in order. */
+function requestIds(body: unknown): RequestId[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: RequestId[] = [];
+  for (const message of messages) {
+    if (typeof message !== 'object' || message === null) continue;
+    const { id, method } = message as { id?: unknown; method?: unknown };
+    if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  }
+  return ids;
+}
+
 function isInitialize(body: unknown): boolean {
   const message = Array.isArray(body) && body.length === 1 ? body[0] : body;
   return (
@@ -62,17 +77,17 @@ export class HttpEndpoint {
   private readonly options: HttpEndpointOptions;
   private readonly sessions = new Map<string, Entry>();
   private readonly allowed: Set<string>;
+  /** Sessions being opened (initialize in progress), per agent: they count against the caps too. */
+  private readonly opening = new Map<string, number>();
   private readonly maxBody: number;
-  private readonly idleTimeoutMs: number;
-  private readonly reaper: NodeJS.Timeout;
+  private reaper: NodeJS.Timeout | undefined;
+  private reapEveryMs = 0;
 
   constructor(options: HttpEndpointOptions) {
     this.options = options;
     this.allowed = allowedHostnames(options.host);
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.reaper = setInterval(() => this.reapIdle(), Math.max(10, Math.min(60_000, this.idleTimeoutMs / 4)));
-    this.reaper.unref();
+    this.scheduleReaper();
     const wildcard = isWildcard(options.host);
     this.app.use('*', async (c, next) => {
       // @hono/node-server builds the request URL from the Host header, so the URL's host is the Host.
@@ -96,18 +111,35 @@ export class HttpEndpoint {
     return this.sessions.size;
   }
 
+  /** The reaper runs four times per idle timeout (at most every 5 s), following policy reloads. */
+  private scheduleReaper(): void {
+    const every = Math.max(10, Math.min(REAP_INTERVAL_MS, this.options.policy().sessions.idleTimeoutMs / 4));
+    if (every === this.reapEveryMs) return;
+    clearInterval(this.reaper);
+    this.reapEveryMs = every;
+    this.reaper = setInterval(() => this.reapIdle(), every);
+    this.reaper.unref();
+  }
+
+  /**
+   * A session with no request for the policy's `sessions.idle_timeout` is closed, with its upstream
+   * connections: a client that vanished without DELETE must not keep upstream processes alive
+   * forever. A client that comes back gets 404 and initializes again, as the spec says it must.
+   */
   private reapIdle(): void {
     const now = Date.now();
+    const idleTimeoutMs = this.options.policy().sessions.idleTimeoutMs;
     for (const [id, entry] of this.sessions) {
       // A call still running (a held approval, a slow tool) is not idleness: the clock starts when it ends.
       if (entry.session.busy) entry.lastSeen = now;
-      if (now - entry.lastSeen < this.idleTimeoutMs) continue;
+      if (now - entry.lastSeen < idleTimeoutMs) continue;
       this.sessions.delete(id);
       this.options.log(
         `http: closing session ${id.slice(0, 8)} of ${entry.session.agent}: idle for ${Math.round((now - entry.lastSeen) / 1000)} s`,
       );
       void entry.session.close();
     }
+    this.scheduleReaper();
   }
 
   private async handle(request: Request): Promise<Response> {
@@ -115,6 +147,7 @@ export class HttpEndpoint {
       request.headers.get('authorization') ?? undefined,
       this.options.policy(),
       this.options.anonymousAgent,
+      this.options.allowAnonymous ?? true,
     );
     if (!who.ok) {
       return rpcError(401, -32001, `Unauthorized: ${who.message}`, {
@@ -130,20 +163,97 @@ export class HttpEndpoint {
         return rpcError(403, -32000, 'Forbidden: this session belongs to another agent');
       }
       entry.lastSeen = Date.now();
-      return entry.transport.handleRequest(request);
+      if (request.method !== 'POST') return entry.transport.handleRequest(request);
+      const parsed = await this.readBody(request);
+      if (parsed instanceof Response) return parsed;
+      return this.post(entry, request, parsed);
     }
     if (request.method !== 'POST')
       return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const parsed = await this.readBody(request);
+    if (parsed instanceof Response) return parsed;
+    if (!isInitialize(parsed)) return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const refusal = this.overCap(who.agent);
+    if (refusal) return refusal;
+    return this.open(request, parsed, who.agent, who.keyHash);
+  }
+
+  /** The parsed JSON body, or the error response for one that is too large or not JSON. */
+  private async readBody(request: Request): Promise<unknown> {
     const body = await readRequestBody(request, this.maxBody);
     if (body.tooLarge) return rpcError(413, -32000, `Payload Too Large: the limit is ${this.maxBody} bytes`);
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(body.text ?? '');
+      return JSON.parse(body.text ?? '');
     } catch {
       return rpcError(400, -32700, 'Parse error: Invalid JSON');
     }
-    if (!isInitialize(parsed)) return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    return this.open(request, parsed, who.agent, who.keyHash);
+  }
+
+  /**
+   * A POST on an open session. Its request ids are claimed before the SDK transport sees them (a
+   * reused id is refused here: past this point it would replace the first request's stream), and
+   * when the client's connection closes before they are answered, they are cancelled: without an
+   * event store a dropped stream can never be resumed, so its calls would run for nobody.
+   */
+  private async post(entry: Entry, request: Request, parsed: unknown): Promise<Response> {
+    const ids = requestIds(parsed);
+    const duplicate = entry.guard.reserve(ids);
+    if (duplicate !== undefined) {
+      const error = duplicateIdError(duplicate);
+      return new Response(JSON.stringify(error), {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    let response: Response;
+    try {
+      response = await entry.transport.handleRequest(request, { parsedBody: parsed });
+    } finally {
+      entry.guard.release(ids);
+    }
+    if (ids.length > 0) {
+      const abandon = (): void => entry.guard.abandon(ids, 'the client closed its connection');
+      if (request.signal.aborted) abandon();
+      else request.signal.addEventListener('abort', abandon, { once: true });
+    }
+    return response;
+  }
+
+  /** 429 when the agent has its most sessions open, 503 when the proxy has; undefined when there is room. */
+  private overCap(agent: string): Response | undefined {
+    const { max, maxPerAgent } = this.options.policy().sessions;
+    let total = 0;
+    let mine = 0;
+    for (const entry of this.sessions.values()) {
+      total += 1;
+      if (entry.session.agent === agent) mine += 1;
+    }
+    for (const [who, count] of this.opening) {
+      total += count;
+      if (who === agent) mine += count;
+    }
+    const advice = 'close sessions you no longer use (HTTP DELETE), or raise the limit in the policy';
+    if (mine >= maxPerAgent) {
+      this.options.log(
+        `http: refused a new session of ${agent}: it has ${mine} open (sessions.max_per_agent)`,
+      );
+      return rpcError(
+        429,
+        -32000,
+        `Too many sessions: agent ${agent} has ${mine} open, the most allowed is ${maxPerAgent} (sessions.max_per_agent); ${advice}`,
+        { 'retry-after': '60' },
+      );
+    }
+    if (total >= max) {
+      this.options.log(`http: refused a new session of ${agent}: ${total} are open (sessions.max)`);
+      return rpcError(
+        503,
+        -32000,
+        `Too many sessions: ${total} are open, the most allowed is ${max} (sessions.max); ${advice}`,
+        { 'retry-after': '60' },
+      );
+    }
+    return undefined;
   }
 
   private async open(
@@ -152,21 +262,29 @@ export class HttpEndpoint {
     agent: string,
     keyHash: string | null,
   ): Promise<Response> {
-    const session = this.options.newSession(agent);
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: this.maxBody,
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, session, keyHash, lastSeen: Date.now() });
-      },
-    });
-    session.onClosed(() => {
-      if (transport.sessionId !== undefined) this.sessions.delete(transport.sessionId);
-    });
-    await session.connect(transport);
-    const response = await transport.handleRequest(request, { parsedBody });
-    if (transport.sessionId === undefined) void session.close();
-    return response;
+    this.opening.set(agent, (this.opening.get(agent) ?? 0) + 1);
+    try {
+      const session = this.options.newSession(agent);
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        maxRequestBodySize: this.maxBody,
+        onsessioninitialized: (id) => {
+          this.sessions.set(id, { transport, guard, session, keyHash, lastSeen: Date.now() });
+        },
+      });
+      const guard = new RequestGuard(transport, this.options.log);
+      session.onClosed(() => {
+        if (transport.sessionId !== undefined) this.sessions.delete(transport.sessionId);
+      });
+      await session.connect(guard);
+      const response = await transport.handleRequest(request, { parsedBody });
+      if (transport.sessionId === undefined) void session.close();
+      return response;
+    } finally {
+      const left = (this.opening.get(agent) ?? 1) - 1;
+      if (left > 0) this.opening.set(agent, left);
+      else this.opening.delete(agent);
+    }
   }
 
   async close(): Promise<void> {
@@ -178,8 +296,11 @@ export class HttpEndpoint {
 }
 
 export interface HttpListener {
+  /** Where a client on this machine reaches the endpoint. */
   url: string;
   port: number;
+  /** The socket's own address and port as bound (`0.0.0.0:3000`, `[::1]:3000`), for the start-up line. */
+  bound: string;
   close(): Promise<void>;
 }
 
@@ -191,9 +312,11 @@ export async function listen(endpoint: HttpEndpoint, host: string, port: number)
   });
   const address = server.address() as AddressInfo;
   const urlHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const boundHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${urlHost}:${address.port}/mcp`,
     port: address.port,
+    bound: `${boundHost}:${address.port}`,
     async close() {
       await endpoint.close();
       await new Promise<void>((resolve) => {

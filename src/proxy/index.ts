@@ -19,8 +19,9 @@ export {
   type HttpListener,
   listen,
 } from './http.js';
-export { identify } from './http-guard.js';
+export { identify, isLoopback } from './http-guard.js';
 export { compile, type PolicyChange, PolicySource } from './policy-source.js';
+export { duplicateIdError, RequestGuard } from './request-guard.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
 export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';

@@ -181,7 +181,7 @@ describe('idle HTTP sessions', () => {
   it('closes a session after it goes quiet, but not while it is in use', async () => {
     const dir = await tempDir();
     const idlePolicy = compile(
-      `version: 2\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
+      `version: 2\nsessions: { idle_timeout: 400ms }\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
       '/virtual/idle.yml',
       () => {},
     );
@@ -193,7 +193,6 @@ describe('idle HTTP sessions', () => {
       host: '127.0.0.1',
       policy: () => idlePolicy,
       anonymousAgent: 'anonymous',
-      idleTimeoutMs: 400,
       log: (line) => logs.push(line),
       newSession: (agent) => {
         const session = new DownstreamSession({
