@@ -1,7 +1,6 @@
 // Composition root of the proxy: policy source, audit sink, gate, sessions and the downstream endpoint.
 
 import type { Readable, Writable } from 'node:stream';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AuditLog } from './audit/index.js';
 import type { AuditEvent, AuditSink } from './audit/types.js';
 import { UsageError } from './commands/io.js';
@@ -16,7 +15,9 @@ import {
   listen,
   PolicySource,
   PROXY_INFO,
+  RequestGuard,
   resolveUpstreams,
+  StdioDownstream,
   type UpstreamSpec,
 } from './proxy/index.js';
 import { type Approvals, startApprovals } from './web/index.js';
@@ -228,20 +229,10 @@ async function compose(
   } else {
     const stdio = options.stdio ?? { stdin: process.stdin, stdout: process.stdout };
     const session = newSession(options.agent);
-    const transport = new StdioServerTransport(stdio.stdin, stdio.stdout);
-    transport.onerror = (error) => {
-      // A line that is not JSON gets a JSON-RPC parse error instead of silence; the session goes on.
-      if (error instanceof SyntaxError) {
-        stdio.stdout.write(
-          `${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })}\n`,
-        );
-      }
-      log(`stdio: ${error.message}`);
-    };
+    // The client's stdin ending closes the transport, and so the session and its calls.
+    const transport = new RequestGuard(new StdioDownstream(stdio.stdin, stdio.stdout, log), log);
+    transport.onerror = (error) => log(`stdio: ${error.message}`);
     session.onClosed(finish);
-    stdio.stdin.once('end', () => {
-      void session.close();
-    });
     await session.connect(transport);
   }
 

@@ -24,6 +24,7 @@ export { compile, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
+export { StdioDownstream } from './stdio-downstream.js';
 export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';
 export {
   type CommandUpstream,

@@ -1,12 +1,14 @@
 // A JSON-RPC id reused while its request is in progress is refused, and nothing runs twice.
 
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE } from '../helpers/peers.js';
+import { FIXTURE, REPO, TSX } from '../helpers/peers.js';
 import { startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
-import { openSession, post, postOpen } from '../helpers/raw-http.js';
+import { INIT, openSession, post, postOpen } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -103,5 +105,93 @@ describe('request ids over HTTP', () => {
       expect(answer.messages).toEqual([expect.objectContaining({ id, result: expect.anything() })]);
       expect(JSON.stringify(answer.messages)).toContain(`{\\"id\\":${id}}`);
     }
+  });
+});
+
+describe('request ids and lines that are not messages over stdio', () => {
+  let child: ChildProcessWithoutNullStreams;
+  const lines: Record<string, unknown>[] = [];
+  let stdioLog: string;
+
+  beforeAll(async () => {
+    const dir = await tempDir();
+    stdioLog = path.join(dir, 'fixture.jsonl');
+    await writeFile(path.join(dir, 'policy.yml'), POLICY);
+    child = spawn(
+      TSX,
+      [
+        path.join(REPO, 'src', 'cli.ts'),
+        '--policy',
+        path.join(dir, 'policy.yml'),
+        '--ui',
+        'off',
+        '--data-dir',
+        path.join(dir, 'data'),
+        '--',
+        'node',
+        FIXTURE,
+      ],
+      { env: { ...process.env, FIXTURE_LOG: stdioLog } },
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
+    child.stderr.resume();
+    send({ ...INIT });
+    await waitFor(() => lines.some((m) => m.id === 0), 'the initialize answer', 20_000);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  });
+  afterAll(() => {
+    child?.stdin.end();
+  });
+
+  const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  const answer = (id: unknown) =>
+    waitFor(() => lines.find((m) => m.id === id), `the answer to ${String(id)}`);
+
+  it('refuses a reused id while the first request runs, and runs nothing for it', async () => {
+    send(call(5, 'hang'));
+    await waitFor(async () => {
+      const text = existsSync(stdioLog) ? await readFile(stdioLog, 'utf8') : '';
+      return text.includes('"name":"hang"');
+    }, 'the first call upstream');
+    send(call(5, 'echo', { second: true }));
+    expect(await answer(5)).toMatchObject({
+      error: { code: -32600, message: expect.stringContaining('in progress') },
+    });
+    send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5 } });
+    send(call(6, 'echo', { after: true }));
+    expect(await answer(6)).toMatchObject({ result: { content: [{ text: '{"after":true}' }] } });
+    const text = await readFile(stdioLog, 'utf8');
+    expect(text).not.toContain('"second":true');
+  });
+
+  it('answers a batch, a line that is not JSON, a message that is not JSON-RPC and an over-long line, and goes on', async () => {
+    const before = lines.length;
+    child.stdin.write(`${JSON.stringify([call(10, 'echo'), call(11, 'echo')])}\n`);
+    child.stdin.write('{not json\n');
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '1.0', id: 12, method: 'tools/list' })}\n`);
+    child.stdin.write(`${JSON.stringify(call(13, 'echo', { pad: 'x'.repeat(5 * 1024 * 1024) }))}\n`);
+    await waitFor(() => lines.length >= before + 4, 'four error answers');
+    const errors = lines.slice(before, before + 4);
+    expect(errors).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: 'Invalid Request: batches are not supported' },
+      },
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } },
+      {
+        jsonrpc: '2.0',
+        id: 12,
+        error: { code: -32600, message: 'Invalid Request: not a JSON-RPC 2.0 message' },
+      },
+      {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: `Invalid Request: a message is limited to ${4 * 1024 * 1024} bytes` },
+      },
+    ]);
+    send(call(14, 'echo', { still: 'serving' }));
+    expect(await answer(14)).toMatchObject({ result: { content: [{ text: '{"still":"serving"}' }] } });
+    expect(await readFile(stdioLog, 'utf8')).not.toMatch(/"id":1[0-3]\b|"pad"/);
   });
 });
