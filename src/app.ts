@@ -6,6 +6,7 @@ import { AuditLog } from './audit/index.js';
 import type { AuditEvent, AuditSink } from './audit/types.js';
 import { UsageError } from './commands/io.js';
 import {
+  Ambiguities,
   type CommandUpstream,
   DownstreamSession,
   errorText,
@@ -15,8 +16,10 @@ import {
   listen,
   PolicySource,
   PROXY_INFO,
+  type RoutingTimings,
   resolveUpstreams,
   type UpstreamSpec,
+  unprefixedServers,
 } from './proxy/index.js';
 import { type Approvals, startApprovals } from './web/index.js';
 
@@ -32,6 +35,8 @@ export interface AppOptions {
   agent: string;
   command?: CommandUpstream | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /** How long calls wait for upstreams and re-listings; tests shorten them. */
+  routing?: Partial<RoutingTimings> | undefined;
   log(line: string): void;
 }
 
@@ -109,6 +114,8 @@ async function compose(
   }
 
   const sink: AuditSink = audit;
+  // One for all sessions: a name seen ambiguous in any session is refused in every one.
+  const ambiguities = new Ambiguities(log);
   let policyLoadedAt = new Date();
   let refusedReload: readonly string[] = [];
   const approvals = await startApprovals({
@@ -126,6 +133,7 @@ async function compose(
       loadedAt: policyLoadedAt,
       file: policy.file,
       errors: refusedReload,
+      warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, specs)),
     }),
     ready: () => {
       const status = audit.status();
@@ -152,6 +160,8 @@ async function compose(
       info: PROXY_INFO,
       log,
       lifecycle: (server, action, detail) => record({ event: 'upstream', server, action, agent, detail }),
+      ambiguities,
+      routing: options.routing,
     });
     sessions.add(session);
     session.onClosed(() => sessions.delete(session));
