@@ -1,7 +1,6 @@
 // One live connection from the proxy to one upstream MCP server, restarted with backoff when it drops.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
@@ -21,6 +20,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
+import { StdioUpstreamTransport } from './stdio-upstream.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
 /** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
@@ -213,15 +213,14 @@ export class UpstreamConnection {
         new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } }),
       );
     }
-    const transport = new StdioClientTransport({
+    const transport = new StdioUpstreamTransport({
       command: spec.command,
       args: spec.args,
       env: spec.env,
       cwd: spec.cwd,
-      stderr: 'pipe',
     });
     // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
-    transport.stderr?.on('data', (chunk: Buffer) => {
+    transport.stderr.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
       }
