@@ -35,6 +35,17 @@ describe('a tool name two upstreams list, with naming.prefix: never', () => {
     clients.push(client);
     return client;
   };
+  /** Sessions shared by tests that only read, and by tests that rename tools on beta. */
+  let readerClient: Promise<Client> | undefined;
+  let renamerClient: Promise<Client> | undefined;
+  const reader = (): Promise<Client> => {
+    readerClient ??= connect();
+    return readerClient;
+  };
+  const renamer = (): Promise<Client> => {
+    renamerClient ??= connect();
+    return renamerClient;
+  };
   /** Calls of `shared` (or the shared prompt) that reached either upstream: there must never be one. */
   const reachedShared = async () =>
     [...(await fixtureLog(alphaLog)), ...(await fixtureLog(betaLog))].filter(
@@ -76,7 +87,8 @@ rules:
   });
 
   it('is denied naming both upstreams when called before any listing, and reaches neither', async () => {
-    const client = await connect();
+    // A session that has listed nothing yet; the next tests go on with it (each session spawns both upstreams).
+    const client = await reader();
     expectAmbiguous(await client.callTool({ name: 'shared', arguments: { first: true } }));
     // Names only one upstream lists still work.
     const unique = await client.callTool({ name: 'a_echo', arguments: { only: 'alpha' } });
@@ -85,7 +97,7 @@ rules:
   });
 
   it('is hidden from tools/list and prompts/list, and warned about once on stderr and on the Policy page', async () => {
-    const client = await connect();
+    const client = await reader();
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools).toEqual(expect.arrayContaining(['a_echo', 'b_echo', 'a_crash', 'b_rename']));
     expect(tools).not.toContain('shared');
@@ -131,7 +143,7 @@ rules:
   });
 
   it('refuses the prompt the same way, for prompts/get and completions', async () => {
-    const client = await connect();
+    const client = await reader();
     await expect(client.getPrompt({ name: 'shared_prompt' })).rejects.toThrow(
       /"shared_prompt" is ambiguous: upstreams "alpha" and "beta"/,
     );
@@ -170,7 +182,7 @@ rules:
   });
 
   it('stays refused when one upstream stops listing it (ambiguity, once seen, is kept)', async () => {
-    const client = await connect();
+    const client = await renamer();
     await client.listTools();
     let changed = false;
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -189,7 +201,7 @@ rules:
   });
 
   it('is not forwarded when it becomes ambiguous while a person reviews the call', async () => {
-    const client = await connect();
+    const client = await renamer();
     await client.listTools();
     const held = client.callTool({ name: 'late_tool', arguments: { reviewed: true } }, undefined, {
       onprogress: () => {},
