@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, so ratios are compared on the same machine state.
 import { run as audit } from './audit.js';
+import { run as lineReader } from './line-reader.js';
 import { run as policy } from './policy.js';
 import { run as proxy } from './proxy.js';
 
@@ -7,6 +8,7 @@ for (const [name, run] of [
   ['policy', policy],
   ['proxy', proxy],
   ['audit', audit],
+  ['stdio line reader', lineReader],
 ] as const) {
   console.log(`\n== ${name}`);
   await run();

@@ -5,6 +5,7 @@ import { AuditLog } from './audit/index.js';
 import type { AuditEvent, AuditSink } from './audit/types.js';
 import { UsageError } from './commands/io.js';
 import {
+  Ambiguities,
   type CommandUpstream,
   DownstreamSession,
   errorText,
@@ -16,9 +17,11 @@ import {
   PolicySource,
   PROXY_INFO,
   RequestGuard,
+  type RoutingTimings,
   resolveUpstreams,
   StdioDownstream,
   type UpstreamSpec,
+  unprefixedServers,
 } from './proxy/index.js';
 import { type Approvals, startApprovals } from './web/index.js';
 
@@ -36,6 +39,8 @@ export interface AppOptions {
   allowAnonymous?: boolean | undefined;
   command?: CommandUpstream | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /** How long calls wait for upstreams and re-listings; tests shorten them. */
+  routing?: Partial<RoutingTimings> | undefined;
   log(line: string): void;
 }
 
@@ -115,6 +120,8 @@ async function compose(
   }
 
   const sink: AuditSink = audit;
+  // One for all sessions: a name seen ambiguous in any session is refused in every one.
+  const ambiguities = new Ambiguities(log);
   let policyLoadedAt = new Date();
   let refusedReload: readonly string[] = [];
   const approvals = await startApprovals({
@@ -132,6 +139,7 @@ async function compose(
       loadedAt: policyLoadedAt,
       file: policy.file,
       errors: refusedReload,
+      warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, specs)),
     }),
     ready: () => {
       const status = audit.status();
@@ -158,6 +166,8 @@ async function compose(
       info: PROXY_INFO,
       log,
       lifecycle: (server, action, detail) => record({ event: 'upstream', server, action, agent, detail }),
+      ambiguities,
+      routing: options.routing,
     });
     sessions.add(session);
     session.onClosed(() => sessions.delete(session));

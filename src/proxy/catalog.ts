@@ -2,6 +2,7 @@
 
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { NamingSettings } from '../policy/types.js';
+import { Ambiguities, type NamedKind } from './ambiguity.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';
 
@@ -11,18 +12,58 @@ export interface Route {
   name: string;
 }
 
+/** Several upstreams (or naming.prefix: always) put `server<sep>` in front of tool and prompt names. */
+export function isPrefixed(naming: NamingSettings, serverCount: number): boolean {
+  if (naming.prefix === 'always') return true;
+  if (naming.prefix === 'never') return false;
+  return serverCount > 1;
+}
+
+/** The upstreams whose names can collide (none when names are prefixed), for the ambiguity warnings. */
+export function unprefixedServers(naming: NamingSettings, servers: readonly { name: string }[]): string[] {
+  return isPrefixed(naming, servers.length) ? [] : servers.map((s) => s.name);
+}
+
 /**
- * Names seen per upstream. The gate only forwards a tool call for a name an upstream has listed;
- * a list_changed or a restart forgets that upstream's names until it is listed again.
+ * What one upstream listed of one kind. A list change or a restart makes it stale but keeps its
+ * names: until the upstream has been listed again they still count, so that a name two upstreams
+ * share cannot quietly lead to the other one while the first is down or relisting.
+ */
+interface Listing {
+  names: Set<string>;
+  /** Listed completely since the last list change or reconnection. */
+  fresh: boolean;
+  /** Bumped by every change; a listing that started before a change cannot make the list fresh. */
+  generation: number;
+  /** Listed completely at least once in this session. */
+  everListed: boolean;
+}
+
+/** What the catalog knows about one client-side tool or prompt name right now. */
+export interface NameView {
+  /** The upstreams that could serve the name: the one its prefix names, or all without prefixes. */
+  relevant: readonly string[];
+  /** Routes to the upstreams whose current or stale list has the name. */
+  holders: readonly Route[];
+  /** Set when two or more upstreams list (or have listed) the name without prefixes: never routed. */
+  ambiguous: readonly string[] | undefined;
+  /** Relevant upstreams whose list is not fresh (never listed, changed, or reconnected since). */
+  stale: readonly string[];
+}
+
+/**
+ * Names seen per upstream. The gate only forwards a tool call for a name an upstream has listed.
  */
 export class Catalog {
-  private readonly seen = new Map<ListKind, Map<string, Set<string>>>();
+  private readonly seen = new Map<ListKind, Map<string, Listing>>();
   private servers: readonly string[];
   private naming: NamingSettings;
+  private readonly ambiguities: Ambiguities;
 
-  constructor(servers: readonly string[], naming: NamingSettings) {
+  constructor(servers: readonly string[], naming: NamingSettings, ambiguities?: Ambiguities) {
     this.servers = servers;
     this.naming = naming;
+    this.ambiguities = ambiguities ?? new Ambiguities(() => {});
   }
 
   /** Called when the set of upstreams or the policy's naming settings change. */
@@ -38,11 +79,8 @@ export class Catalog {
     return this.servers;
   }
 
-  /** Several upstreams (or naming.prefix: always) put `server<sep>` in front of tool and prompt names. */
   get prefixed(): boolean {
-    if (this.naming.prefix === 'always') return true;
-    if (this.naming.prefix === 'never') return false;
-    return this.servers.length > 1;
+    return isPrefixed(this.naming, this.servers.length);
   }
 
   /** One upstream and no prefix: names, cursors and URIs pass through untouched. */
@@ -67,58 +105,137 @@ export class Catalog {
     return best;
   }
 
-  /**
-   * The upstream a client-side tool or prompt name belongs to, or undefined when no upstream has
-   * listed it. Without prefixes the first upstream (in configuration order) that listed it wins.
-   */
-  resolve(kind: 'tools' | 'prompts', exposed: string): Route | undefined {
+  /** Everything routing needs to know about a client-side tool or prompt name. */
+  view(kind: NamedKind, exposed: string): NameView {
     if (this.prefixed) {
-      const route = this.splitPrefixed(exposed);
-      return route && this.has(kind, route.server, route.name) ? route : undefined;
+      const claimed = this.splitPrefixed(exposed);
+      if (!claimed) return { relevant: [], holders: [], ambiguous: undefined, stale: [] };
+      return {
+        relevant: [claimed.server],
+        holders: this.has(kind, claimed.server, claimed.name) ? [claimed] : [],
+        ambiguous: undefined,
+        stale: this.isFresh(kind, claimed.server) ? [] : [claimed.server],
+      };
     }
-    const server = this.servers.find((s) => this.has(kind, s, exposed));
-    return server === undefined ? undefined : { server, name: exposed };
+    const holders = this.servers
+      .filter((s) => this.has(kind, s, exposed))
+      .map((server) => ({ server, name: exposed }));
+    // Seen once, remembered for good (see Ambiguities): noting is idempotent.
+    if (holders.length >= 2)
+      this.ambiguities.note(
+        kind,
+        exposed,
+        holders.map((h) => h.server),
+      );
+    const ambiguous = this.ambiguities.between(kind, exposed, this.servers);
+    return {
+      relevant: this.servers,
+      holders,
+      ambiguous,
+      stale: this.servers.filter((s) => !this.isFresh(kind, s)),
+    };
   }
 
-  /** The upstream a prefixed name points at, listed or not (used to refresh that upstream's list). */
-  claimedServer(exposed: string): string | undefined {
-    return this.prefixed ? this.splitPrefixed(exposed)?.server : undefined;
+  /**
+   * The upstream a client-side name belongs to from what is known now, without waiting or
+   * listing: undefined when no upstream listed it or when it is ambiguous.
+   */
+  resolve(kind: NamedKind, exposed: string): Route | undefined {
+    const view = this.view(kind, exposed);
+    return view.ambiguous === undefined && view.holders.length === 1 ? view.holders[0] : undefined;
   }
 
-  /** Without prefixes two upstreams may list the same name: only the first one's is shown. */
-  isShadowed(kind: 'tools' | 'prompts', server: string, name: string): boolean {
-    if (this.prefixed) return false;
-    for (const other of this.servers) {
-      if (other === server) return false;
-      if (this.has(kind, other, name)) return true;
+  /** Without prefixes, a name that two upstreams list is shown by neither. */
+  isAmbiguous(kind: NamedKind, name: string): boolean {
+    return !this.prefixed && this.view(kind, name).ambiguous !== undefined;
+  }
+
+  /** Remembers, process-wide, every name of this kind that two upstreams list now. */
+  noteAmbiguities(kind: NamedKind): void {
+    if (this.prefixed) return;
+    const byName = new Map<string, string[]>();
+    for (const server of this.servers) {
+      for (const name of this.listing(kind, server)?.names ?? []) {
+        const holders = byName.get(name) ?? [];
+        holders.push(server);
+        byName.set(name, holders);
+      }
     }
-    return false;
+    for (const [name, holders] of byName) if (holders.length >= 2) this.ambiguities.note(kind, name, holders);
   }
 
-  remember(kind: ListKind, server: string, names: Iterable<string>): void {
+  private listing(kind: ListKind, server: string): Listing | undefined {
+    return this.seen.get(kind)?.get(server);
+  }
+
+  private ensure(kind: ListKind, server: string): Listing {
     let byServer = this.seen.get(kind);
     if (!byServer) {
       byServer = new Map();
       this.seen.set(kind, byServer);
     }
-    let set = byServer.get(server);
-    if (!set) {
-      set = new Set();
-      byServer.set(server, set);
+    let listing = byServer.get(server);
+    if (!listing) {
+      listing = { names: new Set(), fresh: false, generation: 0, everListed: false };
+      byServer.set(server, listing);
     }
-    for (const name of names) set.add(name);
+    return listing;
   }
 
-  forget(kind: ListKind, server: string): void {
-    this.seen.get(kind)?.delete(server);
+  /** The generation to pass to `replace` for a listing that starts now. */
+  generation(kind: ListKind, server: string): number {
+    return this.ensure(kind, server).generation;
   }
 
+  /** Adds names from one page a client asked for; freshness is unchanged. */
+  remember(kind: ListKind, server: string, names: Iterable<string>): void {
+    const listing = this.ensure(kind, server);
+    for (const name of names) listing.names.add(name);
+  }
+
+  /**
+   * A complete listing that started at `generation`. If the list changed meanwhile, the names are
+   * only added (the old ones still count) and the list stays stale, to be listed again.
+   */
+  replace(kind: ListKind, server: string, names: Iterable<string>, generation: number): void {
+    const listing = this.ensure(kind, server);
+    if (listing.generation !== generation) {
+      for (const name of names) listing.names.add(name);
+      return;
+    }
+    listing.names = new Set(names);
+    listing.fresh = true;
+    listing.everListed = true;
+  }
+
+  /** The upstream said its list changed: list it again before trusting it, but keep its names meanwhile. */
+  markStale(kind: ListKind, server: string): void {
+    const listing = this.ensure(kind, server);
+    listing.fresh = false;
+    listing.generation += 1;
+  }
+
+  /** The upstream dropped or reconnected: every list of it is stale. */
+  markServerStale(server: string): void {
+    for (const kind of ['tools', 'prompts', 'resources', 'templates'] as const) this.markStale(kind, server);
+  }
+
+  /** The upstream was replaced or removed by the configuration: what it listed no longer counts. */
   forgetServer(server: string): void {
     for (const byServer of this.seen.values()) byServer.delete(server);
   }
 
+  isFresh(kind: ListKind, server: string): boolean {
+    return this.listing(kind, server)?.fresh ?? false;
+  }
+
+  everListed(kind: ListKind, server: string): boolean {
+    return this.listing(kind, server)?.everListed ?? false;
+  }
+
+  /** Listed by that upstream, in its current list or (while it is stale) its last one. */
   has(kind: ListKind, server: string, name: string): boolean {
-    return this.seen.get(kind)?.get(server)?.has(name) ?? false;
+    return this.listing(kind, server)?.names.has(name) ?? false;
   }
 
   /** The upstream that listed this resource URI, or whose URI template matches it. */
@@ -126,7 +243,7 @@ export class Catalog {
     const listed = this.servers.find((s) => this.has('resources', s, uri));
     if (listed !== undefined) return listed;
     for (const server of this.servers) {
-      for (const template of this.seen.get('templates')?.get(server) ?? []) {
+      for (const template of this.listing('templates', server)?.names ?? []) {
         if (template === uri || matchesTemplate(template, uri)) return server;
       }
     }

@@ -24,6 +24,8 @@ export interface GateCall {
   /** The tool name as the upstream lists it. */
   tool: string;
   args: unknown;
+  /** Why there is no server (ambiguous, upstream unavailable); the default is "not listed by any upstream". */
+  unrouted?: string | undefined;
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
   /** Present when the client sent a progress token: a held call reports that it is waiting. */
@@ -51,7 +53,7 @@ export class Gate {
     };
 
     if (call.server === undefined) {
-      const reason = `tool "${call.tool}" is not listed by any upstream`;
+      const reason = call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`;
       await this.record({
         ...base,
         event: 'decision',

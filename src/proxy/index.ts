@@ -1,6 +1,7 @@
 // The proxy's public face: sessions, the gate, the HTTP endpoint, upstream specs and the policy source.
 
-export { Catalog, type Route } from './catalog.js';
+export { Ambiguities, type Ambiguity } from './ambiguity.js';
+export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
   errorText,
@@ -20,6 +21,7 @@ export {
   listen,
 } from './http.js';
 export { identify, isLoopback } from './http-guard.js';
+export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
 export { compile, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';

@@ -14,10 +14,11 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../policy/types.js';
+import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import { errorText, RpcCode, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
-import { Lists } from './lists.js';
+import { Lists, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
 import { callTool, type ToolCallDeps } from './tool-call.js';
@@ -47,6 +48,10 @@ export interface SessionDeps {
   log(message: string): void;
   /** Upstream starts, drops and restarts, for the audit log. */
   lifecycle?(server: string, action: UpstreamLifecycle, detail: string | undefined): void;
+  /** Names two upstreams list without prefixes, shared by the proxy's sessions (else this session's own). */
+  ambiguities?: Ambiguities | undefined;
+  /** How long calls wait for upstreams and re-listings (tests shorten them). */
+  routing?: Partial<RoutingTimings> | undefined;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -81,6 +86,7 @@ export class DownstreamSession {
     this.catalog = new Catalog(
       deps.upstreams().map((s) => s.name),
       deps.policy().naming,
+      deps.ambiguities,
     );
     this.server = new PassthroughServer(deps.info, { capabilities: {} });
     // initialize is answered here from the raw request so the client's capabilities reach the upstreams unparsed.
@@ -105,11 +111,13 @@ export class DownstreamSession {
       upstreams: this.upstreams,
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
+      timings: deps.routing,
     });
     this.toolCalls = {
       agent: deps.agent,
       gate: deps.gate,
       resolve: (exposed, extra) => this.lists.resolveName('tools', exposed, extra),
+      confirm: (exposed, route) => this.lists.confirm('tools', exposed, route),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
     };
@@ -117,6 +125,7 @@ export class DownstreamSession {
       notification: (upstream, notification) => this.fromUpstream(upstream, notification),
       request: (upstream, request, extra) => this.relay.toClient(upstream, request, extra.signal),
       reconnected: (upstream) => this.reconnected(upstream),
+      dropped: (upstream) => this.catalog.markServerStale(upstream.name),
       lifecycle: (upstream, action, detail) => deps.lifecycle?.(upstream.name, action, detail),
       log: deps.log,
     };
@@ -266,7 +275,8 @@ export class DownstreamSession {
   }
 
   private reconnected(upstream: UpstreamConnection): void {
-    this.catalog.forgetServer(upstream.name);
+    // Its earlier names still count until it is listed again: routing must not change because it restarted.
+    this.catalog.markServerStale(upstream.name);
     this.notifyClient('notifications/tools/list_changed');
     this.notifyOtherLists();
   }
@@ -294,8 +304,7 @@ export class DownstreamSession {
     const single = this.catalog.single;
     if (single !== undefined) return this.forward(single, 'prompts/get', params, extra);
     if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'prompts/get needs a prompt name');
-    const route = await this.lists.resolveName('prompts', params.name, extra);
-    if (!route) throw new RpcError(RpcCode.InvalidParams, `unknown prompt: ${params.name}`);
+    const route = await this.lists.promptRoute(params.name, extra);
     return this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra);
   }
 
@@ -310,8 +319,7 @@ export class DownstreamSession {
     if (single !== undefined) return this.forward(single, 'completion/complete', params, extra);
     const ref = isObject(params.ref) ? params.ref : {};
     if (ref.type === 'ref/prompt' && isString(ref.name)) {
-      const route = await this.lists.resolveName('prompts', ref.name, extra);
-      if (!route) throw new RpcError(RpcCode.InvalidParams, `unknown prompt: ${ref.name}`);
+      const route = await this.lists.promptRoute(ref.name, extra);
       const forwarded = { ...params, ref: { ...ref, name: route.name } };
       return this.forward(route.server, 'completion/complete', forwarded, extra);
     }
@@ -348,12 +356,12 @@ export class DownstreamSession {
   private fromUpstream(upstream: UpstreamConnection, notification: JSONRPCNotification): void {
     if (!SERVER_NOTIFICATIONS.has(notification.method)) return;
     if (notification.method === 'notifications/tools/list_changed')
-      this.catalog.forget('tools', upstream.name);
+      this.catalog.markStale('tools', upstream.name);
     if (notification.method === 'notifications/prompts/list_changed')
-      this.catalog.forget('prompts', upstream.name);
+      this.catalog.markStale('prompts', upstream.name);
     if (notification.method === 'notifications/resources/list_changed') {
-      this.catalog.forget('resources', upstream.name);
-      this.catalog.forget('templates', upstream.name);
+      this.catalog.markStale('resources', upstream.name);
+      this.catalog.markStale('templates', upstream.name);
     }
     this.notifyClient(notification.method, notification.params);
   }
@@ -361,6 +369,7 @@ export class DownstreamSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.lists.close();
     try {
       await this.server.close();
     } finally {

@@ -4,20 +4,24 @@ import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import type { Route } from './catalog.js';
 import { errorText, RpcCode, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
+import { type Resolution, unroutedReason } from './lists.js';
 import { type Extra, isString, type Params } from './params.js';
 
 export interface ToolCallDeps {
   agent: string;
   gate: Gate;
-  /** The upstream and name a client-side tool name leads to; undefined when no upstream listed it. */
-  resolve(exposed: string, extra: Extra): Promise<Route | undefined>;
+  /** Where a client-side tool name leads: an upstream and its name there, or why nowhere. */
+  resolve(exposed: string, extra: Extra): Promise<Resolution>;
+  /** Throws when the route no longer holds at forwarding time (the name became ambiguous or was unlisted). */
+  confirm(exposed: string, route: Route): void;
   forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
   log(message: string): void;
 }
 
 /**
- * A name no upstream listed (exactly, in its case) reaches the gate without a server, and the gate
- * denies it. The arguments go to the gate as parsed, and the gate forwards the object it judged.
+ * A name no upstream listed (exactly, in its case), or that two upstreams list without prefixes,
+ * reaches the gate without a server, and the gate denies it with the reason. The arguments go to
+ * the gate as parsed, and the gate forwards the object it judged.
  */
 export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra): Promise<Result> {
   if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'tools/call needs a tool name');
@@ -28,7 +32,8 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     );
   }
   const exposed = params.name;
-  const route = await deps.resolve(exposed, extra);
+  const resolution = await deps.resolve(exposed, extra);
+  const route = resolution.kind === 'route' ? resolution.route : undefined;
   const token = extra._meta?.progressToken;
   let step = 0;
   return deps.gate.call({
@@ -36,6 +41,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     server: route?.server,
     tool: route?.name ?? exposed,
     args: params.arguments,
+    unrouted: resolution.kind === 'route' ? undefined : unroutedReason('tools', exposed, resolution),
     signal: extra.signal,
     progress:
       token === undefined
@@ -51,6 +57,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
           },
     forward: (args) => {
       if (!route) throw new RpcError(RpcCode.InternalError, 'no route');
+      deps.confirm(exposed, route);
       const forwarded: Params = { ...params, name: route.name };
       if (args !== undefined) forwarded.arguments = args;
       return deps.forward(route.server, 'tools/call', forwarded, extra);

@@ -1,7 +1,6 @@
 // One live connection from the proxy to one upstream MCP server, restarted with backoff when it drops.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
@@ -21,6 +20,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
+import { StdioUpstreamTransport } from './stdio-upstream.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
 /** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
@@ -45,6 +45,8 @@ export interface UpstreamHooks {
   ): Promise<Result>;
   /** Connected again after a drop; its lists may have changed. */
   reconnected(upstream: UpstreamConnection): void;
+  /** The connection dropped (it is being restarted); what it listed may change. */
+  dropped?(upstream: UpstreamConnection): void;
   /** Lifecycle for the audit log: first connection, a drop, a reconnection after a drop. */
   lifecycle?(upstream: UpstreamConnection, action: UpstreamLifecycle, detail: string | undefined): void;
   log(message: string): void;
@@ -84,6 +86,8 @@ export class UpstreamConnection {
   private everConnected = false;
   private lastError: string | undefined;
   private probing = false;
+  /** Resolved on every state change (see untilUp). */
+  private readonly stateWaiters = new Set<() => void>();
 
   constructor(spec: UpstreamSpec, init: UpstreamInit, hooks: UpstreamHooks) {
     this.name = spec.name;
@@ -94,6 +98,51 @@ export class UpstreamConnection {
 
   get state(): UpstreamState {
     return this.stateValue;
+  }
+
+  private setState(state: UpstreamState): void {
+    this.stateValue = state;
+    for (const wake of [...this.stateWaiters]) wake();
+  }
+
+  /** Why the upstream is not up, for a message to the client. */
+  get unavailableReason(): string {
+    if (this.stateValue === 'closed') return 'the connection is closed';
+    if (this.stateValue === 'connecting')
+      return this.everConnected ? 'it is reconnecting' : 'it is still starting';
+    return this.lastError ?? 'it disconnected; the proxy keeps retrying';
+  }
+
+  /**
+   * Waits until the upstream is up, at most `timeoutMs` or until `signal` aborts. Resolves whether
+   * it is up; a closed connection resolves false at once.
+   */
+  untilUp(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const done = (): boolean | undefined => {
+      if (this.stateValue === 'up') return true;
+      if (this.stateValue === 'closed' || signal?.aborted) return false;
+      return undefined;
+    };
+    const now = done();
+    if (now !== undefined) return Promise.resolve(now);
+    if (timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        this.stateWaiters.delete(wake);
+        signal?.removeEventListener('abort', aborted);
+        resolve(value);
+      };
+      const wake = (): void => {
+        const value = done();
+        if (value !== undefined) finish(value);
+      };
+      const aborted = (): void => finish(false);
+      const timer = setTimeout(() => finish(this.stateValue === 'up'), timeoutMs);
+      timer.unref();
+      this.stateWaiters.add(wake);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   get capabilities(): ServerCapabilities | undefined {
@@ -116,7 +165,7 @@ export class UpstreamConnection {
 
   private async connect(): Promise<void> {
     if (this.stateValue === 'closed') return;
-    this.stateValue = 'connecting';
+    this.setState('connecting');
     const client = new PassthroughClient(this.init.clientInfo, { capabilities: this.init.capabilities });
     client.fallbackNotificationHandler = async (notification) => {
       if (this.client === client) this.hooks.notification(this, notification as JSONRPCNotification);
@@ -144,9 +193,9 @@ export class UpstreamConnection {
       return;
     }
     this.client = client;
-    this.stateValue = 'up';
     this.connectedAt = Date.now();
     this.lastError = undefined;
+    this.setState('up');
     if (this.everConnected) {
       this.hooks.log(`upstream ${this.name}: reconnected`);
       this.hooks.lifecycle?.(this, 'restarted', undefined);
@@ -164,15 +213,14 @@ export class UpstreamConnection {
         new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } }),
       );
     }
-    const transport = new StdioClientTransport({
+    const transport = new StdioUpstreamTransport({
       command: spec.command,
       args: spec.args,
       env: spec.env,
       cwd: spec.cwd,
-      stderr: 'pipe',
     });
     // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
-    transport.stderr?.on('data', (chunk: Buffer) => {
+    transport.stderr.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
       }
@@ -207,15 +255,16 @@ export class UpstreamConnection {
   private dropped(client: PassthroughClient): void {
     if (this.client !== client || this.stateValue === 'closed') return;
     this.client = undefined;
-    this.stateValue = 'down';
+    this.setState('down');
     if (Date.now() - this.connectedAt >= HEALTHY_AFTER_MS) this.attempts = 0;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
     this.hooks.lifecycle?.(this, 'exited', 'connection closed');
+    this.hooks.dropped?.(this);
     this.scheduleRetry();
   }
 
   private scheduleRetry(): void {
-    this.stateValue = 'down';
+    this.setState('down');
     const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.attempts);
     this.attempts += 1;
     clearTimeout(this.retryTimer);
@@ -273,7 +322,7 @@ export class UpstreamConnection {
   }
 
   async close(): Promise<void> {
-    this.stateValue = 'closed';
+    this.setState('closed');
     clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = undefined;

@@ -90,12 +90,14 @@ describe('unknown names', () => {
     const lists = async () =>
       (await readFile(fixtureLog, 'utf8')).split('\n').filter((line) => line.includes('"tools/list"')).length;
     const before = await lists();
+    const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => client.callTool({ name: `no_such_tool_${i}`, arguments: {} })),
     );
+    const elapsed = performance.now() - started;
     expect(results.every((r) => r.isError === true)).toBe(true);
-    // At most one re-listing per second, however many unknown names arrive.
-    expect((await lists()) - before).toBeLessThanOrEqual(1);
+    // Misses share one re-listing at a time, at most one per second, however many unknown names arrive.
+    expect((await lists()) - before).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
   });
 });
 

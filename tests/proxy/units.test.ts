@@ -78,18 +78,26 @@ describe('Catalog', () => {
     expect(catalog.resolve('tools', 'a__b__y')).toEqual({ server: 'a__b', name: 'y' });
     expect(catalog.resolve('tools', 'a__x')).toEqual({ server: 'a', name: 'x' });
     expect(catalog.resolve('tools', 'a__z')).toBeUndefined();
-    catalog.forget('tools', 'a');
+    catalog.markStale('tools', 'a');
+    // A stale list still counts until it is listed again.
+    expect(catalog.resolve('tools', 'a__x')).toEqual({ server: 'a', name: 'x' });
+    catalog.forgetServer('a');
     expect(catalog.resolve('tools', 'a__x')).toBeUndefined();
   });
 
-  it('passes names through with one upstream, and lets the first upstream win without prefixes', () => {
+  it('passes names through with one upstream, and never picks between two upstreams without prefixes', () => {
     expect(new Catalog(['only'], naming).single).toBe('only');
     const never = new Catalog(['a', 'b'], { separator: '__', prefix: 'never' });
     never.remember('tools', 'a', ['x']);
     never.remember('tools', 'b', ['x', 'y']);
-    expect(never.resolve('tools', 'x')).toEqual({ server: 'a', name: 'x' });
-    expect(never.isShadowed('tools', 'b', 'x')).toBe(true);
+    expect(never.resolve('tools', 'x')).toBeUndefined();
+    expect(never.view('tools', 'x').ambiguous).toEqual(['a', 'b']);
+    expect(never.isAmbiguous('tools', 'x')).toBe(true);
     expect(never.resolve('tools', 'y')).toEqual({ server: 'b', name: 'y' });
+    // Sticky: b dropping x (a new complete listing) does not hand x to a.
+    never.replace('tools', 'b', ['y'], never.generation('tools', 'b'));
+    expect(never.resolve('tools', 'x')).toBeUndefined();
+    expect(never.isAmbiguous('tools', 'x')).toBe(true);
   });
 });
 

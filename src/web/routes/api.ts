@@ -159,6 +159,7 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
       loaded_at: new Date(status.loadedAt).toISOString(),
       file: status.file ?? null,
       errors: status.errors,
+      ...(status.warnings !== undefined && { warnings: status.warnings }),
     });
   });
 

@@ -8,6 +8,8 @@ export interface PolicyStatus {
   file?: string | undefined;
   /** Problems of the last refused reload (`file:line:col: message`); empty when it loaded cleanly. */
   errors: readonly string[];
+  /** Problems of the policy in force that do not stop it (e.g. a tool name two upstreams list). */
+  warnings?: readonly string[] | undefined;
 }
 
 export function loginPage(options: { code?: string | undefined; error?: string | undefined }): Html {
@@ -49,6 +51,11 @@ export function policyPage(status: PolicyStatus | undefined): Html {
     status.errors.length > 0
       ? html`<h2 class="warn">Last reload was refused</h2><ul class="errors">${status.errors.map((e) => html`<li><code>${e}</code></li>`)}</ul>`
       : html`<p class="ok">The last reload succeeded.</p>`
+  }
+  ${
+    status.warnings && status.warnings.length > 0
+      ? html`<h2 class="warn">Warnings</h2><ul class="errors warnings">${status.warnings.map((w) => html`<li>${w}</li>`)}</ul>`
+      : ''
   }
 </section>`;
 }
