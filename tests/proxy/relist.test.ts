@@ -15,6 +15,8 @@ import { startRoutingProxy } from './routing-helpers.js';
 const MISS_INTERVAL_MS = 200;
 const POLICY = `version: 2
 default: deny
+# 20 sessions of one (anonymous) agent at once: above the default cap of 16.
+sessions: { max_per_agent: 32 }
 rules:
   - { id: all, match: "*", decision: allow }
 `;
