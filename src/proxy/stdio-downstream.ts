@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { LineReader, type OversizedLine } from './line-reader.js';
 import { INVALID_REQUEST } from './request-guard.js';
 
 const PARSE_ERROR = -32700;
@@ -28,10 +29,7 @@ export class StdioDownstream implements Transport {
   private readonly stdout: Writable;
   private readonly maxLineBytes: number;
   private readonly log: (message: string) => void;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** True while the rest of an over-long line is being thrown away, up to its newline. */
-  private skipping = false;
+  private readonly reader: LineReader;
   private closed = false;
 
   constructor(
@@ -44,16 +42,17 @@ export class StdioDownstream implements Transport {
     this.stdout = stdout;
     this.log = log;
     this.maxLineBytes = maxLineBytes;
+    this.reader = new LineReader({
+      maxLineBytes,
+      onLine: (line) => {
+        if (line.trim() !== '') this.deliver(line);
+      },
+      onOversized: (line) => this.oversized(line),
+    });
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      this.take(chunk.subarray(start, nl));
-      this.endLine();
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.take(chunk.subarray(start));
+    this.reader.push(chunk);
   };
 
   private readonly onEnd = (): void => {
@@ -64,37 +63,17 @@ export class StdioDownstream implements Transport {
     this.onerror?.(error);
   };
 
-  private take(part: Buffer): void {
-    if (this.skipping || part.length === 0) return;
-    if (this.buffered + part.length > this.maxLineBytes) {
-      // Memory stays bounded: the line is answered as too large once its newline arrives.
-      this.chunks = [];
-      this.buffered = 0;
-      this.skipping = true;
-      return;
-    }
-    this.chunks.push(part);
-    this.buffered += part.length;
-  }
-
-  private endLine(): void {
-    if (this.skipping) {
-      this.skipping = false;
-      this.log(`stdio: a line over ${this.maxLineBytes} bytes was refused`);
-      this.write(
-        errorLine(
-          null,
-          INVALID_REQUEST,
-          `Invalid Request: a message is limited to ${this.maxLineBytes} bytes`,
-        ),
-      );
-      return;
-    }
-    const line = Buffer.concat(this.chunks, this.buffered).toString('utf8').replace(/\r$/, '');
-    this.chunks = [];
-    this.buffered = 0;
-    if (line.trim() === '') return;
-    this.deliver(line);
+  /** A request too large to keep is answered under its own id; a notification or response is dropped. */
+  private oversized(line: OversizedLine): void {
+    this.log(`stdio: a ${line.kind} line of ${line.bytes} bytes (over ${this.maxLineBytes}) was refused`);
+    if (line.kind === 'notification' || line.kind === 'response') return;
+    this.write(
+      errorLine(
+        line.id,
+        INVALID_REQUEST,
+        `Invalid Request: a message is limited to ${this.maxLineBytes} bytes`,
+      ),
+    );
   }
 
   private deliver(line: string): void {
@@ -152,7 +131,7 @@ export class StdioDownstream implements Transport {
     this.stdin.off('end', this.onEnd);
     this.stdin.off('error', this.onStreamError);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
-    this.chunks = [];
+    this.reader.reset();
     this.onclose?.();
   }
 }

@@ -186,7 +186,7 @@ describe('request ids and lines that are not messages over stdio', () => {
       },
       {
         jsonrpc: '2.0',
-        id: null,
+        id: 13,
         error: { code: -32600, message: `Invalid Request: a message is limited to ${4 * 1024 * 1024} bytes` },
       },
     ]);
