@@ -16,7 +16,13 @@ import type {
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const CACHE_LIMIT = 4096;
 
-export const DEFAULT_APPROVAL = { timeoutMs: 300_000, maxHoldMs: 50_000, retryWindowMs: 600_000 } as const;
+export const DEFAULT_APPROVAL = {
+  timeoutMs: 300_000,
+  maxHoldMs: 50_000,
+  retryWindowMs: 600_000,
+  // A reviewer can read about this many of one agent's calls; beyond it a flood would bury the others.
+  maxPendingPerAgent: 20,
+} as const;
 
 /** The id a rule without one gets: its 1-based position. */
 export function generatedRuleId(index: number): string {
@@ -183,6 +189,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
         approval.retry_window === undefined
           ? DEFAULT_APPROVAL.retryWindowMs
           : durationMs(approval.retry_window),
+      maxPendingPerAgent: approval.max_pending_per_agent ?? DEFAULT_APPROVAL.maxPendingPerAgent,
     },
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     audit: { redact: [...(doc.audit?.redact ?? [])] },
