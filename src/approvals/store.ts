@@ -221,7 +221,18 @@ export class ApprovalStore {
         from !== undefined && before !== undefined && side(before, false, 1).length > 0
           ? cursorAt('prev', before)
           : null;
-      return { approvals, total, nextCursor, prevCursor };
+      // How many come before this page, so a page can say "21–40 of 523".
+      const offset =
+        prevCursor === null || !first
+          ? 0
+          : (
+              this.db
+                .prepare(
+                  `SELECT count(*) AS n FROM approvals WHERE ${where} AND (${column}, id) ${ascending ? '<' : '>'} (?, ?)`,
+                )
+                .get(...params, ...keyOf(first)) as { n: number }
+            ).n;
+      return { approvals, total, offset, nextCursor, prevCursor };
     });
     return tx.deferred();
   }

@@ -129,6 +129,8 @@ export interface ApprovalPage {
   approvals: Approval[];
   /** Every approval the list holds (with this status and agent), not only this page's. */
   total: number;
+  /** How many approvals of the list come before this page's first one. */
+  offset: number;
   /** Continues after this page's last approval; null when nothing follows. */
   nextCursor: string | null;
   /** Continues before this page's first approval; null on the first page. */

@@ -1,17 +1,13 @@
 // Admin JSON API (DESIGN 5): approvals, audit records, policy status, dry-run checks. Bearer token or session cookie.
 import { Hono, type HonoRequest } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import {
-  APPROVAL_STATUSES,
-  type Approval,
-  type ApprovalStatus,
-  type DecisionVerb,
-} from '../../approvals/index.js';
+import type { Approval, DecisionVerb } from '../../approvals/index.js';
 import { canonicalJson, formatLine } from '../../audit/chain.js';
 import { queryAudit } from '../../audit/query.js';
 import type { AuditRecord } from '../../audit/types.js';
 import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
+import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approval-paging.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
 import { displayed } from '../display.js';
 import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
@@ -100,12 +96,23 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
     await next();
   });
 
+  // The body stays the documented array; paging rides in headers, as on GET /api/audit?format=jsonl:
+  // X-Total-Count (the whole list), X-Next-Cursor and Link rel="next"/"prev". Pending approvals come
+  // soonest expiry first, so the next one to time out is on the first page however many follow it.
   api.get('/approvals', (c) => {
-    const status = (c.req.query('status') ?? 'pending') as ApprovalStatus;
-    if (!APPROVAL_STATUSES.includes(status)) {
-      throw new HTTPException(400, { message: `status must be one of ${APPROVAL_STATUSES.join(', ')}` });
+    const params = parseApprovalListParams(new URL(c.req.url).searchParams, API_LIST);
+    const page = options.queue.page(params);
+    c.header('X-Total-Count', String(page.total));
+    const links: string[] = [];
+    const link = (cursor: string, rel: string) =>
+      `</api/approvals${approvalListSearch({ ...params, cursor }, API_LIST)}>; rel="${rel}"`;
+    if (page.nextCursor !== null) {
+      c.header('X-Next-Cursor', page.nextCursor);
+      links.push(link(page.nextCursor, 'next'));
     }
-    return c.json(options.queue.list({ status }).map((a) => approvalJson(displayed(options, a))));
+    if (page.prevCursor !== null) links.push(link(page.prevCursor, 'prev'));
+    if (links.length > 0) c.header('Link', links.join(', '));
+    return c.json(page.approvals.map((a) => approvalJson(displayed(options, a))));
   });
 
   api.get('/approvals/:id', (c) => {

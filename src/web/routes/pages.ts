@@ -3,9 +3,15 @@ import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { ApprovalConflictError } from '../../approvals/index.js';
+import { ApprovalConflictError, ApprovalQueryError } from '../../approvals/index.js';
 import { type AuditPage, AuditQueryError, queryAudit } from '../../audit/query.js';
 import type { WebAppOptions } from '../app.js';
+import {
+  type ApprovalListParams,
+  approvalListSearch,
+  PAGE_LIST,
+  parseApprovalListParams,
+} from '../approval-paging.js';
 import { type AuditFilters, parseAuditFilters } from '../audit-filters.js';
 import { displayed } from '../display.js';
 import { checkCsrf, identify, type Principal, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
@@ -13,6 +19,7 @@ import { decidedPage, type Flash, pendingList, pendingPage } from '../views/appr
 import { auditPage } from '../views/audit.js';
 import { type Html, layout } from '../views/layout.js';
 import { loginPage, policyPage } from '../views/pages.js';
+import type { PendingContext } from '../views/pending.js';
 
 const ID_PATTERN = /^ap_[0-9a-f]{16}$/;
 
@@ -23,6 +30,31 @@ function reviewerName(raw: string | undefined): string {
     .trim()
     .slice(0, 80);
   return name === '' ? 'admin' : name;
+}
+
+/** Query parameters of the flash message a decision redirects to. */
+const FLASH_KEYS = ['done', 'id', 'conflict'] as const;
+
+/**
+ * After a decision, back to the page the reviewer decided on (same agent filter, same place), read
+ * from the same-origin Referer; only the list's own parameters are carried over.
+ */
+function returnSearch(referer: string | undefined, origin: string, flash: Record<string, string>): string {
+  const search = new URLSearchParams();
+  if (referer !== undefined) {
+    try {
+      const from = new URL(referer);
+      if (from.origin === origin && from.pathname === '/') {
+        const params = parseApprovalListParams(from.searchParams, PAGE_LIST, FLASH_KEYS);
+        for (const [key, value] of new URLSearchParams(approvalListSearch(params, PAGE_LIST)))
+          search.set(key, value);
+      }
+    } catch {
+      // An unreadable or foreign referer: the first page.
+    }
+  }
+  for (const [key, value] of Object.entries(flash)) search.set(key, value);
+  return `/?${search.toString()}`;
 }
 
 function flashFrom(query: Record<string, string>): Flash | undefined {
@@ -109,23 +141,58 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
     await next();
   });
 
+  /** The page the URL asks for: its cards, plus what surrounds them (agent summary, total, pager). */
+  const pendingOf = (params: ApprovalListParams) => {
+    const page = queue.page(params);
+    const ctx: PendingContext = {
+      page,
+      byAgent: queue.pendingByAgent(),
+      cap: queue.maxPendingPerAgent,
+      allPending: queue.store.countPending(),
+      params,
+    };
+    return { approvals: page.approvals.map((a) => displayed(options, a)), ctx };
+  };
+
   pages.get('/', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
-    const approvals = queue.list({ status: 'pending' }).map((a) => displayed(options, a));
-    return c.html(
-      frame(
-        principal,
-        'Pending approvals',
-        'pending',
-        pendingPage(approvals, principal.session.csrf, queue.now(), flashFrom(c.req.query())),
-      ),
-    );
+    let params: ApprovalListParams;
+    try {
+      params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST, FLASH_KEYS);
+      const { approvals, ctx } = pendingOf(params);
+      return c.html(
+        frame(
+          principal,
+          'Pending approvals',
+          'pending',
+          pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flashFrom(c.req.query())),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ApprovalQueryError)) throw error;
+      // A stale or hand-edited link: say so, and offer the first page rather than a bare error.
+      const { approvals, ctx } = pendingOf({ status: 'pending', limit: PAGE_LIST.defaultLimit });
+      const flash: Flash = {
+        kind: 'error',
+        text: `This link cannot be used: ${error.message}. Showing the first page.`,
+      };
+      return c.html(
+        frame(
+          principal,
+          'Pending approvals',
+          'pending',
+          pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash),
+        ),
+        400,
+      );
+    }
   });
 
   pages.get('/fragments/pending', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
-    const approvals = queue.list({ status: 'pending' }).map((a) => displayed(options, a));
-    return c.html(pendingList(approvals, principal.session.csrf, queue.now()));
+    const params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST);
+    const { approvals, ctx } = pendingOf(params);
+    return c.html(pendingList(approvals, principal.session.csrf, queue.now(), ctx));
   });
 
   pages.get('/events', (c) =>
@@ -205,13 +272,15 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
     const note = (form.note ?? '').trim().slice(0, 2000);
     const id = c.req.param('id');
     const by = `${principal.session.reviewer} (browser)`;
+    const referer = c.req.header('referer');
+    const origin = new URL(c.req.url).origin;
     try {
       const approval = queue.decide(id, { decision, by, note: note === '' ? null : note });
       options.log?.(`approval ${approval.id} ${approval.status} by ${by}`);
-      return c.redirect(`/?done=${approval.status}&id=${approval.id}`, 303);
+      return c.redirect(returnSearch(referer, origin, { done: approval.status, id: approval.id }), 303);
     } catch (error) {
       if (error instanceof ApprovalConflictError) {
-        return c.redirect(`/?conflict=${error.status}&id=${encodeURIComponent(id)}`, 303);
+        return c.redirect(returnSearch(referer, origin, { conflict: error.status, id }), 303);
       }
       throw error;
     }
