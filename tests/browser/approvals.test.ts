@@ -30,7 +30,7 @@ beforeEach(async () => {
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   let url: string | undefined;
   queue = new ApprovalQueue({ store, uiUrl: () => url, progressIntervalMs: 100 });
-  const auth = new WebAuth({ token: 'browser-test-token-0123456789', db: store.db });
+  const auth = new WebAuth({ token: 'browser-test-token-0123456789abcdef', db: store.db });
   server = await serveWeb({
     queue,
     auth,

@@ -1,5 +1,5 @@
 // Admin JSON API (DESIGN 5): approvals, audit records, policy status, dry-run checks. Bearer token or session cookie.
-import { Hono, type HonoRequest } from 'hono';
+import { type Context, Hono, type HonoRequest } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Approval, DecisionVerb } from '../../approvals/index.js';
 import { canonicalJson, formatLine } from '../../audit/chain.js';
@@ -10,7 +10,8 @@ import type { WebAppOptions } from '../app.js';
 import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approval-paging.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
 import { displayed } from '../display.js';
-import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
+import { clientAddress } from '../rate-limit.js';
+import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
 
 const NOTE_MAX = 2000;
 
@@ -53,6 +54,19 @@ function wantsJsonl(format: string | undefined, accept: string | undefined): boo
   return (accept ?? '').toLowerCase().includes('application/x-ndjson');
 }
 
+/** 429 for an address whose sign-in is paused; the JSON names a code, Retry-After says when to come back. */
+function tooManySignIns(c: Context<WebEnv>, retryAfterSeconds: number): Response {
+  c.header('Retry-After', String(retryAfterSeconds));
+  return c.json(
+    {
+      error: `Too many failed sign-ins from this address: try again in ${retryAfterSeconds} s`,
+      code: 'E_SIGN_IN_RATE_LIMITED',
+      retry_after: retryAfterSeconds,
+    },
+    429,
+  );
+}
+
 export function reviewerOf(principal: Principal): string {
   return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer} (browser)`;
 }
@@ -86,8 +100,20 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
   const api = new Hono<WebEnv>();
 
   api.use('*', async (c, next) => {
+    // A Bearer token is a guess at the admin token like the sign-in form's: limited the same way,
+    // and while an address is paused its tokens are not even compared.
+    const address = clientAddress(c);
+    const guessing = hasBearer(c);
+    if (guessing) {
+      const verdict = options.auth.signIns.check(address);
+      if (!verdict.allowed) return tooManySignIns(c, verdict.retryAfterSeconds);
+    }
     const principal = identify(c, options.auth);
     if (!principal) {
+      if (guessing) {
+        options.auth.signIns.fail(address);
+        options.log?.(`api: wrong admin token from ${address}`);
+      }
       c.header('WWW-Authenticate', 'Bearer realm="portcullis"');
       throw new HTTPException(401, { message: 'Authentication required' });
     }

@@ -1,5 +1,5 @@
 // Server-rendered pages: sign-in, the live pending queue, decided approvals, the audit log, policy status.
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
@@ -14,6 +14,7 @@ import {
 } from '../approval-paging.js';
 import { type AuditFilters, parseAuditFilters } from '../audit-filters.js';
 import { displayed } from '../display.js';
+import { clientAddress, type SignInLimiter } from '../rate-limit.js';
 import { checkCsrf, identify, type Principal, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { decidedPage, type Flash, pendingList, pendingPage } from '../views/approvals.js';
 import { auditPage } from '../views/audit.js';
@@ -71,6 +72,21 @@ function flashFrom(query: Record<string, string>): Flash | undefined {
   return undefined;
 }
 
+function attemptsLeft(remaining: number, limiter: SignInLimiter): string {
+  const window = Math.round(limiter.windowMs / 1000);
+  return remaining === 1
+    ? `One more failed attempt pauses sign-in from this address for ${window} seconds.`
+    : `${remaining} attempts left before sign-in from this address pauses for ${window} seconds.`;
+}
+
+function pauseText(retryAfterSeconds: number, limiter: SignInLimiter): string {
+  return (
+    `Sign-in from this address is paused after ${limiter.failures} failed attempts within ` +
+    `${Math.round(limiter.windowMs / 1000)} seconds: try again in ${retryAfterSeconds} seconds. ` +
+    'An unused sign-in link still works after the pause.'
+  );
+}
+
 export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
   const pages = new Hono<WebEnv>();
   const { queue, auth } = options;
@@ -99,6 +115,13 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
       body,
     );
 
+  /** 429 with Retry-After, and a page that says plainly what happened and when to try again. */
+  const pausedSignIn = (c: Context<WebEnv>, retryAfterSeconds: number) => {
+    c.header('Retry-After', String(retryAfterSeconds));
+    const error = `Too many failed sign-in attempts. ${pauseText(retryAfterSeconds, auth.signIns)}`;
+    return c.html(frame(undefined, 'Sign in', 'none', loginPage({ error })), 429);
+  };
+
   pages.get('/login', (c) => {
     const code = c.req.query('code');
     return c.html(
@@ -107,17 +130,31 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
   });
 
   pages.post('/login', async (c) => {
+    const address = clientAddress(c);
+    // Before the credential is looked at: a paused address's guesses are not even compared.
+    const verdict = auth.signIns.check(address);
+    if (!verdict.allowed) {
+      options.log?.(`ui: sign-in from ${address} refused unchecked: too many failures`);
+      return pausedSignIn(c, verdict.retryAfterSeconds);
+    }
     const form = await readForm(c);
     let ok = false;
     if (form.code !== undefined) ok = auth.loginCodes.consume(form.code);
     else if (form.token !== undefined) ok = auth.verifyToken(form.token.trim());
     if (!ok) {
-      options.log?.('ui: sign-in refused (used, expired or wrong credential)');
-      const error =
+      // A success does not clear the count: failures age out by themselves, so signing in now and
+      // then cannot buy a guesser on the same address (often 127.0.0.1, like the agent) more tries.
+      const after = auth.signIns.fail(address);
+      options.log?.(`ui: sign-in refused from ${address} (used, expired or wrong credential)`);
+      const problem =
         form.code !== undefined
           ? 'This sign-in link was already used or has expired. Ask for a new one (restart the proxy) or use the admin token.'
           : 'That token is not right.';
-      return c.html(frame(undefined, 'Sign in', 'none', loginPage({ error })), 401);
+      const error = after.allowed
+        ? `${problem} ${attemptsLeft(after.remaining, auth.signIns)}`
+        : `${problem} ${pauseText(after.retryAfterSeconds, auth.signIns)}`;
+      if (!after.allowed) c.header('Retry-After', String(after.retryAfterSeconds));
+      return c.html(frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error })), 401);
     }
     const reviewer = reviewerName(form.reviewer);
     const { id } = auth.sessions.create(reviewer);
