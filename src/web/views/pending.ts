@@ -40,6 +40,12 @@ function agentRow(row: AgentPending, ctx: PendingContext): Html {
   </li>`;
 }
 
+function floodNote(agents: AgentPending[], cap: number): string {
+  return agents.some((a) => a.pending >= cap)
+    ? `An agent at its cap of ${cap} pending calls is flooding the queue: its further calls are denied, not queued.`
+    : `Calls were denied, not queued, while their agent was at its cap of ${cap} pending calls.`;
+}
+
 /**
  * Shown when it tells the reviewer something: several agents are waiting, or one hit its cap. A flood
  * then reads as one line ("support-bot: 20 pending, cap reached, 340 refused") and every other agent
@@ -52,7 +58,7 @@ export function agentSummary(ctx: PendingContext): Html {
   const more = agentCount - agents.length;
   return html`<section id="agent-summary" class="agents card${flooded ? ' has-flood' : ''}" aria-labelledby="agents-title">
   <h2 id="agents-title">Waiting, by agent</h2>
-  ${flooded ? html`<p class="flood-note">An agent at its cap of ${ctx.cap} pending calls is flooding the queue: its further calls are denied, not queued. Pick an agent to see only its calls.</p>` : ''}
+  ${flooded ? html`<p class="flood-note">${floodNote(agents, ctx.cap)} Pick an agent to see only its calls.</p>` : ''}
   <ul class="agent-list">${agents.map((a) => agentRow(a, ctx))}</ul>
   ${more > 0 ? html`<p class="muted more-agents">and ${more} more agent${more === 1 ? '' : 's'} with fewer pending calls</p>` : ''}
 </section>`;
