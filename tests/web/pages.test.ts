@@ -46,6 +46,9 @@ describe('pending page with many approvals', () => {
       expect(refused.status).toBe('refused');
     }
     const other = await park(h, { agent: 'billing-bot', args: { invoice: 'inv_77' } });
+    expect(await (await h.request('/metrics')).text()).toContain(
+      'portcullis_approval_events_total{kind="refused"} 7',
+    );
     const { cookie } = await signIn(h);
     const get = async (path: string) => {
       const res = await h.request(path, { headers: { cookie } });
