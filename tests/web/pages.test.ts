@@ -122,7 +122,9 @@ describe('pending page with many approvals', () => {
   });
 
   it('answers a bad cursor or limit with 400, says why, and shows the first page', async () => {
-    h = harness({}, { settings: () => settings });
+    // A clock that moves per reading: two approvals parked in one millisecond would otherwise tie on expiry.
+    let now = Date.now();
+    h = harness({}, { now: () => now++, settings: () => settings });
     const ids = await flood(2);
     const { cookie } = await signIn(h);
     for (const path of ['/?cursor=garbage', '/?limit=0', '/?limit=101', '/?sort=newest']) {
