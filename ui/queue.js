@@ -41,7 +41,6 @@
   // Merge rather than replace, so a note being typed into a card that is still pending survives.
   function merge(fresh) {
     const current = list();
-    if (badge) badge.textContent = fresh.dataset.count || '0';
     if (!current) return;
     const keep = new Set();
     let previous = null;
@@ -61,30 +60,77 @@
       if (!keep.has(card.id)) card.remove();
     }
     const empty = current.querySelector('.empty');
-    if (empty) empty.hidden = keep.size > 0;
+    const freshEmpty = fresh.querySelector('.empty');
+    if (empty) {
+      if (freshEmpty) empty.innerHTML = freshEmpty.innerHTML;
+      empty.hidden = keep.size > 0;
+    }
     current.dataset.count = String(keep.size);
     tick();
   }
 
-  let pending = null;
+  // The agent summary, the total and the pager hold no input: they are swapped whole.
+  function swap(id, fresh) {
+    const node = document.getElementById(id);
+    const next = fresh.querySelector(`#${id}`);
+    if (!node || !next) return;
+    const imported = document.importNode(next, true);
+    localizeTimes(imported);
+    node.replaceWith(imported);
+  }
+
+  // On the Pending page the fragment is asked for the page the reviewer is on (agent, limit, cursor, as
+  // the server wrote them into data-search); elsewhere only the badge is kept current.
+  function fragmentUrl() {
+    const view = document.getElementById('pending-view');
+    return `/fragments/pending${view ? view.dataset.search || '' : ''}`;
+  }
+
+  // One request at a time; changes arriving meanwhile ask for one more afterwards, so a flood of
+  // events costs a request per round trip, and answers can never land out of order.
+  let timer = null;
+  let inFlight = false;
+  let again = false;
   function refresh() {
-    if (pending) return;
-    pending = setTimeout(async () => {
-      pending = null;
-      try {
-        const res = await fetch('/fragments/pending', { credentials: 'same-origin', cache: 'no-store' });
-        if (res.status === 401) {
-          setStatus('Signed out: reload to sign in again', 'down');
-          return;
-        }
-        if (!res.ok) return;
-        const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
-        const fresh = doc.getElementById('pending-list');
-        if (fresh) merge(fresh);
-      } catch {
-        setStatus('Reconnecting…', 'down');
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    if (timer) return;
+    timer = setTimeout(load, 50);
+  }
+
+  async function load() {
+    timer = null;
+    inFlight = true;
+    try {
+      const res = await fetch(fragmentUrl(), { credentials: 'same-origin', cache: 'no-store' });
+      if (res.status === 401) {
+        setStatus('Signed out: reload to sign in again', 'down');
+        return;
       }
-    }, 50);
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const view = doc.getElementById('pending-view');
+      if (!view) return;
+      if (badge) badge.textContent = view.dataset.all || '0';
+      const fresh = doc.getElementById('pending-list');
+      if (fresh) merge(fresh);
+      for (const id of ['agent-summary', 'pending-total', 'pager']) swap(id, doc);
+      const mine = document.getElementById('pending-view');
+      if (mine) {
+        mine.dataset.total = view.dataset.total || '0';
+        mine.dataset.all = view.dataset.all || '0';
+      }
+    } catch {
+      setStatus('Reconnecting…', 'down');
+    } finally {
+      inFlight = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    }
   }
 
   function connect() {

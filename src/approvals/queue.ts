@@ -4,11 +4,14 @@ import { DEFAULT_APPROVAL } from '../policy/compile.js';
 import type { ApprovalSettings } from '../policy/types.js';
 import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
 import { outcomeOfSettled, pendingOutcome, waitingMessage } from './outcomes.js';
-import type { ApprovalStore } from './store.js';
+import type { ApprovalStore, PageOptions } from './store.js';
 import type {
   Approval,
+  ApprovalPage,
   DecideInput,
   ExecutionReport,
+  PendingByAgent,
+  Refusal,
   ReviewOutcome,
   ReviewRequest,
   WaitingInfo,
@@ -20,7 +23,17 @@ export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { ...DEFAULT_APPROVAL
 /** What changed, for live views (SSE) and metrics. `external` means another process wrote. */
 export type QueueChange =
   | { kind: 'created' | 'approved' | 'denied' | 'expired' | 'withdrawn' | 'executed'; approval: Approval }
+  | { kind: 'refused'; refusal: Refusal }
   | { kind: 'external' };
+
+/** What the client and the audit log are told about a call refused over the cap. */
+export function refusalReason(agent: string | null, pending: number, cap: number): string {
+  return (
+    `agent ${agent ?? '(unknown)'} already has ${pending} approval${pending === 1 ? '' : 's'} pending, ` +
+    `the most approval.max_pending_per_agent allows (${cap}); this call was not queued. ` +
+    'Retry it once a person has decided some of them.'
+  );
+}
 
 export interface ApprovalQueueOptions {
   store: ApprovalStore;
@@ -107,9 +120,21 @@ export class ApprovalQueue {
         correlationId: request.correlationId ?? null,
       },
       started,
-      settings.timeoutMs,
-      settings.retryWindowMs,
+      settings,
     );
+    if (admission.kind === 'refused') {
+      const refusal: Refusal = {
+        agent,
+        pending: admission.pending,
+        cap: admission.cap,
+        refused: admission.refused,
+        refusedSince: admission.refusedSince,
+        reason: refusalReason(agent, admission.pending, admission.cap),
+      };
+      await this.recordRefusal(request, refusal, argsSha256);
+      this.emit({ kind: 'refused', refusal });
+      return { status: 'refused', refusal };
+    }
     const { approval } = admission;
     if (admission.kind === 'claimed') return outcomeOfSettled(approval, true);
     if (admission.kind === 'created') {
@@ -151,6 +176,21 @@ export class ApprovalQueue {
   list(...args: Parameters<ApprovalStore['list']>): Approval[] {
     this.sweep(this.now());
     return this.store.list(...args);
+  }
+
+  /** One page of a list (see ApprovalStore.page); overdue approvals are expired first, so none shows as pending. */
+  page(options: PageOptions): ApprovalPage {
+    this.sweep(this.now());
+    return this.store.page(options);
+  }
+
+  pendingByAgent(limit?: number): PendingByAgent {
+    return this.store.pendingByAgent(this.now(), limit);
+  }
+
+  /** The cap in force now (the policy may have been reloaded since an approval was queued). */
+  get maxPendingPerAgent(): number {
+    return this.settingsOf().maxPendingPerAgent;
   }
 
   get(id: string): Approval | undefined {
@@ -346,6 +386,35 @@ export class ApprovalQueue {
       } catch (error) {
         this.onError(error);
       }
+    }
+  }
+
+  /**
+   * A refusal is a decision the queue takes itself, so it is recorded as one (deny, and why). Awaited:
+   * the client's answer follows its record. Nothing runs either way, so a failed write is only reported.
+   */
+  private async recordRefusal(request: ReviewRequest, refusal: Refusal, argsSha256: string): Promise<void> {
+    if (!this.audit) return;
+    const event: AuditEvent = {
+      event: 'approval',
+      correlation_id: request.correlationId ?? undefined,
+      agent: refusal.agent,
+      server: request.server ?? null,
+      tool: request.tool,
+      decision: 'deny',
+      rule: request.rule,
+      reason: refusal.reason,
+      policy_sha256: request.policySha256 ?? undefined,
+      status: 'refused',
+      pending: refusal.pending,
+      max_pending_per_agent: refusal.cap,
+      refused_in_flood: refusal.refused,
+      args_sha256: argsSha256,
+    };
+    try {
+      await this.audit.append(event);
+    } catch (error) {
+      this.onError(error);
     }
   }
 

@@ -4,6 +4,7 @@ import type { ApprovalQueue } from './queue.js';
 import type { ReviewOutcome } from './types.js';
 
 export function verdictOf(queue: ApprovalQueue, outcome: ReviewOutcome): ReviewVerdict {
+  if (outcome.status === 'refused') return { kind: 'deny', reason: outcome.refusal.reason };
   const approvalId = outcome.approval.id;
   switch (outcome.status) {
     case 'approved':

@@ -1,7 +1,9 @@
 // The approvals table: its schema (versioned with user_version) and how a row becomes an Approval.
 import type { Approval, ApprovalStatus } from './types.js';
 
-export const SCHEMA_VERSION = 1;
+// 2: approval_refusals and the per-agent index (the pending cap). An older Portcullis refuses a newer
+// database rather than queue past a cap it does not know about.
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -30,7 +32,20 @@ CREATE TABLE IF NOT EXISTS approvals (
 CREATE INDEX IF NOT EXISTS approvals_status_expires ON approvals (status, expires_at);
 CREATE INDEX IF NOT EXISTS approvals_call_key ON approvals (call_key, status);
 CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
+CREATE INDEX IF NOT EXISTS approvals_agent_status ON approvals (agent, status, expires_at);
+CREATE TABLE IF NOT EXISTS approval_refusals (
+  agent_key TEXT PRIMARY KEY,
+  agent     TEXT,
+  refused   INTEGER NOT NULL,
+  since     INTEGER NOT NULL,
+  last_at   INTEGER NOT NULL
+);
 `;
+
+/** approval_refusals is keyed by this: SQLite's PRIMARY KEY would let many NULL agents in. */
+export function agentKey(agent: string | null): string {
+  return agent ?? '';
+}
 
 export interface Row {
   id: string;

@@ -3,14 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
+import { type ApprovalCursor, decodeCursor, encodeCursor, orderOf } from './paging.js';
+import { agentKey, MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
 import {
+  type AgentPending,
   type Approval,
   ApprovalConflictError,
   ApprovalNotFoundError,
+  type ApprovalPage,
+  ApprovalQueryError,
   type ApprovalStatus,
   type DecideInput,
   type ExecutionReport,
+  type PendingByAgent,
 } from './types.js';
 
 export interface NewApproval {
@@ -30,12 +35,36 @@ export interface NewApproval {
 export type Admission =
   | { kind: 'created'; approval: Approval }
   | { kind: 'joined'; approval: Approval }
-  | { kind: 'claimed'; approval: Approval };
+  | { kind: 'claimed'; approval: Approval }
+  | { kind: 'refused'; pending: number; cap: number; refused: number; refusedSince: number };
+
+/** The policy's approval settings that admission needs. */
+export interface AdmitLimits {
+  timeoutMs: number;
+  retryWindowMs: number;
+  /** Over this many pending approvals of one agent, a new call is refused instead of queued. */
+  maxPendingPerAgent: number;
+}
 
 export interface ListOptions {
   status?: ApprovalStatus | undefined;
   limit?: number | undefined;
 }
+
+export interface PageOptions {
+  status: ApprovalStatus;
+  /** Only this agent's approvals. */
+  agent?: string | undefined;
+  /** 1..PAGE_LIMIT_MAX. */
+  limit: number;
+  /** A previous page's nextCursor or prevCursor. */
+  cursor?: string | undefined;
+}
+
+export const PAGE_LIMIT_MAX = 1000;
+
+/** Refusal counters of agents not refused for this long are dropped (the table stays small). */
+const REFUSAL_RETENTION_MS = 24 * 3_600_000;
 
 export interface ApprovalStoreOptions {
   /** How long a writer waits for another process's lock before failing. */
@@ -99,13 +128,13 @@ export class ApprovalStore {
     return row ? toApproval(row) : undefined;
   }
 
-  /** Pending: oldest first (the order they should be decided in). Decided: newest decision first. */
+  /** Pending: soonest expiry first (the order they must be decided in). Decided: newest decision first. */
   list(options: ListOptions = {}): Approval[] {
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 200)), 1000);
     let rows: Row[];
     if (options.status === 'pending') {
       rows = this.db
-        .prepare("SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at, id LIMIT ?")
+        .prepare("SELECT * FROM approvals WHERE status = 'pending' ORDER BY expires_at, id LIMIT ?")
         .all(limit) as Row[];
     } else if (options.status) {
       rows = this.db
@@ -129,11 +158,132 @@ export class ApprovalStore {
   }
 
   /**
+   * One page of the approvals with this status (order: see paging.ts), by keyset: a cursor names the sort
+   * key of the approval a page continues from, so approvals arriving or being decided meanwhile never
+   * shift a page, duplicate a row or skip one. Reads run in one transaction, so page and total agree.
+   */
+  page(options: PageOptions): ApprovalPage {
+    const { status, agent } = options;
+    if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > PAGE_LIMIT_MAX) {
+      throw new ApprovalQueryError(`limit must be a whole number from 1 to ${PAGE_LIMIT_MAX}`);
+    }
+    const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, status);
+    const { column, ascending } = orderOf(status);
+    const where = `status = ?${agent === undefined ? '' : ' AND agent = ?'}`;
+    const params: unknown[] = agent === undefined ? [status] : [status, agent];
+    const keyOf = (a: Approval): [number, string] => [
+      (column === 'expires_at' ? a.expiresAt : a.decidedAt) ?? 0,
+      a.id,
+    ];
+    /** Up to `limit` rows on one side of `key` (or from the start), in list order. */
+    const side = (key: [number, string] | undefined, forward: boolean, limit: number): Approval[] => {
+      // Forward in the list is "greater" when the list ascends; backward the comparison and order flip.
+      const greater = forward === ascending;
+      const cmp = key === undefined ? '' : ` AND (${column}, id) ${greater ? '>' : '<'} (?, ?)`;
+      const dir = greater ? 'ASC' : 'DESC';
+      const rows = this.db
+        .prepare(`SELECT * FROM approvals WHERE ${where}${cmp} ORDER BY ${column} ${dir}, id ${dir} LIMIT ?`)
+        .all(...params, ...(key ?? []), limit) as Row[];
+      const approvals = rows.map(toApproval);
+      return forward ? approvals : approvals.reverse();
+    };
+    const tx = this.db.transaction((): ApprovalPage => {
+      const total = (
+        this.db.prepare(`SELECT count(*) AS n FROM approvals WHERE ${where}`).get(...params) as { n: number }
+      ).n;
+      let approvals: Approval[];
+      let from: [number, string] | undefined = cursor ? [cursor.at, cursor.id] : undefined;
+      if (cursor?.direction === 'prev') {
+        approvals = side(from, false, options.limit + 1);
+        if (approvals.length <= options.limit) {
+          // Back at the start (the rows before were decided meanwhile): show the whole first page.
+          approvals = side(undefined, true, options.limit + 1);
+          from = undefined;
+        } else {
+          approvals = approvals.slice(1);
+        }
+      } else {
+        approvals = side(from, true, options.limit + 1);
+      }
+      const more = approvals.length > options.limit;
+      if (more) approvals = approvals.slice(0, options.limit);
+      const first = approvals[0];
+      const last = approvals.at(-1);
+      const cursorAt = (direction: ApprovalCursor['direction'], key: [number, string]) =>
+        encodeCursor({ status, direction, at: key[0], id: key[1] });
+      const after = last ? keyOf(last) : from;
+      const nextCursor =
+        after !== undefined && (more || (cursor?.direction === 'prev' && side(after, true, 1).length > 0))
+          ? cursorAt('next', after)
+          : null;
+      const before = first ? keyOf(first) : from;
+      const prevCursor =
+        from !== undefined && before !== undefined && side(before, false, 1).length > 0
+          ? cursorAt('prev', before)
+          : null;
+      // How many come before this page, so a page can say "21–40 of 523".
+      const offset =
+        prevCursor === null || !first
+          ? 0
+          : (
+              this.db
+                .prepare(
+                  `SELECT count(*) AS n FROM approvals WHERE ${where} AND (${column}, id) ${ascending ? '<' : '>'} (?, ?)`,
+                )
+                .get(...params, ...keyOf(first)) as { n: number }
+            ).n;
+      return { approvals, total, offset, nextCursor, prevCursor };
+    });
+    return tx.deferred();
+  }
+
+  /** Who the pending approvals belong to, most first; each agent's refusals since its current flood began. */
+  pendingByAgent(now: number, limit = 20): PendingByAgent {
+    const tx = this.db.transaction((): PendingByAgent => {
+      const rows = this.db
+        .prepare(
+          `SELECT p.agent, p.pending, r.refused, r.since, r.last_at
+             FROM (SELECT agent, count(*) AS pending, min(created_at) AS oldest FROM approvals
+                    WHERE status = 'pending' AND expires_at > ? GROUP BY agent) p
+             LEFT JOIN approval_refusals r ON r.agent_key = coalesce(p.agent, '') AND r.last_at >= p.oldest
+            ORDER BY p.pending DESC, p.agent LIMIT ?`,
+        )
+        .all(now, limit) as {
+        agent: string | null;
+        pending: number;
+        refused: number | null;
+        since: number | null;
+        last_at: number | null;
+      }[];
+      const agentCount = (
+        this.db
+          .prepare(
+            `SELECT count(*) AS n FROM (SELECT DISTINCT agent FROM approvals
+               WHERE status = 'pending' AND expires_at > ?)`,
+          )
+          .get(now) as { n: number }
+      ).n;
+      const agents: AgentPending[] = rows.map((row) => ({
+        agent: row.agent,
+        pending: row.pending,
+        refused: row.refused ?? 0,
+        refusedSince: row.since,
+        lastRefusedAt: row.last_at,
+      }));
+      return { agents, agentCount };
+    });
+    return tx.deferred();
+  }
+
+  /**
    * One atomic step for a call that needs review: an undelivered decision on the same call within the
    * retry window is claimed (an approval runs once); else a pending approval of the same call is joined;
-   * else a new one is created. BEGIN IMMEDIATE makes concurrent proxy processes take turns.
+   * else, if the agent is below its cap of pending approvals, a new one is created, and if not the call
+   * is refused and counted. BEGIN IMMEDIATE makes concurrent proxy processes take turns, so the count
+   * and the insert cannot interleave with another process's: the cap holds across processes.
    */
-  admit(input: NewApproval, now: number, timeoutMs: number, retryWindowMs: number): Admission {
+  admit(input: NewApproval, now: number, limits: AdmitLimits): Admission {
+    const { timeoutMs, retryWindowMs } = limits;
     const tx = this.db.transaction((): Admission => {
       const decided = this.db
         .prepare(
@@ -152,6 +302,13 @@ export class ApprovalStore {
         )
         .get(input.callKey, now) as Row | undefined;
       if (pending) return { kind: 'joined', approval: toApproval(pending) };
+      const load = this.db
+        .prepare(
+          `SELECT count(*) AS n, min(created_at) AS oldest FROM approvals
+            WHERE agent IS ? AND status = 'pending' AND expires_at > ?`,
+        )
+        .get(input.agent, now) as { n: number; oldest: number | null };
+      if (load.n >= limits.maxPendingPerAgent) return this.refuse(input.agent, load, limits, now);
       const id = newId();
       this.db
         .prepare(
@@ -179,6 +336,38 @@ export class ApprovalStore {
       return { kind: 'created', approval: created };
     });
     return tx.immediate();
+  }
+
+  /**
+   * Count a refusal. A flood is one stretch in which the agent always had approvals pending: the count
+   * carries on while the last refusal came after the agent's oldest approval still pending (which has
+   * been pending ever since), and starts again otherwise. Inside admit's transaction.
+   */
+  private refuse(
+    agent: string | null,
+    load: { n: number; oldest: number | null },
+    limits: AdmitLimits,
+    now: number,
+  ): Admission {
+    this.db.prepare('DELETE FROM approval_refusals WHERE last_at < ?').run(now - REFUSAL_RETENTION_MS);
+    const oldest = load.oldest ?? now;
+    const row = this.db
+      .prepare(
+        `INSERT INTO approval_refusals (agent_key, agent, refused, since, last_at) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (agent_key) DO UPDATE SET
+           refused = CASE WHEN last_at >= ? THEN refused + 1 ELSE 1 END,
+           since   = CASE WHEN last_at >= ? THEN since ELSE excluded.since END,
+           last_at = excluded.last_at
+         RETURNING refused, since`,
+      )
+      .get(agentKey(agent), agent, now, now, oldest, oldest) as { refused: number; since: number };
+    return {
+      kind: 'refused',
+      pending: load.n,
+      cap: limits.maxPendingPerAgent,
+      refused: row.refused,
+      refusedSince: row.since,
+    };
   }
 
   /**

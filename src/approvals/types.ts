@@ -87,7 +87,55 @@ export type ReviewOutcome =
       /** Another caller already ran (or was told about) this approval: nothing runs here. */
       status: 'consumed';
       approval: Approval;
+    }
+  | {
+      /** The agent already had its cap of pending approvals: nothing was queued, nothing runs. */
+      status: 'refused';
+      refusal: Refusal;
     };
+
+/** Why a review call was not queued: its agent was at `approval.max_pending_per_agent`. */
+export interface Refusal {
+  agent: string | null;
+  /** The agent's pending approvals when the call was refused. */
+  pending: number;
+  cap: number;
+  /** Calls of this agent refused since its current flood began (this one included), and since when. */
+  refused: number;
+  refusedSince: number;
+  /** For the client and the audit log: names the agent, the count and the cap. */
+  reason: string;
+}
+
+/** One agent's share of the pending queue, so a reviewer sees a flood as one line. */
+export interface AgentPending {
+  agent: string | null;
+  pending: number;
+  /** Calls refused over the cap while this agent's current pending approvals waited (0: none). */
+  refused: number;
+  refusedSince: number | null;
+  lastRefusedAt: number | null;
+}
+
+export interface PendingByAgent {
+  /** Most pending first; at most the number asked for. */
+  agents: AgentPending[];
+  /** How many agents have pending approvals in all. */
+  agentCount: number;
+}
+
+/** One page of a list of approvals (see src/approvals/paging.ts for the order). */
+export interface ApprovalPage {
+  approvals: Approval[];
+  /** Every approval the list holds (with this status and agent), not only this page's. */
+  total: number;
+  /** How many approvals of the list come before this page's first one. */
+  offset: number;
+  /** Continues after this page's last approval; null when nothing follows. */
+  nextCursor: string | null;
+  /** Continues before this page's first approval; null on the first page. */
+  prevCursor: string | null;
+}
 
 export type DecisionVerb = 'approve' | 'deny';
 
@@ -126,6 +174,13 @@ export class ApprovalConflictError extends ApprovalError {
   constructor(id: string, status: ApprovalStatus) {
     super('E_APPROVAL_CONFLICT', `approval ${id} is already ${status}`);
     this.status = status;
+  }
+}
+
+/** A list request the store cannot answer (a cursor it did not write, a limit out of range): HTTP 400. */
+export class ApprovalQueryError extends ApprovalError {
+  constructor(message: string) {
+    super('E_APPROVAL_QUERY', message);
   }
 }
 

@@ -16,7 +16,13 @@ import type {
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const CACHE_LIMIT = 4096;
 
-export const DEFAULT_APPROVAL = { timeoutMs: 300_000, maxHoldMs: 50_000, retryWindowMs: 600_000 } as const;
+export const DEFAULT_APPROVAL = {
+  timeoutMs: 300_000,
+  maxHoldMs: 50_000,
+  retryWindowMs: 600_000,
+  // A reviewer can read about this many of one agent's calls; beyond it a flood would bury the others.
+  maxPendingPerAgent: 20,
+} as const;
 /**
  * Each HTTP session starts its own stdio upstream children (~65 MB each for a Node server): these
  * bounds keep a 2-core, 24 GB machine alive under a session flood while serving dozens of agents.
@@ -188,6 +194,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
         approval.retry_window === undefined
           ? DEFAULT_APPROVAL.retryWindowMs
           : durationMs(approval.retry_window),
+      maxPendingPerAgent: approval.max_pending_per_agent ?? DEFAULT_APPROVAL.maxPendingPerAgent,
     },
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: {

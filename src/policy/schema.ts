@@ -56,6 +56,14 @@ const Approval = Type.Object(
     timeout: Type.Optional(Duration),
     max_hold: Type.Optional(Duration),
     retry_window: Type.Optional(Duration),
+    max_pending_per_agent: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description:
+          'most approvals one agent may have pending at once; a new review call over it is denied (default 20)',
+      }),
+    ),
   },
   strict,
 );

@@ -62,6 +62,8 @@ export interface ApprovalSettings {
   maxHoldMs: number;
   /** How long an approved call may be retried (and run once) after its approval. */
   retryWindowMs: number;
+  /** Most approvals one agent may have pending at once; over it a new review call is denied, not queued. */
+  maxPendingPerAgent: number;
 }
 
 export interface NamingSettings {

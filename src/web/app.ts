@@ -3,7 +3,12 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
-import { ApprovalConflictError, ApprovalNotFoundError, type ApprovalQueue } from '../approvals/index.js';
+import {
+  ApprovalConflictError,
+  ApprovalNotFoundError,
+  ApprovalQueryError,
+  type ApprovalQueue,
+} from '../approvals/index.js';
 import { AuditQueryError } from '../audit/query.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { loadAssets } from './assets.js';
@@ -136,7 +141,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     } else if (error instanceof ApprovalNotFoundError) {
       status = 404;
       message = error.message;
-    } else if (error instanceof AuditQueryError) {
+    } else if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
       status = 400;
       message = error.message;
       extra = { code: error.code };

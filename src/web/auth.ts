@@ -3,12 +3,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { SignInLimiter, type SignInLimitOptions } from './rate-limit.js';
 
 export class WebConfigError extends Error {
   readonly code = 'E_WEB_CONFIG';
 }
 
-const MIN_TOKEN_LENGTH = 16;
+/** 32 characters: a person-chosen token that short can still be weak, but not trivially guessed. */
+export const MIN_TOKEN_LENGTH = 32;
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -32,7 +34,10 @@ export function loadOrCreateToken(dataDir: string, env: NodeJS.ProcessEnv = proc
   const fromEnv = env.PORTCULLIS_UI_TOKEN;
   if (fromEnv !== undefined && fromEnv !== '') {
     if (fromEnv.trim().length < MIN_TOKEN_LENGTH) {
-      throw new WebConfigError(`PORTCULLIS_UI_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters`);
+      throw new WebConfigError(
+        `PORTCULLIS_UI_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters (it has ${fromEnv.trim().length}); ` +
+          'use a random one, e.g. `openssl rand -base64 32`, or unset it to have one generated',
+      );
     }
     return fromEnv.trim();
   }
@@ -60,7 +65,11 @@ function readToken(file: string): string {
   // Someone loosened it: put it back rather than keep serving a token others can read.
   if ((mode & 0o077) !== 0) chmodSync(file, 0o600);
   const token = readFileSync(file, 'utf8').trim();
-  if (token.length < MIN_TOKEN_LENGTH) throw new WebConfigError(`${file} holds no usable token`);
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new WebConfigError(
+      `${file} holds no usable token (at least ${MIN_TOKEN_LENGTH} characters): delete it to have one generated`,
+    );
+  }
   return token;
 }
 
@@ -155,6 +164,8 @@ export class Sessions {
 export class WebAuth {
   readonly loginCodes: LoginCodes;
   readonly sessions: Sessions;
+  /** Failed sign-ins per client address (one-time codes, the token form, Bearer tokens on the API). */
+  readonly signIns: SignInLimiter;
   readonly #token: string;
 
   constructor(options: {
@@ -162,11 +173,15 @@ export class WebAuth {
     db: Database.Database;
     loginCodeTtlMs?: number | undefined;
     sessionTtlMs?: number | undefined;
+    signInLimit?: SignInLimitOptions | undefined;
   }) {
-    if (options.token.length < MIN_TOKEN_LENGTH) throw new WebConfigError('admin token is too short');
+    if (options.token.length < MIN_TOKEN_LENGTH) {
+      throw new WebConfigError(`admin token is too short (at least ${MIN_TOKEN_LENGTH} characters)`);
+    }
     this.#token = options.token;
     this.loginCodes = new LoginCodes(options.db, options.loginCodeTtlMs);
     this.sessions = new Sessions(options.sessionTtlMs);
+    this.signIns = new SignInLimiter(options.signInLimit);
   }
 
   verifyToken(candidate: string): boolean {

@@ -13,7 +13,7 @@ export function createMetrics(queue: ApprovalQueue, registry = new Registry()) {
   });
   const outcomes = new Counter({
     name: 'portcullis_approval_events_total',
-    help: 'Approval events handled by this process, by kind (created, approved, denied, expired, withdrawn, executed)',
+    help: 'Approval events handled by this process, by kind (created, approved, denied, expired, withdrawn, executed, refused: over the pending cap)',
     labelNames: ['kind'],
     registers: [registry],
   });

@@ -69,6 +69,11 @@ function bearer(c: Context): string | undefined {
   return match?.[1] ?? '';
 }
 
+/** True when the request carries an Authorization: Bearer header (right or wrong). */
+export function hasBearer(c: Context): boolean {
+  return bearer(c) !== undefined;
+}
+
 /** Who is calling, or undefined. A present but wrong Authorization header never falls back to the cookie. */
 export function identify(c: Context, auth: WebAuth): Principal | undefined {
   const token = bearer(c);

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ReviewOutcome } from '../../src/approvals/index.js';
 import type { AuditEvent, AuditRecord, AuditSink } from '../../src/audit/types.js';
 
 export function tempDir(prefix = 'portcullis-approvals-'): { dir: string; cleanup: () => void } {
@@ -31,4 +32,10 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5000, what =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The id of the approval a review outcome is about; a refusal (over the pending cap) has none and fails the test. */
+export function idOf(outcome: ReviewOutcome): string {
+  if (outcome.status === 'refused') throw new Error(`call was refused: ${outcome.refusal.reason}`);
+  return outcome.approval.id;
 }

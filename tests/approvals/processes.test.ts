@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { raceCall, restartCall } from './fixtures/calls.js';
-import { tempDir } from './helpers.js';
+import { idOf, tempDir } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 let tmp: ReturnType<typeof tempDir>;
@@ -60,12 +60,17 @@ describe('several processes sharing one approvals database', () => {
     const store = new ApprovalStore(file);
     const queue = new ApprovalQueue({
       store,
-      settings: () => ({ timeoutMs: 600_000, maxHoldMs: 0, retryWindowMs: 600_000 }),
+      settings: () => ({
+        timeoutMs: 600_000,
+        maxHoldMs: 0,
+        retryWindowMs: 600_000,
+        maxPendingPerAgent: 1000,
+      }),
     });
     const calls: { id: string; n: number }[] = [];
     for (let n = 0; n < APPROVALS; n++) {
       const outcome = await queue.review(raceCall(n));
-      calls.push({ id: outcome.approval.id, n });
+      calls.push({ id: idOf(outcome), n });
     }
     const workers = Array.from({ length: PROCESSES }, () => spawnFixture('race-worker.ts', [file]));
     await Promise.all(workers.map((w) => nextMessage(w, 'ready')));
@@ -116,6 +121,39 @@ describe('several processes sharing one approvals database', () => {
     store.close();
   }, 60_000);
 
+  it('holds the pending cap of one agent exactly when processes flood the same database at once', async () => {
+    const file = join(tmp.dir, 'approvals.db');
+    const PROCESSES = 4;
+    const CALLS = 15;
+    const CAP = 10;
+    const workers = Array.from({ length: PROCESSES }, () => spawnFixture('flood-worker.ts', [file]));
+    await Promise.all(workers.map((w) => nextMessage(w, 'ready')));
+    const flooded = workers.map((w) =>
+      nextMessage<{ type: string; queued: number; refused: number }>(w, 'flooded'),
+    );
+    const startAt = Date.now() + 300;
+    workers.forEach((w, worker) => {
+      w.send({ type: 'flood', worker, calls: CALLS, cap: CAP, startAt });
+    });
+    const results = await Promise.all(flooded);
+    const queued = results.reduce((sum, r) => sum + r.queued, 0);
+    const refused = results.reduce((sum, r) => sum + r.refused, 0);
+    expect(queued).toBe(CAP);
+    expect(refused).toBe(PROCESSES * CALLS - CAP);
+    const store = new ApprovalStore(file);
+    expect(store.countPending()).toBe(CAP);
+    // Every refusal of every process counted once in the shared flood counter.
+    expect(store.pendingByAgent(Date.now()).agents).toMatchObject([
+      { agent: 'flooder', pending: CAP, refused: PROCESSES * CALLS - CAP },
+    ]);
+    store.close();
+    process.stderr.write(
+      `[cap race] ${PROCESSES} processes x ${CALLS} calls of one agent, cap ${CAP}: ` +
+        `${queued} queued by ${results.filter((r) => r.queued > 0).length} processes, ${refused} refused\n`,
+    );
+    for (const w of workers) w.send({ type: 'exit' });
+  }, 60_000);
+
   it('runs an approval held open by callers in two processes once: one runs, the other is told it was used', async () => {
     const file = join(tmp.dir, 'approvals.db');
     const first = spawnFixture('holder.ts', [file, '1']);
@@ -147,7 +185,12 @@ describe('several processes sharing one approvals database', () => {
     const store = new ApprovalStore(file);
     const queue = new ApprovalQueue({
       store,
-      settings: () => ({ timeoutMs: 600_000, maxHoldMs: 0, retryWindowMs: 3_600_000 }),
+      settings: () => ({
+        timeoutMs: 600_000,
+        maxHoldMs: 0,
+        retryWindowMs: 3_600_000,
+        maxPendingPerAgent: 1000,
+      }),
       now: () => Date.now() + clockOffset,
     });
     const pending = queue.list({ status: 'pending' });
@@ -166,7 +209,7 @@ describe('several processes sharing one approvals database', () => {
     // Replays: the approved call does not run again.
     const replay = await retry(0);
     expect(replay.status).toBe('pending');
-    expect(replay.approval.id).not.toBe(byN.get(0));
+    expect(idOf(replay)).not.toBe(byN.get(0));
     queue.close();
     store.close();
   }, 60_000);

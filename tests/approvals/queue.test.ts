@@ -10,7 +10,7 @@ import {
   type ReviewRequest,
 } from '../../src/approvals/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
-import { RecordingAuditSink, tempDir, waitFor } from './helpers.js';
+import { idOf, RecordingAuditSink, tempDir, waitFor } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;
@@ -50,7 +50,7 @@ beforeEach(() => {
   tmp = tempDir();
   clockOffset = 0;
   clockRate = 1;
-  settings = { timeoutMs: 60_000, maxHoldMs: 60_000, retryWindowMs: 60_000 };
+  settings = { timeoutMs: 60_000, maxHoldMs: 60_000, retryWindowMs: 60_000, maxPendingPerAgent: 1000 };
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   audit = new RecordingAuditSink();
   queue = new ApprovalQueue({
@@ -109,7 +109,7 @@ describe('held calls', () => {
     settings = { ...settings, timeoutMs: 150 };
     const outcome = await queue.review(call());
     expect(outcome.status).toBe('expired');
-    const id = outcome.approval.id;
+    const id = idOf(outcome);
     expect(store.get(id)).toMatchObject({ status: 'expired', decidedBy: 'timeout' });
     let error: unknown;
     try {
@@ -134,7 +134,7 @@ describe('held calls', () => {
     // The same call again is a new approval, not a resurrection of the withdrawn one.
     const again = await queue.review(call({ canWait: false }));
     expect(again.status).toBe('pending');
-    expect(again.approval.id).not.toBe(id);
+    expect(idOf(again)).not.toBe(id);
   });
 
   it('answers pending after approval.maxHoldMs and the retry runs once after approval', async () => {
@@ -144,10 +144,10 @@ describe('held calls', () => {
     const first = await queue.review(call());
     clockRate = 1;
     expect(first.status).toBe('pending');
-    queue.decide(first.approval.id, { decision: 'approve', by: 'alice' });
+    queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
     const retry = await queue.review(call());
     expect(retry).toMatchObject({ status: 'approved', retry: true });
-    expect(retry.approval.id).toBe(first.approval.id);
+    expect(idOf(retry)).toBe(idOf(first));
   });
 
   it('lets only one of two callers holding the same approval run it', async () => {
@@ -189,7 +189,7 @@ describe('clients that cannot wait', () => {
     const first = await queue.review(call({ canWait: false }));
     expect(first.status).toBe('pending');
     if (first.status !== 'pending') return;
-    const id = first.approval.id;
+    const id = idOf(first);
     expect(first.message).toContain(id);
     expect(first.message).toContain('http://127.0.0.1:8787');
     expect(first.uiUrl).toBe('http://127.0.0.1:8787');
@@ -211,12 +211,12 @@ describe('clients that cannot wait', () => {
     // A replay does not run: it is a new approval waiting for a person.
     const replay = await queue.review(call({ canWait: false }));
     expect(replay.status).toBe('pending');
-    expect(replay.approval.id).not.toBe(id);
+    expect(idOf(replay)).not.toBe(id);
   });
 
   it('does not run a different call on an approval (other arguments, agent or server)', async () => {
     const first = await queue.review(call({ canWait: false }));
-    queue.decide(first.approval.id, { decision: 'approve', by: 'alice' });
+    queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
     const variants: ReviewOutcome[] = [
       await queue.review(call({ canWait: false, args: { amount_cents: 20001, op: 'refund' } })),
       await queue.review(call({ canWait: false, agent: 'other-bot' })),
@@ -225,7 +225,7 @@ describe('clients that cannot wait', () => {
     ];
     for (const outcome of variants) {
       expect(outcome.status).toBe('pending');
-      expect(outcome.approval.id).not.toBe(first.approval.id);
+      expect(idOf(outcome)).not.toBe(idOf(first));
     }
     // The approved call itself is still available to its one retry.
     expect((await queue.review(call({ canWait: false }))).status).toBe('approved');
@@ -233,16 +233,16 @@ describe('clients that cannot wait', () => {
 
   it('refuses a retry after approval.retryWindowMs', async () => {
     const first = await queue.review(call({ canWait: false }));
-    queue.decide(first.approval.id, { decision: 'approve', by: 'alice' });
+    queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
     clockOffset = settings.retryWindowMs + 1;
     const late = await queue.review(call({ canWait: false }));
     expect(late.status).toBe('pending');
-    expect(late.approval.id).not.toBe(first.approval.id);
+    expect(idOf(late)).not.toBe(idOf(first));
   });
 
   it('tells a retry about a denial once, with the note', async () => {
     const first = await queue.review(call({ canWait: false }));
-    queue.decide(first.approval.id, { decision: 'deny', by: 'bob', note: 'no' });
+    queue.decide(idOf(first), { decision: 'deny', by: 'bob', note: 'no' });
     expect(await queue.review(call({ canWait: false }))).toMatchObject({ status: 'denied', note: 'no' });
     expect((await queue.review(call({ canWait: false }))).status).toBe('pending');
   });

@@ -109,7 +109,12 @@ describe('policy validation', () => {
     const p = policyFrom(
       'version: 2\napproval: {timeout: 90s, max_hold: 1.5m, retry_window: 2}\nrules: []\n',
     );
-    expect(p.approval).toEqual({ timeoutMs: 90_000, maxHoldMs: 90_000, retryWindowMs: 2000 });
+    expect(p.approval).toEqual({
+      timeoutMs: 90_000,
+      maxHoldMs: 90_000,
+      retryWindowMs: 2000,
+      maxPendingPerAgent: 20,
+    });
     expect(p.defaultDecision).toBe('deny');
     expect(p.naming).toEqual({ separator: '__', prefix: 'auto' });
     expect(errorsOf('version: 2\napproval: {timeout: soon}\nrules: []\n')[0]).toMatch(/must be a duration/);

@@ -87,7 +87,10 @@ describe('approvals API', () => {
 
   it('answers 409 for an expired approval', async () => {
     h.close();
-    h = harness({}, { settings: () => ({ timeoutMs: 1, maxHoldMs: 0, retryWindowMs: 60_000 }) });
+    h = harness(
+      {},
+      { settings: () => ({ timeoutMs: 1, maxHoldMs: 0, retryWindowMs: 60_000, maxPendingPerAgent: 1000 }) },
+    );
     const id = await park(h);
     const expiresAt = h.store.get(id)?.expiresAt ?? 0;
     while (Date.now() <= expiresAt) await new Promise((r) => setTimeout(r, 2));

@@ -22,17 +22,17 @@ describe('admin token', () => {
   });
 
   it('prefers PORTCULLIS_UI_TOKEN and refuses a short one', () => {
-    expect(loadOrCreateToken(tmp.dir, { PORTCULLIS_UI_TOKEN: 'from-the-environment-123' })).toBe(
-      'from-the-environment-123',
+    expect(loadOrCreateToken(tmp.dir, { PORTCULLIS_UI_TOKEN: 'from-the-environment-0123456789abcdef' })).toBe(
+      'from-the-environment-0123456789abcdef',
     );
     expect(() => loadOrCreateToken(tmp.dir, { PORTCULLIS_UI_TOKEN: 'short' })).toThrow(WebConfigError);
   });
 
   it('tightens a token file someone made readable by others', () => {
     const file = join(tmp.dir, 'ui-token');
-    writeFileSync(file, 'a-token-someone-wrote-by-hand\n');
+    writeFileSync(file, 'a-token-someone-wrote-by-hand-0123456789\n');
     chmodSync(file, 0o644);
-    expect(loadOrCreateToken(tmp.dir, {})).toBe('a-token-someone-wrote-by-hand');
+    expect(loadOrCreateToken(tmp.dir, {})).toBe('a-token-someone-wrote-by-hand-0123456789');
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 

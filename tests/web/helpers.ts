@@ -7,7 +7,7 @@ import {
   type ReviewRequest,
 } from '../../src/approvals/index.js';
 import { buildWebApp, type WebApp, type WebAppOptions, WebAuth } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { idOf, tempDir } from '../approvals/helpers.js';
 
 export const HOST = '127.0.0.1:8787';
 export const BASE = `http://${HOST}`;
@@ -75,7 +75,7 @@ export async function park(h: Harness, overrides: Partial<ReviewRequest> = {}): 
     canWait: false,
     ...overrides,
   });
-  return outcome.approval.id;
+  return idOf(outcome);
 }
 
 export function form(fields: Record<string, string>): RequestInit {

@@ -15,7 +15,7 @@ beforeEach(() => {
   tmp = tempDir('portcullis-server-');
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   queue = new ApprovalQueue({ store, pollIntervalMs: 50 });
-  auth = new WebAuth({ token: 'server-test-token-0123456789', db: store.db });
+  auth = new WebAuth({ token: 'server-test-token-0123456789abcdef', db: store.db });
 });
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
@@ -54,7 +54,7 @@ describe('serveWeb', () => {
     expect((error as WebPortInUseError).code).toBe('E_UI_PORT_IN_USE');
     // A login URL minted by the process that did not bind works on the one that did (shared database).
     const otherStore = new ApprovalStore(store.file);
-    const otherProcessAuth = new WebAuth({ token: 'server-test-token-0123456789', db: otherStore.db });
+    const otherProcessAuth = new WebAuth({ token: 'server-test-token-0123456789abcdef', db: otherStore.db });
     const code = new URL(otherProcessAuth.loginUrl(first.url)).searchParams.get('code') ?? '';
     const res = await fetch(`${first.url}/login`, {
       method: 'POST',

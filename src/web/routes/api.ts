@@ -1,20 +1,17 @@
 // Admin JSON API (DESIGN 5): approvals, audit records, policy status, dry-run checks. Bearer token or session cookie.
-import { Hono, type HonoRequest } from 'hono';
+import { type Context, Hono, type HonoRequest } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import {
-  APPROVAL_STATUSES,
-  type Approval,
-  type ApprovalStatus,
-  type DecisionVerb,
-} from '../../approvals/index.js';
+import type { Approval, DecisionVerb } from '../../approvals/index.js';
 import { canonicalJson, formatLine } from '../../audit/chain.js';
 import { queryAudit } from '../../audit/query.js';
 import type { AuditRecord } from '../../audit/types.js';
 import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
+import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approval-paging.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
 import { displayed } from '../display.js';
-import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
+import { clientAddress } from '../rate-limit.js';
+import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
 
 const NOTE_MAX = 2000;
 
@@ -57,6 +54,19 @@ function wantsJsonl(format: string | undefined, accept: string | undefined): boo
   return (accept ?? '').toLowerCase().includes('application/x-ndjson');
 }
 
+/** 429 for an address whose sign-in is paused; the JSON names a code, Retry-After says when to come back. */
+function tooManySignIns(c: Context<WebEnv>, retryAfterSeconds: number): Response {
+  c.header('Retry-After', String(retryAfterSeconds));
+  return c.json(
+    {
+      error: `Too many failed sign-ins from this address: try again in ${retryAfterSeconds} s`,
+      code: 'E_SIGN_IN_RATE_LIMITED',
+      retry_after: retryAfterSeconds,
+    },
+    429,
+  );
+}
+
 export function reviewerOf(principal: Principal): string {
   return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer} (browser)`;
 }
@@ -90,8 +100,20 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
   const api = new Hono<WebEnv>();
 
   api.use('*', async (c, next) => {
+    // A Bearer token is a guess at the admin token like the sign-in form's: limited the same way,
+    // and while an address is paused its tokens are not even compared.
+    const address = clientAddress(c);
+    const guessing = hasBearer(c);
+    if (guessing) {
+      const verdict = options.auth.signIns.check(address);
+      if (!verdict.allowed) return tooManySignIns(c, verdict.retryAfterSeconds);
+    }
     const principal = identify(c, options.auth);
     if (!principal) {
+      if (guessing) {
+        options.auth.signIns.fail(address);
+        options.log?.(`api: wrong admin token from ${address}`);
+      }
       c.header('WWW-Authenticate', 'Bearer realm="portcullis"');
       throw new HTTPException(401, { message: 'Authentication required' });
     }
@@ -100,12 +122,23 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
     await next();
   });
 
+  // The body stays the documented array; paging rides in headers, as on GET /api/audit?format=jsonl:
+  // X-Total-Count (the whole list), X-Next-Cursor and Link rel="next"/"prev". Pending approvals come
+  // soonest expiry first, so the next one to time out is on the first page however many follow it.
   api.get('/approvals', (c) => {
-    const status = (c.req.query('status') ?? 'pending') as ApprovalStatus;
-    if (!APPROVAL_STATUSES.includes(status)) {
-      throw new HTTPException(400, { message: `status must be one of ${APPROVAL_STATUSES.join(', ')}` });
+    const params = parseApprovalListParams(new URL(c.req.url).searchParams, API_LIST);
+    const page = options.queue.page(params);
+    c.header('X-Total-Count', String(page.total));
+    const links: string[] = [];
+    const link = (cursor: string, rel: string) =>
+      `</api/approvals${approvalListSearch({ ...params, cursor }, API_LIST)}>; rel="${rel}"`;
+    if (page.nextCursor !== null) {
+      c.header('X-Next-Cursor', page.nextCursor);
+      links.push(link(page.nextCursor, 'next'));
     }
-    return c.json(options.queue.list({ status }).map((a) => approvalJson(displayed(options, a))));
+    if (page.prevCursor !== null) links.push(link(page.prevCursor, 'prev'));
+    if (links.length > 0) c.header('Link', links.join(', '));
+    return c.json(page.approvals.map((a) => approvalJson(displayed(options, a))));
   });
 
   api.get('/approvals/:id', (c) => {

@@ -1,7 +1,9 @@
 // Views of approvals: the pending cards a reviewer decides, and the table of past decisions.
 import { html } from 'hono/html';
 import type { Approval } from '../../approvals/index.js';
+import { approvalListSearch, PAGE_LIST } from '../approval-paging.js';
 import type { Html } from './layout.js';
+import { agentSummary, emptyText, type PendingContext, pager, pendingTotal } from './pending.js';
 
 function prettyArgs(approval: Approval): string {
   try {
@@ -55,10 +57,17 @@ export function pendingCard(approval: Approval, csrf: string, now: number): Html
 </article>`;
 }
 
-export function pendingList(approvals: Approval[], csrf: string, now: number): Html {
-  return html`<div id="pending-list" class="stack" data-count="${approvals.length}">
+/** The cards of one page; `ctx` adds the agent summary, total and pager that live updates refresh with them. */
+export function pendingList(approvals: Approval[], csrf: string, now: number, ctx: PendingContext): Html {
+  const search = approvalListSearch(ctx.params, PAGE_LIST);
+  return html`<div id="pending-view" data-total="${ctx.page.total}" data-all="${ctx.allPending}" data-search="${search}">
+${agentSummary(ctx)}
+${pendingTotal(ctx)}
+<div id="pending-list" class="stack" data-count="${approvals.length}">
   ${approvals.map((a) => pendingCard(a, csrf, now))}
-  <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>Nothing is waiting for a decision. New requests appear here as they arrive.</p>
+  <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>${emptyText(ctx)}</p>
+</div>
+${pager(ctx)}
 </div>`;
 }
 
@@ -67,14 +76,20 @@ export interface Flash {
   text: string;
 }
 
-export function pendingPage(approvals: Approval[], csrf: string, now: number, flash?: Flash): Html {
+export function pendingPage(
+  approvals: Approval[],
+  csrf: string,
+  now: number,
+  ctx: PendingContext,
+  flash?: Flash,
+): Html {
   return html`<div class="page-head">
   <h1>Pending approvals</h1>
-  <p class="sub">Calls an agent made that the policy sent to a person. Nothing runs until you approve it; unanswered requests are denied when their time runs out.</p>
+  <p class="sub">Calls an agent made that the policy sent to a person, the one that expires first at the top. Nothing runs until you approve it; unanswered requests are denied when their time runs out.</p>
 </div>
 ${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
 <p class="live" id="live-status" aria-live="polite">Live</p>
-${pendingList(approvals, csrf, now)}`;
+${pendingList(approvals, csrf, now, ctx)}`;
 }
 
 function statusBadge(approval: Approval): Html {
