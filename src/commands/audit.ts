@@ -259,6 +259,7 @@ const EXTRA_KEYS = [
   'approval_id',
   'by',
   'note',
+  'path',
   'outcome',
   'latency_ms',
   'error',

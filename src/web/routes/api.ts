@@ -13,12 +13,13 @@ import type { AuditRecord } from '../../audit/types.js';
 import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
-import { displayed } from '../display.js';
+import { type Displayed, displayed } from '../display.js';
 import { checkCsrf, identify, type Principal, type WebEnv } from '../security.js';
+import { apiRevealRoute } from './reveal.js';
 
 const NOTE_MAX = 2000;
 
-export function approvalJson(a: Approval) {
+export function approvalJson(a: Approval | Displayed) {
   return {
     id: a.id,
     status: a.status,
@@ -36,6 +37,8 @@ export function approvalJson(a: Approval) {
     executed_at: a.executedAt === null ? null : new Date(a.executedAt).toISOString(),
     correlation_id: a.correlationId,
     args_sha256: a.argsSha256,
+    // JSON Pointers of the masked argument values (POST /api/approvals/:id/reveal takes one).
+    ...('maskedPaths' in a && { masked: a.maskedPaths }),
   };
 }
 
@@ -128,6 +131,8 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
       throw new HTTPException(405, { message: 'Use POST' });
     });
   }
+
+  apiRevealRoute(api, options, (c) => jsonBody(c.req), reviewerOf);
 
   // Records of every writer's chain, newest first. JSON: {records, next_cursor}, each record as
   // stored plus `chain` (its writer slot; never a stored field). JSONL (format=jsonl or Accept:
