@@ -124,17 +124,21 @@ describe('every line is strict JSON, whatever the caller hands in', () => {
     await log.append(decisionEvent(3, { args: { ok: 'pairs survive: \uD83D\uDE00' } }));
     await log.close();
 
-    const records = strictJsonLines(await auditBytes(auditDir));
+    const records = strictJsonLines(await auditBytes(auditDir)) as Array<
+      Record<string, unknown> & { args?: unknown }
+    >;
     expect(records).toHaveLength(7);
+    const first = records[0] as Record<string, unknown>;
+    const last = records[6] as Record<string, unknown>;
     expect(records[0]?.lone_surrogates_replaced).toEqual(['/args/note', '/args/k\uFFFD', '/args/list/0']);
-    expect((records[0]?.args as { note: string }).note).toBe('bad \uFFFD');
+    expect((first.args as { note: string }).note).toBe('bad \uFFFD');
     expect(records[1]).toMatchObject({ tool: 'toola\uFFFDb', agent: 'agentx\uFFFD', reason: 'why \uFFFD' });
     expect(records[1]?.lone_surrogates_replaced).toEqual(
       expect.arrayContaining(['/tool', '/agent', '/reason']),
     );
     expect(records[5]).toMatchObject({ 'extra\uFFFD': { 'n\uFFFD': true } });
     expect(records[6]?.lone_surrogates_replaced).toBeUndefined();
-    expect((records[6]?.args as { ok: string }).ok).toBe('pairs survive: \uD83D\uDE00');
+    expect((last.args as { ok: string }).ok).toBe('pairs survive: \uD83D\uDE00');
     // The chain covers what was written, so it verifies.
     expect(await verifyAudit(auditDir)).toMatchObject({ ok: true, records: 7 });
   });

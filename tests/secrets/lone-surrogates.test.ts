@@ -58,7 +58,7 @@ describe('over Streamable HTTP, with a real SDK client', () => {
       '/items/0/memo/1',
     ],
     ['a high surrogate at the very end', { note: 'cut off \uD83D' }, '/note'],
-    ['a lone surrogate in a key', { ['k\uDBFF']: 1 }, '/k\uFFFD'],
+    ['a lone surrogate in a key', { 'k\uDBFF': 1 }, '/k\uFFFD'],
   ])('denies %s, naming where, and forwards nothing', async (_what, args, where) => {
     const before = (await forwarded(log)).length;
     const result = await client.callTool({ name: 'echo', arguments: args });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, queryAudit } from '../../src/audit/index.js';
 import { tempDir } from '../approvals/helpers.js';
-import { bearer, form, type Harness, harness, park, signIn, TOKEN } from './helpers.js';
+import { bearer, form, type Harness, harness, park, signIn } from './helpers.js';
 
 const SECRET = 'hunter2-do-not-show';
 const HEADER_SECRET = 'hdr-9f8e7d6c5b4a3921';
