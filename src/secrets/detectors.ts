@@ -19,12 +19,13 @@ export interface Detector {
  * Texts are scanned joined by NUL (scan.ts), so no pattern below may cross one: every open-ended
  * character class excludes \0.
  */
-function byGroup(id: string, pattern: RegExp, accept?: (match: RegExpExecArray) => boolean): Detector {
+function byGroup(id: string, needs: readonly string[], pattern: RegExp): Detector {
   return {
     id,
     find(text, into) {
+      // Every match holds one of these literals: a text without any is not scanned at all.
+      if (!needs.some((literal) => text.includes(literal))) return;
       for (const match of text.matchAll(pattern)) {
-        if (accept && !accept(match)) continue;
         const span = match.indices?.groups?.secret;
         if (span && span[1] > span[0]) into.push({ start: span[0], end: span[1], detector: id });
       }
@@ -65,10 +66,11 @@ function valueSpan(match: RegExpExecArray, into: Finding[], id: string, keepSche
   if (end > start) into.push({ start, end, detector: id });
 }
 
-function byName(id: string, pattern: RegExp, keepScheme: boolean): Detector {
+function byName(id: string, needs: string, pattern: RegExp, keepScheme: boolean): Detector {
   return {
     id,
     find(text, into) {
+      if (!text.includes(needs)) return;
       for (const match of text.matchAll(pattern)) {
         if (namesSecretCached(match.groups?.name ?? '')) valueSpan(match, into, id, keepScheme);
       }
@@ -130,6 +132,7 @@ export const DETECTORS: readonly Detector[] = [
   // JSON Web Tokens (JWS, and the first parts of JWE): header and payload are base64url JSON, so `eyJ`.
   byGroup(
     'jwt',
+    ['eyJ'],
     /(?<![\w-])(?<secret>eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?)/dg,
   ),
   // `Authorization: Bearer x`, `X-Api-Key: x`, `password: x` in a header, a curl -H, YAML or a sentence.
@@ -153,29 +156,37 @@ export const DETECTORS: readonly Detector[] = [
   // `--password hunter2`, `--api-key "x"`: a command-line flag naming a secret, then its value.
   byName(
     'named-flag',
+    '-',
     /(?<![\w-])--?(?<name>[A-Za-z][\w-]{0,63})[ \t]+(?<value>"[^\0"\n]*"|'[^\0'\n]*'|[^\0\s"'-][^\0\s"']*)/dg,
     false,
   ),
   // `{"password": "x"}` or `{'token': 'x'}` serialised inside a string argument.
   byName(
     'named-json-member',
+    ':',
     /(?<q>["'])(?<name>[^\0"'\n]{1,64})\k<q>\s*:\s*(?<value>"(?:[^\0"\\\n]|\\.)*"|'(?:[^\0'\\\n]|\\.)*'|[^\0\s,}\]]+)/dg,
     false,
   ),
   // `Bearer x` on its own (a log line, a copied header value).
-  byGroup('bearer', /(?<![\w-])[Bb]earer[ \t]+(?<secret>[A-Za-z0-9._~+/-]{8,}=*)/dg),
+  byGroup('bearer', ['earer'], /(?<![\w-])[Bb]earer[ \t]+(?<secret>[A-Za-z0-9._~+/-]{8,}=*)/dg),
   // `scheme://user:password@host`, any scheme (secretlint's rules know http(s), ftp and databases).
   urlUserinfo(),
   // A PEM private key, also when cut short or its base64 is not a valid key (secretlint checks both).
   byGroup(
     'private-key-block',
+    ['PRIVATE KEY'],
     /(?<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[^\0]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|(?=\0)|$))/dg,
   ),
   // Google API keys (AIza + 35).
-  byGroup('google-api-key', /(?<![A-Za-z0-9_-])(?<secret>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/dg),
+  byGroup(
+    'google-api-key',
+    ['AIza'],
+    /(?<![A-Za-z0-9_-])(?<secret>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])/dg,
+  ),
   // Stripe secret and restricted keys.
   byGroup(
     'stripe-key',
+    ['k_live_', 'k_test_'],
     /(?<![A-Za-z0-9_])(?<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,})(?![A-Za-z0-9_])/dg,
   ),
 ];
