@@ -79,6 +79,9 @@ function lockSlot(dataDir: string, slot: number): Database.Database | null {
   try {
     // No waiting: a held slot is held for its holder's whole life; the next slot is tried instead.
     db.pragma('busy_timeout = 0');
+    // Only the lock matters, never the content: no journal file, no fsync.
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, started_at TEXT NOT NULL)');
