@@ -132,7 +132,7 @@ async function compose(
     audit: sink,
     // The root: the UI and API read every writer's chain, not only this process's.
     auditDir: audit.root,
-    redactArgs: (args) => audit.redact(args),
+    redactArgs: (args) => audit.review(args),
     policy: () => policy.current,
     policyStatus: () => ({
       sha256: policy.current.sha256,

@@ -143,6 +143,52 @@
     events.onerror = () => setStatus('Reconnecting…', 'down');
   }
 
+  // Reveal: one masked value shown in place (the server records who revealed what, never the value).
+  // Without this script the form posts normally and the server answers with a page showing it.
+  async function reveal(form) {
+    const button = form.querySelector('button');
+    const out = form.parentElement?.querySelector('.revealed');
+    if (!button || !out) return;
+    if (out.dataset.shown !== undefined) {
+      // Already fetched: toggle locally, no second request (and no second audit record).
+      out.hidden = !out.hidden;
+      button.textContent = out.hidden ? 'Show' : 'Hide';
+      return;
+    }
+    button.disabled = true;
+    try {
+      const res = await fetch(form.action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { accept: 'application/json', 'x-csrf-token': document.body.dataset.csrf || '' },
+        body: new URLSearchParams(new FormData(form)),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        out.textContent = body.error || `Reveal failed (${res.status})`;
+        out.classList.add('failed');
+        out.hidden = false;
+        return;
+      }
+      out.textContent = typeof body.value === 'string' ? body.value : JSON.stringify(body.value, null, 2);
+      out.dataset.shown = '';
+      out.hidden = false;
+      button.textContent = 'Hide';
+    } catch {
+      out.textContent = 'Reveal failed: the proxy did not answer';
+      out.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.classList.contains('reveal')) return;
+    event.preventDefault();
+    void reveal(form);
+  });
+
   localizeTimes(document);
   tick();
   setInterval(tick, 1000);

@@ -1,6 +1,7 @@
 // The audit log writer: queues appends and writes them in order as one hash chain, rotating files,
 // syncing and checkpointing on schedule, and recovering (or recording a break) when it reopens.
 import { join } from 'node:path';
+import type { Redaction } from '../secrets/redact.js';
 import { GENESIS_HASH } from './chain.js';
 import { appendCheckpoint } from './checkpoints.js';
 import { describeError, makeDirectory, truncateFile } from './disk.js';
@@ -160,9 +161,14 @@ export class AuditLog implements AuditSink {
     return { ok: true, dir: this.dir, file: this.#file?.path ?? null, seq: this.#seq, hash: this.#prev };
   }
 
-  /** `value` with secret-looking keys masked exactly as the log stores them (same key, same patterns). */
+  /** `value` with secrets masked exactly as the log stores them (same key, same patterns). */
   redact(value: unknown): unknown {
     return this.#redactor.redact(value);
+  }
+
+  /** `value` as a reviewer is shown it (only what names or is a secret masked, same HMAC), and where. */
+  review(value: unknown): Redaction {
+    return this.#redactor.review(value);
   }
 
   /** The extra redaction patterns, e.g. after a policy reload. Throws RedactPatternError. */

@@ -35,17 +35,34 @@ const PLAIN_FIELDS = new Set([
  */
 const CHAIN_FIELDS = new Set(['seq', 'ts', 'prev', 'hash', 'chain']);
 
-/** The event's fields with secrets masked; throws AuditWriteError for a kind callers may not write. */
+/**
+ * Set by the log when it replaced lone UTF-16 surrogates (by U+FFFD): the JSON Pointers of the
+ * strings and keys it changed. A caller's own value for it is dropped like the chain fields.
+ */
+export const REPLACED_FIELD = 'lone_surrogates_replaced';
+
+/**
+ * The event's fields with secrets masked and every string well-formed Unicode (lone surrogates
+ * replaced and listed in REPLACED_FIELD), so each line is strict I-JSON whatever the caller handed
+ * in. Throws AuditWriteError for a kind callers may not write.
+ */
 export function eventFields(event: AuditEvent, redactor: Redactor): Record<string, unknown> {
   if (typeof event !== 'object' || event === null || !CALLER_KINDS.has(event.event)) {
     throw new AuditWriteError(`unknown audit event kind ${JSON.stringify(event?.event)}`, 'invalid_event');
   }
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(event)) {
-    if (value === undefined || CHAIN_FIELDS.has(key)) continue;
-    const secret = !PLAIN_FIELDS.has(key) && redactor.isSecretKey(key);
-    setField(fields, key, secret ? redactor.mask(value) : redactor.redact(value));
+  const own: Record<string, unknown> = {};
+  for (const key in event) {
+    if (!Object.hasOwn(event, key)) continue;
+    const value = event[key];
+    if (value === undefined || CHAIN_FIELDS.has(key) || key === REPLACED_FIELD) continue;
+    setField(own, key, value);
   }
+  const { value, replaced } = redactor.redaction(own, 'audit', {
+    plainTopLevel: PLAIN_FIELDS,
+    wellFormed: true,
+  });
+  const fields = value as Record<string, unknown>;
+  if (replaced.length > 0) fields[REPLACED_FIELD] = replaced;
   return fields;
 }
 

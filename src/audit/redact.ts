@@ -1,14 +1,20 @@
-// Redaction of secret-looking values before they reach the audit file, with a keyed HMAC so equal
-// secrets can still be correlated across records without being revealed.
+// Redaction of secrets before they reach the audit file (and the approval pages), with a keyed HMAC
+// so equal secrets can still be correlated across records without being revealed.
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { foldKey, looksSecret } from '../secrets/names.js';
+import {
+  type Redaction,
+  type RedactMode,
+  type RedactOptions,
+  redact as redactValue,
+} from '../secrets/redact.js';
 import { canonicalJson } from './chain.js';
 import { describeError } from './disk.js';
 
 /**
- * Keys whose values are always redacted, at any depth (case-insensitive, matched anywhere in the
- * key): passwords, tokens, secrets, API and private keys, authorization headers, cookies,
- * credentials, session ids. Broad on purpose: a redacted harmless value costs little.
+ * Kept for the policy tooling and old imports: the audit log now decides with src/secrets
+ * (`looksSecret`), which folds confusables and invisible characters first and knows more names.
  */
 export const DEFAULT_REDACT_PATTERN =
   /passw(?:or)?d|passphrase|^pass$|^pwd$|secret|token|api[-_]?key|authori[sz]ation|^auth$|cookie|private[-_]?key|credential|session[-_]?(?:id|key)|access[-_]?key|signature/i;
@@ -35,9 +41,20 @@ export function compileRedactPatterns(patterns: readonly string[]): RegExp[] {
   });
 }
 
+/**
+ * Masks secrets with a keyed HMAC, two ways (src/secrets/redact.ts): `redact` for the audit log
+ * (broad: any key holding a secret's word, credentials found inside strings) and `review` for what
+ * a reviewer is shown (only keys that name a secret, and the same credentials inside strings).
+ * Both use the same HMAC, so a value masked on a page matches the audit log's record of it.
+ */
 export class Redactor {
   readonly #key: Buffer;
   #extra: RegExp[];
+  readonly #mask = (value: unknown): string => this.mask(value);
+  readonly #extraKey = (key: string, folded: string): boolean => {
+    for (const pattern of this.#extra) if (pattern.test(key) || pattern.test(folded)) return true;
+    return false;
+  };
 
   constructor(key: Buffer, extraPatterns: readonly string[] = []) {
     this.#key = key;
@@ -49,10 +66,9 @@ export class Redactor {
     this.#extra = compileRedactPatterns(patterns);
   }
 
+  /** The audit log's test of a key (see looksSecret), plus the extra patterns. */
   isSecretKey(key: string): boolean {
-    if (DEFAULT_REDACT_PATTERN.test(key)) return true;
-    for (const pattern of this.#extra) if (pattern.test(key)) return true;
-    return false;
+    return looksSecret(key) || this.#extraKey(key, foldKey(key));
   }
 
   /** `[redacted] hmac-sha256:<hex>` of the value's canonical JSON (so 12 and "12" differ). */
@@ -61,29 +77,32 @@ export class Redactor {
     return `${REDACTED_PREFIX}${mac}`;
   }
 
-  /** A copy of `value` with every secret-looking key's value masked; the input is not changed. */
+  /** A copy of `value` masked as the audit log stores it; the input is not changed. */
   redact(value: unknown): unknown {
-    if (typeof value !== 'object' || value === null) return value;
-    if (Array.isArray(value)) return value.map((item) => this.redact(item));
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      setField(out, key, item !== undefined && this.isSecretKey(key) ? this.mask(item) : this.redact(item));
-    }
-    return out;
+    return this.redaction(value, 'audit').value;
+  }
+
+  /** What a reviewer is shown of `value`, with the JSON Pointer of every masked value. */
+  review(value: unknown): Redaction {
+    return this.redaction(value, 'review');
+  }
+
+  /** The full redaction: the masked copy, where it masked, and (wellFormed) where it replaced lone surrogates. */
+  redaction(
+    value: unknown,
+    mode: RedactMode,
+    more: Pick<RedactOptions, 'plainTopLevel' | 'wellFormed'> = {},
+  ): Redaction {
+    return redactValue(value, {
+      mode,
+      mask: this.#mask,
+      extraSecretKey: this.#extra.length > 0 ? this.#extraKey : undefined,
+      ...more,
+    });
   }
 }
 
-/**
- * `target[key] = value` as an own field, even for `__proto__`: assigning that would set the
- * prototype instead and drop the field from the record, so the log would show less than was sent.
- */
-export function setField(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
-}
+export { setField } from '../secrets/redact.js';
 
 const KEY_BYTES = 32;
 

@@ -75,13 +75,17 @@ export interface DecisionAuditEvent extends AuditEvent {
   policy_sha256: string;
 }
 
-/** The life of one approval request. `by` and `note` are set when a person decided. */
+/**
+ * The life of one approval request. `by` and `note` are set when a person decided; `revealed`
+ * says a reviewer was shown one masked argument, `path` (a JSON Pointer), never its value.
+ */
 export interface ApprovalAuditEvent extends AuditEvent {
   event: 'approval';
-  action: 'created' | 'approved' | 'denied' | 'expired' | 'withdrawn';
+  action: 'created' | 'approved' | 'denied' | 'expired' | 'withdrawn' | 'revealed';
   approval_id: string;
   by?: string | undefined;
   note?: string | undefined;
+  path?: string | undefined;
 }
 
 /** The upstream's answer to a forwarded call. */

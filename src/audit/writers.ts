@@ -1,5 +1,5 @@
-// Writer slots: several processes sharing one data dir each append to their own chain, leased in SQLite.
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+// Writer slots: several processes sharing one data dir each append to their own chain, held by a kernel lock.
+import { closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -46,18 +46,9 @@ export function listChains(root: string): Chain[] {
   return chains.concat(others.sort((a, b) => a.slot - b.slot));
 }
 
-/** Whether a process with this pid exists (EPERM: it does, but is another user's). Unsure means alive. */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 const BUSY_TIMEOUT_MS = 10_000;
+/** Where the per-slot lock files live, beside the lease table. */
+export const WRITER_LOCKS = 'audit-writers';
 
 function openDb(dataDir: string): Database.Database {
   const path = join(dataDir, WRITERS_DB);
@@ -74,48 +65,89 @@ function openDb(dataDir: string): Database.Database {
 }
 
 /**
- * This process's claim on one writer slot of a data dir. Taken atomically (one BEGIN IMMEDIATE
- * transaction across processes): the lowest slot with no holder or whose holder's pid is gone, so
- * a proxy restarted after a crash takes its old slot back and continues that chain. A pid reused
- * by an unrelated process only makes the next writer pick another slot. All writers must share
- * one pid namespace (one host, not several containers on one volume).
+ * The kernel lock on one slot: a small SQLite file held in `locking_mode = EXCLUSIVE` after a write,
+ * so this connection keeps its POSIX (fcntl) lock until it closes. The kernel drops such a lock the
+ * moment the process dies, before it is reaped, so a zombie or a reused pid never keeps a slot.
+ * Returns null when another live connection (this process or another) holds the slot.
+ */
+function lockSlot(dataDir: string, slot: number): Database.Database | null {
+  const dir = join(dataDir, WRITER_LOCKS);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `slot-${slot}.lock`);
+  closeSync(openSync(path, 'a', 0o600));
+  const db = new Database(path);
+  try {
+    // No waiting: a held slot is held for its holder's whole life; the next slot is tried instead.
+    db.pragma('busy_timeout = 0');
+    // Only the lock matters, never the content: no journal file, no fsync.
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, started_at TEXT NOT NULL)');
+    db.exec('DELETE FROM holder');
+    db.prepare('INSERT INTO holder (pid, started_at) VALUES (?, ?)').run(
+      process.pid,
+      new Date().toISOString(),
+    );
+    db.exec('COMMIT');
+    return db;
+  } catch (error) {
+    db.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return null;
+    throw error;
+  }
+}
+
+/**
+ * This process's claim on one writer slot of a data dir: the lowest slot whose lock file
+ * (`<dataDir>/audit-writers/slot-N.lock`) it can lock. A proxy restarted after a crash, even while
+ * its dead predecessor is still an unreaped zombie, finds that lock free and continues the chain.
+ * Attempts are serialised by one BEGIN IMMEDIATE transaction on audit-writers.db, so two processes
+ * starting together never both skip a free slot; the table there only says who holds what.
  */
 export class WriterLease {
   #released = false;
+  readonly #lock: Database.Database;
 
   private constructor(
     readonly dataDir: string,
     readonly slot: number,
-  ) {}
+    lock: Database.Database,
+  ) {
+    this.#lock = lock;
+  }
 
   static acquire(dataDir: string): WriterLease {
     const db = openDb(dataDir);
     try {
-      const take = db.transaction((): number => {
+      const take = db.transaction((): { slot: number; lock: Database.Database } => {
         db.exec(
           'CREATE TABLE IF NOT EXISTS writers (slot INTEGER PRIMARY KEY, pid INTEGER NOT NULL, started_at TEXT NOT NULL)',
         );
-        const rows = db.prepare('SELECT slot, pid FROM writers').all() as Array<{
-          slot: number;
-          pid: number;
-        }>;
-        const holders = new Map(rows.map((row) => [row.slot, row.pid]));
         let slot = 1;
-        for (let pid = holders.get(slot); pid !== undefined && alive(pid); pid = holders.get(slot)) slot++;
-        db.prepare('INSERT OR REPLACE INTO writers (slot, pid, started_at) VALUES (?, ?, ?)').run(
-          slot,
-          process.pid,
-          new Date().toISOString(),
-        );
-        return slot;
+        let lock = lockSlot(dataDir, slot);
+        while (lock === null) lock = lockSlot(dataDir, ++slot);
+        try {
+          db.prepare('INSERT OR REPLACE INTO writers (slot, pid, started_at) VALUES (?, ?, ?)').run(
+            slot,
+            process.pid,
+            new Date().toISOString(),
+          );
+        } catch (error) {
+          lock.close();
+          throw error;
+        }
+        return { slot, lock };
       });
-      return new WriterLease(dataDir, take.immediate());
+      const { slot, lock } = take.immediate();
+      return new WriterLease(dataDir, slot, lock);
     } finally {
       db.close();
     }
   }
 
-  /** Gives the slot back (only if this process still holds it). Best effort: a dead pid frees it anyway. */
+  /** Gives the slot back: the kernel lock at once, the table row best effort (it is only information). */
   release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -127,7 +159,9 @@ export class WriterLease {
         db.close();
       }
     } catch {
-      // The row stays until this process exits; then its pid is dead and the slot is free again.
+      // A stale row misleads nobody: slots are decided by the lock, never by the table.
+    } finally {
+      this.#lock.close();
     }
   }
 }

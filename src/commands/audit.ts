@@ -1,20 +1,32 @@
 // `portcullis audit verify` and `portcullis audit tail`: check every writer's chain, read recent records.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { endOfLastLine, type LogFile, linesBackward, listLogFiles, parseRecord } from '../audit/files.js';
+import {
+  CHECKPOINT_FILE,
+  endOfLastLine,
+  type LogFile,
+  linesBackward,
+  listLogFiles,
+  logFileIndex,
+  parseRecord,
+} from '../audit/files.js';
 import type { AuditRecord } from '../audit/types.js';
 import { verifyAudit } from '../audit/verify.js';
-import { listChains } from '../audit/writers.js';
+import { listChains, WRITERS_DB, writerSlot } from '../audit/writers.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
-/** Verifies `path` (a log file or directory with every writer's chain; default <dataDir>/audit): 0 intact, 1 broken. */
+/**
+ * Verifies `path` (a log file, an audit directory with every writer's chain, or a data directory
+ * holding `audit/`; default <dataDir>/audit): 0 intact, 1 broken. A path that is no audit log at
+ * all is a usage error (2), never reported as tampering.
+ */
 export async function auditVerify(
   opts: { path?: string | undefined; dataDir: string },
   io: Io,
 ): Promise<number> {
-  const target = opts.path ?? join(opts.dataDir, 'audit');
+  const target = opts.path === undefined ? join(opts.dataDir, 'audit') : auditTarget(opts.path);
   if (!existsSync(target)) throw new UsageError(`no audit log at ${target}`);
   const result = await verifyAudit(target);
   if (!result.ok) {
@@ -34,6 +46,62 @@ export async function auditVerify(
       `${result.checkpoints} checkpoint(s)${last}${recovered}`,
   );
   return EXIT_OK;
+}
+
+/** Files a data directory holds beside `audit/` (any one says it is one). */
+const DATA_DIR_MARKERS = [WRITERS_DB, 'audit-hmac.key'];
+
+/**
+ * What a path given to `audit verify` names: an audit log file, an audit directory (log files,
+ * checkpoints or writer-N/ chains; or an `audit/` or `writer-N/` directory where a writer put it,
+ * whose emptiness is then evidence), or a data directory, whose `audit/` is meant. Anything else
+ * throws UsageError: verifying a wrong path must not look like a broken chain.
+ */
+function auditTarget(path: string): string {
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (info === undefined) throw new UsageError(`no audit log at ${path}`);
+  if (!info.isDirectory()) {
+    if (logFileIndex(basename(path)) !== null || looksLikeRecords(path)) return path;
+    throw new UsageError(
+      `${path} is not an audit log (not an audit-NNNNNN.jsonl file, and its first line is not an audit record)`,
+    );
+  }
+  if (isAuditDir(path)) return path;
+  const inner = join(path, 'audit');
+  if (statSync(inner, { throwIfNoEntry: false })?.isDirectory() && isDataDir(path)) return inner;
+  throw new UsageError(
+    `${path} holds no audit log: no audit-NNNNNN.jsonl files, checkpoints or writer-N/ chains, ` +
+      'and it is not a data directory with an audit/ folder',
+  );
+}
+
+function isAuditDir(dir: string): boolean {
+  const names = readdirSync(dir);
+  if (names.some((name) => logFileIndex(name) !== null || name === CHECKPOINT_FILE)) return true;
+  if (names.some((name) => writerSlot(name) !== null && statSync(join(dir, name)).isDirectory())) return true;
+  // Where a writer puts a chain: an empty one there lost its files, which verify must report.
+  const parent = dirname(dir);
+  if (basename(dir) === 'audit' && isDataDir(parent)) return true;
+  return writerSlot(basename(dir)) !== null && basename(parent) === 'audit' && isDataDir(dirname(parent));
+}
+
+function isDataDir(dir: string): boolean {
+  return DATA_DIR_MARKERS.some((name) => existsSync(join(dir, name)));
+}
+
+/** Whether a file's first line is an audit record (a renamed or copied log file still verifies). */
+function looksLikeRecords(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    const text = buffer.toString('utf8', 0, read);
+    const newline = text.indexOf('\n');
+    const record = parseRecord(newline < 0 ? text : text.slice(0, newline));
+    return record !== null && typeof record.prev === 'string' && typeof record.hash === 'string';
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function chainName(slot: number): string {
@@ -191,6 +259,7 @@ const EXTRA_KEYS = [
   'approval_id',
   'by',
   'note',
+  'path',
   'outcome',
   'latency_ms',
   'error',

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/types.js';
 import type { CompiledPolicy, Decision } from '../policy/types.js';
+import { findLoneSurrogate, toWellFormed } from '../secrets/unicode.js';
 import { errorText } from './errors.js';
 import type { ReviewHandler, ReviewVerdict } from './review.js';
 
@@ -66,6 +67,24 @@ export class Gate {
     }
 
     const policy = this.deps.policy();
+    // Not valid Unicode: the upstream would receive text no UTF-8 peer can represent (the SDK writes
+    // it as replacement characters or as an escape strict parsers refuse), so it is never forwarded.
+    const lone = findLoneSurrogate(call.args);
+    if (lone !== null) {
+      const at = lone === '' ? 'the top level' : toWellFormed(lone);
+      const reason = `the arguments are not valid Unicode: a lone UTF-16 surrogate at ${at}`;
+      await this.record({
+        ...base,
+        event: 'decision',
+        decision: 'deny',
+        rule: null,
+        reason,
+        policy_sha256: policy.sha256,
+        args: call.args,
+      });
+      return denied(reason, null, undefined, correlationId, undefined, 'Portcullis');
+    }
+
     let decision: Decision;
     try {
       decision = policy.evaluate({

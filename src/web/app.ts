@@ -10,7 +10,9 @@ import {
   type ApprovalQueue,
 } from '../approvals/index.js';
 import { AuditQueryError } from '../audit/query.js';
+import type { AuditSink } from '../audit/types.js';
 import type { CompiledPolicy } from '../policy/types.js';
+import type { Redaction } from '../secrets/redact.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
 import { createMetrics } from './metrics.js';
@@ -40,10 +42,13 @@ export interface WebAppOptions {
   /** The audit log directory (`<data-dir>/audit`), for the audit page and GET /api/audit; both are off without it. */
   auditDir?: string | undefined;
   /**
-   * Masks secret-looking argument values (the audit log's redaction) wherever approvals are shown:
-   * pages and API. The queue keeps the real arguments, which are what an approval forwards.
+   * Masks secrets in arguments wherever approvals are shown (pages and API), as a reviewer should
+   * see them (the audit log's Redactor, `review`), and says where. The queue keeps the real
+   * arguments, which are what an approval forwards; a masked value can be revealed on purpose.
    */
-  redactArgs?: ((args: unknown) => unknown) | undefined;
+  redactArgs?: ((args: unknown) => Redaction) | undefined;
+  /** Where reveals of masked values are recorded; without it nothing can be revealed. */
+  audit?: AuditSink | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
   ready?: (() => ReadyReport | Promise<ReadyReport>) | undefined;
   /** Prometheus registry to add the approval metrics to; a private one is made otherwise. */

@@ -10,6 +10,7 @@ import {
 import type { AuditSink } from '../audit/types.js';
 import type { ApprovalSettings, CompiledPolicy } from '../policy/types.js';
 import type { ReviewHandler } from '../proxy/review.js';
+import type { Redaction } from '../secrets/redact.js';
 import type { ReadyReport } from './app.js';
 import { loadOrCreateToken, WebAuth } from './auth.js';
 import { serveWeb, WebPortInUseError, type WebServer } from './server.js';
@@ -29,8 +30,8 @@ export interface ApprovalsOptions {
   audit?: AuditSink | undefined;
   /** Where the audit log is read from for the audit page and GET /api/audit (`<data-dir>/audit`). */
   auditDir?: string | undefined;
-  /** Masks secrets in the arguments the UI and API show (the audit log's redaction). */
-  redactArgs?: ((args: unknown) => unknown) | undefined;
+  /** Masks secrets in the arguments the UI and API show (the audit log's Redactor, `review`). */
+  redactArgs?: ((args: unknown) => Redaction) | undefined;
   registry?: Registry | undefined;
   /** stderr lines for a person (stdout belongs to MCP in stdio mode). */
   log: (line: string) => void;
@@ -74,6 +75,7 @@ export async function startApprovals(options: ApprovalsOptions): Promise<Approva
           ready: options.ready,
           auditDir: options.auditDir,
           redactArgs: options.redactArgs,
+          audit: options.audit,
           registry: options.registry,
           log: options.log,
         });

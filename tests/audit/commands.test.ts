@@ -1,12 +1,19 @@
 // `audit verify`, `audit tail` (including --follow across rotation) and the query reader.
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
 import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
 import { UsageError } from '../../src/commands/io.js';
+import { REPO } from '../helpers/peers.js';
 import { decisionEvent, locate, tempDataDir, waitFor, writeLines } from './helpers.js';
+
+const run = promisify(execFile);
 
 let dataDir: string;
 let auditDir: string;
@@ -54,6 +61,81 @@ describe('auditVerify', () => {
 
   it('is a usage error when there is no log', async () => {
     await expect(auditVerify({ dataDir }, capture().io)).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('auditVerify given a path', () => {
+  it('accepts the data dir (the audit/ folder inside is meant), intact and broken alike', async () => {
+    await writeRecords(12);
+    const { out, err, io } = capture();
+    expect(await auditVerify({ dataDir: '/nonexistent', path: dataDir }, io)).toBe(0);
+    expect(err).toEqual([]);
+    expect(out[0]).toMatch(/^audit log intact: 12 records in 1 file\(s\), 1 chain\(s\)/);
+
+    const { file, lines, index } = await locate(auditDir, 7);
+    lines[index] = (lines[index] as string).replace('corr-7', 'corr-8');
+    await writeLines(file, lines);
+    const broken = capture();
+    expect(await auditVerify({ dataDir: '/nonexistent', path: dataDir }, broken.io)).toBe(1);
+    expect(broken.err[0]).toContain('at seq 7');
+  });
+
+  it('is a usage error, never tampering, for a directory holding no audit log', async () => {
+    const stranger = await mkdtemp(join(tmpdir(), 'portcullis-not-a-log-'));
+    try {
+      await writeFile(join(stranger, 'notes.txt'), 'hello\n');
+      // An audit/ folder alone does not make a data directory (no lease table, no HMAC key).
+      await mkdir(join(stranger, 'audit'));
+      for (const path of [stranger, join(stranger, 'audit')]) {
+        const { out, err, io } = capture();
+        const verdict = auditVerify({ dataDir, path }, io);
+        await expect(verdict).rejects.toBeInstanceOf(UsageError);
+        await expect(verdict).rejects.toThrow(/holds no audit log/);
+        expect([out, err]).toEqual([[], []]);
+      }
+    } finally {
+      await rm(stranger, { recursive: true, force: true });
+    }
+  });
+
+  it('is a usage error for a file that is not an audit log; a renamed log file still verifies', async () => {
+    await writeRecords(5);
+    for (const path of [join(dataDir, 'audit-hmac.key'), join(auditDir, 'checkpoints.jsonl')]) {
+      await expect(auditVerify({ dataDir, path }, capture().io)).rejects.toThrow(/is not an audit log/);
+    }
+    const copy = join(dataDir, 'backup.jsonl');
+    await copyFile(join(auditDir, 'audit-000001.jsonl'), copy);
+    const { out, io } = capture();
+    expect(await auditVerify({ dataDir, path: copy }, io)).toBe(0);
+    expect(out[0]).toMatch(/^audit log intact: 5 records/);
+  });
+
+  it('still reports the files of a real audit directory deleted (evidence, not a wrong path)', async () => {
+    await writeRecords(5);
+    for (const name of await readdir(auditDir)) await rm(join(auditDir, name), { recursive: true });
+    for (const path of [auditDir, dataDir]) {
+      const { err, io } = capture();
+      expect(await auditVerify({ dataDir, path }, io)).toBe(1);
+      expect(err[0]).toMatch(/missing|no log file/i);
+    }
+  });
+
+  it('exits 2 from the real CLI for a wrong path and 0 for the data dir', async () => {
+    await writeRecords(3);
+    const cli = (path: string) =>
+      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', path], { cwd: REPO }).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    const empty = await mkdtemp(join(tmpdir(), 'portcullis-empty-'));
+    const [good, wrong] = await Promise.all([cli(dataDir), cli(empty)]).finally(() =>
+      rm(empty, { recursive: true }),
+    );
+    expect(good).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log intact: 3 records/) });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^portcullis: .* holds no audit log/),
+    ]);
   });
 });
 

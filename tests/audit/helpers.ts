@@ -136,3 +136,39 @@ export function spawnWriter(dataDir: string): WriterChild {
     },
   };
 }
+
+/** An escaped lone surrogate: `\udXXX` (after an even number of backslashes) not part of an escaped pair. */
+const ESCAPED_LONE_SURROGATE =
+  /(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\)(?:\\\\)*(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+/**
+ * Parses audit bytes as strictly as jq and I-JSON: UTF-8 that a fatal decoder accepts, every line
+ * JSON, no line holding an escaped lone surrogate, every string in it well-formed. Throws naming the line.
+ */
+export function strictJsonLines(bytes: Buffer): Array<Record<string, unknown>> {
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((line, i) => {
+    if (ESCAPED_LONE_SURROGATE.test(line)) throw new Error(`line ${i + 1} escapes a lone surrogate: ${line}`);
+    const record = JSON.parse(line) as Record<string, unknown>;
+    if (!allWellFormed(record)) throw new Error(`line ${i + 1} holds a lone surrogate`);
+    return record;
+  });
+}
+
+function allWellFormed(value: unknown): boolean {
+  if (typeof value === 'string')
+    return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.entries(value).every(([key, item]) => allWellFormed(key) && allWellFormed(item));
+}
+
+/** Every byte of every file under the audit directory (all chains). */
+export async function auditBytes(auditDir: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for (const { file } of (await logLines(auditDir)).map((f) => ({ file: f.file }))) {
+    chunks.push(await readFile(file));
+  }
+  return Buffer.concat(chunks);
+}

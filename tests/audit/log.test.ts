@@ -100,7 +100,7 @@ describe('redaction', () => {
           credentials: { user: 'alice', pass: 'open-sesame' },
           tokens: ['tok-one', 'tok-two'],
           calls: [{ headers: [{ cookie: 'sid=abc123' }] }],
-          pin: { secret: 12 },
+          box: { secret: 12 },
           other: { secret: '12' },
         },
       }),
@@ -109,9 +109,9 @@ describe('redaction', () => {
     expect(args.credentials).toMatch(/^\[redacted\] hmac-sha256:[0-9a-f]{64}$/);
     expect(args.tokens).toMatch(/^\[redacted\] /);
     expect(args.calls).toEqual([{ headers: [{ cookie: expect.stringMatching(/^\[redacted\] /) }] }]);
-    const pin = (args.pin as { secret: string }).secret;
-    expect(pin).toMatch(/^\[redacted\] /);
-    expect((args.other as { secret: string }).secret).not.toBe(pin);
+    const box = (args.box as { secret: string }).secret;
+    expect(box).toMatch(/^\[redacted\] /);
+    expect((args.other as { secret: string }).secret).not.toBe(box);
     const bytes = await allBytes();
     for (const secret of ['alice', 'open-sesame', 'tok-one', 'abc123']) expect(bytes).not.toContain(secret);
   });

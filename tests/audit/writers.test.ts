@@ -1,6 +1,10 @@
 // Several writers on one data dir (Claude Desktop runs one proxy per server): one chain per writer slot.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
@@ -18,6 +22,23 @@ import {
   waitFor,
   writeLines,
 } from './helpers.js';
+
+const SLOT_WRITER = fileURLToPath(new URL('./fixtures/slot-writer.ts', import.meta.url));
+
+/**
+ * The state letter in /proc/<pid>/status (R, S, Z, ...), or null once the process is reaped. A
+ * killed thread group leader shows Z while its other threads still exit (and still hold its files):
+ * 'dead' is a zombie whose threads are all gone, the state a restart sees after a kill -9.
+ */
+function processState(pid: number): string | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const state = /^State:\s+(\S)/m.exec(status)?.[1] ?? null;
+    return state === 'Z' && /^Threads:\s+1$/m.test(status) ? 'dead' : state;
+  } catch {
+    return null;
+  }
+}
 
 let dataDir: string;
 let auditDir: string;
@@ -166,6 +187,42 @@ describe('writer slots', () => {
     const result = await verifyAudit(auditDir);
     expect(result).toMatchObject({ ok: true, records: 17, chains: 3 });
     expect(result.ok && result.perChain.map((c) => c.lastSeq)).toEqual([5, 12, null]);
+  });
+  it('gives a SIGKILLed writer that is still an unreaped zombie its slot back at once (a pid check saw it alive)', async () => {
+    // The writer runs under a shell that execs `sleep`: sleep never waits for children, so the killed
+    // writer stays a zombie (its pid still answers kill(pid, 0)) until the shell goes away.
+    const holder = spawn(
+      'sh',
+      ['-c', '"$0" --import tsx "$1" "$2" 3 & exec sleep 60', process.execPath, SLOT_WRITER, dataDir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const holderGone = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+    try {
+      const lines = createInterface({ input: holder.stdout });
+      const first = await new Promise<{ pid: number; slot: number; seqs: number[] }>((resolve, reject) => {
+        lines.once('line', (line) => resolve(JSON.parse(line)));
+        holder.once('exit', () => reject(new Error('the writer never reported')));
+      });
+      expect(first).toMatchObject({ slot: 1, seqs: [1, 2, 3] });
+      process.kill(first.pid, 'SIGKILL');
+      await waitFor(() => processState(first.pid) === 'dead', 'the killed writer to be a zombie');
+      // What the old pid check relied on: the zombie's pid still exists.
+      expect(() => process.kill(first.pid, 0)).not.toThrow();
+
+      const restarted = await openLog();
+      expect(processState(first.pid)).toBe('dead');
+      expect([restarted.slot, restarted.dir]).toEqual([1, auditDir]);
+      expect((await restarted.append(decisionEvent(4))).seq).toBe(4);
+      // A second live writer beside it still gets a slot of its own.
+      expect((await openLog()).slot).toBe(2);
+      for (const log of logs.splice(0)) await log.close();
+      const result = await verifyAudit(auditDir);
+      expect(result).toMatchObject({ ok: true, chains: 2, records: 4 });
+      expect(result.ok && result.perChain.map((c) => c.lastSeq)).toEqual([4, null]);
+    } finally {
+      holder.kill('SIGKILL');
+      await holderGone;
+    }
   });
 });
 

@@ -9,13 +9,14 @@ import type { Call } from '../../policy/types.js';
 import type { WebAppOptions } from '../app.js';
 import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approval-paging.js';
 import { auditSearch, parseAuditFilters } from '../audit-filters.js';
-import { displayed } from '../display.js';
+import { type Displayed, displayed } from '../display.js';
 import { clientAddress } from '../rate-limit.js';
 import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
+import { apiRevealRoute } from './reveal.js';
 
 const NOTE_MAX = 2000;
 
-export function approvalJson(a: Approval) {
+export function approvalJson(a: Approval | Displayed) {
   return {
     id: a.id,
     status: a.status,
@@ -33,6 +34,8 @@ export function approvalJson(a: Approval) {
     executed_at: a.executedAt === null ? null : new Date(a.executedAt).toISOString(),
     correlation_id: a.correlationId,
     args_sha256: a.argsSha256,
+    // JSON Pointers of the masked argument values (POST /api/approvals/:id/reveal takes one).
+    ...('maskedPaths' in a && { masked: a.maskedPaths }),
   };
 }
 
@@ -161,6 +164,8 @@ export function apiRoutes(options: WebAppOptions): Hono<WebEnv> {
       throw new HTTPException(405, { message: 'Use POST' });
     });
   }
+
+  apiRevealRoute(api, options, (c) => jsonBody(c.req), reviewerOf);
 
   // Records of every writer's chain, newest first. JSON: {records, next_cursor}, each record as
   // stored plus `chain` (its writer slot; never a stored field). JSONL (format=jsonl or Accept:

@@ -21,6 +21,7 @@ import { auditPage } from '../views/audit.js';
 import { type Html, layout } from '../views/layout.js';
 import { loginPage, policyPage } from '../views/pages.js';
 import type { PendingContext } from '../views/pending.js';
+import { pageRevealRoute } from './reveal.js';
 
 const ID_PATTERN = /^ap_[0-9a-f]{16}$/;
 
@@ -322,6 +323,8 @@ export function pageRoutes(options: WebAppOptions): Hono<WebEnv> {
       throw error;
     }
   });
+
+  pageRevealRoute(pages, options);
 
   pages.post('/logout', (c) => {
     const principal = c.get('principal');

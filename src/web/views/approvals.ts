@@ -4,6 +4,7 @@ import type { Approval } from '../../approvals/index.js';
 import { approvalListSearch, PAGE_LIST } from '../approval-paging.js';
 import type { Html } from './layout.js';
 import { agentSummary, emptyText, type PendingContext, pager, pendingTotal } from './pending.js';
+import { maskedList } from './reveal.js';
 
 function prettyArgs(approval: Approval): string {
   try {
@@ -28,7 +29,11 @@ function remaining(approval: Approval, now: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')} left`;
 }
 
-export function pendingCard(approval: Approval, csrf: string, now: number): Html {
+export function pendingCard(
+  approval: Approval & { maskedPaths?: readonly string[] },
+  csrf: string,
+  now: number,
+): Html {
   return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}">
   <header class="card-head">
     <h2 class="call">${toolName(approval)}</h2>
@@ -44,6 +49,7 @@ export function pendingCard(approval: Approval, csrf: string, now: number): Html
   <section class="args" aria-label="Arguments">
     <h3>Arguments <span class="hash" title="SHA-256 of the canonical arguments">sha256 ${approval.argsSha256.slice(0, 16)}…</span></h3>
     <pre>${prettyArgs(approval)}</pre>
+    ${maskedList(approval.id, approval.maskedPaths, csrf)}
   </section>
   <form class="decide" method="post" action="/approvals/${approval.id}/decide">
     <input type="hidden" name="_csrf" value="${csrf}">
