@@ -1,9 +1,9 @@
-// Path arguments: the normaliser, path_glob in deny and allow rules, lists of paths.
+// Path arguments: the normaliser, path_glob in deny and allow rules, lists of paths, and the shipped filesystem policy.
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import { normalizeFilePath, type PathProblemCode } from '../../src/policy/file-paths.js';
-import { loadPolicy } from '../../src/policy/index.js';
-import { errorsOf, policyFrom } from './helpers.js';
+import { type Call, loadPolicy, runPolicyTests } from '../../src/policy/index.js';
+import { errorsOf, policyFrom, repoFile } from './helpers.js';
 
 describe('normalizeFilePath', () => {
   it('resolves ., repeated and trailing separators to one canonical absolute path', () => {
@@ -96,6 +96,133 @@ describe('normalizeFilePath', () => {
       expect(read, JSON.stringify(input)).toMatchObject({ ok: false, code });
     }
     expect(normalizeFilePath(`/${'a'.repeat(4095)}`).ok).toBe(true);
+  });
+});
+
+// The shipped policy before this change: one raw glob on `path`, and read_multiple_files sent to review.
+const OLD_SECRET_GLOB = '**/{.env,.env.*,*.pem,*.key,id_rsa,id_ed25519,.ssh/**,.aws/**}';
+const oldRawRule = picomatch(OLD_SECRET_GLOB, { dot: true, nonegate: true, noextglob: true });
+const oldDotDot = (v: string) => v.split(/[\\/]/).includes('..') || v.includes('\0');
+/** What the old no-secrets rule did with a value: true when it denied it. */
+const oldDenied = (v: string) => oldRawRule(v) || oldDotDot(v);
+
+const shipped = (() => {
+  const result = loadPolicy(repoFile('policies/filesystem.yml'), 'policies/filesystem.yml');
+  if (!result.ok) throw new Error('policies/filesystem.yml does not load');
+  return result.policy;
+})();
+
+const READ_TOOLS = ['read_text_file', 'read_file', 'read_media_file', 'get_file_info', 'list_directory'];
+
+describe('the shipped policies/filesystem.yml', () => {
+  it('passes its own inline tests', () => {
+    const results = runPolicyTests(shipped);
+    expect(results.filter((r) => !r.passed).map((r) => `${r.test.name}: ${r.failure}`)).toEqual([]);
+    expect(results.length).toBeGreaterThan(40);
+  });
+
+  it('denies the spellings the old raw glob let through to the server', () => {
+    const leaked = [
+      '/home/me/app/./.env',
+      '/home/me/app/.env/',
+      '/home/me/app/.env/.',
+      '/./home/me/.ssh/id_rsa',
+      '/home/me/.ssh/./id_rsa',
+      '/home/me/.ssh',
+      '/home/me/app/.ENV',
+      '/home/me/.SSH/config',
+      './.env',
+      'app/./.env',
+      '/home/me/app/%2eenv',
+      '/home/me/app/.env.',
+      '"/home/me/app/.env"',
+    ];
+    for (const path of leaked) {
+      expect(oldDenied(path), `old rule on ${path}`).toBe(false);
+      for (const tool of READ_TOOLS) {
+        const d = shipped.evaluate({ tool, args: { path } });
+        expect(d, `${tool} ${path}`).toMatchObject({ decision: 'deny', rule: 'no-secrets' });
+      }
+    }
+  });
+
+  it('denies a secret anywhere in read_multiple_files, which the old policy could only send to a person', () => {
+    const d = shipped.evaluate({
+      tool: 'read_multiple_files',
+      args: { paths: ['/home/me/app/README.md', '/home/me/app/./.env'] },
+    });
+    expect(d).toMatchObject({ decision: 'deny', rule: 'no-secrets-in-lists' });
+    expect(
+      shipped.evaluate({ tool: 'read_multiple_files', args: { paths: ['/home/me/app/README.md'] } }),
+    ).toMatchObject({ decision: 'allow', rule: 'reads' });
+  });
+
+  it('names the argument and the problem when it denies a path it cannot read', () => {
+    const d = shipped.evaluate({ tool: 'read_text_file', args: { path: 'notes/todo.md' } });
+    expect(d.decision).toBe('deny');
+    expect(d.reason).toBe(
+      'unreadable argument: path is a relative path (the server resolves it against a directory the policy cannot see)',
+    );
+    const many = shipped.evaluate({ tool: 'read_multiple_files', args: { paths: ['/a/b', '/a/../c'] } });
+    expect(many.reason).toBe('unreadable argument: paths[*] element 1 contains a ".." segment');
+    const move = shipped.evaluate({ tool: 'move_file', args: { source: '/a/b', destination: 'c:\\x' } });
+    expect(move).toMatchObject({ decision: 'deny', rule: 'no-secrets-moved-to' });
+    expect(move.reason).toContain('destination contains ":"');
+  });
+
+  it('denies every random respelling of a secret, and lets every respelling of an ordinary file through', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    // Respellings that name the same file: extra ./ and / between segments, a trailing / or /.
+    const respell = (path: string): string => {
+      const parts = path.split('/').slice(1);
+      let out = '';
+      // A leading // is refused (a network share on Windows), so the first separator is a single /.
+      for (const [i, part] of parts.entries())
+        out += (i === 0 ? pick(['/', '/./', '/././']) : pick(['/', '/', '//', '/./', '/././', '///'])) + part;
+      return out + pick(['', '', '/', '/.', '/./', '//']);
+    };
+    const flipCase = (s: string) =>
+      [...s].map((c) => (rand() < 0.5 ? c.toUpperCase() : c.toLowerCase())).join('');
+    const secrets = [
+      '/home/me/projects/app/.env',
+      '/home/me/projects/app/.env.local',
+      '/home/me/.ssh/id_rsa',
+      '/home/me/.ssh',
+      '/home/me/.aws/credentials',
+      '/srv/tls/server.pem',
+      '/srv/tls/server.key',
+      '/home/me/.gnupg/private-keys-v1.d/x.key',
+    ];
+    const ordinary = [
+      '/home/me/projects/app/README.md',
+      '/home/me/projects/app/src/env.ts',
+      '/srv/tls/notes',
+    ];
+    for (let i = 0; i < 400; i++) {
+      const secret = pick(secrets);
+      const spelled = respell(rand() < 0.5 ? flipCase(secret) : secret);
+      const tool = pick([...READ_TOOLS, 'write_file', 'edit_file', 'directory_tree', 'search_files']);
+      const call: Call = { tool, args: { path: spelled } };
+      expect(shipped.evaluate(call), `${tool} ${spelled}`).toMatchObject({ decision: 'deny' });
+      const many = shipped.evaluate({
+        tool: 'read_multiple_files',
+        args: { paths: [pick(ordinary), spelled] },
+      });
+      expect(many, spelled).toMatchObject({ decision: 'deny', rule: 'no-secrets-in-lists' });
+      const moved = shipped.evaluate({ tool: 'move_file', args: { source: spelled, destination: '/tmp/x' } });
+      expect(moved, spelled).toMatchObject({ decision: 'deny', rule: 'no-secrets-moved-from' });
+
+      const plain = respell(pick(ordinary));
+      expect(shipped.evaluate({ tool: 'read_text_file', args: { path: plain } }), plain).toMatchObject({
+        decision: 'allow',
+        rule: 'reads',
+      });
+    }
   });
 });
 
