@@ -1,6 +1,4 @@
-// File-path arguments with real path semantics: one normaliser, path globs validated and compiled once.
-import picomatch from 'picomatch';
-import { globProblem } from './glob.js';
+// File-path arguments with real path semantics: the normaliser every path condition reads its value through.
 
 /** Longer values are refused: beyond PATH_MAX no file system opens them, and it bounds evaluation. */
 export const MAX_PATH_LENGTH = 4096;
@@ -94,8 +92,15 @@ export function normalizeFilePath(value: unknown): NormalPath {
   if (value.length > MAX_PATH_LENGTH) return refuse('too_long');
   let ascii = true;
   let tilde = false;
+  // Set when a segment is empty or ends in a dot or a space: only then are segments looked at one by one.
+  let irregular = false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
+    if (c === 0x2f) {
+      const prev = value.charCodeAt(i - 1);
+      if (i > 0 && (prev === 0x2f || prev === 0x2e || prev === 0x20)) irregular = true;
+      continue;
+    }
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return refuse('control');
     if (c >= 0x80) {
       ascii = false;
@@ -131,12 +136,15 @@ export function normalizeFilePath(value: unknown): NormalPath {
   if (value[1] === '/') return refuse('network');
   if (tilde && SHORT_NAME.test(value)) return refuse('short_name');
   const nfc = ascii ? value : value.normalize('NFC');
+  const end = value.charCodeAt(value.length - 1);
+  if (!irregular && (value.length === 1 || (end !== 0x2f && end !== 0x2e && end !== 0x20)))
+    return { ok: true, path: nfc, wasNfc: nfc === value, ascii };
   const kept: string[] = [];
   for (const segment of nfc.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') return refuse('dot_dot');
-    const end = segment.at(-1);
-    if (end === '.' || end === ' ') return refuse('trailing');
+    const tail = segment.at(-1);
+    if (tail === '.' || tail === ' ') return refuse('trailing');
     kept.push(segment);
   }
   return { ok: true, path: `/${kept.join('/')}`, wasNfc: nfc === value, ascii };
@@ -145,55 +153,4 @@ export function normalizeFilePath(value: unknown): NormalPath {
 /** Case folding for matching on case-insensitive file systems (macOS, Windows): over-approximates. */
 export function foldCase(text: string, ascii: boolean): string {
   return ascii ? text.toLowerCase() : text.toUpperCase().toLowerCase();
-}
-
-/** True when a plain `glob` is written like a path, and so is matched as one. */
-export function looksLikePathGlob(glob: string): boolean {
-  return glob.startsWith('/') || glob.startsWith('**/');
-}
-
-/** Why a path glob is refused, or null. Path globs match normalised absolute paths, so must look like one. */
-export function pathGlobProblem(glob: string): string | null {
-  const general = globProblem(glob);
-  if (general) return general;
-  if (glob !== '**' && !looksLikePathGlob(glob))
-    return `path glob "${glob}" must start with / or **/ (it is matched against absolute paths)`;
-  if (/[\\:]/.test(glob) || [...glob].some((ch) => ch < ' ' || ch === '\x7f'))
-    return `path glob "${glob}" contains a backslash, ":" or a control character, which no accepted path has`;
-  if (glob !== '/' && glob.endsWith('/'))
-    return `path glob "${glob}" ends with /; paths are compared without a trailing separator`;
-  const segments = glob.split('/').slice(1);
-  if (segments.some((s, i) => s === '.' || s === '..' || (s === '' && i < segments.length - 1)))
-    return `path glob "${glob}" has an empty, "." or ".." segment, which normalised paths never have`;
-  return null;
-}
-
-/**
- * How a path condition matches, by the decision of its rule. `may` (deny, review): the call may touch a
- * matching path: case is ignored and a matching directory covers everything below it. `sure` (allow): the
- * call certainly names a matching path: exact case, NFC input, the path itself must match.
- */
-export type PathMode = 'may' | 'sure';
-
-export type PathMatcher = (p: NormalPath & { ok: true }) => boolean;
-
-const GLOB_OPTIONS = { dot: true, nonegate: true, noextglob: true, strictBrackets: true } as const;
-
-/** Compiles validated path globs into one regular expression, tested once per value. */
-export function compilePathGlobs(globs: readonly string[], mode: PathMode): PathMatcher {
-  const sources: string[] = [];
-  for (const raw of globs) {
-    const glob = raw.normalize('NFC');
-    const forms = [glob];
-    // A directory covers what is inside it; `x/**` already matches x itself and everything below.
-    if (mode === 'may' && glob !== '**' && !glob.endsWith('/**'))
-      forms.push(glob === '/' ? '/**' : `${glob}/**`);
-    for (const form of forms) {
-      const text = mode === 'may' ? foldCase(form, false) : form;
-      sources.push(picomatch.makeRe(text, GLOB_OPTIONS).source);
-    }
-  }
-  const re = new RegExp(sources.map((s) => `(?:${s})`).join('|'));
-  if (mode === 'may') return (p) => re.test(foldCase(p.path, p.ascii));
-  return (p) => p.wasNfc && re.test(p.path);
 }

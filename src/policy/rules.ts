@@ -2,15 +2,10 @@
 
 import picomatch from 'picomatch';
 import { readAmount } from './amount.js';
-import {
-  compilePathGlobs,
-  looksLikePathGlob,
-  normalizeFilePath,
-  type PathMatcher,
-  type PathMode,
-} from './file-paths.js';
+import { normalizeFilePath } from './file-paths.js';
 import { asList, compileGlobs, type Matcher } from './glob.js';
 import { jsonEqual } from './json.js';
+import { compilePathGlobs, looksLikePathGlob, type PathMatcher, type PathMode } from './path-globs.js';
 import { ABSENT, type ArgPath, parsePath, readEach, readOne } from './paths.js';
 import type { ArgConditionDoc, RuleDoc } from './schema.js';
 import { type DecisionKind, TRUST_LEVELS, type Trust } from './types.js';

@@ -1,8 +1,9 @@
 // Path arguments: the normaliser, path_glob in deny and allow rules, lists of paths, and the shipped filesystem policy.
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
-import { normalizeFilePath, type PathProblemCode } from '../../src/policy/file-paths.js';
+import { foldCase, normalizeFilePath, type PathProblemCode } from '../../src/policy/file-paths.js';
 import { type Call, loadPolicy, runPolicyTests } from '../../src/policy/index.js';
+import { compilePathGlobs, type PathMode, regexPathMatcher } from '../../src/policy/path-globs.js';
 import { errorsOf, policyFrom, repoFile } from './helpers.js';
 
 describe('normalizeFilePath', () => {
@@ -439,5 +440,63 @@ describe('validation of path globs', () => {
       /\[\*\] is only for caps and path_glob/,
     );
     expect(errorsOf(many('{glob: "/x"}'))[0]).toMatch(/\[\*\] is only for caps and path_glob/);
+  });
+});
+
+describe('the fast path matcher', () => {
+  it('agrees with the plain picomatch reading on random globs and paths, in both modes', () => {
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const names = ['a', 'b', 'A', '.env', '.ENV', '.env.local', 'k.pem', 'K.PEM', 'id_rsa', 'id_rsa.pub'];
+    const more = ['x', 'abc', 'bc', '\u00c9', '\u00e9', 'e\u0301', 'ss', '\u00df', '.ssh', 'pem', 'a.b'];
+    const segments = [...names, ...more];
+    const segmentGlobs = [
+      '.env',
+      '.env.*',
+      '*.pem',
+      'id_rsa*',
+      'x',
+      '*',
+      'a?c',
+      '[ab]c',
+      '{.env,.ssh}',
+      '\u00c9',
+      '\u00df',
+    ];
+    const globOf = (): string =>
+      pick([
+        () => `**/${pick(segmentGlobs)}`,
+        () => `**/${pick(segmentGlobs)}/**`,
+        () => `/${pick(segments)}/${pick(segments)}`,
+        () => `/${pick(segments)}/${pick(segments)}/**`,
+        () => `/${pick(segments)}/*/${pick(segmentGlobs)}`,
+        () => `/${pick(segments)}/**/${pick(segmentGlobs)}`,
+        () => pick(['**', '/', '/**', '/*']),
+      ])();
+    const pathOf = (): string => {
+      const n = Math.floor(rand() * 4);
+      return `/${Array.from({ length: n }, () => pick(segments)).join('/')}`;
+    };
+    let matched = 0;
+    for (let round = 0; round < 300; round++) {
+      const globs = Array.from({ length: 1 + Math.floor(rand() * 3) }, globOf);
+      for (const mode of ['may', 'sure'] as PathMode[]) {
+        const fast = compilePathGlobs(globs, mode);
+        const reference = regexPathMatcher(globs, mode);
+        for (let i = 0; i < 30; i++) {
+          const read = normalizeFilePath(pathOf());
+          if (!read.ok) throw new Error('generated an unreadable path');
+          const expected =
+            mode === 'may' ? reference(foldCase(read.path, read.ascii)) : read.wasNfc && reference(read.path);
+          expect(fast(read), JSON.stringify({ globs, mode, path: read.path })).toBe(expected);
+          if (expected) matched++;
+        }
+      }
+    }
+    expect(matched).toBeGreaterThan(1000); // the comparison is not just "both say no"
   });
 });
