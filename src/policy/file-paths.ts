@@ -61,6 +61,7 @@ const PROBLEMS: Record<PathProblemCode, string> = {
 const refuse = (code: PathProblemCode): NormalPath => ({ ok: false, code, problem: PROBLEMS[code] });
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
+const HEX_U = /^[uU][0-9A-Fa-f]{4}$/;
 const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]+:/; // two letters at least: C: is a drive
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 /** Characters some layer may read as path syntax, that NFKC does not map to it. */
@@ -117,7 +118,9 @@ export function normalizeFilePath(value: unknown): NormalPath {
       case 0x3a: // colon
         return refuse(URL_SCHEME.test(value) ? 'url' : 'colon');
       case 0x25: // percent
-        if (HEX.test(value.slice(i + 1, i + 3))) return refuse('percent');
+        // %2e, and IIS's %u002e.
+        if (HEX.test(value.slice(i + 1, i + 3)) || HEX_U.test(value.slice(i + 1, i + 6)))
+          return refuse('percent');
         break;
       case 0x7e: // tilde
         tilde = true;

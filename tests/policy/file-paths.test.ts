@@ -72,6 +72,7 @@ describe('normalizeFilePath', () => {
       ['/srv/%2eenv', 'percent'],
       ['/srv/app/%2e%2e/.env', 'percent'],
       ['/srv/%2F.env', 'percent'],
+      ['/srv/%u002e%u002e/etc', 'percent'],
       [' /srv/.env', 'whitespace'],
       ['/srv/.env\u00a0', 'whitespace'],
       ['"/srv/.env"', 'quote'],
