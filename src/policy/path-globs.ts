@@ -66,7 +66,7 @@ export function regexPathMatcher(globs: readonly string[], mode: PathMode): (pat
   return (path) => re.test(path);
 }
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 type Shape = { literal: string } | { prefix: string } | { suffix: string };
 
@@ -89,9 +89,9 @@ function segmentShape(pattern: string): Shape | null {
  */
 function segmentRegex(shapes: readonly Shape[], lastOnly: boolean): string[] {
   const end = lastOnly ? '$' : '(?:/|$)';
-  const literals = shapes.flatMap((s) => ('literal' in s ? [escape(s.literal)] : []));
-  const prefixes = shapes.flatMap((s) => ('prefix' in s ? [escape(s.prefix)] : []));
-  const suffixes = shapes.flatMap((s) => ('suffix' in s ? [escape(s.suffix)] : []));
+  const literals = shapes.flatMap((s) => ('literal' in s ? [escapeRegex(s.literal)] : []));
+  const prefixes = shapes.flatMap((s) => ('prefix' in s ? [escapeRegex(s.prefix)] : []));
+  const suffixes = shapes.flatMap((s) => ('suffix' in s ? [escapeRegex(s.suffix)] : []));
   const out: string[] = [];
   if (literals.length > 0) out.push(`/(?:${literals.join('|')})${end}`);
   // Only the last segment: what follows the prefix holds no further separator.
