@@ -14,8 +14,8 @@ interface CompiledArgCondition {
   path: ArgPath;
   doc: ArgConditionDoc;
   glob?: (value: string) => boolean;
-  /** path_glob, and a plain glob written like a path: matched on the normalised path. */
-  paths?: { match: PathMatcher; mode: PathMode };
+  /** path_glob, and a plain glob written like a path: each must match the normalised path. */
+  paths?: { all: PathMatcher[]; mode: PathMode };
   numeric: boolean;
 }
 
@@ -77,9 +77,12 @@ export function compileRule(doc: RuleDoc, index: number, id: string): CompiledRu
   // Deny and review rules must catch every spelling that may name a path; allow rules only sure ones.
   const mode: PathMode = doc.decision === 'allow' ? 'sure' : 'may';
   const conditions = Object.entries(doc.args ?? {}).map(([text, cond]): CompiledArgCondition => {
-    const pathGlobs = asList(cond.path_glob);
     const rawGlob = cond.glob !== undefined && !looksLikePathGlob(cond.glob) ? cond.glob : undefined;
-    if (cond.glob !== undefined && rawGlob === undefined) pathGlobs.push(cond.glob);
+    // Like every operator in one condition, glob and path_glob must both hold.
+    const pathGlobs = [
+      ...(cond.path_glob === undefined ? [] : [asList(cond.path_glob)]),
+      ...(cond.glob !== undefined && rawGlob === undefined ? [[cond.glob]] : []),
+    ];
     return {
       path: mustPath(text),
       doc: cond,
@@ -87,7 +90,9 @@ export function compileRule(doc: RuleDoc, index: number, id: string): CompiledRu
       ...(rawGlob === undefined
         ? {}
         : { glob: picomatch(rawGlob, { dot: true, nonegate: true, noextglob: true }) }),
-      ...(pathGlobs.length === 0 ? {} : { paths: { match: compilePathGlobs(pathGlobs, mode), mode } }),
+      ...(pathGlobs.length === 0
+        ? {}
+        : { paths: { all: pathGlobs.map((globs) => compilePathGlobs(globs, mode)), mode } }),
     };
   });
   const rule: CompiledRule = {
@@ -151,7 +156,7 @@ function hasDotDotSegment(value: string): boolean {
 function checkPathValue(c: CompiledArgCondition, value: unknown, name: string): CondResult {
   const read = normalizeFilePath(value);
   if (!read.ok) return { unreadable: `${name} ${read.problem}` };
-  return (c.paths as { match: PathMatcher }).match(read);
+  return (c.paths as { all: PathMatcher[] }).all.every((match) => match(read));
 }
 
 /**

@@ -391,6 +391,16 @@ rules:
     expect(p.evaluate({ tool: 'read', args: { path: 'srv/a' } }).decision).toBe('deny');
   });
 
+  it('requires both when one condition has a plain path glob and a path_glob', () => {
+    const p = policyFrom(`version: 2
+rules:
+  - { id: both, match: w, args: { path: { glob: "/srv/**", path_glob: "**/*.md" } }, decision: deny }
+`);
+    expect(p.evaluate({ tool: 'w', args: { path: '/srv/a.md' } }).rule).toBe('both');
+    expect(p.evaluate({ tool: 'w', args: { path: '/srv/a.txt' } }).rule).toBeNull();
+    expect(p.evaluate({ tool: 'w', args: { path: '/home/a.md' } }).rule).toBeNull();
+  });
+
   it('keeps raw string matching for globs that are not written like paths, such as URLs and ids', () => {
     const p = policyFrom(`version: 2
 rules:
