@@ -7,6 +7,7 @@ import { compilePolicy, generatedRuleId } from './compile.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
+import { looksLikePathGlob, pathGlobProblem } from './path-globs.js';
 import { parsePath } from './paths.js';
 import { type PolicyV1Doc, PolicyV1Schema, type PolicyV2Doc, PolicyV2Schema } from './schema.js';
 import type { CompiledPolicy } from './types.js';
@@ -243,12 +244,32 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       const path = parsePath(text);
       if (typeof path === 'string')
         problems.path([...at, 'args', text], `rules[${i}].args: ${path}`, { atKey: true });
-      else if (path.many)
-        problems.path([...at, 'args', text], `rules[${i}].args: [*] is only for caps`, { atKey: true });
+      else if (path.many && (cond.path_glob === undefined || Object.keys(cond).length !== 1))
+        problems.path([...at, 'args', text], `rules[${i}].args: [*] is only for caps and path_glob alone`, {
+          atKey: true,
+        });
       if (cond.glob !== undefined) {
-        const problem = globProblem(cond.glob);
+        const pathLike = looksLikePathGlob(cond.glob);
+        const problem = pathLike ? pathGlobProblem(cond.glob) : globProblem(cond.glob);
         if (problem) problems.path([...at, 'args', text, 'glob'], `rules[${i}].args.${text}: ${problem}`);
+        else if (pathLike)
+          problems.path(
+            [...at, 'args', text, 'glob'],
+            `rules[${i}].args.${text}: glob "${cond.glob}" is written like a path, so it is matched as one (normalised, see path_glob); write path_glob to say so`,
+            { severity: 'warning' },
+          );
       }
+      const pathGlobs = cond.path_glob;
+      asList(pathGlobs).forEach((glob, j) => {
+        const problem = pathGlobProblem(glob);
+        if (problem)
+          problems.path(
+            typeof pathGlobs === 'string'
+              ? [...at, 'args', text, 'path_glob']
+              : [...at, 'args', text, 'path_glob', j],
+            `rules[${i}].args.${text}: ${problem}`,
+          );
+      });
     }
     if (catchAll !== null) {
       problems.path(at, `rules[${i}] can never match: rules[${catchAll}] before it matches every call`, {

@@ -73,3 +73,35 @@ export function readAll(root: unknown, path: ArgPath): unknown[] | typeof ABSENT
   }
   return values;
 }
+
+/**
+ * Reads every value a [*] path names, for conditions: ABSENT when the argument itself is missing (the
+ * condition is false, as for any absent argument), `broken` when it is there but does not have the
+ * shape the path describes (a [*] meets a non-array, an element lacks the key): that is unreadable.
+ */
+export function readEach(
+  root: unknown,
+  path: ArgPath,
+): { values: unknown[] } | { broken: string } | typeof ABSENT {
+  let values: unknown[] = [root];
+  let inside = false;
+  for (const seg of path.segments) {
+    const next: unknown[] = [];
+    for (const value of values) {
+      if ('each' in seg) {
+        if (!Array.isArray(value)) return { broken: `${path.text} is not a list where [*] expects one` };
+        next.push(...value);
+      } else {
+        const c = child(value, seg);
+        if (c === ABSENT) {
+          if (!inside) return ABSENT;
+          return { broken: `${path.text} is missing in an element` };
+        }
+        next.push(c);
+      }
+    }
+    if ('each' in seg) inside = true;
+    values = next;
+  }
+  return { values };
+}

@@ -2,9 +2,11 @@
 
 import picomatch from 'picomatch';
 import { readAmount } from './amount.js';
+import { normalizeFilePath } from './file-paths.js';
 import { asList, compileGlobs, type Matcher } from './glob.js';
 import { jsonEqual } from './json.js';
-import { ABSENT, type ArgPath, parsePath, readOne } from './paths.js';
+import { compilePathGlobs, looksLikePathGlob, type PathMatcher, type PathMode } from './path-globs.js';
+import { ABSENT, type ArgPath, parsePath, readEach, readOne } from './paths.js';
 import type { ArgConditionDoc, RuleDoc } from './schema.js';
 import { type DecisionKind, TRUST_LEVELS, type Trust } from './types.js';
 
@@ -12,6 +14,8 @@ interface CompiledArgCondition {
   path: ArgPath;
   doc: ArgConditionDoc;
   glob?: (value: string) => boolean;
+  /** path_glob, and a plain glob written like a path: each must match the normalised path. */
+  paths?: { all: PathMatcher[]; mode: PathMode };
   numeric: boolean;
 }
 
@@ -70,14 +74,27 @@ export function compileRule(doc: RuleDoc, index: number, id: string): CompiledRu
     if (typeof path === 'string') throw new Error(path);
     return path;
   };
-  const conditions = Object.entries(doc.args ?? {}).map(([text, cond]) => ({
-    path: mustPath(text),
-    doc: cond,
-    numeric: NUMERIC.some((op) => cond[op] !== undefined),
-    ...(cond.glob === undefined
-      ? {}
-      : { glob: picomatch(cond.glob, { dot: true, nonegate: true, noextglob: true }) }),
-  }));
+  // Deny and review rules must catch every spelling that may name a path; allow rules only sure ones.
+  const mode: PathMode = doc.decision === 'allow' ? 'sure' : 'may';
+  const conditions = Object.entries(doc.args ?? {}).map(([text, cond]): CompiledArgCondition => {
+    const rawGlob = cond.glob !== undefined && !looksLikePathGlob(cond.glob) ? cond.glob : undefined;
+    // Like every operator in one condition, glob and path_glob must both hold.
+    const pathGlobs = [
+      ...(cond.path_glob === undefined ? [] : [asList(cond.path_glob)]),
+      ...(cond.glob !== undefined && rawGlob === undefined ? [[cond.glob]] : []),
+    ];
+    return {
+      path: mustPath(text),
+      doc: cond,
+      numeric: NUMERIC.some((op) => cond[op] !== undefined),
+      ...(rawGlob === undefined
+        ? {}
+        : { glob: picomatch(rawGlob, { dot: true, nonegate: true, noextglob: true }) }),
+      ...(pathGlobs.length === 0
+        ? {}
+        : { paths: { all: pathGlobs.map((globs) => compilePathGlobs(globs, mode)), mode } }),
+    };
+  });
   const rule: CompiledRule = {
     id,
     index,
@@ -135,7 +152,36 @@ function hasDotDotSegment(value: string): boolean {
   return value.split(/[\\/]/).includes('..') || value.includes('\0');
 }
 
+/** One path value against a path condition; `name` labels it in the reason. */
+function checkPathValue(c: CompiledArgCondition, value: unknown, name: string): CondResult {
+  const read = normalizeFilePath(value);
+  if (!read.ok) return { unreadable: `${name} ${read.problem}` };
+  return (c.paths as { all: PathMatcher[] }).all.every((match) => match(read));
+}
+
+/**
+ * A path condition on a list (`paths[*]`): in a deny or review rule it holds when ANY element matches,
+ * in an allow rule when EVERY element matches and there is at least one. An element that is not a
+ * path makes the condition unreadable unless the answer is already known without it.
+ */
+function checkPathList(c: CompiledArgCondition, args: unknown): CondResult {
+  const read = readEach(args, c.path);
+  if (read === ABSENT) return false;
+  if ('broken' in read) return { unreadable: read.broken };
+  const mode = c.paths?.mode;
+  let unreadable: CondResult | null = null;
+  for (const [i, value] of read.values.entries()) {
+    const result = checkPathValue(c, value, `${c.path.text} element ${i}`);
+    if (result === true && mode === 'may') return true;
+    if (result === false && mode === 'sure') return false;
+    if (result !== true && result !== false) unreadable ??= result;
+  }
+  if (unreadable) return unreadable;
+  return mode === 'sure' && read.values.length > 0;
+}
+
 function checkCondition(c: CompiledArgCondition, args: unknown): CondResult {
+  if (c.path.many) return checkPathList(c, args);
   const value = readOne(args, c.path);
   const { doc } = c;
   if (value === ABSENT) return doc.present === false && Object.keys(doc).length === 1;
@@ -148,6 +194,10 @@ function checkCondition(c: CompiledArgCondition, args: unknown): CondResult {
     if (typeof value !== 'string') return false;
     if (hasDotDotSegment(value)) return { unreadable: `${c.path.text} contains a ".." segment` };
     if (!c.glob(value)) return false;
+  }
+  if (c.paths) {
+    const result = checkPathValue(c, value, c.path.text);
+    if (result !== true) return result;
   }
   if (c.numeric) {
     if (!numberReadable(value)) return { unreadable: `${c.path.text} is not a finite JSON number` };

@@ -112,6 +112,12 @@ const ArgCondition = Type.Object(
     gt: Type.Optional(Type.Number()),
     gte: Type.Optional(Type.Number()),
     glob: Type.Optional(Type.String({ minLength: 1 })),
+    path_glob: Type.Optional(
+      Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+        description:
+          'glob(s) on the normalised absolute file path; a value that is not a safe path denies the call',
+      }),
+    ),
     present: Type.Optional(Type.Boolean()),
   },
   { ...strict, minProperties: 1 },
