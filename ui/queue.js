@@ -76,6 +76,8 @@
     if (!node || !next) return;
     const imported = document.importNode(next, true);
     localizeTimes(imported);
+    // Unchanged parts stay in place: no flicker, and a reviewer's focus or selection is not lost.
+    if (imported.isEqualNode(node)) return;
     node.replaceWith(imported);
   }
 
