@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
+import type { RoutingTimings } from '../../src/proxy/index.js';
 
 export interface TestProxy {
   app: App;
@@ -29,6 +30,8 @@ export async function startHttpProxy(options: {
   /** The approvals UI: off unless a test needs it (0 = a free port). */
   ui?: number | 'off';
   env?: NodeJS.ProcessEnv;
+  /** Shorter waits for down upstreams and re-listings, for tests that would otherwise wait seconds. */
+  routing?: Partial<RoutingTimings>;
 }): Promise<TestProxy> {
   const dir = await tempDir();
   const policyFile = path.join(dir, 'policy.yml');
@@ -43,6 +46,7 @@ export async function startHttpProxy(options: {
     agent: options.agent ?? 'anonymous',
     command: options.command,
     env: options.env,
+    routing: options.routing,
     log: (line) => logs.push(line),
   });
   return {

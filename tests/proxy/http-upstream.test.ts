@@ -18,6 +18,8 @@ describe('an HTTP upstream that goes away', () => {
     const remote = await startEverythingHttp(EVERYTHING);
     const proxy = await startHttpProxy({
       policy: `version: 2\nservers:\n  remote: { url: "${remote.url}" }\nrules:\n  - { id: all, match: "*", decision: allow }\n`,
+      // The call after the drop waits for the upstream to come back; it never does here.
+      routing: { upstreamWaitMs: 300 },
     });
     const client = await httpClient(proxy.url);
     try {
