@@ -54,16 +54,7 @@ export class Gate {
     };
 
     if (call.server === undefined) {
-      const reason = call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`;
-      await this.record({
-        ...base,
-        event: 'decision',
-        decision: 'deny',
-        rule: null,
-        reason,
-        args: call.args,
-      });
-      return denied(reason, null, undefined, correlationId, undefined, 'Portcullis');
+      return this.refuse(base, call, call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`);
     }
 
     const policy = this.deps.policy();
@@ -73,16 +64,7 @@ export class Gate {
     if (lone !== null) {
       const at = lone === '' ? 'the top level' : toWellFormed(lone);
       const reason = `the arguments are not valid Unicode: a lone UTF-16 surrogate at ${at}`;
-      await this.record({
-        ...base,
-        event: 'decision',
-        decision: 'deny',
-        rule: null,
-        reason,
-        policy_sha256: policy.sha256,
-        args: call.args,
-      });
-      return denied(reason, null, undefined, correlationId, undefined, 'Portcullis');
+      return this.refuse(base, call, reason, policy.sha256);
     }
 
     let decision: Decision;
@@ -204,6 +186,25 @@ export class Gate {
         ...(failure !== null && { error: failure }),
       });
     }
+  }
+
+  /** A call Portcullis denies before any rule is read: recorded, never forwarded. */
+  private async refuse(
+    base: Omit<AuditEvent, 'event'> & { correlation_id: string },
+    call: GateCall,
+    reason: string,
+    policySha256?: string,
+  ): Promise<CallToolResult> {
+    await this.record({
+      ...base,
+      event: 'decision',
+      decision: 'deny',
+      rule: null,
+      reason,
+      ...(policySha256 !== undefined && { policy_sha256: policySha256 }),
+      args: call.args,
+    });
+    return denied(reason, null, undefined, base.correlation_id, undefined, 'Portcullis');
   }
 
   /** Appends to the audit log; false (and a log line) when it cannot be written. */

@@ -1,13 +1,12 @@
 // A client that goes away is gone: its held approvals are withdrawn, its upstream calls cancelled, its session freed.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/approvals/index.js';
 import type { WebServer } from '../../src/web/index.js';
+import { callsOf, fixtureLog } from '../helpers/fixture-log.js';
 import { FIXTURE, REPO, TSX } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { openSession, postOpen } from '../helpers/raw-http.js';
@@ -23,17 +22,8 @@ rules:
   - { id: hang-runs, match: hang, decision: allow }
 `;
 
-async function events(log: string): Promise<Record<string, unknown>[]> {
-  if (!existsSync(log)) return [];
-  return (await readFile(log, 'utf8'))
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
-
-const calls = async (log: string, name: string) =>
-  (await events(log)).filter((e) => e.method === 'tools/call' && e.name === name).length;
+const events = fixtureLog;
+const calls = callsOf;
 
 function alive(pid: number): boolean {
   try {

@@ -6,10 +6,10 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader, type OversizedLine } from '../../src/proxy/line-reader.js';
 import { StdioUpstreamTransport } from '../../src/proxy/stdio-upstream.js';
+import { fixtureLog, resultText } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { fixtureLog, resultText } from './routing-helpers.js';
 
 const MiB = 1024 * 1024;
 const pattern = (bytes: number) => '0123456789abcdef'.repeat(Math.ceil(bytes / 16)).slice(0, bytes);

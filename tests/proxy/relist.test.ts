@@ -10,7 +10,6 @@ import { EVERYTHING, FIXTURE } from '../helpers/peers.js';
 import { startEverythingHttp } from '../helpers/ports.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { startRoutingProxy } from './routing-helpers.js';
 
 const MISS_INTERVAL_MS = 200;
 const POLICY = `version: 2
@@ -64,7 +63,7 @@ const text = (result: unknown): string => JSON.stringify((result as CallToolResu
 
 beforeAll(async () => {
   fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
-  proxy = await startRoutingProxy({
+  proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     env: { ...process.env, FIXTURE_LOG: fixtureLog },

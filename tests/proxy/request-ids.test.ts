@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureLog } from '../helpers/fixture-log.js';
 import { FIXTURE, REPO, TSX } from '../helpers/peers.js';
 import { startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { INIT, openSession, post, postOpen } from '../helpers/raw-http.js';
@@ -20,14 +21,8 @@ rules:
 let proxy: TestProxy;
 let log: string;
 
-async function received(): Promise<Record<string, unknown>[]> {
-  if (!existsSync(log)) return [];
-  return (await readFile(log, 'utf8'))
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
-    .filter((e) => e.method === 'tools/call');
+async function received() {
+  return (await fixtureLog(log)).filter((e) => e.method === 'tools/call');
 }
 
 beforeAll(async () => {

@@ -6,10 +6,10 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
+import { fixtureLog, resultText } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { fixtureLog, resultText, startRoutingProxy } from './routing-helpers.js';
 
 const TOKEN = 'routing-admin-token-0123456789abcdef';
 
@@ -65,7 +65,7 @@ describe('a tool name two upstreams list, with naming.prefix: never', () => {
     const dir = await tempDir();
     alphaLog = path.join(dir, 'alpha.jsonl');
     betaLog = path.join(dir, 'beta.jsonl');
-    proxy = await startRoutingProxy({
+    proxy = await startHttpProxy({
       policy: `version: 2
 default: deny
 naming: { prefix: never }
@@ -237,7 +237,7 @@ describe('an upstream that stays down', () => {
     const dir = await tempDir();
     log = path.join(dir, 'fixture.jsonl');
     refuse = path.join(dir, 'refuse');
-    proxy = await startRoutingProxy({
+    proxy = await startHttpProxy({
       policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },
       env: { ...process.env, FIXTURE_LOG: log, FIXTURE_EXIT_IF_EXISTS: refuse },
