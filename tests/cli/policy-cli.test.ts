@@ -1,4 +1,4 @@
-// The policy CLI contract (DESIGN 2): output formats and exit codes, run as a real process.
+// The policy CLI contract (DESIGN 2): output formats and exit codes, in this process and as a real one.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,15 +6,30 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runCli } from '../../src/commands/program.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
+/** The command line in this process, through its Io: what a person would see on stdout and stderr. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    out: (text) => {
+      stdout += `${text}\n`;
+    },
+    err: (text) => {
+      stderr += `${text}\n`;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+/** The same as a real process (`node dist/src/cli.js`), for what only a process shows: exit codes, stack traces. */
+async function processCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: root,
-    });
+    const { stdout, stderr } = await run(join(root, 'dist', 'src', 'cli.js'), args, { cwd: root });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -110,7 +125,7 @@ describe('portcullis policy', () => {
   });
 
   it('usage errors exit 2 with one line and no stack trace', async () => {
-    const missing = await cli('policy', 'validate', join(dir, 'absent.yml'));
+    const missing = await processCli('policy', 'validate', join(dir, 'absent.yml'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`portcullis: cannot read policy ${join(dir, 'absent.yml')}: no such file\n`);
     expect((await cli('policy', 'explain', 'policy.example.yml')).code).toBe(2);

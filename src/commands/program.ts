@@ -1,0 +1,181 @@
+// The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { auditTail, auditVerify } from './audit.js';
+import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
+import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
+import { policyExplain, policyMigrate, policyTest, policyValidate } from './policy.js';
+import { runProxy } from './run.js';
+
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'help']);
+
+/** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
+export function normaliseArgv(args: readonly string[]): string[] {
+  const first = args[0];
+  if (first === undefined) return [];
+  if (
+    SUBCOMMANDS.has(first) ||
+    first === '--help' ||
+    first === '-h' ||
+    first === '--version' ||
+    first === '-V'
+  ) {
+    return [...args];
+  }
+  return ['run', ...args];
+}
+
+function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('portcullis')
+    .description(
+      'A transparent firewall for MCP tool calls. Every tools/call is checked against a YAML policy;\n' +
+        'risky calls wait for a person to approve them; every decision goes to a hash-chained audit log.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  portcullis policy validate policy.yml          check a policy (errors as FILE:LINE:COL)
+  portcullis policy explain policy.yml --tool refunds.refund --args '{"amount_cents":20000,"op":"refund"}'
+  portcullis --policy policy.yml -- node server.js   put the firewall in front of one stdio server
+
+Exit codes: 0 success, 1 a check failed, 2 usage error.`,
+    );
+
+  program
+    .command('run')
+    .description('run the firewall: serve MCP downstream, forward allowed calls to the upstream servers')
+    .argument('[command...]', 'after --: one stdio upstream server to start, with its arguments')
+    .option('--policy <file>', 'policy file', 'policy.yml')
+    .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
+    .option('--host <addr>', 'address to bind in HTTP mode', '127.0.0.1')
+    .option(
+      '--allow-anonymous',
+      'serve clients without a key on an address other hosts can reach (refused by default)',
+    )
+    .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', '8787')
+    .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
+    .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
+    .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')
+    .addHelpText(
+      'after',
+      `
+In stdio mode only MCP messages go to stdout; logs go to stderr.
+Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/server-filesystem ~/projects`,
+    )
+    .action(async (command: string[], options) =>
+      setExit(await runProxy({ ...options, command: command.length > 0 ? command : undefined }, io)),
+    );
+
+  const policy = program.command('policy').description('check, test, explain and migrate policy files');
+  policy
+    .command('validate')
+    .argument('<file>', 'policy YAML file')
+    .description('validate a policy; prints each problem as FILE:LINE:COL: message')
+    .action(async (file: string) => setExit(await policyValidate(file, io)));
+  policy
+    .command('test')
+    .argument('<file>', 'policy YAML file')
+    .description("run the policy's inline tests: section")
+    .action(async (file: string) => setExit(await policyTest(file, io)));
+  policy
+    .command('explain')
+    .argument('<file>', 'policy YAML file')
+    .description('show which rule decides a call, and why each earlier rule did not')
+    .requiredOption('--tool <name>', 'tool name as the upstream lists it')
+    .option('--server <name>', 'upstream server name')
+    .option('--agent <id>', 'agent id (its trust comes from the policy agents:)')
+    .addOption(
+      new Option('--trust <level>', 'override the agent trust').choices(['low', 'medium', 'high', 'admin']),
+    )
+    .option('--args <json>', 'the call arguments as a JSON object')
+    .option('--json', 'print one JSON object: {decision, rule, reason, trace}')
+    .action(async (file: string, options) => setExit(await policyExplain(file, options, io)));
+  policy
+    .command('migrate')
+    .argument('<file>', 'AegisMCP version 1 policy')
+    .description('print the version 2 equivalent of a version 1 (AegisMCP) policy')
+    .action(async (file: string) => setExit(await policyMigrate(file, io)));
+
+  const audit = program.command('audit').description('verify and read the hash-chained audit log');
+  audit
+    .command('verify')
+    .argument('[path]', 'an audit file or directory (default: <data-dir>/audit)')
+    .description('check every hash chain and checkpoint; exit 1 naming the first broken seq')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(async (path: string | undefined, options: { dataDir: string }) =>
+      setExit(await auditVerify({ path, dataDir: resolveDataDir(options.dataDir) }, io)),
+    );
+  audit
+    .command('tail')
+    .description('print the latest audit records readably')
+    .option('-n <count>', 'how many records', wholeNumber, 20)
+    .option('--follow', 'keep printing new records until interrupted')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(async (options: { n: number; follow?: boolean; dataDir: string }) => {
+      const stop = new AbortController();
+      const abort = (): void => stop.abort();
+      process.once('SIGINT', abort);
+      try {
+        setExit(
+          await auditTail(
+            {
+              dataDir: resolveDataDir(options.dataDir),
+              n: options.n,
+              follow: options.follow === true,
+              signal: stop.signal,
+            },
+            io,
+          ),
+        );
+      } finally {
+        process.off('SIGINT', abort);
+      }
+    });
+
+  return program;
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+}
+
+/** Runs the command line `args` (without node and the script) and resolves with its exit code. */
+export async function runCli(args: readonly string[], io: Io): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  program.exitOverride();
+  // Commander writes whole blocks ending in a newline; the Io adds its own.
+  program.configureOutput({
+    writeOut: (s) => io.out(s.replace(/\n$/, '')),
+    writeErr: (s) => io.err(s.replace(/\n$/, '')),
+  });
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    for (const leaf of sub.commands) leaf.exitOverride();
+  }
+  const argv = normaliseArgv(args);
+  if (argv.length === 0) {
+    io.out(program.helpInformation().replace(/\n$/, ''));
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      io.err(`portcullis: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    io.err(`portcullis: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.DEBUG && error instanceof Error && error.stack) io.err(error.stack);
+    return EXIT_CHECK_FAILED;
+  }
+  return code;
+}
