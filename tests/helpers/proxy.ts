@@ -8,6 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
 import type { RoutingTimings } from '../../src/proxy/index.js';
+import { FIXTURE } from './peers.js';
 
 export interface TestProxy {
   app: App;
@@ -79,4 +80,36 @@ export async function httpClient(
     new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: options.headers ?? {} } }),
   );
   return client;
+}
+
+export type FixtureProxy = TestProxy & { fixtureLog: string };
+
+/** The proxy in front of the recording fixture upstream; `fixtureLog` is where it writes what it received. */
+export async function startFixtureProxy(options: {
+  policy: string;
+  ui?: number | 'off';
+  env?: NodeJS.ProcessEnv;
+}): Promise<FixtureProxy> {
+  const logDir = await tempDir('portcullis-fixture-');
+  const fixtureLog = path.join(logDir, 'fixture.jsonl');
+  const proxy = await startHttpProxy({
+    policy: options.policy,
+    command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+    ui: options.ui,
+    env: { ...process.env, ...options.env, FIXTURE_LOG: fixtureLog },
+  }).catch(async (error: unknown) => {
+    await rm(logDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    ...proxy,
+    fixtureLog,
+    async close() {
+      try {
+        await proxy.close();
+      } finally {
+        await rm(logDir, { recursive: true, force: true });
+      }
+    },
+  };
 }

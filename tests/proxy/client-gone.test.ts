@@ -1,15 +1,16 @@
 // A client that goes away is gone: its held approvals are withdrawn, its upstream calls cancelled, its session freed.
 
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/approvals/index.js';
 import type { WebServer } from '../../src/web/index.js';
 import { callsOf, fixtureLog } from '../helpers/fixture-log.js';
-import { FIXTURE, REPO, TSX } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy, tempDir } from '../helpers/proxy.js';
 import { openSession, postOpen } from '../helpers/raw-http.js';
+import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'client-gone-admin-token-0123456789abcdef';
@@ -35,18 +36,13 @@ function alive(pid: number): boolean {
 }
 
 describe('an HTTP client that drops its connection', () => {
-  let proxy: TestProxy;
+  let proxy: FixtureProxy;
   let log: string;
   let web: WebServer;
 
   beforeAll(async () => {
-    log = path.join(await tempDir(), 'fixture.jsonl');
-    proxy = await startHttpProxy({
-      policy: POLICY,
-      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-      ui: 0,
-      env: { ...process.env, FIXTURE_LOG: log, PORTCULLIS_UI_TOKEN: TOKEN },
-    });
+    proxy = await startFixtureProxy({ policy: POLICY, ui: 0, env: { PORTCULLIS_UI_TOKEN: TOKEN } });
+    log = proxy.fixtureLog;
     web = proxy.app.approvals.web as WebServer;
   });
   afterAll(async () => {
@@ -142,28 +138,12 @@ describe('a stdio client whose stdin closes', () => {
     dir = await tempDir();
     log = path.join(dir, 'fixture.jsonl');
     const policy = path.join(dir, 'policy.yml');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(policy, POLICY);
   });
 
   function start(): void {
     stdout.length = 0;
-    child = spawn(
-      TSX,
-      [
-        path.join(REPO, 'src', 'cli.ts'),
-        '--policy',
-        path.join(dir, 'policy.yml'),
-        '--ui',
-        '0',
-        '--data-dir',
-        path.join(dir, 'data'),
-        '--',
-        'node',
-        FIXTURE,
-      ],
-      { env: { ...process.env, FIXTURE_LOG: log, PORTCULLIS_UI_TOKEN: TOKEN } },
-    );
+    child = spawnStdioProxy({ dir, fixtureLog: log, ui: '0', env: { PORTCULLIS_UI_TOKEN: TOKEN } });
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
     child.stderr.resume();
   }

@@ -1,31 +1,27 @@
 // An oversized message from a stdio upstream fails that one call (or is dropped); the connection and the other calls live on.
 
-import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader, type OversizedLine } from '../../src/proxy/line-reader.js';
 import { StdioUpstreamTransport } from '../../src/proxy/stdio-upstream.js';
 import { fixtureLog, resultText } from '../helpers/fixture-log.js';
-import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const pattern = (bytes: number) => '0123456789abcdef'.repeat(Math.ceil(bytes / 16)).slice(0, bytes);
 
 describe('a stdio upstream that answers with more than the limit', () => {
-  let proxy: TestProxy;
+  let proxy: FixtureProxy;
   let client: Client;
   let log: string;
 
   beforeAll(async () => {
-    log = path.join(await tempDir(), 'fixture.jsonl');
-    proxy = await startHttpProxy({
+    proxy = await startFixtureProxy({
       policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
-      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-      env: { ...process.env, FIXTURE_LOG: log },
     });
+    log = proxy.fixtureLog;
     client = await httpClient(proxy.url);
   });
 

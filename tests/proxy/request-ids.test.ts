@@ -1,15 +1,15 @@
 // A JSON-RPC id reused while its request is in progress is refused, and nothing runs twice.
 
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureLog } from '../helpers/fixture-log.js';
-import { FIXTURE, REPO, TSX } from '../helpers/peers.js';
-import { startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, startFixtureProxy, tempDir } from '../helpers/proxy.js';
 import { INIT, openSession, post, postOpen } from '../helpers/raw-http.js';
+import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -18,7 +18,7 @@ rules:
   - { id: all, match: "*", decision: allow }
 `;
 
-let proxy: TestProxy;
+let proxy: FixtureProxy;
 let log: string;
 
 async function received() {
@@ -26,12 +26,8 @@ async function received() {
 }
 
 beforeAll(async () => {
-  log = path.join(await tempDir(), 'fixture.jsonl');
-  proxy = await startHttpProxy({
-    policy: POLICY,
-    command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-    env: { ...process.env, FIXTURE_LOG: log },
-  });
+  proxy = await startFixtureProxy({ policy: POLICY });
+  log = proxy.fixtureLog;
 });
 afterAll(async () => {
   await proxy?.close();
@@ -112,22 +108,7 @@ describe('request ids and lines that are not messages over stdio', () => {
     const dir = await tempDir();
     stdioLog = path.join(dir, 'fixture.jsonl');
     await writeFile(path.join(dir, 'policy.yml'), POLICY);
-    child = spawn(
-      TSX,
-      [
-        path.join(REPO, 'src', 'cli.ts'),
-        '--policy',
-        path.join(dir, 'policy.yml'),
-        '--ui',
-        'off',
-        '--data-dir',
-        path.join(dir, 'data'),
-        '--',
-        'node',
-        FIXTURE,
-      ],
-      { env: { ...process.env, FIXTURE_LOG: stdioLog } },
-    );
+    child = spawnStdioProxy({ dir, fixtureLog: stdioLog });
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
     child.stderr.resume();
     send({ ...INIT });

@@ -1,5 +1,4 @@
 // A call whose arguments are not valid Unicode (a lone UTF-16 surrogate) is denied, never forwarded, and logged as strict JSON.
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { hasLoneSurrogate } from '../../src/secrets/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
-import { FIXTURE, REPO } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy, tempDir } from '../helpers/proxy.js';
+import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n';
@@ -32,17 +31,13 @@ function textOf(result: unknown): string {
 }
 
 describe('over Streamable HTTP, with a real SDK client', () => {
-  let proxy: TestProxy;
+  let proxy: FixtureProxy;
   let client: Client;
   let log: string;
 
   beforeAll(async () => {
-    log = path.join(await tempDir(), 'fixture.jsonl');
-    proxy = await startHttpProxy({
-      policy: POLICY,
-      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-      env: { ...process.env, FIXTURE_LOG: log },
-    });
+    proxy = await startFixtureProxy({ policy: POLICY });
+    log = proxy.fixtureLog;
     client = await httpClient(proxy.url);
   });
   afterAll(async () => {
@@ -101,24 +96,7 @@ describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(policy, POLICY));
     const log = path.join(dir, 'fixture.jsonl');
     const dataDir = path.join(dir, 'data');
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        '--policy',
-        policy,
-        '--ui',
-        'off',
-        '--data-dir',
-        dataDir,
-        '--',
-        'node',
-        FIXTURE,
-      ],
-      { cwd: REPO, env: { ...process.env, FIXTURE_LOG: log }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child = spawnStdioProxy({ dir, fixtureLog: log });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const responses = new Map<number, Record<string, unknown>>();
     createInterface({ input: child.stdout }).on('line', (line) => {

@@ -4,21 +4,18 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
-import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
-let proxy: TestProxy;
+let proxy: FixtureProxy;
 let client: Client;
 let log: string;
 
 beforeAll(async () => {
-  log = path.join(await tempDir(), 'fixture.jsonl');
-  proxy = await startHttpProxy({
+  proxy = await startFixtureProxy({
     policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
-    command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-    env: { ...process.env, FIXTURE_LOG: log },
   });
+  log = proxy.fixtureLog;
   client = await httpClient(proxy.url);
 });
 afterAll(async () => {
