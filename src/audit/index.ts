@@ -15,7 +15,7 @@ export {
   parseAuditCursor,
   queryAudit,
 } from './query.js';
-export { AuditKeyError, DEFAULT_REDACT_PATTERN, REDACTED_PREFIX, RedactPatternError } from './redact.js';
+export { AuditKeyError, REDACTED_PREFIX, RedactPatternError } from './redact.js';
 export * from './types.js';
 export {
   type VerifyChain,

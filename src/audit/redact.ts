@@ -12,13 +12,6 @@ import {
 import { canonicalJson } from './chain.js';
 import { describeError } from './disk.js';
 
-/**
- * Kept for the policy tooling and old imports: the audit log now decides with src/secrets
- * (`looksSecret`), which folds confusables and invisible characters first and knows more names.
- */
-export const DEFAULT_REDACT_PATTERN =
-  /passw(?:or)?d|passphrase|^pass$|^pwd$|secret|token|api[-_]?key|authori[sz]ation|^auth$|cookie|private[-_]?key|credential|session[-_]?(?:id|key)|access[-_]?key|signature/i;
-
 /** The redacted form of a value: a fixed marker plus HMAC-SHA256 (hex) of its canonical JSON. */
 export const REDACTED_PREFIX = '[redacted] hmac-sha256:';
 
