@@ -145,7 +145,7 @@ describe('keyless clients on an address other hosts can reach', () => {
           gate: new Gate({
             policy: () => policy,
             audit,
-            review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+            review: { review: async () => ({ kind: 'deny', cause: 'denied', reason: 'no' }) },
             log: () => {},
           }),
           info: PROXY_INFO,
