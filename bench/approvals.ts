@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApprovalQueue, ApprovalStore, type ReviewOutcome } from '../src/approvals/index.js';
+import { ApprovalQueue, ApprovalStore } from '../src/approvals/index.js';
+import type { ReviewVerdict } from '../src/proxy/index.js';
 
 // One agent queues all N calls here: the pending cap must not be what is measured.
 const SETTINGS = {
@@ -12,9 +13,9 @@ const SETTINGS = {
   maxPendingPerAgent: 100_000,
 };
 
-function approvalId(outcome: ReviewOutcome): string {
-  if (outcome.status === 'refused') throw new Error(outcome.refusal.reason);
-  return outcome.approval.id;
+function approvalId(verdict: ReviewVerdict): string {
+  if (verdict.approvalId === undefined) throw new Error(JSON.stringify(verdict));
+  return verdict.approvalId;
 }
 
 function percentile(sorted: number[], p: number): number {

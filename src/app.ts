@@ -1,9 +1,9 @@
-// Composition root of the proxy: policy source, audit sink, gate, sessions and the downstream endpoint.
+// Composition root: builds every part (policy source, audit, approvals, web, upstreams, sessions, downstream) and wires them.
 
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { AuditLog } from './audit/index.js';
-import type { AuditEvent, AuditSink } from './audit/types.js';
-import { UsageError } from './commands/io.js';
+import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
+import { type AuditEvent, AuditLog } from './audit/index.js';
 import {
   Ambiguities,
   type CommandUpstream,
@@ -11,7 +11,6 @@ import {
   errorText,
   Gate,
   HttpEndpoint,
-  type HttpListener,
   isLoopback,
   listen,
   PolicySource,
@@ -19,11 +18,20 @@ import {
   RequestGuard,
   type RoutingTimings,
   resolveUpstreams,
+  StartRefusedError,
   StdioDownstream,
   type UpstreamSpec,
   unprefixedServers,
 } from './proxy/index.js';
-import { type Approvals, startApprovals } from './web/index.js';
+import {
+  loadOrCreateToken,
+  type PolicyStatus,
+  type ReadyReport,
+  serveWeb,
+  WebAuth,
+  WebPortInUseError,
+  type WebServer,
+} from './web/index.js';
 
 export interface AppOptions {
   policyFile: string;
@@ -48,6 +56,8 @@ export interface App {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
+  /** The approvals UI this process serves; undefined when another process serves it or the UI is off. */
+  web: WebServer | undefined;
   /** The MCP endpoint URL in HTTP mode. */
   url: string | undefined;
   /** The address and port the HTTP endpoint's socket is bound to (`0.0.0.0:3000`). */
@@ -57,148 +67,354 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function startApp(options: AppOptions): Promise<App> {
-  const { log } = options;
-  const env = options.env ?? process.env;
-  const policy = await PolicySource.open(options.policyFile, log);
-  /** What has started so far: stopped newest first, on a start that fails part-way and at close. */
-  const stops: (() => unknown)[] = [() => policy.close()];
-  const stopAll = async (): Promise<void> => {
+/** A started part: whatever it is, it can be closed. */
+interface Part {
+  close(): unknown;
+}
+
+/** What has started so far, closed newest first: on a start that fails part-way, and at close. */
+class Parts {
+  private readonly started: Part[] = [];
+
+  add<T extends Part>(part: T): T {
+    this.started.push(part);
+    return part;
+  }
+
+  /** Closes every part even when some fail; rethrows the first failure. */
+  async close(): Promise<void> {
     let failed = false;
     let failure: unknown;
-    for (const stop of stops.splice(0).reverse()) {
+    for (const part of this.started.splice(0).reverse()) {
       try {
-        await stop();
+        await part.close();
       } catch (error) {
         if (!failed) failure = error;
         failed = true;
       }
     }
     if (failed) throw failure;
-  };
+  }
+}
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { log } = options;
+  const parts = new Parts();
   try {
-    return await compose(options, env, policy, stops, stopAll);
+    return await compose(options, parts);
   } catch (error) {
-    await stopAll().catch((cleanup: unknown) => log(`cleanup after a failed start: ${errorText(cleanup)}`));
+    await parts
+      .close()
+      .catch((cleanup: unknown) => log(`cleanup after a failed start: ${errorText(cleanup)}`));
     throw error;
   }
 }
 
-/** Builds and starts the parts after the policy; pushes each part's stop onto `stops` as soon as it runs. */
-async function compose(
-  options: AppOptions,
-  env: NodeJS.ProcessEnv,
-  policy: PolicySource,
-  stops: (() => unknown)[],
-  stopAll: () => Promise<void>,
-): Promise<App> {
+async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const { log } = options;
-  // Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded.
-  const audit = await AuditLog.open({ dataDir: options.dataDir, redact: [...policy.current.audit.redact] });
-  stops.push(() => audit.close());
-  // Another proxy process shares the data dir: this one keeps its own chain (src/audit/README.md).
-  if (audit.slot !== null && audit.slot > 1)
-    log(`audit: writing to ${audit.dir} (writer slot ${audit.slot})`);
-  /** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
-  const record = (event: AuditEvent): void => {
-    audit.append(event).catch((error: unknown) => {
-      log(`AUDIT LOG WRITE FAILED for a ${event.event} event: ${errorText(error)}`);
-    });
-  };
-
-  let specs: UpstreamSpec[] = [];
-  const resolveSpecs = (): void => {
-    const resolved = resolveUpstreams(policy.current.servers, policy.dir, options.command, env);
-    for (const error of resolved.errors) log(`upstream not started: ${error.message}`);
-    specs = resolved.specs;
-  };
-  resolveSpecs();
-  if (specs.length === 0 && !options.command && Object.keys(policy.current.servers).length === 0) {
-    throw new UsageError(
-      'no upstream server: add `-- COMMAND ARGS...` or list `servers:` in the policy file',
-    );
-  }
-
-  const sink: AuditSink = audit;
+  const env = options.env ?? process.env;
+  const policy = parts.add(await PolicySource.open(options.policyFile, log));
+  const audit = parts.add(await openAudit(options.dataDir, policy, log));
+  const upstreams = new Upstreams(policy, options.command, env, log);
+  upstreams.requireOne();
+  const reloads = new ReloadStatus();
   // One for all sessions: a name seen ambiguous in any session is refused in every one.
   const ambiguities = new Ambiguities(log);
-  let policyLoadedAt = new Date();
-  let refusedReload: readonly string[] = [];
-  const approvals = await startApprovals({
-    dataDir: options.dataDir,
-    ui: options.ui,
-    env,
-    log,
-    audit: sink,
-    // The root: the UI and API read every writer's chain, not only this process's.
-    auditDir: audit.root,
-    redactArgs: (args) => audit.review(args),
-    policy: () => policy.current,
-    policyStatus: () => ({
-      sha256: policy.current.sha256,
-      loadedAt: policyLoadedAt,
-      file: policy.file,
-      errors: refusedReload,
-      warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, specs)),
+  const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  const web = parts.add(
+    await startWeb({
+      dataDir: options.dataDir,
+      ui: options.ui,
+      env,
+      approvals,
+      audit,
+      policy,
+      policyStatus: () => ({
+        ...reloads.status(policy),
+        warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, upstreams.specs)),
+      }),
+      log,
     }),
-    ready: () => {
-      const status = audit.status();
-      return {
-        ready: status.ok,
-        checks: {
-          audit: status.ok
-            ? { ok: true }
-            : { ok: false, detail: `audit log cannot be written: ${status.error}` },
-        },
-      };
-    },
-  });
-  stops.push(() => approvals.close());
-  const gate = new Gate({ policy: () => policy.current, audit: sink, review: approvals.review, log });
-  const sessions = new Set<DownstreamSession>();
-  stops.push(() => Promise.all([...sessions].map((s) => s.close())));
-  const newSession = (agent: string): DownstreamSession => {
-    const session = new DownstreamSession({
+  );
+  approvals.uiUrl = web.uiUrl;
+  const gate = new Gate({ policy: () => policy.current, audit, review: approvals.queue, log });
+  const sessions = parts.add(
+    new Sessions((agent) => ({
       agent,
       policy: () => policy.current,
-      upstreams: () => specs,
+      upstreams: () => upstreams.specs,
       gate,
       info: PROXY_INFO,
       log,
-      lifecycle: (server, action, detail) => record({ event: 'upstream', server, action, agent, detail }),
+      lifecycle: (server, action, detail) =>
+        recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
       ambiguities,
       routing: options.routing,
-    });
-    sessions.add(session);
-    session.onClosed(() => sessions.delete(session));
-    return session;
-  };
+    })),
+  );
+  followReloads({ policy, audit, upstreams, sessions, reloads, log });
+  const downstream = parts.add(await startDownstream(options, policy, sessions));
 
+  let closing: Promise<void> | undefined;
+  return {
+    policy,
+    audit,
+    approvals,
+    web: web.server,
+    url: downstream.url,
+    bound: downstream.bound,
+    done: downstream.done,
+    close() {
+      closing ??= (async () => {
+        // No reload may start while the parts go away.
+        policy.close();
+        try {
+          await parts.close();
+        } finally {
+          downstream.finish();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
+async function openAudit(
+  dataDir: string,
+  policy: PolicySource,
+  log: (line: string) => void,
+): Promise<AuditLog> {
+  const audit = await AuditLog.open({ dataDir, redact: [...policy.current.audit.redact] });
+  // Another proxy process shares the data dir: this one keeps its own chain (src/audit/README.md).
+  if (audit.slot !== null && audit.slot > 1)
+    log(`audit: writing to ${audit.dir} (writer slot ${audit.slot})`);
+  return audit;
+}
+
+/** Events that are not a call's own (reloads, upstream lifecycle): a failed write is logged loudly. */
+function recordQuietly(audit: AuditLog, log: (line: string) => void, event: AuditEvent): void {
+  audit.append(event).catch((error: unknown) => {
+    log(`AUDIT LOG WRITE FAILED for a ${event.event} event: ${errorText(error)}`);
+  });
+}
+
+/** The upstream specs of the policy in force (and the `-- COMMAND`), re-resolved on every reload. */
+class Upstreams {
+  specs: UpstreamSpec[] = [];
+
+  constructor(
+    private readonly policy: PolicySource,
+    private readonly command: CommandUpstream | undefined,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: (line: string) => void,
+  ) {
+    this.resolve();
+  }
+
+  resolve(): void {
+    const resolved = resolveUpstreams(this.policy.current.servers, this.policy.dir, this.command, this.env);
+    for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
+    this.specs = resolved.specs;
+  }
+
+  /** A proxy with nothing behind it is a mistake in how it was started. */
+  requireOne(): void {
+    if (this.specs.length > 0 || this.command || Object.keys(this.policy.current.servers).length > 0) return;
+    throw new StartRefusedError(
+      'no upstream server: add `-- COMMAND ARGS...` or list `servers:` in the policy file',
+    );
+  }
+}
+
+/** When the policy in force was loaded and why the last reload was refused, for the Policy page. */
+class ReloadStatus {
+  private loadedAt = new Date();
+  private refused: readonly string[] = [];
+
+  accepted(): void {
+    this.loadedAt = new Date();
+    this.refused = [];
+  }
+
+  refusedWith(problems: readonly string[]): void {
+    this.refused = problems;
+  }
+
+  status(policy: PolicySource): Omit<PolicyStatus, 'warnings'> {
+    return {
+      sha256: policy.current.sha256,
+      loadedAt: this.loadedAt,
+      file: policy.file,
+      errors: this.refused,
+    };
+  }
+}
+
+/** The approval store and queue: calls the policy sends to review wait here, whether or not a UI is served. */
+export interface Approvals {
+  store: ApprovalStore;
+  queue: ApprovalQueue;
+  /** Where people decide, once the web part knows (named in pending results and progress). */
+  uiUrl: string | undefined;
+  close(): void;
+}
+
+export function openApprovals(deps: {
+  dataDir: string;
+  policy?: PolicySource | undefined;
+  audit?: AuditLog | undefined;
+  log(line: string): void;
+}): Approvals {
+  const store = new ApprovalStore(join(deps.dataDir, 'approvals.db'));
+  const approvals: Approvals = {
+    store,
+    queue: new ApprovalQueue({
+      store,
+      settings: () => deps.policy?.current.approval ?? DEFAULT_APPROVAL_SETTINGS,
+      uiUrl: () => approvals.uiUrl,
+      audit: deps.audit,
+      onError: (error) => deps.log(`approvals: ${errorText(error)}`),
+    }),
+    uiUrl: undefined,
+    close() {
+      try {
+        approvals.queue.close();
+      } finally {
+        store.close();
+      }
+    },
+  };
+  return approvals;
+}
+
+export interface Web {
+  /** The UI this process serves; undefined when another process serves it or the UI is off. */
+  server: WebServer | undefined;
+  /** Where people decide, whichever process serves it. */
+  uiUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the approvals UI unless it is off. Claude Desktop starts one proxy per server: the first to
+ * bind the port serves the UI for all of them, and the shared database carries every decision and
+ * login code between them.
+ */
+export async function startWeb(deps: {
+  dataDir: string;
+  ui: number | 'off';
+  env: NodeJS.ProcessEnv;
+  approvals: Approvals;
+  audit?: AuditLog | undefined;
+  policy?: PolicySource | undefined;
+  policyStatus?: (() => PolicyStatus) | undefined;
+  log(line: string): void;
+}): Promise<Web> {
+  if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
+  const host = '127.0.0.1';
+  const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
+  const { audit } = deps;
+  let server: WebServer | undefined;
+  let uiUrl: string;
+  try {
+    server = await serveWeb({
+      queue: deps.approvals.queue,
+      auth,
+      host,
+      port: deps.ui,
+      policy: deps.policy ? () => deps.policy?.current : undefined,
+      policyStatus: deps.policyStatus,
+      ready: audit ? auditReadiness(audit) : undefined,
+      // The root: the UI and API read every writer's chain, not only this process's.
+      auditDir: audit?.root,
+      redactArgs: audit ? (args) => audit.review(args) : undefined,
+      audit,
+      log: deps.log,
+    });
+    uiUrl = server.url;
+  } catch (error) {
+    if (!(error instanceof WebPortInUseError)) throw error;
+    uiUrl = `http://${host}:${error.port}`;
+    deps.log(`approvals UI: ${uiUrl} is already served (by another Portcullis process, presumably)`);
+  }
+  deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  return { server, uiUrl, close: async () => server?.close() };
+}
+
+function auditReadiness(audit: AuditLog): () => ReadyReport {
+  return () => {
+    const status = audit.status();
+    return {
+      ready: status.ok,
+      checks: {
+        audit: status.ok
+          ? { ok: true }
+          : { ok: false, detail: `audit log cannot be written: ${status.error}` },
+      },
+    };
+  };
+}
+
+/** Every downstream session, one per MCP client; closing this closes them all. */
+class Sessions {
+  private readonly open = new Set<DownstreamSession>();
+
+  constructor(
+    private readonly depsFor: (agent: string) => ConstructorParameters<typeof DownstreamSession>[0],
+  ) {}
+
+  create(agent: string): DownstreamSession {
+    const session = new DownstreamSession(this.depsFor(agent));
+    this.open.add(session);
+    session.onClosed(() => this.open.delete(session));
+    return session;
+  }
+
+  /** Applies a new policy to every open session (re-lists, hides, re-routes). */
+  policyChanged(log: (line: string) => void): void {
+    for (const session of this.open) {
+      session
+        .policyChanged()
+        .catch((error: unknown) => log(`applying the new policy failed: ${String(error)}`));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map((s) => s.close()));
+  }
+}
+
+/** A reload accepted: new upstream specs, redaction patterns, an audit record, every session told. A refusal: recorded. */
+function followReloads(deps: {
+  policy: PolicySource;
+  audit: AuditLog;
+  upstreams: Upstreams;
+  sessions: Sessions;
+  reloads: ReloadStatus;
+  log(line: string): void;
+}): void {
+  const { policy, audit, log } = deps;
   policy.onChange(({ policy: next, previous }) => {
-    policyLoadedAt = new Date();
-    refusedReload = [];
-    resolveSpecs();
+    deps.reloads.accepted();
+    deps.upstreams.resolve();
     try {
       audit.setRedactPatterns([...next.audit.redact]);
     } catch (error) {
       log(`audit redaction patterns not applied: ${errorText(error)}`);
     }
-    record({
+    recordQuietly(audit, log, {
       event: 'policy_reload',
       outcome: 'accepted',
       old_sha256: previous.sha256,
       new_sha256: next.sha256,
       policy_sha256: next.sha256,
     });
-    for (const session of sessions) {
-      session
-        .policyChanged()
-        .catch((error: unknown) => log(`applying the new policy failed: ${String(error)}`));
-    }
+    deps.sessions.policyChanged(log);
   });
   policy.onRefused((error) => {
-    refusedReload = error.problems.length > 0 ? error.problems : [error.message];
-    record({
+    deps.reloads.refusedWith(error.problems.length > 0 ? error.problems : [error.message]);
+    recordQuietly(audit, log, {
       event: 'policy_reload',
       outcome: 'refused',
       old_sha256: policy.current.sha256,
@@ -208,63 +424,75 @@ async function compose(
     });
   });
   policy.watch();
+}
 
-  let listener: HttpListener | undefined;
+interface Downstream {
+  url: string | undefined;
+  bound: string | undefined;
+  /** Resolves when the proxy stops by itself (stdio: the client went away). */
+  done: Promise<void>;
+  finish(): void;
+  close(): Promise<void>;
+}
+
+/** The MCP side clients talk to: Streamable HTTP on host:port, or one client over stdio. */
+async function startDownstream(
+  options: AppOptions,
+  policy: PolicySource,
+  sessions: Sessions,
+): Promise<Downstream> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
-
-  if (options.http) {
-    const reachable = !isLoopback(options.http.host);
-    const allowAnonymous = !reachable || options.allowAnonymous === true;
-    if (!allowAnonymous && !policy.current.agents.some((a) => a.key_sha256 !== undefined)) {
-      throw new UsageError(
-        `refusing to serve MCP anonymously on ${options.http.host}, which other hosts can reach: ` +
-          'give agents keys (agents: with key_sha256 in the policy), or pass --allow-anonymous',
-      );
-    }
-    const endpoint = new HttpEndpoint({
-      host: options.http.host,
-      policy: () => policy.current,
-      anonymousAgent: options.agent,
-      allowAnonymous,
-      newSession,
-      log,
-    });
-    stops.push(() => endpoint.close());
-    const bound = await listen(endpoint, options.http.host, options.http.port);
-    stops.push(() => bound.close());
-    listener = bound;
-  } else {
+  if (!options.http) {
     const stdio = options.stdio ?? { stdin: process.stdin, stdout: process.stdout };
-    const session = newSession(options.agent);
+    const session = sessions.create(options.agent);
     // The client's stdin ending closes the transport, and so the session and its calls.
-    const transport = new RequestGuard(new StdioDownstream(stdio.stdin, stdio.stdout, log), log);
-    transport.onerror = (error) => log(`stdio: ${error.message}`);
+    const transport = new RequestGuard(
+      new StdioDownstream(stdio.stdin, stdio.stdout, options.log),
+      options.log,
+    );
+    transport.onerror = (error) => options.log(`stdio: ${error.message}`);
     session.onClosed(finish);
     await session.connect(transport);
+    return { url: undefined, bound: undefined, done, finish, close: async () => {} };
   }
-
-  let closing: Promise<void> | undefined;
+  const { host, port } = options.http;
+  const reachable = !isLoopback(host);
+  const allowAnonymous = !reachable || options.allowAnonymous === true;
+  if (!allowAnonymous && !policy.current.agents.some((a) => a.key_sha256 !== undefined)) {
+    throw new StartRefusedError(
+      `refusing to serve MCP anonymously on ${host}, which other hosts can reach: ` +
+        'give agents keys (agents: with key_sha256 in the policy), or pass --allow-anonymous',
+    );
+  }
+  const endpoint = new HttpEndpoint({
+    host,
+    policy: () => policy.current,
+    anonymousAgent: options.agent,
+    allowAnonymous,
+    newSession: (agent) => sessions.create(agent),
+    log: options.log,
+  });
+  let listener: Awaited<ReturnType<typeof listen>>;
+  try {
+    listener = await listen(endpoint, host, port);
+  } catch (error) {
+    await endpoint.close();
+    throw error;
+  }
   return {
-    policy,
-    audit,
-    approvals,
-    url: listener?.url,
-    bound: listener?.bound,
+    url: listener.url,
+    bound: listener.bound,
     done,
-    close() {
-      closing ??= (async () => {
-        // No reload may start while the parts go away.
-        policy.close();
-        try {
-          await stopAll();
-        } finally {
-          finish();
-        }
-      })();
-      return closing;
+    finish,
+    async close() {
+      try {
+        await listener.close();
+      } finally {
+        await endpoint.close();
+      }
     },
   };
 }

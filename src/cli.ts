@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Command-line entry: the process's arguments and streams to the command line. The only place that sets the exit code.
-import type { Io } from './commands/io.js';
-import { runCli } from './commands/program.js';
+import { type Io, runCli } from './commands/index.js';
 
 const io: Io = {
   out: (text) => process.stdout.write(`${text}\n`),

@@ -8,7 +8,6 @@ export {
   type QueueChange,
   refusalReason,
 } from './queue.js';
-export { queueReviewHandler, verdictOf } from './review-handler.js';
 export {
   type Admission,
   type AdmitLimits,

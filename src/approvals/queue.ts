@@ -1,21 +1,24 @@
 // The approval queue: admits calls the policy sent to review, holds or parks them, and settles them once.
-import type { AuditEvent, AuditSink } from '../audit/types.js';
-import { DEFAULT_APPROVAL } from '../policy/compile.js';
-import type { ApprovalSettings } from '../policy/types.js';
-import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
-import { outcomeOfSettled, pendingOutcome, waitingMessage } from './outcomes.js';
-import type { ApprovalStore, PageOptions } from './store.js';
+import type { AuditEvent, AuditSink } from '../audit/index.js';
+import { type ApprovalSettings, DEFAULT_APPROVAL } from '../policy/index.js';
 import type {
-  Approval,
-  ApprovalPage,
-  DecideInput,
   ExecutionReport,
-  PendingByAgent,
-  Refusal,
-  ReviewOutcome,
+  ReviewHandler,
   ReviewRequest,
+  ReviewVerdict,
   WaitingInfo,
-} from './types.js';
+} from '../proxy/index.js';
+import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
+import type { ApprovalStore, PageOptions } from './store.js';
+import type { Approval, ApprovalPage, DecideInput, PendingByAgent, Refusal } from './types.js';
+import {
+  consumedVerdict,
+  pendingVerdict,
+  refusedVerdict,
+  settledVerdict,
+  waitingMessage,
+  withdrawnVerdict,
+} from './verdicts.js';
 
 /** The policy's defaults (one source of truth), for a queue started without a policy getter. */
 export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { ...DEFAULT_APPROVAL };
@@ -53,7 +56,8 @@ export interface ApprovalQueueOptions {
 
 type Waker = () => void;
 
-export class ApprovalQueue {
+/** The reviewer the gate calls (`ReviewHandler`): each verdict is one settled approval, or why nothing ran. */
+export class ApprovalQueue implements ReviewHandler {
   readonly store: ApprovalStore;
   private readonly settingsOf: () => ApprovalSettings;
   private readonly uiUrlOf: () => string | undefined;
@@ -94,10 +98,10 @@ export class ApprovalQueue {
   }
 
   /**
-   * Settle a call the policy sent to review. Resolves with how it ended for this caller; rejects only
-   * when the database fails (the gate must then treat the call as denied).
+   * Settle a call the policy sent to review. Resolves with what the gate does with it; rejects only
+   * when the database fails (the gate then denies the call).
    */
-  async review(request: ReviewRequest): Promise<ReviewOutcome> {
+  async review(request: ReviewRequest): Promise<ReviewVerdict> {
     this.assertOpen();
     const settings = this.settingsOf();
     const argsCanonical = canonicalArgs(request.args);
@@ -133,10 +137,10 @@ export class ApprovalQueue {
       };
       await this.recordRefusal(request, refusal, argsSha256);
       this.emit({ kind: 'refused', refusal });
-      return { status: 'refused', refusal };
+      return refusedVerdict(refusal);
     }
     const { approval } = admission;
-    if (admission.kind === 'claimed') return outcomeOfSettled(approval, true);
+    if (admission.kind === 'claimed') return this.settled(approval, true);
     if (admission.kind === 'created') {
       this.record(approval, 'pending', { args: JSON.parse(approval.argsCanonical) });
       this.emit({ kind: 'created', approval });
@@ -211,55 +215,45 @@ export class ApprovalQueue {
     if (this.closed) throw new Error('approval queue is closed');
   }
 
-  private hold(approval: Approval, request: ReviewRequest, holdUntil: number): Promise<ReviewOutcome> {
+  /**
+   * Hold the caller until the approval is decided, expires, this caller's hold limit passes, or the
+   * caller goes away. Every timer, listener and waiter of the hold is bound to `ended`, so the one
+   * settle path releases them all at once.
+   */
+  private hold(approval: Approval, request: ReviewRequest, holdUntil: number): Promise<ReviewVerdict> {
     const id = approval.id;
     this.holders.set(id, (this.holders.get(id) ?? 0) + 1);
-    return new Promise<ReviewOutcome>((resolve, reject) => {
-      let done = false;
-      const timers: NodeJS.Timeout[] = [];
-      const finish = (outcome: () => ReviewOutcome): void => {
-        if (done) return;
-        done = true;
-        for (const timer of timers) clearTimeout(timer);
-        clearInterval(progress);
-        request.signal?.removeEventListener('abort', onAbort);
-        this.waiters.get(id)?.delete(check);
-        if (this.waiters.get(id)?.size === 0) this.waiters.delete(id);
+    const ended = new AbortController();
+    const { signal } = ended;
+    return new Promise<ReviewVerdict>((resolve, reject) => {
+      const settle = (verdict: () => ReviewVerdict): void => {
+        if (signal.aborted) return;
+        ended.abort();
         const left = (this.holders.get(id) ?? 1) - 1;
         if (left > 0) this.holders.set(id, left);
         else this.holders.delete(id);
         try {
-          resolve(outcome());
+          resolve(verdict());
         } catch (error) {
           reject(error);
         }
       };
-      // Set by the hold timer itself: timers may fire a millisecond before the wall clock agrees.
-      let holdOver = false;
-      const check = (): void => {
-        if (done) return;
-        let next: (() => ReviewOutcome) | undefined;
+      // `holdOver` comes from the hold timer itself: timers may fire a millisecond before the clock agrees.
+      const check = (holdOver = false): void => {
+        if (signal.aborted) return;
         try {
-          next = this.closed
+          const next = this.closed
             ? () => this.pendingFor(approval)
-            : this.settledOutcome(id, approval, holdOver || this.now() >= holdUntil);
+            : this.verdictNow(id, approval, holdOver || this.now() >= holdUntil);
+          if (next) settle(next);
         } catch (error) {
-          // Through finish, so the timers, the progress interval and this hold's count are released too.
-          finish(() => {
+          settle(() => {
             throw error;
           });
-          return;
         }
-        if (next) finish(next);
-      };
-      const onAbort = (): void => {
-        if (done) return;
-        const others = (this.holders.get(id) ?? 1) - 1;
-        finish(() => this.leave(id, others));
       };
       const started = this.now();
       const sendProgress = (): void => {
-        if (done) return;
         const info: WaitingInfo = { approvalId: id, elapsedMs: this.now() - started, uiUrl: this.uiUrlOf() };
         try {
           request.onWaiting?.(waitingMessage(id, info.uiUrl), info);
@@ -267,41 +261,46 @@ export class ApprovalQueue {
           this.onError(error);
         }
       };
-      const progress = setInterval(sendProgress, this.progressIntervalMs);
-      let set = this.waiters.get(id);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(id, set);
-      }
-      set.add(check);
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      const now = this.now();
+
+      request.signal?.addEventListener(
+        'abort',
+        () => {
+          const others = (this.holders.get(id) ?? 1) - 1;
+          settle(() => this.leave(id, others));
+        },
+        { once: true, signal },
+      );
+      this.addWaiter(id, () => check(), signal);
+      every(this.progressIntervalMs, sendProgress, signal);
       // The earlier of the approval's expiry and this caller's hold limit ends the wait.
-      const onExpiry = (): void => {
-        const left = approval.expiresAt - this.now();
-        if (left > 0 && !done) timers.push(setTimeout(onExpiry, left + 1));
-        else check();
-      };
-      timers.push(setTimeout(onExpiry, Math.max(0, approval.expiresAt - now) + 1));
-      if (holdUntil < approval.expiresAt) {
-        timers.push(
-          setTimeout(
-            () => {
-              holdOver = true;
-              check();
-            },
-            Math.max(0, holdUntil - now),
-          ),
-        );
-      }
+      at(approval.expiresAt, this.now, () => check(), signal);
+      if (holdUntil < approval.expiresAt) after(holdUntil - this.now(), () => check(true), signal);
       check();
       // Tell the client at once where its call waits; the interval then keeps its timeout from firing.
-      sendProgress();
+      if (!signal.aborted) sendProgress();
     });
   }
 
-  /** How a held call ends now, or undefined while it should keep waiting. */
-  private settledOutcome(id: string, held: Approval, holdOver: boolean): (() => ReviewOutcome) | undefined {
+  private addWaiter(id: string, wake: Waker, signal: AbortSignal): void {
+    let set = this.waiters.get(id);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(id, set);
+    }
+    set.add(wake);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const current = this.waiters.get(id);
+        current?.delete(wake);
+        if (current?.size === 0) this.waiters.delete(id);
+      },
+      { once: true },
+    );
+  }
+
+  /** The verdict for a held call now, or undefined while it should keep waiting. */
+  private verdictNow(id: string, held: Approval, holdOver: boolean): (() => ReviewVerdict) | undefined {
     const now = this.now();
     let current = this.store.get(id);
     if (current?.status === 'pending' && current.expiresAt <= now) {
@@ -310,46 +309,46 @@ export class ApprovalQueue {
     }
     if (!current) return () => this.pendingFor(held);
     const settled = current;
-    if (settled.status !== 'pending') return () => this.outcomeOfDecided(settled);
+    if (settled.status !== 'pending') return () => this.claimVerdict(settled);
     if (holdOver) return () => this.pendingFor(settled);
     return undefined;
   }
 
-  /** Turn a decided approval into this caller's outcome; an approval runs only for its one claimer. */
-  private outcomeOfDecided(approval: Approval): ReviewOutcome {
-    if (approval.status === 'withdrawn') return { status: 'withdrawn', approval };
+  /** A decided approval as this caller's verdict: an approval runs only for its one claimer. */
+  private claimVerdict(approval: Approval): ReviewVerdict {
+    if (approval.status === 'withdrawn') return withdrawnVerdict(approval.id);
     const claimed = this.store.claim(approval.id, this.now());
-    if (claimed) return outcomeOfSettled(claimed, false);
+    if (claimed) return this.settled(claimed, false);
     const current = this.store.get(approval.id) ?? approval;
-    if (current.status === 'approved') return { status: 'consumed', approval: current };
-    return outcomeOfSettled(current, false);
+    if (current.status === 'approved') return consumedVerdict(current.id);
+    return this.settled(current, false);
   }
 
-  private pendingFor(approval: Approval): ReviewOutcome {
-    return pendingOutcome(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs);
+  private settled(approval: Approval, retry: boolean): ReviewVerdict {
+    const id = approval.id;
+    return settledVerdict(approval, retry, (report) => {
+      this.reportExecution(id, report);
+    });
   }
 
-  /** A caller gave up: the approval is withdrawn unless `others` local callers still hold it. */
-  private leave(id: string, others: number): ReviewOutcome {
-    return others > 0 ? this.withdrawnWithoutWithdrawing(id) : this.withdrawFor(id);
+  private pendingFor(approval: Approval): ReviewVerdict {
+    return pendingVerdict(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs);
   }
 
-  private withdrawFor(id: string): ReviewOutcome {
-    const withdrawn = this.store.withdraw(id, this.now());
-    if (withdrawn) {
-      this.record(withdrawn, 'withdrawn', {});
-      this.emit({ kind: 'withdrawn', approval: withdrawn });
-      this.wake(id);
-      return { status: 'withdrawn', approval: withdrawn };
+  /**
+   * A caller gave up: the approval is withdrawn unless `others` local callers still hold it (then it
+   * stays pending for them, and only this caller is told "withdrawn").
+   */
+  private leave(id: string, others: number): ReviewVerdict {
+    if (others === 0) {
+      const withdrawn = this.store.withdraw(id, this.now());
+      if (withdrawn) {
+        this.record(withdrawn, 'withdrawn', {});
+        this.emit({ kind: 'withdrawn', approval: withdrawn });
+        this.wake(id);
+      }
     }
-    return this.withdrawnWithoutWithdrawing(id);
-  }
-
-  /** The caller left, but the approval stays as it is (decided already, or another caller still waits). */
-  private withdrawnWithoutWithdrawing(id: string): ReviewOutcome {
-    const current = this.store.get(id);
-    if (!current) throw new Error(`approval ${id} disappeared`);
-    return { status: 'withdrawn', approval: current };
+    return withdrawnVerdict(id);
   }
 
   private sweep(now: number): void {
@@ -437,4 +436,25 @@ export class ApprovalQueue {
     };
     this.audit.append(event).catch((error: unknown) => this.onError(error));
   }
+}
+
+/** Runs `fn` after `ms` unless `signal` ends first. */
+function after(ms: number, fn: () => void, signal: AbortSignal): void {
+  const timer = setTimeout(fn, Math.max(0, ms));
+  signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+}
+
+/** Runs `fn` once `now()` has reached `time`, re-arming when a timer fires before the clock agrees. */
+function at(time: number, now: () => number, fn: () => void, signal: AbortSignal): void {
+  const arm = (): void => {
+    const left = time - now();
+    if (left > 0) after(left + 1, () => (signal.aborted ? undefined : arm()), signal);
+    else fn();
+  };
+  after(time - now() + 1, arm, signal);
+}
+
+function every(ms: number, fn: () => void, signal: AbortSignal): void {
+  const interval = setInterval(fn, ms);
+  signal.addEventListener('abort', () => clearInterval(interval), { once: true });
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ExecutionReport } from '../proxy/index.js';
 import { type ApprovalCursor, decodeCursor, encodeCursor, orderOf } from './paging.js';
 import { agentKey, MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
 import {
@@ -14,7 +15,6 @@ import {
   ApprovalQueryError,
   type ApprovalStatus,
   type DecideInput,
-  type ExecutionReport,
   type PendingByAgent,
 } from './types.js';
 

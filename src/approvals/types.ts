@@ -1,4 +1,4 @@
-// The values the approval queue exchanges with the proxy's gate and the web UI.
+// The approval queue's own values (what it stores, lists and refuses) and its errors; the review seam is the proxy's.
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
 
@@ -35,64 +35,6 @@ export interface Approval {
   executionOk: boolean | null;
   executionError: string | null;
 }
-
-/** What the gate hands the queue for a call the policy sent to review. */
-export interface ReviewRequest {
-  agent?: string | null | undefined;
-  server?: string | null | undefined;
-  /** The tool name as the upstream lists it. */
-  tool: string;
-  /** The call's arguments as received (parsed JSON); stored canonically. */
-  args: unknown;
-  rule: string | null;
-  reason: string;
-  policySha256?: string | null | undefined;
-  correlationId?: string | null | undefined;
-  /** True when the client sent a progress token, so it can be held open with progress. */
-  canWait: boolean;
-  /** Called every few seconds while the call is held; the gate turns it into a progress notification. */
-  onWaiting?: ((message: string, info: WaitingInfo) => void) | undefined;
-  /** Aborted when the client cancels or disconnects: the approval is withdrawn and never runs. */
-  signal?: AbortSignal | undefined;
-}
-
-export interface WaitingInfo {
-  approvalId: string;
-  elapsedMs: number;
-  /** Where a person decides it, when the UI is being served. */
-  uiUrl: string | undefined;
-}
-
-/** How a review ended for this caller. */
-export type ReviewOutcome =
-  | {
-      status: 'approved';
-      approval: Approval;
-      /** The stored arguments, parsed from their canonical form: forward these, exactly once. */
-      args: Record<string, unknown>;
-      /** True when this call is the retry of an earlier call that was answered `pending`. */
-      retry: boolean;
-    }
-  | { status: 'denied'; approval: Approval; note: string | null }
-  | { status: 'expired'; approval: Approval }
-  | { status: 'withdrawn'; approval: Approval }
-  | {
-      status: 'pending';
-      approval: Approval;
-      uiUrl: string | undefined;
-      /** Text for the tool result: names the approval id and the UI address, never a credential. */
-      message: string;
-    }
-  | {
-      /** Another caller already ran (or was told about) this approval: nothing runs here. */
-      status: 'consumed';
-      approval: Approval;
-    }
-  | {
-      /** The agent already had its cap of pending approvals: nothing was queued, nothing runs. */
-      status: 'refused';
-      refusal: Refusal;
-    };
 
 /** Why a review call was not queued: its agent was at `approval.max_pending_per_agent`. */
 export interface Refusal {
@@ -144,12 +86,6 @@ export interface DecideInput {
   /** Who decided, for the record and the audit log (e.g. "alice (browser)"). */
   by: string;
   note?: string | null | undefined;
-}
-
-export interface ExecutionReport {
-  ok: boolean;
-  error?: string | null | undefined;
-  durationMs?: number | undefined;
 }
 
 /** Base class of the queue's errors; callers branch on `code`, never on the message. */

@@ -2,7 +2,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { type App, startApp } from '../app.js';
-import { deriveServerName, isLoopback, PolicyLoadError } from '../proxy/index.js';
+import { deriveServerName, isLoopback, PolicyLoadError, StartRefusedError } from '../proxy/index.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
@@ -92,6 +92,7 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
       for (const problem of error.problems) io.err(problem);
       return EXIT_CHECK_FAILED;
     }
+    if (error instanceof StartRefusedError) throw new UsageError(error.message);
     throw error;
   }
 

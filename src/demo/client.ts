@@ -3,7 +3,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { DECISION_META_KEY } from '../proxy/gate.js';
+import { DECISION_META_KEY } from '../proxy/index.js';
 
 const url =
   process.env.PORTCULLIS_URL ??

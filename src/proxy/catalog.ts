@@ -1,7 +1,7 @@
 // What each upstream has listed, and how names map between the client and the upstreams.
 
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
-import type { NamingSettings } from '../policy/types.js';
+import type { NamingSettings } from '../policy/index.js';
 import { Ambiguities, type NamedKind } from './ambiguity.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';

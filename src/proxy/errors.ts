@@ -18,6 +18,13 @@ export class UpstreamConfigError extends ProxyError {
   }
 }
 
+/** The proxy will not start as asked (no upstream, anonymous clients on a reachable address): a usage mistake. */
+export class StartRefusedError extends ProxyError {
+  constructor(message: string) {
+    super('E_START_REFUSED', message);
+  }
+}
+
 /** The policy file could not be read or is invalid; `problems` are `file:line:col: message` lines. */
 export class PolicyLoadError extends ProxyError {
   readonly problems: string[];

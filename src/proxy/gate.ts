@@ -2,11 +2,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditEvent, AuditSink } from '../audit/types.js';
-import type { CompiledPolicy, Decision } from '../policy/types.js';
-import { findLoneSurrogate, toWellFormed } from '../secrets/unicode.js';
+import type { AuditEvent, AuditSink } from '../audit/index.js';
+import type { CompiledPolicy, Decision } from '../policy/index.js';
+import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
 import { errorText } from './errors.js';
-import type { ReviewHandler, ReviewVerdict } from './review.js';
+import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
 export const DECISION_META_KEY = 'portcullis/decision';
@@ -37,6 +37,9 @@ export interface GateCall {
 
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
 
+/** The fields every audit record of one call shares. */
+type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: string | null };
+
 export class Gate {
   private readonly deps: GateDeps;
 
@@ -44,19 +47,17 @@ export class Gate {
     this.deps = deps;
   }
 
+  /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
   async call(call: GateCall): Promise<Result> {
-    const correlationId = randomUUID();
-    const base = {
-      correlation_id: correlationId,
+    const base: CallBase = {
+      correlation_id: randomUUID(),
       agent: call.agent,
       server: call.server ?? null,
       tool: call.tool,
     };
-
     if (call.server === undefined) {
       return this.refuse(base, call, call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`);
     }
-
     const policy = this.deps.policy();
     // Not valid Unicode: the upstream would receive text no UTF-8 peer can represent (the SDK writes
     // it as replacement characters or as an escape strict parsers refuse), so it is never forwarded.
@@ -67,25 +68,7 @@ export class Gate {
       return this.refuse(base, call, reason, policy.sha256);
     }
 
-    let decision: Decision;
-    try {
-      decision = policy.evaluate({
-        tool: call.tool,
-        server: call.server,
-        agent: call.agent,
-        args: call.args,
-      });
-    } catch (error) {
-      // The engine is pure and should not throw; if it does, nothing runs.
-      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
-      decision = {
-        decision: 'deny',
-        rule: null,
-        reason: 'policy evaluation failed',
-        policySha256: policy.sha256,
-      };
-    }
-
+    const decision = this.decide(policy, call, call.server);
     const written = await this.record({
       ...base,
       event: 'decision',
@@ -95,17 +78,69 @@ export class Gate {
       policy_sha256: decision.policySha256,
       args: call.args,
     });
-    if (decision.decision === 'deny') return denied(decision.reason, decision.rule, decision, correlationId);
+    const ctx = { decision, correlationId: base.correlation_id };
+    if (decision.decision === 'deny') return denied(decision.reason, { ...ctx, rule: decision.rule });
     if (!written) {
-      const reason = 'the audit log cannot be written, so the call was not forwarded';
-      return denied(reason, null, decision, correlationId, undefined, 'Portcullis');
+      return denied('the audit log cannot be written, so the call was not forwarded', {
+        ...ctx,
+        by: PORTCULLIS,
+      });
     }
-
     if (decision.decision === 'allow') return this.execute(call, call.args, base, undefined);
+    return this.reviewed(call, base, decision);
+  }
 
-    let verdict: ReviewVerdict;
+  /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
+  private decide(policy: CompiledPolicy, call: GateCall, server: string): Decision {
     try {
-      verdict = await this.deps.review.review({
+      return policy.evaluate({ tool: call.tool, server, agent: call.agent, args: call.args });
+    } catch (error) {
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
+      return {
+        decision: 'deny',
+        rule: null,
+        reason: 'policy evaluation failed',
+        policySha256: policy.sha256,
+      };
+    }
+  }
+
+  /** A call the policy sent to review: ask the reviewer, then deny, answer, or run what was approved. */
+  private async reviewed(call: GateCall, base: CallBase, decision: Decision): Promise<Result> {
+    const correlationId = base.correlation_id;
+    const verdict = await this.verdictFor(call, decision, correlationId);
+    const ctx = { decision, correlationId, approvalId: verdict.approvalId };
+    if (verdict.kind === 'deny') return denied(verdict.reason, { ...ctx, rule: decision.rule });
+    if (verdict.kind === 'respond') {
+      return {
+        content: [{ type: 'text', text: verdict.text }],
+        isError: true,
+        _meta: { [DECISION_META_KEY]: meta('review', decision.reason, { ...ctx, rule: decision.rule }) },
+      };
+    }
+    // What an approval releases is recorded before it runs, like every other forwarded call.
+    const released = await this.record({
+      ...base,
+      event: 'approval',
+      status: 'released',
+      ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      args: verdict.args,
+    });
+    if (!released) {
+      const reason = 'the audit log cannot be written, so the approved call was not forwarded';
+      verdict.executed?.({ ok: false, error: reason });
+      return denied(reason, { ...ctx, by: PORTCULLIS });
+    }
+    return this.execute(call, verdict.args, base, verdict.approvalId, verdict.executed);
+  }
+
+  private async verdictFor(
+    call: GateCall,
+    decision: Decision,
+    correlationId: string,
+  ): Promise<ReviewVerdict> {
+    try {
+      return await this.deps.review.review({
         agent: call.agent,
         server: call.server,
         tool: call.tool,
@@ -120,48 +155,16 @@ export class Gate {
       });
     } catch (error) {
       this.deps.log(`review failed: ${errorText(error)}`);
-      verdict = { kind: 'deny', reason: 'review failed' };
+      return { kind: 'deny', cause: 'failed', reason: 'review failed' };
     }
-    if (verdict.kind === 'deny')
-      return denied(verdict.reason, decision.rule, decision, correlationId, verdict.approvalId);
-    if (verdict.kind === 'respond') {
-      return {
-        content: [{ type: 'text', text: verdict.text }],
-        isError: true,
-        _meta: {
-          [DECISION_META_KEY]: meta(
-            'review',
-            decision.rule,
-            decision.reason,
-            decision,
-            correlationId,
-            verdict.approvalId,
-          ),
-        },
-      };
-    }
-    // What an approval releases is recorded before it runs, like every other forwarded call.
-    const released = await this.record({
-      ...base,
-      event: 'approval',
-      status: 'released',
-      ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
-      args: verdict.args,
-    });
-    if (!released) {
-      const reason = 'the audit log cannot be written, so the approved call was not forwarded';
-      verdict.executed?.({ ok: false, error: reason });
-      return denied(reason, null, decision, correlationId, verdict.approvalId, 'Portcullis');
-    }
-    return this.execute(call, verdict.args, base, verdict.approvalId, verdict.executed);
   }
 
   private async execute(
     call: GateCall,
     args: unknown,
-    base: AuditEvent | Omit<AuditEvent, 'event'>,
+    base: CallBase,
     approvalId: string | undefined,
-    executed?: (report: { ok: boolean; error?: string | null; durationMs?: number }) => void,
+    executed?: (report: ExecutionReport) => void,
   ): Promise<Result> {
     const started = performance.now();
     let outcome: Outcome = 'ok';
@@ -190,7 +193,7 @@ export class Gate {
 
   /** A call Portcullis denies before any rule is read: recorded, never forwarded. */
   private async refuse(
-    base: Omit<AuditEvent, 'event'> & { correlation_id: string },
+    base: CallBase,
     call: GateCall,
     reason: string,
     policySha256?: string,
@@ -204,7 +207,7 @@ export class Gate {
       ...(policySha256 !== undefined && { policy_sha256: policySha256 }),
       args: call.args,
     });
-    return denied(reason, null, undefined, base.correlation_id, undefined, 'Portcullis');
+    return denied(reason, { correlationId: base.correlation_id, by: PORTCULLIS });
   }
 
   /** Appends to the audit log; false (and a log line) when it cannot be written. */
@@ -219,36 +222,38 @@ export class Gate {
   }
 }
 
-function meta(
-  decision: string,
-  rule: string | null,
-  reason: string,
-  full: Decision | undefined,
-  correlationId: string,
-  approvalId?: string,
-): Record<string, unknown> {
+/** Names a denial Portcullis made itself, before or beside any rule. */
+const PORTCULLIS = 'Portcullis';
+
+interface Denial {
+  correlationId: string;
+  /** The rule that decided; null or absent: no rule (the default, or Portcullis itself). */
+  rule?: string | null | undefined;
+  decision?: Decision | undefined;
+  approvalId?: string | undefined;
+  /** Who denied, for the text; defaults to the rule, or the policy default when no rule matched. */
+  by?: string | undefined;
+}
+
+function meta(decision: string, reason: string, d: Denial): Record<string, unknown> {
   return {
     decision,
-    rule,
+    rule: d.rule ?? null,
     reason,
-    policy_sha256: full?.policySha256 ?? null,
-    correlation_id: correlationId,
-    ...(approvalId !== undefined && { approval_id: approvalId }),
+    policy_sha256: d.decision?.policySha256 ?? null,
+    correlation_id: d.correlationId,
+    ...(d.approvalId !== undefined && { approval_id: d.approvalId }),
   };
 }
 
 /** The result a client gets for a call that did not run: a tool error naming the rule and its reason. */
-function denied(
-  reason: string,
-  rule: string | null,
-  decision: Decision | undefined,
-  correlationId: string,
-  approvalId?: string,
-  by = rule === null ? 'Portcullis, policy default (no rule matched)' : `Portcullis, rule "${rule}"`,
-): CallToolResult {
+function denied(reason: string, d: Denial): CallToolResult {
+  const rule = d.rule ?? null;
+  const by =
+    d.by ?? (rule === null ? 'Portcullis, policy default (no rule matched)' : `Portcullis, rule "${rule}"`);
   return {
     content: [{ type: 'text', text: `Denied by ${by}: ${reason}` }],
     isError: true,
-    _meta: { [DECISION_META_KEY]: meta('deny', rule, reason, decision, correlationId, approvalId) },
+    _meta: { [DECISION_META_KEY]: meta('deny', reason, d) },
   };
 }

@@ -9,6 +9,7 @@ export {
   ProxyError,
   RpcCode,
   RpcError,
+  StartRefusedError,
   toRpcError,
   UpstreamConfigError,
 } from './errors.js';
@@ -24,7 +25,14 @@ export { identify, isLoopback } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
 export { compile, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
-export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
+export type {
+  DenyCause,
+  ExecutionReport,
+  ReviewHandler,
+  ReviewRequest,
+  ReviewVerdict,
+  WaitingInfo,
+} from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
 export { StdioDownstream } from './stdio-downstream.js';
 export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';

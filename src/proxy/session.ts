@@ -13,7 +13,7 @@ import {
   type ServerNotification,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CompiledPolicy } from '../policy/types.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import { errorText, RpcCode, RpcError } from './errors.js';

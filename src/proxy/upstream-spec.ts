@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { ServerConfig } from '../policy/types.js';
+import type { ServerConfig } from '../policy/index.js';
 import { expandEnv, expandEnvMap } from './env.js';
 import { UpstreamConfigError } from './errors.js';
 

@@ -8,5 +8,4 @@ export {
   type WebServer,
   type WebServerOptions,
 } from './server.js';
-export { type Approvals, type ApprovalsOptions, startApprovals } from './start.js';
 export type { PolicyStatus } from './views/pages.js';

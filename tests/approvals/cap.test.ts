@@ -1,10 +1,11 @@
 // The pending cap per agent (approval.max_pending_per_agent) on a real SQLite file: a flood is refused, retries still work.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApprovalQueue, ApprovalStore, type ReviewRequest } from '../../src/approvals/index.js';
+import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { loadPolicy } from '../../src/policy/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
-import { idOf, RecordingAuditSink, tempDir } from './helpers.js';
+import type { ReviewRequest } from '../../src/proxy/index.js';
+import { idOf, RecordingAuditSink, statusOf, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;
@@ -58,13 +59,13 @@ describe('max_pending_per_agent', () => {
   });
 
   it('refuses a new call over the cap with a reason naming agent, count and cap; nothing is queued', async () => {
-    for (let n = 0; n < 3; n++) expect((await queue.review(call(n))).status).toBe('pending');
+    for (let n = 0; n < 3; n++) expect(statusOf(await queue.review(call(n)))).toBe('pending');
     const refused = await queue.review(call(3));
-    expect(refused.status).toBe('refused');
-    if (refused.status !== 'refused') return;
-    expect(refused.refusal).toMatchObject({ agent: 'support-bot', pending: 3, cap: 3, refused: 1 });
-    expect(refused.refusal.reason).toContain('agent support-bot already has 3 approvals pending');
-    expect(refused.refusal.reason).toContain('approval.max_pending_per_agent allows (3)');
+    expect(refused).toMatchObject({ kind: 'deny', cause: 'refused' });
+    expect(refused.approvalId).toBeUndefined();
+    if (refused.kind !== 'deny') return;
+    expect(refused.reason).toContain('agent support-bot already has 3 approvals pending');
+    expect(refused.reason).toContain('approval.max_pending_per_agent allows (3)');
     expect(store.countPending()).toBe(3);
     expect(store.list({ status: 'pending' }).some((a) => a.argsCanonical.includes('20003'))).toBe(false);
 
@@ -77,14 +78,15 @@ describe('max_pending_per_agent', () => {
       tool: 'refunds.refund',
       rule: 'large-refunds',
       correlation_id: 'corr-3',
-      reason: refused.refusal.reason,
+      reason: refused.reason,
       pending: 3,
       max_pending_per_agent: 3,
+      refused_in_flood: 1,
     });
     expect(record?.approval_id).toBeUndefined();
 
     // Another agent is not held back by this one's flood.
-    expect((await queue.review(call(3, { agent: 'billing-bot' }))).status).toBe('pending');
+    expect(statusOf(await queue.review(call(3, { agent: 'billing-bot' })))).toBe('pending');
   });
 
   it('still lets a retry join its pending approval, and an approved call run, while the agent is at the cap', async () => {
@@ -92,14 +94,14 @@ describe('max_pending_per_agent', () => {
     await queue.review(call(1));
     await queue.review(call(2));
     const joined = await queue.review(call(1));
-    expect(joined.status).toBe('pending');
+    expect(statusOf(joined)).toBe('pending');
     expect(store.countPending()).toBe(3);
 
     queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
-    expect((await queue.review(call(3))).status).toBe('pending'); // back at 3 pending
-    expect((await queue.review(call(4))).status).toBe('refused');
+    expect(statusOf(await queue.review(call(3)))).toBe('pending'); // back at 3 pending
+    expect(statusOf(await queue.review(call(4)))).toBe('refused');
     const retried = await queue.review(call(0));
-    expect(retried).toMatchObject({ status: 'approved', approval: { id: idOf(first) } });
+    expect(retried).toMatchObject({ kind: 'run', approvalId: idOf(first) });
   });
 
   it('counts refusals per agent for as long as its flood lasts, and starts again with the next one', async () => {
@@ -107,7 +109,7 @@ describe('max_pending_per_agent', () => {
     const floodStart = now;
     for (let n = 3; n < 8; n++) {
       now += 1000;
-      expect((await queue.review(call(n))).status).toBe('refused');
+      expect(statusOf(await queue.review(call(n)))).toBe('refused');
     }
     const summary = queue.pendingByAgent();
     expect(summary.agents).toEqual([
@@ -118,10 +120,11 @@ describe('max_pending_per_agent', () => {
     const pending = store.list({ status: 'pending' });
     queue.decide(pending[0]?.id as string, { decision: 'deny', by: 'alice' });
     now += 1000;
-    expect((await queue.review(call(8))).status).toBe('pending');
+    expect(statusOf(await queue.review(call(8)))).toBe('pending');
     now += 1000;
     const sixth = await queue.review(call(9));
-    expect(sixth.status === 'refused' && sixth.refusal.refused).toBe(6);
+    expect(statusOf(sixth)).toBe('refused');
+    expect(audit.events.filter((e) => e.status === 'refused').at(-1)?.refused_in_flood).toBe(6);
 
     // Every approval decided: that flood is over. The next one counts from one.
     for (const a of store.list({ status: 'pending' })) queue.decide(a.id, { decision: 'deny', by: 'alice' });
@@ -130,27 +133,28 @@ describe('max_pending_per_agent', () => {
     for (let n = 10; n < 13; n++) await queue.review(call(n));
     now += 1000;
     const again = await queue.review(call(13));
-    expect(again.status === 'refused' && again.refusal).toMatchObject({ refused: 1, refusedSince: now });
+    expect(statusOf(again)).toBe('refused');
+    expect(queue.pendingByAgent().agents[0]).toMatchObject({ refused: 1, refusedSince: now });
   });
 
   it('counts only approvals still pending: expired ones free the agent', async () => {
     for (let n = 0; n < 3; n++) await queue.review(call(n));
-    expect((await queue.review(call(3))).status).toBe('refused');
+    expect(statusOf(await queue.review(call(3)))).toBe('refused');
     now += settings.timeoutMs + 1;
-    expect((await queue.review(call(3))).status).toBe('pending');
+    expect(statusOf(await queue.review(call(3)))).toBe('pending');
   });
 
   it('applies the cap of the policy in force at the next call (a reload lowers or raises it)', async () => {
     for (let n = 0; n < 3; n++) await queue.review(call(n));
     settings = { ...settings, maxPendingPerAgent: 2 };
-    expect((await queue.review(call(3))).status).toBe('refused');
+    expect(statusOf(await queue.review(call(3)))).toBe('refused');
     settings = { ...settings, maxPendingPerAgent: 10 };
-    expect((await queue.review(call(3))).status).toBe('pending');
+    expect(statusOf(await queue.review(call(3)))).toBe('pending');
   });
 
   it('keeps calls without an agent under one shared cap rather than none', async () => {
     for (let n = 0; n < 3; n++) await queue.review(call(n, { agent: null }));
     const refused = await queue.review(call(3, { agent: null }));
-    expect(refused.status === 'refused' && refused.refusal.reason).toContain('agent (unknown) already has 3');
+    expect(refused.kind === 'deny' && refused.reason).toContain('agent (unknown) already has 3');
   });
 });

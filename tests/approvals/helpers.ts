@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReviewOutcome } from '../../src/approvals/index.js';
 import type { AuditEvent, AuditRecord, AuditSink } from '../../src/audit/types.js';
+import type { ReviewVerdict } from '../../src/proxy/index.js';
 
 export function tempDir(prefix = 'portcullis-approvals-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -34,8 +34,15 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5000, what =
   }
 }
 
-/** The id of the approval a review outcome is about; a refusal (over the pending cap) has none and fails the test. */
-export function idOf(outcome: ReviewOutcome): string {
-  if (outcome.status === 'refused') throw new Error(`call was refused: ${outcome.refusal.reason}`);
-  return outcome.approval.id;
+/** The id of the approval a verdict is about; a refusal (over the pending cap) has none and fails the test. */
+export function idOf(verdict: ReviewVerdict): string {
+  if (verdict.approvalId === undefined) throw new Error(`no approval: ${JSON.stringify(verdict)}`);
+  return verdict.approvalId;
+}
+
+/** A verdict in the queue's words: `approved` (run), `pending` (respond), or why nothing runs. */
+export function statusOf(verdict: ReviewVerdict): string {
+  if (verdict.kind === 'run') return 'approved';
+  if (verdict.kind === 'respond') return 'pending';
+  return verdict.cause;
 }

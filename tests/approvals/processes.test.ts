@@ -203,12 +203,12 @@ describe('several processes sharing one approvals database', () => {
     clockOffset = 600_001; // the third one was never decided: past its timeout it expires
     expect(queue.list({ status: 'expired' }).map((a) => a.id)).toEqual([byN.get(2)]);
 
-    expect(await retry(0)).toMatchObject({ status: 'approved', approval: { id: byN.get(0) } });
-    expect(await retry(1)).toMatchObject({ status: 'denied', approval: { id: byN.get(1) } });
-    expect(await retry(2)).toMatchObject({ status: 'expired', approval: { id: byN.get(2) } });
+    expect(await retry(0)).toMatchObject({ kind: 'run', approvalId: byN.get(0) });
+    expect(await retry(1)).toMatchObject({ kind: 'deny', cause: 'denied', approvalId: byN.get(1) });
+    expect(await retry(2)).toMatchObject({ kind: 'deny', cause: 'expired', approvalId: byN.get(2) });
     // Replays: the approved call does not run again.
     const replay = await retry(0);
-    expect(replay.status).toBe('pending');
+    expect(replay.kind).toBe('respond');
     expect(idOf(replay)).not.toBe(byN.get(0));
     queue.close();
     store.close();

@@ -2,15 +2,10 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ApprovalConflictError,
-  ApprovalQueue,
-  ApprovalStore,
-  type ReviewOutcome,
-  type ReviewRequest,
-} from '../../src/approvals/index.js';
+import { ApprovalConflictError, ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
-import { idOf, RecordingAuditSink, tempDir, waitFor } from './helpers.js';
+import type { ReviewRequest, ReviewVerdict } from '../../src/proxy/index.js';
+import { idOf, RecordingAuditSink, statusOf, tempDir, waitFor } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;
@@ -80,10 +75,10 @@ describe('held calls', () => {
 
     queue.decide(id, { decision: 'approve', by: 'alice (browser)', note: 'ok' });
     const outcome = await held;
-    expect(outcome.status).toBe('approved');
-    if (outcome.status !== 'approved') return;
+    expect(outcome.kind).toBe('run');
+    if (outcome.kind !== 'run') return;
     expect(outcome.args).toEqual({ a: 1, b: 2 });
-    expect(outcome.approval.argsCanonical).toBe('{"a":1,"b":2}');
+    expect(store.get(id)?.argsCanonical).toBe('{"a":1,"b":2}');
     expect(outcome.retry).toBe(false);
 
     expect(queue.reportExecution(id, { ok: true, durationMs: 12 })?.executionOk).toBe(true);
@@ -100,7 +95,10 @@ describe('held calls', () => {
     const id = await pendingId(queue);
     queue.decide(id, { decision: 'deny', by: 'bob', note: 'customer is not eligible' });
     const outcome = await held;
-    expect(outcome).toMatchObject({ status: 'denied', note: 'customer is not eligible' });
+    expect(outcome).toMatchObject({ kind: 'deny', cause: 'denied', approvalId: id });
+    expect(outcome.kind === 'deny' && outcome.reason).toBe(
+      `approval ${id} was denied by bob: customer is not eligible`,
+    );
     expect(() => queue.decide(id, { decision: 'approve', by: 'mallory' })).toThrow(ApprovalConflictError);
     expect(store.get(id)?.status).toBe('denied');
   });
@@ -108,7 +106,7 @@ describe('held calls', () => {
   it('expires after approval.timeout and cannot be approved afterwards', async () => {
     settings = { ...settings, timeoutMs: 150 };
     const outcome = await queue.review(call());
-    expect(outcome.status).toBe('expired');
+    expect(statusOf(outcome)).toBe('expired');
     const id = idOf(outcome);
     expect(store.get(id)).toMatchObject({ status: 'expired', decidedBy: 'timeout' });
     let error: unknown;
@@ -128,12 +126,12 @@ describe('held calls', () => {
     const id = await pendingId(queue);
     controller.abort();
     const outcome = await held;
-    expect(outcome.status).toBe('withdrawn');
+    expect(statusOf(outcome)).toBe('withdrawn');
     expect(store.get(id)?.status).toBe('withdrawn');
     expect(() => queue.decide(id, { decision: 'approve', by: 'alice' })).toThrow(ApprovalConflictError);
     // The same call again is a new approval, not a resurrection of the withdrawn one.
     const again = await queue.review(call({ canWait: false }));
-    expect(again.status).toBe('pending');
+    expect(statusOf(again)).toBe('pending');
     expect(idOf(again)).not.toBe(id);
   });
 
@@ -143,10 +141,10 @@ describe('held calls', () => {
     clockRate = 0.5;
     const first = await queue.review(call());
     clockRate = 1;
-    expect(first.status).toBe('pending');
+    expect(statusOf(first)).toBe('pending');
     queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
     const retry = await queue.review(call());
-    expect(retry).toMatchObject({ status: 'approved', retry: true });
+    expect(retry).toMatchObject({ kind: 'run', retry: true });
     expect(idOf(retry)).toBe(idOf(first));
   });
 
@@ -156,7 +154,7 @@ describe('held calls', () => {
     const b = queue.review(call());
     await waitFor(() => (queue as unknown as { holders: Map<string, number> }).holders.get(id) === 2);
     queue.decide(id, { decision: 'approve', by: 'alice' });
-    const outcomes = (await Promise.all([a, b])).map((o) => o.status).sort();
+    const outcomes = (await Promise.all([a, b])).map(statusOf).sort();
     expect(outcomes).toEqual(['approved', 'consumed']);
   });
   it('a caller that joins already cancelled leaves the approval to the caller still holding it', async () => {
@@ -165,10 +163,10 @@ describe('held calls', () => {
     const controller = new AbortController();
     controller.abort();
     const joined = await queue.review(call({ signal: controller.signal }));
-    expect(joined).toMatchObject({ status: 'withdrawn', approval: { id, status: 'pending' } });
+    expect(joined).toMatchObject({ kind: 'deny', cause: 'withdrawn', approvalId: id });
     expect(store.get(id)?.status).toBe('pending');
     queue.decide(id, { decision: 'approve', by: 'alice' });
-    expect((await held).status).toBe('approved');
+    expect(statusOf(await held)).toBe('approved');
   });
 
   it('releases everything a held call holds when the database fails under it', async () => {
@@ -187,16 +185,15 @@ describe('held calls', () => {
 describe('clients that cannot wait', () => {
   it('get the approval id and the UI address (no credential), and a retry after approval runs once', async () => {
     const first = await queue.review(call({ canWait: false }));
-    expect(first.status).toBe('pending');
-    if (first.status !== 'pending') return;
+    expect(first.kind).toBe('respond');
+    if (first.kind !== 'respond') return;
     const id = idOf(first);
-    expect(first.message).toContain(id);
-    expect(first.message).toContain('http://127.0.0.1:8787');
-    expect(first.uiUrl).toBe('http://127.0.0.1:8787');
+    expect(first.text).toContain(id);
+    expect(first.text).toContain(`http://127.0.0.1:8787/#${id}`);
 
     // Retried before anyone decided: still the same approval, still nothing runs.
     const early = await queue.review(call({ canWait: false }));
-    expect(early).toMatchObject({ status: 'pending', approval: { id } });
+    expect(early).toMatchObject({ kind: 'respond', approvalId: id });
 
     queue.decide(id, { decision: 'approve', by: 'alice' });
     // Same call, arguments in another key order: canonically equal, so it is the approved call.
@@ -206,29 +203,29 @@ describe('clients that cannot wait', () => {
         args: { customer: { note: 'late', id: 'c_1' }, op: 'refund', amount_cents: 20000 },
       }),
     );
-    expect(retry).toMatchObject({ status: 'approved', retry: true, approval: { id } });
+    expect(retry).toMatchObject({ kind: 'run', retry: true, approvalId: id });
 
     // A replay does not run: it is a new approval waiting for a person.
     const replay = await queue.review(call({ canWait: false }));
-    expect(replay.status).toBe('pending');
+    expect(statusOf(replay)).toBe('pending');
     expect(idOf(replay)).not.toBe(id);
   });
 
   it('does not run a different call on an approval (other arguments, agent or server)', async () => {
     const first = await queue.review(call({ canWait: false }));
     queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
-    const variants: ReviewOutcome[] = [
+    const variants: ReviewVerdict[] = [
       await queue.review(call({ canWait: false, args: { amount_cents: 20001, op: 'refund' } })),
       await queue.review(call({ canWait: false, agent: 'other-bot' })),
       await queue.review(call({ canWait: false, server: 'other' })),
       await queue.review(call({ canWait: false, tool: 'refunds.other' })),
     ];
     for (const outcome of variants) {
-      expect(outcome.status).toBe('pending');
+      expect(statusOf(outcome)).toBe('pending');
       expect(idOf(outcome)).not.toBe(idOf(first));
     }
     // The approved call itself is still available to its one retry.
-    expect((await queue.review(call({ canWait: false }))).status).toBe('approved');
+    expect(statusOf(await queue.review(call({ canWait: false })))).toBe('approved');
   });
 
   it('refuses a retry after approval.retryWindowMs', async () => {
@@ -236,15 +233,19 @@ describe('clients that cannot wait', () => {
     queue.decide(idOf(first), { decision: 'approve', by: 'alice' });
     clockOffset = settings.retryWindowMs + 1;
     const late = await queue.review(call({ canWait: false }));
-    expect(late.status).toBe('pending');
+    expect(statusOf(late)).toBe('pending');
     expect(idOf(late)).not.toBe(idOf(first));
   });
 
   it('tells a retry about a denial once, with the note', async () => {
     const first = await queue.review(call({ canWait: false }));
     queue.decide(idOf(first), { decision: 'deny', by: 'bob', note: 'no' });
-    expect(await queue.review(call({ canWait: false }))).toMatchObject({ status: 'denied', note: 'no' });
-    expect((await queue.review(call({ canWait: false }))).status).toBe('pending');
+    expect(await queue.review(call({ canWait: false }))).toMatchObject({
+      kind: 'deny',
+      cause: 'denied',
+      reason: `approval ${idOf(first)} was denied by bob: no`,
+    });
+    expect(statusOf(await queue.review(call({ canWait: false })))).toBe('pending');
   });
 
   it('refuses arguments that are not a JSON object', async () => {

@@ -4,14 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ApprovalQueue,
-  ApprovalStore,
-  DEFAULT_APPROVAL_SETTINGS,
-  type ReviewOutcome,
-  type ReviewRequest,
-} from '../../src/approvals/index.js';
+import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from '../../src/approvals/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
+import type { ReviewRequest, ReviewVerdict } from '../../src/proxy/index.js';
 import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
 import { tempDir } from '../approvals/helpers.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -75,7 +70,7 @@ async function signIn(reviewer: string): Promise<void> {
   await page.waitForSelector('#live-status[data-state="up"]');
 }
 
-function holdCall(args: Record<string, unknown>, progress: string[]): Promise<ReviewOutcome> {
+function holdCall(args: Record<string, unknown>, progress: string[]): Promise<ReviewVerdict> {
   return queue.review({
     agent: 'support-bot',
     server: 'payments',
@@ -117,8 +112,8 @@ describe('approving in the browser', () => {
     await card.locator('textarea[name=note]').fill('Verified duplicate with finance');
     await Promise.all([page.waitForURL(/done=approved/), card.locator('button[value=approve]').click()]);
     const outcome = await held;
-    expect(outcome.status).toBe('approved');
-    if (outcome.status === 'approved') expect(outcome.args).toEqual(args);
+    expect(outcome.kind).toBe('run');
+    if (outcome.kind === 'run') expect(outcome.args).toEqual(args);
     expect(store.get(id)).toMatchObject({
       decidedBy: 'alice (browser)',
       note: 'Verified duplicate with finance',
@@ -140,7 +135,11 @@ describe('approving in the browser', () => {
     await card.waitFor({ state: 'visible' });
     await card.locator('textarea[name=note]').fill('Amount is far above the order total');
     await Promise.all([page.waitForURL(/done=denied/), card.locator('button[value=deny]').click()]);
-    expect(await held).toMatchObject({ status: 'denied', note: 'Amount is far above the order total' });
+    expect(await held).toMatchObject({
+      kind: 'deny',
+      cause: 'denied',
+      reason: expect.stringContaining(': Amount is far above the order total'),
+    });
     expect(store.get(id)?.deliveredAt).not.toBeNull();
     expect(store.get(id)?.executedAt).toBeNull();
     expect(await page.locator(`article#${id}`).count()).toBe(0);
@@ -154,7 +153,7 @@ describe('approving in the browser', () => {
     await page.locator(`article#${id}`).waitFor({ state: 'visible' });
     queue.decide(id, { decision: 'approve', by: 'dave (browser)' });
     await page.locator(`article#${id}`).waitFor({ state: 'detached' });
-    expect((await held).status).toBe('approved');
+    expect((await held).kind).toBe('run');
     expect(await page.locator('.empty').isVisible()).toBe(true);
   });
 });
@@ -164,7 +163,7 @@ describe('a flood of review calls from one agent', () => {
     agent: string,
     args: Record<string, unknown>,
     tool = 'refunds.refund',
-  ): Promise<ReviewOutcome> {
+  ): Promise<ReviewVerdict> {
     const request: ReviewRequest = {
       agent,
       server: 'payments',
@@ -182,16 +181,17 @@ describe('a flood of review calls from one agent', () => {
     for (let n = 0; n < 500; n++)
       await parkCall('support-bot', { amount_cents: 20_000 + n, op: 'refund', ticket: `T-${n}` });
     for (let n = 0; n < 12; n++) {
-      expect((await parkCall('support-bot', { amount_cents: 90_000 + n, op: 'refund' })).status).toBe(
-        'refused',
-      );
+      expect(await parkCall('support-bot', { amount_cents: 90_000 + n, op: 'refund' })).toMatchObject({
+        kind: 'deny',
+        cause: 'refused',
+      });
     }
     const other = await parkCall(
       'billing-bot',
       { invoice: 'inv_4471', amount_cents: 31_000 },
       'invoices.void',
     );
-    const otherId = other.status === 'pending' ? other.approval.id : '';
+    const otherId = other.kind === 'respond' ? (other.approvalId ?? '') : '';
     expect(otherId).toMatch(/^ap_/);
 
     await signIn('erin');

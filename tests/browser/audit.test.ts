@@ -41,7 +41,7 @@ beforeAll(async () => {
     ui: 0,
     env: { ...process.env, PORTCULLIS_UI_TOKEN: TOKEN },
   });
-  web = proxy.app.approvals.web as WebServer;
+  web = proxy.app.web as WebServer;
   client = await httpClient(proxy.url);
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   page = await context.newPage();

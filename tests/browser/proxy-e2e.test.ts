@@ -49,7 +49,7 @@ beforeEach(async () => {
     ui: 0,
     env: { ...process.env, PORTCULLIS_UI_TOKEN: TOKEN },
   });
-  web = proxy.app.approvals.web as WebServer;
+  web = proxy.app.web as WebServer;
   store = proxy.app.approvals.queue.store;
   client = await httpClient(proxy.url);
   page = await browser.newPage();

@@ -75,7 +75,7 @@ beforeEach(async () => {
     if (message.type() === 'error') problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
-  const web = proxy.app.approvals.web;
+  const web = proxy.app.web;
   await page.goto(loginLinkFrom(proxy.logs));
   await page.fill('#reviewer', 'dana');
   await Promise.all([page.waitForURL(`${web?.url}/`), page.click('button[type=submit]')]);
@@ -147,7 +147,7 @@ describe('a held call with a real secret and harmless look-alikes', () => {
   it('reveals without script too: the form posts and the answer is a page with the value and the way back', async () => {
     const held = await client.callTool({ name: 'echo', arguments: ARGS });
     const id = /ap_[0-9a-f]{16}/.exec(JSON.stringify(held.content))?.[0] as string;
-    const web = proxy.app.approvals.web;
+    const web = proxy.app.web;
     const context = await browser.newContext({
       javaScriptEnabled: false,
       viewport: { width: 1200, height: 700 },

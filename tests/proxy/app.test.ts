@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
-import { UsageError } from '../../src/commands/io.js';
+import { StartRefusedError } from '../../src/proxy/index.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { tempDir } from '../helpers/proxy.js';
 
@@ -41,7 +41,7 @@ describe('a start that fails', () => {
   it('without any upstream closes the audit log it opened', async () => {
     const { policyFile, dataDir } = await setup('version: 2\nrules: []\n');
     const start = startApp({ policyFile, ui: 'off', dataDir, agent: 'a', log: () => {} });
-    await expect(start).rejects.toBeInstanceOf(UsageError);
+    await expect(start).rejects.toBeInstanceOf(StartRefusedError);
     expect(openFilesUnder(dataDir)).toEqual([]);
   });
 

@@ -43,7 +43,7 @@ describe('an HTTP client that drops its connection', () => {
   beforeAll(async () => {
     proxy = await startFixtureProxy({ policy: POLICY, ui: 0, env: { PORTCULLIS_UI_TOKEN: TOKEN } });
     log = proxy.fixtureLog;
-    web = proxy.app.approvals.web as WebServer;
+    web = proxy.app.web as WebServer;
   });
   afterAll(async () => {
     await proxy?.close();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const gate = new Gate({
     policy: () => policy,
     audit: await AuditLog.open({ dataDir: dir }),
-    review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+    review: { review: async () => ({ kind: 'deny', cause: 'denied', reason: 'no' }) },
     log: () => {},
   });
   endpoint = new HttpEndpoint({
@@ -202,7 +202,7 @@ describe('idle HTTP sessions', () => {
           gate: new Gate({
             policy: () => idlePolicy,
             audit,
-            review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+            review: { review: async () => ({ kind: 'deny', cause: 'denied', reason: 'no' }) },
             log: () => {},
           }),
           info: PROXY_INFO,

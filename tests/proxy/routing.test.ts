@@ -111,7 +111,7 @@ rules:
       proxy.logs.filter((l) => l.startsWith('warning:') && l.includes('prompt "shared_prompt"')),
     ).toHaveLength(1);
 
-    const web = proxy.app.approvals.web?.url as string;
+    const web = proxy.app.web?.url as string;
     const api = await fetch(`${web}/api/policy`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const status = (await api.json()) as { warnings: string[] };
     expect(status.warnings).toEqual([

@@ -10,9 +10,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { AuditLog } from '../../src/audit/index.js';
-import { UsageError } from '../../src/commands/io.js';
 import { runProxy } from '../../src/commands/run.js';
-import { compile, DownstreamSession, Gate, HttpEndpoint, PROXY_INFO } from '../../src/proxy/index.js';
+import {
+  compile,
+  DownstreamSession,
+  Gate,
+  HttpEndpoint,
+  PROXY_INFO,
+  StartRefusedError,
+} from '../../src/proxy/index.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { INIT, JSON_AND_SSE } from '../helpers/raw-http.js';
@@ -123,7 +129,7 @@ describe('keyless clients on an address other hosts can reach', () => {
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },
       log: () => {},
     });
-    await expect(start).rejects.toBeInstanceOf(UsageError);
+    await expect(start).rejects.toBeInstanceOf(StartRefusedError);
     await expect(start).rejects.toThrow(/refusing to serve MCP anonymously on 0\.0\.0\.0.*--allow-anonymous/);
   });
 
@@ -145,7 +151,7 @@ describe('keyless clients on an address other hosts can reach', () => {
           gate: new Gate({
             policy: () => policy,
             audit,
-            review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+            review: { review: async () => ({ kind: 'deny', cause: 'denied', reason: 'no' }) },
             log: () => {},
           }),
           info: PROXY_INFO,

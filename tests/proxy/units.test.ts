@@ -130,7 +130,7 @@ describe('Gate', () => {
     const gate = new Gate({
       policy: () => policy,
       audit,
-      review: { review: async () => ({ kind: 'deny', reason: 'no' }) },
+      review: { review: async () => ({ kind: 'deny', cause: 'denied', reason: 'no' }) },
       log: () => {},
     });
     const args = { amount: 5, nested: { token: 'secret' } };

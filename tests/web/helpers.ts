@@ -1,11 +1,7 @@
 // A real web app over a real SQLite-backed queue, plus helpers to sign in the way a browser does.
 import { join } from 'node:path';
-import {
-  ApprovalQueue,
-  type ApprovalQueueOptions,
-  ApprovalStore,
-  type ReviewRequest,
-} from '../../src/approvals/index.js';
+import { ApprovalQueue, type ApprovalQueueOptions, ApprovalStore } from '../../src/approvals/index.js';
+import type { ReviewRequest } from '../../src/proxy/index.js';
 import { buildWebApp, type WebApp, type WebAppOptions, WebAuth } from '../../src/web/index.js';
 import { idOf, tempDir } from '../approvals/helpers.js';
 

@@ -43,7 +43,7 @@ describe('pending page with many approvals', () => {
         reason: 'r',
         canWait: false,
       });
-      expect(refused.status).toBe('refused');
+      expect(refused).toMatchObject({ kind: 'deny', cause: 'refused' });
     }
     const other = await park(h, { agent: 'billing-bot', args: { invoice: 'inv_77' } });
     expect(await (await h.request('/metrics')).text()).toContain(

@@ -196,7 +196,7 @@ describe('the admin token stays secret', () => {
       reason: 'default',
       canWait: false,
     });
-    expect(held.status === 'pending' && held.message).toContain(BASE);
+    expect(held.kind === 'respond' && held.text).toContain(BASE);
     const { cookie } = await signIn(h);
     await h.request('/login', form({ token: 'wrong-token-wrong-token' }));
     await h.request('/login', form({ token: TOKEN }));

@@ -2,32 +2,43 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Approvals, startApprovals } from '../../src/web/index.js';
+import { type Approvals, openApprovals, startWeb, type Web } from '../../src/app.js';
 import { tempDir } from '../approvals/helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
-const started: Approvals[] = [];
+const started: (Approvals | Web)[] = [];
 beforeEach(() => {
   tmp = tempDir('portcullis-start-');
 });
 afterEach(async () => {
-  for (const a of started.splice(0)) await a.close();
+  for (const part of started.splice(0).reverse()) await part.close();
   tmp.cleanup();
 });
 
-describe('startApprovals', () => {
+/** The approvals and web parts of one proxy process, as the composition root builds them. */
+async function proxyParts(
+  ui: number | 'off',
+  log: (line: string) => void,
+): Promise<{ approvals: Approvals; web: Web }> {
+  const approvals = openApprovals({ dataDir: tmp.dir, log });
+  started.push(approvals);
+  const web = await startWeb({ dataDir: tmp.dir, ui, env: {}, approvals, log });
+  started.push(web);
+  approvals.uiUrl = web.uiUrl;
+  return { approvals, web };
+}
+
+describe('the approvals and web parts', () => {
   it('lets the first process serve the UI and wakes a call held by the second when the first decides', async () => {
     const logs: string[] = [];
     const log = (line: string) => logs.push(line);
-    const first = await startApprovals({ dataDir: tmp.dir, ui: 0, env: {}, log });
-    started.push(first);
-    expect(first.web).toBeDefined();
-    const second = await startApprovals({ dataDir: tmp.dir, ui: first.web?.port as number, env: {}, log });
-    started.push(second);
-    expect(second.web).toBeUndefined();
-    expect(second.uiUrl).toBe(first.uiUrl);
+    const first = await proxyParts(0, log);
+    expect(first.web.server).toBeDefined();
+    const second = await proxyParts(first.web.server?.port as number, log);
+    expect(second.web.server).toBeUndefined();
+    expect(second.web.uiUrl).toBe(first.web.uiUrl);
 
-    const held = second.review.review({
+    const held = second.approvals.queue.review({
       agent: 'claude-desktop',
       server: 'files',
       tool: 'write_file',
@@ -41,14 +52,14 @@ describe('startApprovals', () => {
     let id: string | undefined;
     await expect
       .poll(async () => {
-        const list = (await (await fetch(`${first.uiUrl}/api/approvals`, { headers })).json()) as {
+        const list = (await (await fetch(`${first.web.uiUrl}/api/approvals`, { headers })).json()) as {
           id: string;
         }[];
         id = list[0]?.id;
         return list.length;
       })
       .toBe(1);
-    const res = await fetch(`${first.uiUrl}/api/approvals/${id}/approve`, { method: 'POST', headers });
+    const res = await fetch(`${first.web.uiUrl}/api/approvals/${id}/approve`, { method: 'POST', headers });
     expect(res.status).toBe(200);
     expect(await held).toMatchObject({
       kind: 'run',
@@ -63,10 +74,9 @@ describe('startApprovals', () => {
   });
 
   it('runs without a UI when it is off: pending results then name no address', async () => {
-    const approvals = await startApprovals({ dataDir: tmp.dir, ui: 'off', env: {}, log: () => {} });
-    started.push(approvals);
-    expect(approvals.web).toBeUndefined();
-    const verdict = await approvals.review.review({
+    const { approvals, web } = await proxyParts('off', () => {});
+    expect(web.server).toBeUndefined();
+    const verdict = await approvals.queue.review({
       tool: 't',
       args: {},
       rule: null,

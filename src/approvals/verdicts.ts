@@ -1,0 +1,97 @@
+// What a caller of the queue is told: the verdict for an approval in each state, and the texts naming where it waits.
+import type { ExecutionReport, ReviewVerdict } from '../proxy/index.js';
+import type { Approval, Refusal } from './types.js';
+
+/** The address of one approval in the UI, when the UI is served. */
+function approvalUrl(base: string | undefined, id: string): string | undefined {
+  return base ? `${base.replace(/\/+$/, '')}/#${id}` : undefined;
+}
+
+function where(base: string | undefined, id: string): string {
+  const url = approvalUrl(base, id);
+  return url ? ` at ${url}` : '';
+}
+
+/** The progress text of a held call. */
+export function waitingMessage(id: string, uiUrl: string | undefined): string {
+  return `awaiting approval ${id}${where(uiUrl, id)}`;
+}
+
+/**
+ * A decided approval as this caller's verdict. Only the caller that claimed an approval may be told to
+ * run it; `executed` reports how that one run went.
+ */
+export function settledVerdict(
+  approval: Approval,
+  retry: boolean,
+  executed: (report: ExecutionReport) => void,
+): ReviewVerdict {
+  const approvalId = approval.id;
+  switch (approval.status) {
+    case 'approved':
+      return {
+        kind: 'run',
+        args: JSON.parse(approval.argsCanonical) as Record<string, unknown>,
+        approvalId,
+        retry,
+        executed,
+      };
+    case 'denied': {
+      const by = approval.decidedBy ? ` by ${approval.decidedBy}` : '';
+      const note = approval.note ? `: ${approval.note}` : '';
+      return {
+        kind: 'deny',
+        cause: 'denied',
+        reason: `approval ${approvalId} was denied${by}${note}`,
+        approvalId,
+      };
+    }
+    case 'expired':
+      return {
+        kind: 'deny',
+        cause: 'expired',
+        reason: `approval ${approvalId} expired without a decision`,
+        approvalId,
+      };
+    default:
+      return withdrawnVerdict(approvalId);
+  }
+}
+
+export function withdrawnVerdict(approvalId: string): ReviewVerdict {
+  return {
+    kind: 'deny',
+    cause: 'withdrawn',
+    reason: `approval ${approvalId} was withdrawn: the call was cancelled`,
+    approvalId,
+  };
+}
+
+/** Another caller already ran (or was told about) this approval. */
+export function consumedVerdict(approvalId: string): ReviewVerdict {
+  return {
+    kind: 'deny',
+    cause: 'consumed',
+    reason: `approval ${approvalId} was already used; a replayed call does not run`,
+    approvalId,
+  };
+}
+
+/** The agent already had its cap of pending approvals: nothing was queued. */
+export function refusedVerdict(refusal: Refusal): ReviewVerdict {
+  return { kind: 'deny', cause: 'refused', reason: refusal.reason };
+}
+
+/** For a client that cannot wait (longer): the approval id and the UI address, never a credential. */
+export function pendingVerdict(
+  approval: Approval,
+  uiUrl: string | undefined,
+  retryWindowMs: number,
+): ReviewVerdict {
+  const minutes = Math.max(1, Math.round(retryWindowMs / 60_000));
+  const text =
+    `Approval ${approval.id} is waiting for a person${where(uiUrl, approval.id)}. ` +
+    `Nothing has run. Retry the same call with the same arguments after it is approved ` +
+    `(within ${minutes} minute${minutes === 1 ? '' : 's'} of the approval); it then runs once.`;
+  return { kind: 'respond', text, approvalId: approval.id };
+}
