@@ -2,15 +2,15 @@
 
 import { createHash } from 'node:crypto';
 import type { CompiledPolicy } from '../policy/types.js';
+import { isWildcard, urlHost } from '../util/index.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
-const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 
 /** Host names a request may address: loopback names and the address the proxy is bound to. */
 export function allowedHostnames(boundHost: string): Set<string> {
   const names = new Set(LOOPBACK);
-  const bound = boundHost.includes(':') && !boundHost.startsWith('[') ? `[${boundHost}]` : boundHost;
-  if (!WILDCARD.has(bound)) names.add(bound.toLowerCase());
+  const bound = urlHost(boundHost);
+  if (!isWildcard(bound)) names.add(bound.toLowerCase());
   return names;
 }
 
@@ -38,19 +38,6 @@ export function originAllowed(origin: string | undefined, allowed: Set<string>):
   if (origin === undefined) return true;
   const name = hostnameOf(origin);
   return name !== undefined && allowed.has(name);
-}
-
-export function isWildcard(host: string): boolean {
-  return WILDCARD.has(host);
-}
-
-/** Whether only this machine can reach an address: localhost, 127.0.0.0/8 or ::1. */
-export function isLoopback(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const name = bare.toLowerCase();
-  if (name === 'localhost' || name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return true;
-  return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 export type Identity = { ok: true; agent: string; keyHash: string | null } | { ok: false; message: string };

@@ -1,14 +1,14 @@
 // The Streamable HTTP endpoint (/mcp): one transport and one session per client, guarded by Host, Origin and key.
 
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../policy/types.js';
-import { allowedHostnames, hostAllowed, identify, isWildcard, originAllowed } from './http-guard.js';
+import { closeServer, isWildcard, listenOn, urlHost } from '../util/index.js';
+import { allowedHostnames, hostAllowed, identify, originAllowed } from './http-guard.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -306,24 +306,16 @@ export interface HttpListener {
 
 /** Listens on host:port (0 picks a free port) and resolves once the socket is bound. */
 export async function listen(endpoint: HttpEndpoint, host: string, port: number): Promise<HttpListener> {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: endpoint.app.fetch, hostname: host, port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const boundHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const server = createAdaptorServer({ fetch: endpoint.app.fetch });
+  const address = await listenOn(server, host, port);
+  const urlHostname = isWildcard(host) ? '127.0.0.1' : urlHost(host);
   return {
-    url: `http://${urlHost}:${address.port}/mcp`,
+    url: `http://${urlHostname}:${address.port}/mcp`,
     port: address.port,
-    bound: `${boundHost}:${address.port}`,
+    bound: `${urlHost(address.address)}:${address.port}`,
     async close() {
       await endpoint.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Open SSE streams would hold close() forever.
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { AuditSink } from '../audit/types.js';
 import type { ApprovalSettings, CompiledPolicy } from '../policy/types.js';
 import type { ReviewHandler } from '../proxy/review.js';
 import type { Redaction } from '../secrets/redact.js';
+import { urlHost } from '../util/index.js';
 import type { ReadyReport } from './app.js';
 import { loadOrCreateToken, WebAuth } from './auth.js';
 import { serveWeb, WebPortInUseError, type WebServer } from './server.js';
@@ -84,7 +85,7 @@ export async function startApprovals(options: ApprovalsOptions): Promise<Approva
         if (!(error instanceof WebPortInUseError)) throw error;
         // Claude Desktop starts one proxy per server: the first to bind serves the UI for all of them,
         // and the shared database carries every decision and login code between them.
-        uiUrl = `http://${host.includes(':') ? `[${host}]` : host}:${error.port}`;
+        uiUrl = `http://${urlHost(host)}:${error.port}`;
         options.log(`approvals UI: ${uiUrl} is already served (by another Portcullis process, presumably)`);
       }
       options.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
