@@ -13,12 +13,13 @@ import { AuditQueryError } from '../audit/query.js';
 import type { AuditSink } from '../audit/types.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import type { Redaction } from '../secrets/redact.js';
+import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
-import { hostOriginGuard, securityHeaders, type WebEnv } from './security.js';
+import { securityHeaders, type WebEnv } from './security.js';
 import { layout } from './views/layout.js';
 import { messagePage, type PolicyStatus } from './views/pages.js';
 
@@ -69,6 +70,12 @@ export interface WebApp {
 /** Decisions, notes, sign-ins and dry-run checks are small; a megabyte leaves room for /api/check arguments. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+const REFUSALS: Record<HostGuardRefusal, string> = {
+  host: 'Host not allowed',
+  origin: 'Origin not allowed',
+  'cross-site': 'Cross-site request refused',
+};
+
 export function buildWebApp(options: WebAppOptions): WebApp {
   const allowedOrigins =
     options.allowedOrigins ?? (() => options.allowedHosts().map((host) => `http://${host}`));
@@ -77,7 +84,16 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   const app = new Hono<WebEnv>();
 
   app.use('*', securityHeaders());
-  app.use('*', hostOriginGuard(options.allowedHosts, allowedOrigins));
+  app.use(
+    '*',
+    hostGuard({
+      hosts: options.allowedHosts,
+      origins: allowedOrigins,
+      refuse: (_c, refusal) => {
+        throw new HTTPException(403, { message: REFUSALS[refusal] });
+      },
+    }),
+  );
   // /login takes a body before anyone is signed in: no request body may be larger than this.
   app.use(
     '*',

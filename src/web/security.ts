@@ -1,4 +1,4 @@
-// Request guards for the UI and admin API: response headers, Host/Origin allowlist, authentication, CSRF.
+// Request guards for the UI and admin API: response headers, authentication, CSRF (Host/Origin: src/util/host-guard.ts).
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
@@ -34,31 +34,6 @@ export function securityHeaders(): MiddlewareHandler<WebEnv> {
     h.set('Cross-Origin-Opener-Policy', 'same-origin');
     h.set('Cross-Origin-Resource-Policy', 'same-origin');
     if (!h.has('Cache-Control')) h.set('Cache-Control', 'no-store');
-  };
-}
-
-/**
- * DNS rebinding defence: a page on evil.example that resolves to 127.0.0.1 still sends its own Host,
- * and a cross-site form or fetch sends its own Origin. Both must be on the allowlist.
- */
-export function hostOriginGuard(
-  allowedHosts: () => readonly string[],
-  allowedOrigins: () => readonly string[],
-): MiddlewareHandler<WebEnv> {
-  return async (c, next) => {
-    const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
-    if (!allowedHosts().includes(host)) throw new HTTPException(403, { message: 'Host not allowed' });
-    const origin = c.req.header('origin');
-    if (origin !== undefined && !allowedOrigins().includes(origin.toLowerCase())) {
-      throw new HTTPException(403, { message: 'Origin not allowed' });
-    }
-    // Fetch Metadata says outright where a browser request comes from. Another port on 127.0.0.1 is
-    // "same-site" (SameSite cookies ignore ports), so only same-origin and direct navigation pass.
-    const site = c.req.header('sec-fetch-site');
-    if (site === 'cross-site' || site === 'same-site') {
-      throw new HTTPException(403, { message: 'Cross-site request refused' });
-    }
-    await next();
   };
 }
 
