@@ -12,8 +12,8 @@ import type { ApprovalSettings, CompiledPolicy } from '../policy/types.js';
 import type { ReviewHandler } from '../proxy/review.js';
 import type { Redaction } from '../secrets/redact.js';
 import { urlHost } from '../util/index.js';
-import type { ReadyReport } from './app.js';
 import { loadOrCreateToken, WebAuth } from './auth.js';
+import type { ReadyReport } from './routes/public.js';
 import { serveWeb, WebPortInUseError, type WebServer } from './server.js';
 import type { PolicyStatus } from './views/pages.js';
 
