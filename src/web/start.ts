@@ -7,10 +7,10 @@ import {
   DEFAULT_APPROVAL_SETTINGS,
   queueReviewHandler,
 } from '../approvals/index.js';
-import type { AuditSink } from '../audit/types.js';
-import type { ApprovalSettings, CompiledPolicy } from '../policy/types.js';
-import type { ReviewHandler } from '../proxy/review.js';
-import type { Redaction } from '../secrets/redact.js';
+import type { AuditSink } from '../audit/index.js';
+import type { ApprovalSettings, CompiledPolicy } from '../policy/index.js';
+import type { ReviewHandler } from '../proxy/index.js';
+import type { Redaction } from '../secrets/index.js';
 import { urlHost } from '../util/index.js';
 import { loadOrCreateToken, WebAuth } from './auth.js';
 import type { ReadyReport } from './routes/public.js';
