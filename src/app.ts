@@ -23,6 +23,7 @@ import {
   type UpstreamSpec,
   unprefixedServers,
 } from './proxy/index.js';
+import { urlHost } from './util/index.js';
 import {
   loadOrCreateToken,
   type PolicyStatus,
@@ -335,7 +336,7 @@ export async function startWeb(deps: {
     uiUrl = server.url;
   } catch (error) {
     if (!(error instanceof WebPortInUseError)) throw error;
-    uiUrl = `http://${host}:${error.port}`;
+    uiUrl = `http://${urlHost(host)}:${error.port}`;
     deps.log(`approvals UI: ${uiUrl} is already served (by another Portcullis process, presumably)`);
   }
   deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);

@@ -1,9 +1,10 @@
-// The approvals table: its schema (versioned with user_version) and how a row becomes an Approval.
+// The approvals database: its schema (versioned with user_version) and how a row becomes an Approval.
 import type { Approval, ApprovalStatus } from './types.js';
 
 // 2: approval_refusals and the per-agent index (the pending cap). An older Portcullis refuses a newer
 // database rather than queue past a cap it does not know about.
-export const SCHEMA_VERSION = 2;
+// 3: ui_login_codes, which the UI's LoginCodes created for itself before; IF NOT EXISTS keeps those.
+export const SCHEMA_VERSION = 3;
 
 export const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -39,6 +40,11 @@ CREATE TABLE IF NOT EXISTS approval_refusals (
   refused   INTEGER NOT NULL,
   since     INTEGER NOT NULL,
   last_at   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ui_login_codes (
+  code_sha256 TEXT PRIMARY KEY,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER
 );
 `;
 

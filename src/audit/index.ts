@@ -1,5 +1,5 @@
 // The audit log's public surface: open a log, append events, query and verify records.
-export { GENESIS_HASH } from './chain.js';
+export { canonicalJson, formatLine, GENESIS_HASH } from './chain.js';
 export { CHECKPOINT_FILE, type Checkpoint, logFileName } from './files.js';
 export {
   AuditLog,
@@ -15,7 +15,7 @@ export {
   parseAuditCursor,
   queryAudit,
 } from './query.js';
-export { AuditKeyError, REDACTED_PREFIX, RedactPatternError } from './redact.js';
+export { AuditKeyError, REDACTED_PREFIX, Redactor, RedactPatternError } from './redact.js';
 export * from './types.js';
 export {
   type VerifyChain,

@@ -1,56 +1,30 @@
-// DNS-rebinding and identity checks for the HTTP endpoint: Host, Origin, and the bearer key.
+// What the HTTP endpoint lets in: its Host/Origin allowlist (for the shared guard) and the bearer key.
 
 import { createHash } from 'node:crypto';
 import type { CompiledPolicy } from '../policy/types.js';
+import { type HostGuardOptions, isWildcard, urlHost } from '../util/index.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
-const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
-
-/** Host names a request may address: loopback names and the address the proxy is bound to. */
-export function allowedHostnames(boundHost: string): Set<string> {
-  const names = new Set(LOOPBACK);
-  const bound = boundHost.includes(':') && !boundHost.startsWith('[') ? `[${boundHost}]` : boundHost;
-  if (!WILDCARD.has(bound)) names.add(bound.toLowerCase());
-  return names;
-}
-
-function hostnameOf(value: string): string | undefined {
-  try {
-    return new URL(value).hostname.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
-
-/** A Host header naming anything else is a rebinding attempt (evil.example resolving to 127.0.0.1). */
-export function hostAllowed(host: string | undefined, allowed: Set<string>, wildcard: boolean): boolean {
-  if (host === undefined) return false;
-  if (wildcard) return true;
-  const name = hostnameOf(`http://${host}`);
-  return name !== undefined && allowed.has(name);
-}
 
 /**
- * Browsers send Origin; other clients usually do not. A present Origin must name an allowed host
- * (any port: the threat is a foreign site, not another local one). "null" and garbage are refused.
+ * What the shared host guard lets through to /mcp. Host: loopback names and the bound address, at
+ * the endpoint's port once it listens (any port before then, when only app.request() reaches it).
+ * Bound to every interface, any Host: the endpoint cannot know the names it is reached by, so there
+ * the bearer key is the guard (src/app.ts refuses keyless clients unless --allow-anonymous). Origin:
+ * those names at any port, http or https: browser-based MCP clients (the MCP Inspector on
+ * localhost:6274) run on another local port, and the threat is a foreign site, not a local one.
  */
-export function originAllowed(origin: string | undefined, allowed: Set<string>): boolean {
-  if (origin === undefined) return true;
-  const name = hostnameOf(origin);
-  return name !== undefined && allowed.has(name);
-}
-
-export function isWildcard(host: string): boolean {
-  return WILDCARD.has(host);
-}
-
-/** Whether only this machine can reach an address: localhost, 127.0.0.0/8 or ::1. */
-export function isLoopback(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const name = bare.toLowerCase();
-  if (name === 'localhost' || name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return true;
-  return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+export function endpointAllowlist(
+  boundHost: string,
+  port: () => number | undefined,
+): Pick<HostGuardOptions, 'hosts' | 'origins'> {
+  const bound = urlHost(boundHost).toLowerCase();
+  const names = isWildcard(bound) ? LOOPBACK : [...new Set([...LOOPBACK, bound])];
+  const origins = names.flatMap((name) => [`http://${name}:*`, `https://${name}:*`]);
+  return {
+    hosts: () => (isWildcard(bound) ? 'any' : names.map((name) => `${name}:${port() ?? '*'}`)),
+    origins: () => origins,
+  };
 }
 
 export type Identity = { ok: true; agent: string; keyHash: string | null } | { ok: false; message: string };

@@ -1,14 +1,21 @@
 // The Streamable HTTP endpoint (/mcp): one transport and one session per client, guarded by Host, Origin and key.
 
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../policy/types.js';
-import { allowedHostnames, hostAllowed, identify, isWildcard, originAllowed } from './http-guard.js';
+import {
+  closeServer,
+  type HostGuardRefusal,
+  hostGuard,
+  isWildcard,
+  listenOn,
+  urlHost,
+} from '../util/index.js';
+import { endpointAllowlist, identify } from './http-guard.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -38,6 +45,12 @@ interface Entry {
   keyHash: string | null;
   lastSeen: number;
 }
+
+const REFUSALS: Record<HostGuardRefusal, string> = {
+  host: 'Host header not allowed',
+  origin: 'Origin not allowed',
+  'cross-site': 'cross-site request refused',
+};
 
 function rpcError(
   status: number,
@@ -76,7 +89,8 @@ export class HttpEndpoint {
   readonly app = new Hono();
   private readonly options: HttpEndpointOptions;
   private readonly sessions = new Map<string, Entry>();
-  private readonly allowed: Set<string>;
+  /** The port it listens on, once it does: from then on a Host must name it. */
+  private port: number | undefined;
   /** Sessions being opened (initialize in progress), per agent: they count against the caps too. */
   private readonly opening = new Map<string, number>();
   private readonly maxBody: number;
@@ -85,26 +99,26 @@ export class HttpEndpoint {
 
   constructor(options: HttpEndpointOptions) {
     this.options = options;
-    this.allowed = allowedHostnames(options.host);
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.scheduleReaper();
-    const wildcard = isWildcard(options.host);
-    this.app.use('*', async (c, next) => {
-      // @hono/node-server builds the request URL from the Host header, so the URL's host is the Host.
-      if (!hostAllowed(new URL(c.req.url).host, this.allowed, wildcard)) {
-        return rpcError(403, -32000, 'Forbidden: Host header not allowed');
-      }
-      if (!originAllowed(c.req.header('origin'), this.allowed)) {
-        return rpcError(403, -32000, 'Forbidden: Origin not allowed');
-      }
-      await next();
-    });
+    this.app.use(
+      '*',
+      hostGuard({
+        ...endpointAllowlist(options.host, () => this.port),
+        refuse: (_c, refusal) => rpcError(403, -32000, `Forbidden: ${REFUSALS[refusal]}`),
+      }),
+    );
     this.app.all('/mcp', (c) => this.handle(c.req.raw));
     this.app.notFound(() => rpcError(404, -32000, 'Not found: the MCP endpoint is /mcp'));
     this.app.onError((error) => {
       options.log(`http: ${error.message}`);
       return rpcError(500, -32603, 'Internal error');
     });
+  }
+
+  /** Called once the socket is bound (listen() does): Host headers naming another port are refused from then on. */
+  listeningOn(port: number): void {
+    this.port = port;
   }
 
   get sessionCount(): number {
@@ -306,24 +320,17 @@ export interface HttpListener {
 
 /** Listens on host:port (0 picks a free port) and resolves once the socket is bound. */
 export async function listen(endpoint: HttpEndpoint, host: string, port: number): Promise<HttpListener> {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: endpoint.app.fetch, hostname: host, port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const boundHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const server = createAdaptorServer({ fetch: endpoint.app.fetch });
+  const address = await listenOn(server, host, port);
+  endpoint.listeningOn(address.port);
+  const urlHostname = isWildcard(host) ? '127.0.0.1' : urlHost(host);
   return {
-    url: `http://${urlHost}:${address.port}/mcp`,
+    url: `http://${urlHostname}:${address.port}/mcp`,
     port: address.port,
-    bound: `${boundHost}:${address.port}`,
+    bound: `${urlHost(address.address)}:${address.port}`,
     async close() {
       await endpoint.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Open SSE streams would hold close() forever.
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

@@ -1,5 +1,7 @@
 // The proxy's public face: sessions, the gate, the HTTP endpoint, upstream specs and the policy source.
 
+// isLoopback moved to src/util; app.ts and the run command still ask the proxy for it.
+export { isLoopback } from '../util/index.js';
 export { Ambiguities, type Ambiguity } from './ambiguity.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
 export { expandEnv, expandEnvMap } from './env.js';
@@ -21,7 +23,7 @@ export {
   type HttpListener,
   listen,
 } from './http.js';
-export { identify, isLoopback } from './http-guard.js';
+export { identify } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
 export { compile, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';

@@ -1,7 +1,8 @@
 // Builds the UI and admin API as a Hono app from its dependencies, so tests drive it with app.request().
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Registry } from 'prom-client';
 import {
   ApprovalConflictError,
@@ -9,25 +10,23 @@ import {
   ApprovalQueryError,
   type ApprovalQueue,
 } from '../approvals/index.js';
-import { AuditQueryError } from '../audit/query.js';
-import type { AuditSink } from '../audit/types.js';
-import type { CompiledPolicy } from '../policy/types.js';
-import type { Redaction } from '../secrets/redact.js';
+import { AuditQueryError, type AuditSink } from '../audit/index.js';
+import type { CompiledPolicy } from '../policy/index.js';
+import type { Redaction } from '../secrets/index.js';
+import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
+import { approvalMasker } from './display.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
-import { hostOriginGuard, securityHeaders, type WebEnv } from './security.js';
+import { publicRoutes, type ReadyReport } from './routes/public.js';
+import { revealer } from './routes/reveal.js';
+import { securityHeaders, type WebEnv } from './security.js';
 import { layout } from './views/layout.js';
 import { messagePage, type PolicyStatus } from './views/pages.js';
 
-export interface ReadyReport {
-  ready: boolean;
-  /** Named checks, e.g. { audit: { ok: true }, upstreams: { ok: false, detail: "payments down" } }. */
-  checks?: Record<string, { ok: boolean; detail?: string | undefined }> | undefined;
-}
-
+/** Everything the web app is built from; buildWebApp hands each route group only its part. */
 export interface WebAppOptions {
   queue: ApprovalQueue;
   auth: WebAuth;
@@ -69,15 +68,43 @@ export interface WebApp {
 /** Decisions, notes, sign-ins and dry-run checks are small; a megabyte leaves room for /api/check arguments. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export function buildWebApp(options: WebAppOptions): WebApp {
+const REFUSALS: Record<HostGuardRefusal, string> = {
+  host: 'Host not allowed',
+  origin: 'Origin not allowed',
+  'cross-site': 'Cross-site request refused',
+};
+
+/** JSON for the API and for clients that do not ask for HTML; a page in the frame for browsers. */
+function errorResponse(
+  c: Context<WebEnv>,
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Response | Promise<Response> {
+  if (c.req.path.startsWith('/api/') || !(c.req.header('accept') ?? '').includes('text/html')) {
+    return c.json({ error: message, ...extra }, status as 400);
+  }
+  return c.html(
+    layout({ title: 'Error', active: 'none', showPolicy: false }, messagePage(`${status}`, message)),
+    status as 400,
+  );
+}
+
+/** Before any route: response headers, the Host/Origin guard, the body limit, and 405 for a known path. */
+function protect(app: Hono<WebEnv>, options: WebAppOptions): void {
   const allowedOrigins =
     options.allowedOrigins ?? (() => options.allowedHosts().map((host) => `http://${host}`));
-  const assets = loadAssets();
-  const metrics = createMetrics(options.queue, options.registry);
-  const app = new Hono<WebEnv>();
-
   app.use('*', securityHeaders());
-  app.use('*', hostOriginGuard(options.allowedHosts, allowedOrigins));
+  app.use(
+    '*',
+    hostGuard({
+      hosts: options.allowedHosts,
+      origins: allowedOrigins,
+      refuse: (_c, refusal) => {
+        throw new HTTPException(403, { message: REFUSALS[refusal] });
+      },
+    }),
+  );
   // /login takes a body before anyone is signed in: no request body may be larger than this.
   app.use(
     '*',
@@ -86,44 +113,21 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       onError: (c) => c.json({ error: `Payload too large: the limit is ${MAX_BODY_BYTES} bytes` }, 413),
     }),
   );
+  // A GET on a state-changing route is a 405 naming what it takes (POST), not a 404; sign-in still comes first.
+  app.use(
+    '*',
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        c.header('Allow', methods.join(', '));
+        return errorResponse(c, 405, `Use ${methods.join(' or ')}`);
+      },
+    }),
+  );
+}
 
-  app.get('/assets/:name', (c) => {
-    const asset = assets.get(c.req.param('name'));
-    if (!asset) throw new HTTPException(404, { message: 'Not found' });
-    c.header('Cache-Control', 'no-cache');
-    return c.body(asset.body, 200, { 'Content-Type': asset.type });
-  });
-
-  app.get('/health/live', (c) => c.json({ status: 'ok' }));
-  app.get('/health/ready', async (c) => {
-    const checks: NonNullable<ReadyReport['checks']> = {};
-    try {
-      options.queue.store.countPending();
-      checks.approvals = { ok: true };
-    } catch (error) {
-      checks.approvals = { ok: false, detail: (error as Error).message };
-    }
-    let ready = checks.approvals.ok;
-    if (options.ready) {
-      try {
-        const report = await options.ready();
-        Object.assign(checks, report.checks ?? {});
-        ready = ready && report.ready;
-      } catch (error) {
-        checks.dependencies = { ok: false, detail: (error as Error).message };
-        ready = false;
-      }
-    }
-    return c.json({ status: ready ? 'ready' : 'not ready', checks }, ready ? 200 : 503);
-  });
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
-  });
-
-  app.route('/api', apiRoutes(options));
-  app.route('/', pageRoutes(options));
-
+/** After every route: 404s, and errors turned into responses in this one place. */
+function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
   app.notFound((c) => {
     if (c.req.path.startsWith('/api/')) return c.json({ error: 'Not found' }, 404);
     return c.html(
@@ -136,36 +140,36 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   });
 
   app.onError((error, c) => {
-    let status = 500;
-    let message = 'Internal error';
-    let extra: Record<string, unknown> = {};
-    if (error instanceof HTTPException) {
-      if (error.res) return error.res;
-      status = error.status;
-      message = error.message;
-    } else if (error instanceof ApprovalNotFoundError) {
-      status = 404;
-      message = error.message;
-    } else if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
-      status = 400;
-      message = error.message;
-      extra = { code: error.code };
-    } else if (error instanceof ApprovalConflictError) {
-      status = 409;
-      message = error.message;
-      extra = { status: error.status };
-    } else {
-      options.log?.(`web: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
+    if (error instanceof HTTPException) return error.res ?? errorResponse(c, error.status, error.message);
+    if (error instanceof ApprovalNotFoundError) return errorResponse(c, 404, error.message);
+    if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
+      return errorResponse(c, 400, error.message, { code: error.code });
     }
-    if (status === 405) c.header('Allow', 'POST');
-    if (c.req.path.startsWith('/api/') || !(c.req.header('accept') ?? '').includes('text/html')) {
-      return c.json({ error: message, ...extra }, status as 400);
+    if (error instanceof ApprovalConflictError) {
+      return errorResponse(c, 409, error.message, { status: error.status });
     }
-    return c.html(
-      layout({ title: 'Error', active: 'none', showPolicy: false }, messagePage(`${status}`, message)),
-      status as 400,
-    );
+    log?.(`web: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
+    return errorResponse(c, 500, 'Internal error');
   });
+}
 
+export function buildWebApp(options: WebAppOptions): WebApp {
+  const metrics = createMetrics(options.queue, options.registry);
+  const mask = approvalMasker(options.redactArgs);
+  const reveal = revealer({ queue: options.queue, mask, audit: options.audit, log: options.log });
+  const app = new Hono<WebEnv>();
+  protect(app, options);
+  app.route(
+    '/',
+    publicRoutes({
+      assets: loadAssets(),
+      checkStore: () => void options.queue.store.countPending(),
+      ready: options.ready,
+      registry: metrics.registry,
+    }),
+  );
+  app.route('/api', apiRoutes({ ...options, mask, reveal }));
+  app.route('/', pageRoutes({ ...options, mask, reveal }));
+  answerErrors(app, options.log);
   return { app, registry: metrics.registry, close: metrics.close };
 }

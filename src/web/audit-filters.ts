@@ -1,7 +1,6 @@
 // Audit filters from a query string, shared by the audit page and GET /api/audit: strict, so a typo
 // (`decison=deny`) is an error rather than a page of everything.
-import { type AuditQuery, AuditQueryError, parseAuditCursor } from '../audit/query.js';
-import type { AuditEventKind } from '../audit/types.js';
+import { type AuditEventKind, type AuditQuery, AuditQueryError, parseAuditCursor } from '../audit/index.js';
 
 export const AUDIT_DECISIONS = ['allow', 'deny', 'review'] as const;
 

@@ -75,20 +75,15 @@ function readToken(file: string): string {
 
 /**
  * One-time login codes live in the shared database (hashed), so any proxy process can print a login URL
- * that works on whichever process serves the UI. Each code works once, for a few minutes.
+ * that works on whichever process serves the UI. Each code works once, for a few minutes. The table
+ * is the approvals database's (src/approvals/schema.ts): `db` is an ApprovalStore's.
  */
 export class LoginCodes {
   constructor(
     private readonly db: Database.Database,
     private readonly ttlMs = 10 * 60_000,
     private readonly now: () => number = Date.now,
-  ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ui_login_codes (
-      code_sha256 TEXT PRIMARY KEY,
-      expires_at  INTEGER NOT NULL,
-      used_at     INTEGER
-    )`);
-  }
+  ) {}
 
   issue(): string {
     const code = randomSecret();

@@ -1,15 +1,16 @@
 // What the UI and API show of an approval: its arguments with secrets masked, and which values a reviewer may reveal.
 import { randomBytes } from 'node:crypto';
 import type { Approval } from '../approvals/index.js';
-import { canonicalJson } from '../audit/chain.js';
-import { Redactor } from '../audit/redact.js';
-import type { Redaction } from '../secrets/redact.js';
-import type { WebAppOptions } from './app.js';
+import { canonicalJson, Redactor } from '../audit/index.js';
+import type { Redaction } from '../secrets/index.js';
 
-/** An approval as shown: masked arguments, plus the JSON Pointer of each masked value (what Reveal takes). */
-export interface Displayed extends Approval {
+/** An approval as a reviewer sees it: masked arguments, plus the JSON Pointer of each masked value (what Reveal takes). */
+export interface MaskedApproval extends Approval {
   maskedPaths: readonly string[];
 }
+
+/** Masks one approval for a reviewer; every route that shows approvals gets one of these, not the redactor. */
+export type MaskApproval = (approval: Approval) => MaskedApproval;
 
 /**
  * Without the audit log's redactor, secrets are still masked (fail closed), with a key of this
@@ -21,16 +22,15 @@ function maskWithoutAuditKey(args: unknown): Redaction {
   return fallback.review(args);
 }
 
-/** The reviewer's view of `args` (src/secrets/redact.ts, mode `review`). */
-export function reviewArgs(options: Pick<WebAppOptions, 'redactArgs'>, args: unknown): Redaction {
-  return (options.redactArgs ?? maskWithoutAuditKey)(args);
-}
-
 /**
- * A copy for display. `argsCanonical` becomes the canonical JSON of the masked arguments; `argsSha256`
- * stays the hash of the real ones, so a reviewer can still tell two calls apart.
+ * Masking with `redactArgs` (the audit log's Redactor, mode `review`), or a key of our own without
+ * it. `argsCanonical` becomes the canonical JSON of the masked arguments; `argsSha256` stays the
+ * hash of the real ones, so a reviewer can still tell two calls apart.
  */
-export function displayed(options: Pick<WebAppOptions, 'redactArgs'>, approval: Approval): Displayed {
-  const { value, masked } = reviewArgs(options, JSON.parse(approval.argsCanonical));
-  return { ...approval, argsCanonical: canonicalJson(value), maskedPaths: masked };
+export function approvalMasker(redactArgs?: ((args: unknown) => Redaction) | undefined): MaskApproval {
+  const review = redactArgs ?? maskWithoutAuditKey;
+  return (approval) => {
+    const { value, masked } = review(JSON.parse(approval.argsCanonical));
+    return { ...approval, argsCanonical: canonicalJson(value), maskedPaths: masked };
+  };
 }

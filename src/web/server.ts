@@ -1,8 +1,8 @@
 // Serves the web app on a loopback port; a second proxy process finding the port taken leaves it be.
-import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
+import { closeServer, listenOn, urlHost } from '../util/index.js';
 import { buildWebApp, type WebAppOptions } from './app.js';
 import type { WebEnv } from './security.js';
 
@@ -41,7 +41,7 @@ export interface WebServer {
 }
 
 function hostsFor(host: string, port: number): string[] {
-  const hosts = [`${host.includes(':') ? `[${host}]` : host}:${port}`];
+  const hosts = [`${urlHost(host)}:${port}`];
   if (host === '127.0.0.1' || host === '::1' || host === 'localhost') {
     hosts.push(`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`);
   }
@@ -54,21 +54,15 @@ export async function serveWeb(options: WebServerOptions): Promise<WebServer> {
   let allowed: string[] = [];
   const web = buildWebApp({ ...options, allowedHosts: () => allowed });
   const server = createAdaptorServer({ fetch: web.app.fetch });
-  const port = await new Promise<number>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(error.code === 'EADDRINUSE' ? new WebPortInUseError(host, requested) : error);
-    };
-    server.once('error', onError);
-    server.listen(requested, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  }).catch((error: unknown) => {
-    web.close();
-    throw error;
-  });
+  const port = await listenOn(server, host, requested).then(
+    (address) => address.port,
+    (error: NodeJS.ErrnoException) => {
+      web.close();
+      throw error.code === 'EADDRINUSE' ? new WebPortInUseError(host, requested) : error;
+    },
+  );
   allowed = [...hostsFor(host, port), ...(options.extraAllowedHosts ?? []).map((h) => h.toLowerCase())];
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${urlHost(host)}:${port}`;
   let closed = false;
   return {
     url,
@@ -83,11 +77,7 @@ export async function serveWeb(options: WebServerOptions): Promise<WebServer> {
       try {
         web.close();
       } finally {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Live-update streams never end on their own.
-          if ('closeAllConnections' in server) server.closeAllConnections();
-        });
+        await closeServer(server);
       }
     },
   };

@@ -1,8 +1,8 @@
 // Admin token file handling and one-time login codes, on real files and a real SQLite database.
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApprovalStore } from '../../src/approvals/index.js';
 import { LoginCodes, loadOrCreateToken, WebConfigError } from '../../src/web/index.js';
 import { tempDir } from '../approvals/helpers.js';
 
@@ -47,9 +47,10 @@ describe('one-time login codes', () => {
   it('work once, expire, and are shared by every connection to the data dir', () => {
     const file = join(tmp.dir, 'approvals.db');
     let now = 1_000_000;
-    const dbs = [new Database(file), new Database(file)] as const;
-    const issuer = new LoginCodes(dbs[0], 60_000, () => now);
-    const server = new LoginCodes(dbs[1], 60_000, () => now);
+    // Two processes' stores on one data dir: the approvals migrations create the codes' table.
+    const stores = [new ApprovalStore(file), new ApprovalStore(file)] as const;
+    const issuer = new LoginCodes(stores[0].db, 60_000, () => now);
+    const server = new LoginCodes(stores[1].db, 60_000, () => now);
     const code = issuer.issue();
     expect(server.consume(code)).toBe(true);
     expect(server.consume(code)).toBe(false);
@@ -60,6 +61,25 @@ describe('one-time login codes', () => {
     expect(server.consume(late)).toBe(false);
     expect(server.consume('')).toBe(false);
     expect(server.consume('not-a-code')).toBe(false);
-    for (const db of dbs) db.close();
+    for (const store of stores) store.close();
+  });
+});
+
+describe('an approvals database from before schema 3', () => {
+  it('gets the codes table when it has none, and keeps the codes of one that made it itself', () => {
+    const file = join(tmp.dir, 'approvals.db');
+    const old = new ApprovalStore(file);
+    const issued = new LoginCodes(old.db).issue();
+    old.db.pragma('user_version = 2');
+    old.close();
+    const reopened = new ApprovalStore(file);
+    expect(reopened.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(new LoginCodes(reopened.db).consume(issued)).toBe(true);
+    reopened.db.exec('DROP TABLE ui_login_codes');
+    reopened.db.pragma('user_version = 2');
+    reopened.close();
+    const bare = new ApprovalStore(file);
+    expect(new LoginCodes(bare.db).consume(new LoginCodes(bare.db).issue())).toBe(true);
+    bare.close();
   });
 });

@@ -167,6 +167,15 @@ describe('methods and headers', () => {
     expect(h.store.get(id)?.status).toBe('pending');
   });
 
+  it('names the methods a known API path takes, and answers an unknown one with the JSON 404', async () => {
+    const put = await h.request('/api/approvals', bearer({ method: 'PUT' }));
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD');
+    const unknown = await h.request('/api/nothing-here', bearer());
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: 'Not found' });
+  });
+
   it("sends frame-ancestors 'none' and the other protective headers on every response", async () => {
     const { cookie } = await signIn(h);
     for (const res of [

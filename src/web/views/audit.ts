@@ -1,6 +1,6 @@
 // The audit log page: a filter form, the matching records newest first, each expandable to its JSON.
 import { html } from 'hono/html';
-import type { AuditRecord } from '../../audit/types.js';
+import type { AuditRecord } from '../../audit/index.js';
 import {
   AUDIT_DECISIONS,
   AUDIT_EVENT_KINDS,
