@@ -12,7 +12,6 @@ import type {
   Decision,
   DecisionKind,
   PolicyTestCase,
-  ServerConfig,
   SessionSettings,
   TraceStep,
 } from './types.js';
@@ -87,7 +86,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
   return {
     sha256,
     defaultDecision,
-    servers: (doc.servers ?? {}) as Record<string, ServerConfig>,
+    servers: doc.servers ?? {},
     agents,
     approval: approvalSettings(doc.approval),
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
