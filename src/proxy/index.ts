@@ -7,7 +7,6 @@ export {
   errorText,
   PolicyLoadError,
   ProxyError,
-  RpcCode,
   RpcError,
   toRpcError,
   UpstreamConfigError,

@@ -4,6 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientCapabilities,
+  ErrorCode,
   type Implementation,
   type JSONRPCNotification,
   type JSONRPCRequest,
@@ -16,7 +17,7 @@ import {
 import type { CompiledPolicy } from '../policy/types.js';
 import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
-import { errorText, RpcCode, RpcError } from './errors.js';
+import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import { Lists, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
@@ -150,7 +151,7 @@ export class DownstreamSession {
   }
 
   private async dispatch(request: JSONRPCRequest, extra: Extra): Promise<Result> {
-    if (this.closed) throw new RpcError(RpcCode.ConnectionClosed, 'session closed');
+    if (this.closed) throw new RpcError(ErrorCode.ConnectionClosed, 'session closed');
     if (request.method === 'initialize') return this.initialize(request);
     if (!this.init) throw new RpcError(-32600, 'the session is not initialized');
     const params = (request.params ?? {}) as Params;
@@ -177,7 +178,7 @@ export class DownstreamSession {
         return this.setLevel(params, extra);
       default:
         // Unknown methods (server/discover, tasks/*, anything new) are refused rather than forwarded blind.
-        throw new RpcError(RpcCode.MethodNotFound, 'Method not found');
+        throw new RpcError(ErrorCode.MethodNotFound, 'Method not found');
     }
   }
 
@@ -296,20 +297,21 @@ export class DownstreamSession {
   /** Sends a request to the named upstream for the client; an upstream the session lacks is a clear error. */
   private async forward(server: string, method: string, params: Params, extra: Extra): Promise<Result> {
     const upstream = this.upstreams.get(server);
-    if (!upstream) throw new RpcError(RpcCode.ConnectionClosed, `upstream "${server}" is not configured`);
+    if (!upstream) throw new RpcError(ErrorCode.ConnectionClosed, `upstream "${server}" is not configured`);
     return this.relay.forward(upstream, method, params, extra);
   }
 
   private async getPrompt(params: Params, extra: Extra): Promise<Result> {
     const single = this.catalog.single;
     if (single !== undefined) return this.forward(single, 'prompts/get', params, extra);
-    if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'prompts/get needs a prompt name');
+    if (!isString(params.name))
+      throw new RpcError(ErrorCode.InvalidParams, 'prompts/get needs a prompt name');
     const route = await this.lists.promptRoute(params.name, extra);
     return this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra);
   }
 
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
-    if (!isString(params.uri)) throw new RpcError(RpcCode.InvalidParams, `${method} needs a uri`);
+    if (!isString(params.uri)) throw new RpcError(ErrorCode.InvalidParams, `${method} needs a uri`);
     const owner = await this.lists.resourceOwner(params.uri, extra);
     return this.forward(owner, method, params, extra);
   }
@@ -327,7 +329,7 @@ export class DownstreamSession {
       const owner = await this.lists.resourceOwner(ref.uri, extra);
       return this.forward(owner, 'completion/complete', params, extra);
     }
-    throw new RpcError(RpcCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
+    throw new RpcError(ErrorCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
   }
 
   private async setLevel(params: Params, extra: Extra): Promise<Result> {

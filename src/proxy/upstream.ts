@@ -18,7 +18,7 @@ import {
   ResultSchema,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
+import { errorText, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
 import { StdioUpstreamTransport } from './stdio-upstream.js';
 import type { UpstreamSpec } from './upstream-spec.js';
@@ -284,7 +284,7 @@ export class UpstreamConnection {
     const client = this.client;
     if (!client || this.stateValue !== 'up') {
       throw new RpcError(
-        RpcCode.ConnectionClosed,
+        ErrorCode.ConnectionClosed,
         `upstream "${this.name}" is not available${this.lastError ? ` (${this.lastError})` : ''}; the proxy keeps retrying`,
         { server: this.name },
       );
@@ -295,9 +295,9 @@ export class UpstreamConnection {
         ...options,
       });
     } catch (error) {
-      if (error instanceof McpError && error.code === RpcCode.ConnectionClosed && this.client !== client) {
+      if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed && this.client !== client) {
         throw new RpcError(
-          RpcCode.ConnectionClosed,
+          ErrorCode.ConnectionClosed,
           `upstream "${this.name}" disconnected before answering; the proxy is restarting it`,
           { server: this.name },
         );
