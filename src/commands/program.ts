@@ -1,5 +1,6 @@
 // The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PACKAGE_VERSION } from '../proxy/index.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
@@ -30,7 +31,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'A transparent firewall for MCP tool calls. Every tools/call is checked against a YAML policy;\n' +
         'risky calls wait for a person to approve them; every decision goes to a hash-chained audit log.',
     )
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(PACKAGE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',

@@ -34,4 +34,4 @@ export {
   specKey,
   type UpstreamSpec,
 } from './upstream-spec.js';
-export { PROXY_INFO } from './version.js';
+export { PACKAGE_VERSION, PROXY_INFO } from './version.js';
