@@ -21,7 +21,7 @@ export {
 } from './http.js';
 export { identify, isLoopback } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
-export { compile, type PolicyChange, PolicySource } from './policy-source.js';
+export { loadTestedPolicy, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';

@@ -12,7 +12,13 @@ import { startApp } from '../../src/app.js';
 import { AuditLog } from '../../src/audit/index.js';
 import { UsageError } from '../../src/commands/io.js';
 import { runProxy } from '../../src/commands/run.js';
-import { compile, DownstreamSession, Gate, HttpEndpoint, PROXY_INFO } from '../../src/proxy/index.js';
+import {
+  DownstreamSession,
+  Gate,
+  HttpEndpoint,
+  loadTestedPolicy,
+  PROXY_INFO,
+} from '../../src/proxy/index.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { INIT, JSON_AND_SSE } from '../helpers/raw-http.js';
@@ -129,7 +135,7 @@ describe('keyless clients on an address other hosts can reach', () => {
 
   it('refuses a keyless request on such an address even when a reload removed every key', async () => {
     const dir = await tempDir();
-    const policy = compile(keyless, '/virtual/keyless.yml', () => {});
+    const policy = loadTestedPolicy(keyless, '/virtual/keyless.yml', () => {});
     const audit = await AuditLog.open({ dataDir: dir });
     const endpoint = new HttpEndpoint({
       host: '0.0.0.0',
