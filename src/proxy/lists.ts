@@ -52,7 +52,7 @@ export type Resolution =
   /** No upstream lists it; `unavailable` names upstreams that might but could not be asked. */
   | { kind: 'unlisted'; unavailable: readonly { server: string; reason: string }[] };
 
-export interface ListsDeps {
+export interface ListRouterDeps {
   catalog: Catalog;
   agent: string;
   policy(): CompiledPolicy;
@@ -64,12 +64,16 @@ export interface ListsDeps {
   timings?: Partial<RoutingTimings> | undefined;
 }
 
-export class Lists {
-  private readonly deps: ListsDeps;
+/**
+ * Answers the client's list requests and routes the names they showed back to an upstream: one per
+ * session, because what a client was shown depends on its agent and the session's upstreams.
+ */
+export class ListRouter {
+  private readonly deps: ListRouterDeps;
   private readonly timings: RoutingTimings;
   private readonly refresher: Refresher;
 
-  constructor(deps: ListsDeps) {
+  constructor(deps: ListRouterDeps) {
     this.deps = deps;
     this.timings = { ...DEFAULT_ROUTING_TIMINGS, ...deps.timings };
     this.refresher = new Refresher({

@@ -19,7 +19,7 @@ import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
-import { Lists, type RoutingTimings } from './lists.js';
+import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
 import { callTool, type ToolCallDeps } from './tool-call.js';
@@ -74,7 +74,7 @@ export class DownstreamSession {
   private readonly catalog: Catalog;
   private readonly relay: Relay;
   private handling = 0;
-  private readonly lists: Lists;
+  private readonly listRouter: ListRouter;
   private readonly toolCalls: ToolCallDeps;
   private readonly hooks: UpstreamHooks;
   private init: UpstreamInit | undefined;
@@ -105,7 +105,7 @@ export class DownstreamSession {
       void this.close();
     };
     this.relay = new Relay(this.server, deps.log);
-    this.lists = new Lists({
+    this.listRouter = new ListRouter({
       catalog: this.catalog,
       agent: deps.agent,
       policy: deps.policy,
@@ -117,8 +117,8 @@ export class DownstreamSession {
     this.toolCalls = {
       agent: deps.agent,
       gate: deps.gate,
-      resolve: (exposed, extra) => this.lists.resolveName('tools', exposed, extra),
-      confirm: (exposed, route) => this.lists.confirm('tools', exposed, route),
+      resolve: (exposed, extra) => this.listRouter.resolveName('tools', exposed, extra),
+      confirm: (exposed, route) => this.listRouter.confirm('tools', exposed, route),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
     };
@@ -157,13 +157,13 @@ export class DownstreamSession {
     const params = (request.params ?? {}) as Params;
     switch (request.method) {
       case 'tools/list':
-        return this.lists.list('tools', params, extra);
+        return this.listRouter.list('tools', params, extra);
       case 'prompts/list':
-        return this.lists.list('prompts', params, extra);
+        return this.listRouter.list('prompts', params, extra);
       case 'resources/list':
-        return this.lists.list('resources', params, extra);
+        return this.listRouter.list('resources', params, extra);
       case 'resources/templates/list':
-        return this.lists.list('templates', params, extra);
+        return this.listRouter.list('templates', params, extra);
       case 'tools/call':
         return callTool(this.toolCalls, params, extra);
       case 'prompts/get':
@@ -306,13 +306,13 @@ export class DownstreamSession {
     if (single !== undefined) return this.forward(single, 'prompts/get', params, extra);
     if (!isString(params.name))
       throw new RpcError(ErrorCode.InvalidParams, 'prompts/get needs a prompt name');
-    const route = await this.lists.promptRoute(params.name, extra);
+    const route = await this.listRouter.promptRoute(params.name, extra);
     return this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra);
   }
 
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
     if (!isString(params.uri)) throw new RpcError(ErrorCode.InvalidParams, `${method} needs a uri`);
-    const owner = await this.lists.resourceOwner(params.uri, extra);
+    const owner = await this.listRouter.resourceOwner(params.uri, extra);
     return this.forward(owner, method, params, extra);
   }
 
@@ -321,12 +321,12 @@ export class DownstreamSession {
     if (single !== undefined) return this.forward(single, 'completion/complete', params, extra);
     const ref = isObject(params.ref) ? params.ref : {};
     if (ref.type === 'ref/prompt' && isString(ref.name)) {
-      const route = await this.lists.promptRoute(ref.name, extra);
+      const route = await this.listRouter.promptRoute(ref.name, extra);
       const forwarded = { ...params, ref: { ...ref, name: route.name } };
       return this.forward(route.server, 'completion/complete', forwarded, extra);
     }
     if (ref.type === 'ref/resource' && isString(ref.uri)) {
-      const owner = await this.lists.resourceOwner(ref.uri, extra);
+      const owner = await this.listRouter.resourceOwner(ref.uri, extra);
       return this.forward(owner, 'completion/complete', params, extra);
     }
     throw new RpcError(ErrorCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
@@ -371,7 +371,7 @@ export class DownstreamSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.lists.close();
+    this.listRouter.close();
     try {
       await this.server.close();
     } finally {
