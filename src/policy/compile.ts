@@ -42,7 +42,10 @@ interface TrieNode {
   rules: number[];
 }
 
-/** Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name. */
+/**
+ * Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name.
+ * Hand-written: a 30-line trie over literal prefixes, which no glob library offers.
+ */
 class RuleIndex {
   private readonly root: TrieNode = { next: new Map(), rules: [] };
 
