@@ -1,5 +1,5 @@
-// Checks each line of a chunk of audit log on its own (parse, fields, hash), so chunks can be
-// checked in parallel; linking records into one chain is left to verify.ts.
+// Checks each line of a chunk of audit log on its own (parse, fields, hash), so verify.ts can stream a
+// file a chunk at a time instead of holding it whole; linking records into one chain is left to it.
 import { isUtf8 } from 'node:buffer';
 import { chainHash, parseLine } from './chain.js';
 import { scanWriterLine } from './scan.js';

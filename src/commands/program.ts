@@ -1,5 +1,6 @@
 // The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PACKAGE_VERSION } from '../proxy/index.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
@@ -30,7 +31,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'A transparent firewall for MCP tool calls. Every tools/call is checked against a YAML policy;\n' +
         'risky calls wait for a person to approve them; every decision goes to a hash-chained audit log.',
     )
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(PACKAGE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -48,13 +49,13 @@ Exit codes: 0 success, 1 a check failed, 2 usage error.`,
     .description('run the firewall: serve MCP downstream, forward allowed calls to the upstream servers')
     .argument('[command...]', 'after --: one stdio upstream server to start, with its arguments')
     .option('--policy <file>', 'policy file', 'policy.yml')
-    .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
+    .option('--http <port>', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio', portNumber)
     .option('--host <addr>', 'address to bind in HTTP mode', '127.0.0.1')
     .option(
       '--allow-anonymous',
       'serve clients without a key on an address other hosts can reach (refused by default)',
     )
-    .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', '8787')
+    .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', uiPort, 8787)
     .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
     .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
     .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')
@@ -137,6 +138,18 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   return program;
 }
 
+/** A TCP port to listen on; 0 asks the system for a free one. */
+function portNumber(value: string): number {
+  const text = value.trim();
+  if (!/^\d+$/.test(text) || Number(text) > 65535)
+    throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one)');
+  return Number(text);
+}
+
+function uiPort(value: string): number | 'off' {
+  return value.trim() === 'off' ? 'off' : portNumber(value);
+}
+
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
   return Number(value);
@@ -148,15 +161,15 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  program.exitOverride();
   // Commander writes whole blocks ending in a newline; the Io adds its own.
-  program.configureOutput({
-    writeOut: (s) => io.out(s.replace(/\n$/, '')),
-    writeErr: (s) => io.err(s.replace(/\n$/, '')),
-  });
-  for (const sub of program.commands) {
-    sub.exitOverride();
-    for (const leaf of sub.commands) leaf.exitOverride();
+  const output = {
+    writeOut: (s: string) => io.out(s.replace(/\n$/, '')),
+    writeErr: (s: string) => io.err(s.replace(/\n$/, '')),
+  };
+  // Subcommands copied the parent's settings when they were made, so each gets them itself.
+  for (const command of [program, ...program.commands, ...program.commands.flatMap((sub) => sub.commands)]) {
+    command.exitOverride();
+    command.configureOutput(output);
   }
   const argv = normaliseArgv(args);
   if (argv.length === 0) {

@@ -6,18 +6,18 @@ import { deriveServerName, isLoopback, PolicyLoadError, StartRefusedError } from
 import { resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
-/** The options of `portcullis run` as commander hands them over (strings where the command line has strings). */
+/** The options of `portcullis run` as commander hands them over (ports already parsed by program.ts). */
 export interface RunOptions {
   /** Policy file; default ./policy.yml. */
   policy?: string | undefined;
-  /** Serve Streamable HTTP on this port instead of stdio. */
-  http?: string | number | undefined;
+  /** Serve Streamable HTTP on this port instead of stdio (0 picks a free one). */
+  http?: number | undefined;
   /** Address to bind in HTTP mode; default 127.0.0.1. */
   host?: string | undefined;
   /** Serve keyless clients on a non-loopback address (refused by default). */
   allowAnonymous?: boolean | undefined;
   /** Web UI port, 0 for a free one, or "off"; default 8787. */
-  ui?: string | number | undefined;
+  ui?: number | 'off' | undefined;
   /** Default ~/.portcullis. */
   dataDir?: string | undefined;
   /** The calling agent's id (stdio; HTTP clients without a key when the policy has no keyed agents). */
@@ -39,17 +39,6 @@ export interface RunControl {
   onReady?: ((app: App) => void) | undefined;
 }
 
-function port(value: string | number, option: string, allowZero: boolean): number {
-  const text = String(value).trim();
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(n) || n > 65535 || n < (allowZero ? 0 : 1)) {
-    throw new UsageError(
-      `${option} must be a port number${allowZero ? ' (0 picks a free one)' : ''}, got "${text}"`,
-    );
-  }
-  return n;
-}
-
 /** Runs the proxy; resolves with the exit code once it has stopped. */
 export async function runProxy(options: RunOptions, io: Io, control: RunControl = {}): Promise<number> {
   const command = options.command ?? [];
@@ -60,9 +49,8 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
     throw new UsageError('--name may contain only letters, digits, "_", "." and "-"');
   }
   const [program, ...args] = command;
-  const http = options.http !== undefined ? port(options.http, '--http', true) : undefined;
-  const ui =
-    options.ui === undefined ? 8787 : String(options.ui) === 'off' ? 'off' : port(options.ui, '--ui', true);
+  const http = options.http;
+  const ui = options.ui ?? 8787;
   const host = options.host ?? '127.0.0.1';
   const stdio = http === undefined;
   const log = (line: string): void => io.err(`portcullis: ${line}`);

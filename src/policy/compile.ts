@@ -1,15 +1,18 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
+import { LRUCache } from 'lru-cache';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
 import type { PolicyV2Doc } from './schema.js';
 import type {
   AgentConfig,
+  ApprovalSettings,
   Call,
   CompiledPolicy,
   Decision,
+  DecisionKind,
   PolicyTestCase,
-  ServerConfig,
+  SessionSettings,
   TraceStep,
 } from './types.js';
 
@@ -39,7 +42,10 @@ interface TrieNode {
   rules: number[];
 }
 
-/** Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name. */
+/**
+ * Candidate rules for a tool name: every rule whose glob's literal prefix is a prefix of the name.
+ * Hand-written: a 30-line trie over literal prefixes, which no glob library offers.
+ */
 class RuleIndex {
   private readonly root: TrieNode = { next: new Map(), rules: [] };
 
@@ -74,102 +80,60 @@ class RuleIndex {
   }
 }
 
+/** Turns a validated version 2 document into the policy the proxy evaluates calls against. */
 export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy {
   const rules = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
-  const index = new RuleIndex(rules);
-  const agents: AgentConfig[] = (doc.agents ?? []).map((a) => ({
+  const agents = agentConfigs(doc.agents);
+  const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
+  const defaultDecision = doc.default ?? 'deny';
+  return {
+    sha256,
+    defaultDecision,
+    servers: doc.servers ?? {},
+    agents,
+    approval: approvalSettings(doc.approval),
+    naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
+    sessions: sessionSettings(doc.sessions),
+    audit: { redact: [...(doc.audit?.redact ?? [])] },
+    tests: testCases(doc.tests),
+    ruleIds: rules.map((r) => r.id),
+    ...decisions({ rules, agents, defaultDecision, sha256 }),
+    agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+  };
+}
+
+function agentConfigs(docs: PolicyV2Doc['agents']): AgentConfig[] {
+  return (docs ?? []).map((a) => ({
     id: a.id,
     trust: a.trust,
     ...(a.key_sha256 === undefined ? {} : { key_sha256: a.key_sha256.toLowerCase() }),
   }));
-  const agentsById = new Map(agents.map((a) => [a.id, a]));
-  const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
-  const defaultDecision = doc.default ?? 'deny';
-  const approval = doc.approval ?? {};
+}
 
-  const subjectOf = (call: Omit<Call, 'args'>): Subject => ({
-    tool: call.tool,
-    server: call.server,
-    agent: call.agent,
-    trust: call.trust ?? (call.agent === undefined ? undefined : agentsById.get(call.agent)?.trust),
-  });
-
-  const decide = (partial: Omit<Decision, 'policySha256'>): Decision => ({
-    ...partial,
-    policySha256: sha256,
-  });
-
-  // Which rules hold for a caller depends only on tool, server, agent and trust, and an agent uses few
-  // tools: cache that list so a decision only checks arguments.
-  const applicableCache = new Map<string, readonly CompiledRule[]>();
-  const applicable = (subject: Subject): readonly CompiledRule[] => {
-    const key = JSON.stringify([subject.tool.toLowerCase(), subject.server, subject.agent, subject.trust]);
-    let found = applicableCache.get(key);
-    if (!found) {
-      found = index
-        .candidates(subject.tool)
-        .map((i) => rules[i] as CompiledRule)
-        .filter((rule) => identityMismatch(rule, subject) === null);
-      if (applicableCache.size >= CACHE_LIMIT) applicableCache.clear();
-      applicableCache.set(key, found);
-    }
-    return found;
+function approvalSettings(approval: PolicyV2Doc['approval'] = {}): ApprovalSettings {
+  const ms = (value: string | number | undefined, fallback: number): number =>
+    value === undefined ? fallback : durationMs(value);
+  return {
+    timeoutMs: ms(approval.timeout, DEFAULT_APPROVAL.timeoutMs),
+    maxHoldMs: ms(approval.max_hold, DEFAULT_APPROVAL.maxHoldMs),
+    retryWindowMs: ms(approval.retry_window, DEFAULT_APPROVAL.retryWindowMs),
+    maxPendingPerAgent: approval.max_pending_per_agent ?? DEFAULT_APPROVAL.maxPendingPerAgent,
   };
+}
 
-  const fallback = (trace?: TraceStep[]): Decision =>
-    decide({
-      decision: defaultDecision,
-      rule: null,
-      reason: `no rule matched; the policy default is ${defaultDecision}`,
-      ...(trace ? { trace } : {}),
-    });
+function sessionSettings(sessions: PolicyV2Doc['sessions'] = {}): SessionSettings {
+  return {
+    max: sessions.max ?? DEFAULT_SESSIONS.max,
+    maxPerAgent: sessions.max_per_agent ?? DEFAULT_SESSIONS.maxPerAgent,
+    idleTimeoutMs:
+      sessions.idle_timeout === undefined
+        ? DEFAULT_SESSIONS.idleTimeoutMs
+        : durationMs(sessions.idle_timeout),
+  };
+}
 
-  function evaluate(call: Call, options?: { explain?: boolean }): Decision {
-    const explain = options?.explain === true;
-    if (typeof call.tool !== 'string' || !TOOL_NAME.test(call.tool)) {
-      return decide({
-        decision: 'deny',
-        rule: null,
-        reason: 'tool name is not 1-128 characters of A-Z a-z 0-9 _ . -',
-        ...(explain ? { trace: [] } : {}),
-      });
-    }
-    const subject = subjectOf(call);
-    if (!explain) {
-      for (const rule of applicable(subject)) {
-        const verdict = judgeArguments(rule, call.args);
-        if (verdict.matched)
-          return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason });
-      }
-      return fallback();
-    }
-    // Explaining walks every rule so the trace shows why each earlier rule did not decide.
-    const trace: TraceStep[] = [];
-    for (const rule of rules) {
-      const mismatch = identityMismatch(rule, subject);
-      if (mismatch !== null) {
-        trace.push({ rule: rule.id, matched: false, detail: mismatch });
-        continue;
-      }
-      const verdict = judgeArguments(rule, call.args);
-      trace.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
-      if (verdict.matched)
-        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason, trace });
-    }
-    return fallback(trace);
-  }
-
-  function alwaysDenies(call: Omit<Call, 'args'>): boolean {
-    if (!TOOL_NAME.test(call.tool)) return true;
-    for (const rule of applicable(subjectOf(call))) {
-      if (rule.decision !== 'deny') return false;
-      // A deny rule that depends on the arguments lets other arguments reach later rules.
-      if (!rule.argDependent) return true;
-    }
-    return defaultDecision === 'deny';
-  }
-
-  const tests: PolicyTestCase[] = (doc.tests ?? []).map((t) => ({
+function testCases(docs: PolicyV2Doc['tests']): PolicyTestCase[] {
+  return (docs ?? []).map((t) => ({
     name: t.name,
     call: {
       tool: t.call.tool,
@@ -181,35 +145,108 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     expect: t.expect,
     ...(t.rule === undefined ? {} : { rule: t.rule }),
   }));
+}
+
+interface DecisionInputs {
+  rules: readonly CompiledRule[];
+  agents: readonly AgentConfig[];
+  defaultDecision: DecisionKind;
+  sha256: string;
+}
+
+/** `evaluate` and `alwaysDenies` over the compiled rules, in file order; the first rule that matches decides. */
+function decisions(inputs: DecisionInputs): Pick<CompiledPolicy, 'evaluate' | 'alwaysDenies'> {
+  const { rules, defaultDecision, sha256 } = inputs;
+  const applicable = applicableRules(rules);
+  const trustById = new Map(inputs.agents.map((a) => [a.id, a.trust]));
+
+  const subjectOf = (call: Omit<Call, 'args'>): Subject => ({
+    tool: call.tool,
+    server: call.server,
+    agent: call.agent,
+    trust: call.trust ?? (call.agent === undefined ? undefined : trustById.get(call.agent)),
+  });
+  const decide = (partial: Omit<Decision, 'policySha256'>): Decision => ({
+    ...partial,
+    policySha256: sha256,
+  });
+  const fallback = (trace?: TraceStep[]): Decision =>
+    decide({
+      decision: defaultDecision,
+      rule: null,
+      reason: `no rule matched; the policy default is ${defaultDecision}`,
+      ...(trace ? { trace } : {}),
+    });
+
+  const firstMatch = (subject: Subject, args: unknown): Decision => {
+    for (const rule of applicable(subject)) {
+      const verdict = judgeArguments(rule, args);
+      if (verdict.matched)
+        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason });
+    }
+    return fallback();
+  };
+
+  // Explaining walks every rule so the trace shows why each earlier rule did not decide.
+  const explained = (subject: Subject, args: unknown): Decision => {
+    const trace: TraceStep[] = [];
+    for (const rule of rules) {
+      const mismatch = identityMismatch(rule, subject);
+      if (mismatch !== null) {
+        trace.push({ rule: rule.id, matched: false, detail: mismatch });
+        continue;
+      }
+      const verdict = judgeArguments(rule, args);
+      trace.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
+      if (verdict.matched)
+        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason, trace });
+    }
+    return fallback(trace);
+  };
 
   return {
-    sha256,
-    defaultDecision,
-    servers: (doc.servers ?? {}) as Record<string, ServerConfig>,
-    agents,
-    approval: {
-      timeoutMs: approval.timeout === undefined ? DEFAULT_APPROVAL.timeoutMs : durationMs(approval.timeout),
-      maxHoldMs: approval.max_hold === undefined ? DEFAULT_APPROVAL.maxHoldMs : durationMs(approval.max_hold),
-      retryWindowMs:
-        approval.retry_window === undefined
-          ? DEFAULT_APPROVAL.retryWindowMs
-          : durationMs(approval.retry_window),
-      maxPendingPerAgent: approval.max_pending_per_agent ?? DEFAULT_APPROVAL.maxPendingPerAgent,
+    evaluate(call, options) {
+      const explain = options?.explain === true;
+      if (typeof call.tool !== 'string' || !TOOL_NAME.test(call.tool)) {
+        return decide({
+          decision: 'deny',
+          rule: null,
+          reason: 'tool name is not 1-128 characters of A-Z a-z 0-9 _ . -',
+          ...(explain ? { trace: [] } : {}),
+        });
+      }
+      const subject = subjectOf(call);
+      return explain ? explained(subject, call.args) : firstMatch(subject, call.args);
     },
-    naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
-    sessions: {
-      max: doc.sessions?.max ?? DEFAULT_SESSIONS.max,
-      maxPerAgent: doc.sessions?.max_per_agent ?? DEFAULT_SESSIONS.maxPerAgent,
-      idleTimeoutMs:
-        doc.sessions?.idle_timeout === undefined
-          ? DEFAULT_SESSIONS.idleTimeoutMs
-          : durationMs(doc.sessions.idle_timeout),
+    alwaysDenies(call) {
+      if (!TOOL_NAME.test(call.tool)) return true;
+      for (const rule of applicable(subjectOf(call))) {
+        if (rule.decision !== 'deny') return false;
+        // A deny rule that depends on the arguments lets other arguments reach later rules.
+        if (!rule.argDependent) return true;
+      }
+      return defaultDecision === 'deny';
     },
-    audit: { redact: [...(doc.audit?.redact ?? [])] },
-    tests,
-    ruleIds: rules.map((r) => r.id),
-    evaluate,
-    alwaysDenies,
-    agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+  };
+}
+
+/**
+ * Which rules hold for a caller depends only on tool, server, agent and trust, and an agent uses few
+ * tools: a bounded cache of that list lets a decision check only the arguments.
+ */
+function applicableRules(rules: readonly CompiledRule[]): (subject: Subject) => readonly CompiledRule[] {
+  const index = new RuleIndex(rules);
+  const cache = new LRUCache<string, readonly CompiledRule[]>({ max: CACHE_LIMIT });
+  return (subject) => {
+    const key = JSON.stringify([subject.tool.toLowerCase(), subject.server, subject.agent, subject.trust]);
+    let found = cache.get(key);
+    if (!found) {
+      found = index
+        .candidates(subject.tool)
+        .map((i) => rules[i] as CompiledRule)
+        .filter((rule) => identityMismatch(rule, subject) === null);
+      cache.set(key, found);
+    }
+    return found;
   };
 }

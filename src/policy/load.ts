@@ -9,7 +9,13 @@ import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
 import { looksLikePathGlob, pathGlobProblem } from './path-globs.js';
 import { parsePath } from './paths.js';
-import { type PolicyV1Doc, PolicyV1Schema, type PolicyV2Doc, PolicyV2Schema } from './schema.js';
+import {
+  type PolicyV1Doc,
+  PolicyV1Schema,
+  type PolicyV2Doc,
+  PolicyV2Schema,
+  ServerSchema,
+} from './schema.js';
 import type { CompiledPolicy } from './types.js';
 
 export interface PolicyProblem {
@@ -116,12 +122,40 @@ function schemaProblems(validate: ValidateFunction, data: unknown, problems: Pro
   const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
   for (const e of errors) {
     if (unions.some((u) => e.schemaPath.startsWith(u))) continue;
-    const path: Key[] = e.instancePath
-      .split('/')
-      .slice(1)
-      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
-    report(e, path, problems);
+    if (e.keyword === 'anyOf' && e.parentSchema === ServerSchema) serverProblems(e, errors, problems);
+    else report(e, instancePath(e), problems);
+  }
+}
+
+function instancePath(e: ErrorObject): Key[] {
+  return e.instancePath
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+}
+
+/**
+ * An upstream that fits neither branch of the servers union: its keys say which transport it
+ * meant, so the problem is named for that one instead of "must be an upstream".
+ */
+function serverProblems(union: ErrorObject, errors: readonly ErrorObject[], problems: Problems): void {
+  const path = instancePath(union);
+  const where = displayPath(path);
+  const server = union.data;
+  if (typeof server !== 'object' || server === null || Array.isArray(server)) {
+    report(union, path, problems);
+    return;
+  }
+  const has = (key: string): boolean => (server as Record<string, unknown>)[key] !== undefined;
+  const stdio = has('command');
+  if (stdio === has('url')) problems.path(path, `${where}: give exactly one of command or url`);
+  else if (!stdio && (has('args') || has('env') || has('cwd')))
+    problems.path(path, `${where}: args, env and cwd go with command`);
+  else if (stdio && has('headers')) problems.path(path, `${where}: headers go with url`);
+  else {
+    const branch = `${union.schemaPath}/${stdio ? 0 : 1}/`;
+    for (const e of errors) if (e.schemaPath.startsWith(branch)) report(e, instancePath(e), problems);
   }
 }
 
@@ -174,14 +208,9 @@ function report(e: ErrorObject, path: Key[], problems: Problems): void {
 
 function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   const separator = doc.naming?.separator ?? '__';
-  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+  // The shape of each upstream (command or url) is the schema's union; see serverProblems.
+  for (const name of Object.keys(doc.servers ?? {})) {
     const at = ['servers', name];
-    const stdio = server.command !== undefined;
-    if (stdio === (server.url !== undefined))
-      problems.path(at, `servers.${name}: give exactly one of command or url`);
-    if (!stdio && (server.args || server.env || server.cwd))
-      problems.path(at, `servers.${name}: args, env and cwd go with command`);
-    if (stdio && server.headers) problems.path(at, `servers.${name}: headers go with url`);
     if (name.includes(separator))
       problems.path(at, `servers.${name}: the name contains the tool separator "${separator}"`, {
         atKey: true,

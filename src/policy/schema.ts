@@ -26,19 +26,28 @@ const Duration = Type.Union(
 );
 const StringMap = Type.Record(Type.String(), Type.String());
 
-const Server = Type.Object(
+const CommandServer = Type.Object(
   {
-    command: Type.Optional(Type.String({ minLength: 1, description: 'stdio upstream: the program to run' })),
+    command: Type.String({ minLength: 1, description: 'stdio upstream: the program to run' }),
     args: Type.Optional(Type.Array(Type.String(), { description: 'stdio upstream: its arguments' })),
     env: Type.Optional(StringMap),
     cwd: Type.Optional(Type.String({ minLength: 1 })),
-    url: Type.Optional(
-      Type.String({ pattern: '^https?://', description: 'Streamable HTTP upstream: its /mcp URL' }),
-    ),
+  },
+  { ...strict, description: 'a stdio upstream: a program the proxy starts' },
+);
+
+const UrlServer = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', description: 'Streamable HTTP upstream: its /mcp URL' }),
     headers: Type.Optional(StringMap),
   },
-  { ...strict, description: 'an upstream: either command (stdio) or url (Streamable HTTP)' },
+  { ...strict, description: 'a Streamable HTTP upstream' },
 );
+
+/** load.ts turns a mismatch of this union into one message naming the upstream's real mistake. */
+export const ServerSchema = Type.Union([CommandServer, UrlServer], {
+  description: 'an upstream: either command (stdio) or url (Streamable HTTP)',
+});
 
 const Agent = Type.Object(
   {
@@ -180,7 +189,7 @@ export const PolicyV2Schema = Type.Object(
     version: Type.Literal(2),
     default: Type.Optional(Type.Union([Type.Literal('deny'), Type.Literal('review')])),
     servers: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Server, {
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), ServerSchema, {
         additionalProperties: false,
       }),
     ),
@@ -211,7 +220,7 @@ export type PolicyV2Doc = Static<typeof PolicyV2Schema>;
 export type PolicyV1Doc = Static<typeof PolicyV1Schema>;
 export type RuleDoc = Static<typeof Rule>;
 export type ArgConditionDoc = Static<typeof ArgCondition>;
-export type ServerDoc = Static<typeof Server>;
+export type ServerDoc = Static<typeof ServerSchema>;
 
 /** The schema file shipped for editors: version 2 or version 1, by the `version` key. */
 export function publishedSchema(): Record<string, unknown> {

@@ -1,4 +1,5 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
+import type { ServerDoc } from './schema.js';
 
 export const TRUST_LEVELS = ['low', 'medium', 'high', 'admin'] as const;
 export type Trust = (typeof TRUST_LEVELS)[number];
@@ -35,18 +36,8 @@ export interface Decision {
   trace?: TraceStep[];
 }
 
-export interface StdioServerConfig {
-  command: string;
-  args?: string[] | undefined;
-  env?: Record<string, string> | undefined;
-  cwd?: string | undefined;
-}
-export interface HttpServerConfig {
-  url: string;
-  headers?: Record<string, string> | undefined;
-}
 /** An upstream as the policy file declares it; `${ENV}` is expanded by the proxy, not here. */
-export type ServerConfig = StdioServerConfig | HttpServerConfig;
+export type ServerConfig = ServerDoc;
 
 export interface AgentConfig {
   id: string;

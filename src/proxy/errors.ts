@@ -1,6 +1,6 @@
 // Error classes of the proxy: callers branch on `code`, never on the message text.
 
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 
 export class ProxyError extends Error {
   readonly code: string;
@@ -34,14 +34,8 @@ export class PolicyLoadError extends ProxyError {
   }
 }
 
-/** JSON-RPC error codes the proxy answers with itself. */
-export const RpcCode = {
-  ConnectionClosed: -32000,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  ResourceNotFound: -32002,
-} as const;
+/** MCP's code for an unknown resource URI: the SDK's ErrorCode (1.x) does not name it. */
+export const RESOURCE_NOT_FOUND = -32002;
 
 /**
  * An error to send back over JSON-RPC as is. The SDK sends `message` verbatim, so unlike McpError
@@ -66,7 +60,7 @@ export function toRpcError(error: unknown): RpcError {
     const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
     return new RpcError(error.code, message, error.data);
   }
-  return new RpcError(RpcCode.InternalError, errorText(error));
+  return new RpcError(ErrorCode.InternalError, errorText(error));
 }
 
 /** The message of whatever was thrown, for a log line. */

@@ -9,7 +9,6 @@ export {
   errorText,
   PolicyLoadError,
   ProxyError,
-  RpcCode,
   RpcError,
   StartRefusedError,
   toRpcError,
@@ -25,7 +24,7 @@ export {
 } from './http.js';
 export { identify } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
-export { compile, type PolicyChange, PolicySource } from './policy-source.js';
+export { loadTestedPolicy, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
 export type {
   DenyCause,
@@ -45,4 +44,4 @@ export {
   specKey,
   type UpstreamSpec,
 } from './upstream-spec.js';
-export { PROXY_INFO } from './version.js';
+export { PACKAGE_VERSION, PROXY_INFO } from './version.js';

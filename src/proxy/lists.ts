@@ -1,10 +1,10 @@
 // Lists towards the client (one upstream's pages, or all upstreams merged, renamed and filtered) and the name lookups they feed.
 
-import type { Result } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { type NamedKind, serverList } from './ambiguity.js';
 import type { Catalog, ListKind, NameView, Route } from './catalog.js';
-import { errorText, RpcCode, RpcError } from './errors.js';
+import { errorText, RESOURCE_NOT_FOUND, RpcError } from './errors.js';
 import { type Extra, isObject, isString, type Params } from './params.js';
 import { Refresher } from './refresher.js';
 import type { UpstreamConnection } from './upstream.js';
@@ -52,7 +52,7 @@ export type Resolution =
   /** No upstream lists it; `unavailable` names upstreams that might but could not be asked. */
   | { kind: 'unlisted'; unavailable: readonly { server: string; reason: string }[] };
 
-export interface ListsDeps {
+export interface ListRouterDeps {
   catalog: Catalog;
   agent: string;
   policy(): CompiledPolicy;
@@ -64,12 +64,16 @@ export interface ListsDeps {
   timings?: Partial<RoutingTimings> | undefined;
 }
 
-export class Lists {
-  private readonly deps: ListsDeps;
+/**
+ * Answers the client's list requests and routes the names they showed back to an upstream: one per
+ * session, because what a client was shown depends on its agent and the session's upstreams.
+ */
+export class ListRouter {
+  private readonly deps: ListRouterDeps;
   private readonly timings: RoutingTimings;
   private readonly refresher: Refresher;
 
-  constructor(deps: ListsDeps) {
+  constructor(deps: ListRouterDeps) {
     this.deps = deps;
     this.timings = { ...DEFAULT_ROUTING_TIMINGS, ...deps.timings };
     this.refresher = new Refresher({
@@ -101,7 +105,7 @@ export class Lists {
     }
     // Several upstreams: one merged list without a cursor, because clients that do not follow
     // cursors would otherwise never see the second upstream. Tool and prompt lists are small.
-    if (params.cursor !== undefined) throw new RpcError(RpcCode.InvalidParams, 'invalid cursor');
+    if (params.cursor !== undefined) throw new RpcError(ErrorCode.InvalidParams, 'invalid cursor');
     const servers = catalog.serverNames.filter((name) => this.offers(name, spec.capability));
     const pages = await Promise.all(
       servers.map(async (server) => {
@@ -163,7 +167,7 @@ export class Lists {
   async promptRoute(exposed: string, extra: Extra): Promise<Route> {
     const resolution = await this.resolveName('prompts', exposed, extra);
     if (resolution.kind === 'route') return resolution.route;
-    throw new RpcError(RpcCode.InvalidParams, unroutedReason('prompts', exposed, resolution), {
+    throw new RpcError(ErrorCode.InvalidParams, unroutedReason('prompts', exposed, resolution), {
       name: exposed,
     });
   }
@@ -177,13 +181,13 @@ export class Lists {
     const view = catalog.view(kind, exposed);
     if (view.ambiguous) {
       throw new RpcError(
-        RpcCode.InvalidParams,
+        ErrorCode.InvalidParams,
         unroutedReason(kind, exposed, { kind: 'ambiguous', servers: view.ambiguous }),
       );
     }
     if (!catalog.has(kind, route.server, route.name)) {
       throw new RpcError(
-        RpcCode.InvalidParams,
+        ErrorCode.InvalidParams,
         `${kind === 'tools' ? 'tool' : 'prompt'} "${exposed}" is no longer listed by upstream "${route.server}"; it was not forwarded`,
       );
     }
@@ -210,8 +214,7 @@ export class Lists {
       );
       owner = catalog.resourceOwner(uri);
     }
-    if (owner === undefined)
-      throw new RpcError(RpcCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    if (owner === undefined) throw new RpcError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
     return owner;
   }
 

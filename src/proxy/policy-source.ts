@@ -8,8 +8,11 @@ import { PolicyLoadError } from './errors.js';
 
 const DEBOUNCE_MS = 100;
 
-/** Loads policy text; returns the policy or throws PolicyLoadError with `file:line:col: message` problems. */
-export function compile(text: string, file: string, log: (line: string) => void): CompiledPolicy {
+/**
+ * Loads policy text and runs its inline tests: returns the policy only when it is valid and every
+ * test passes, else throws PolicyLoadError with `file:line:col: message` problems.
+ */
+export function loadTestedPolicy(text: string, file: string, log: (line: string) => void): CompiledPolicy {
   const loaded = loadPolicy(text, file);
   for (const warning of loaded.warnings) log(formatProblem(warning));
   if (!loaded.ok) {
@@ -58,10 +61,10 @@ export class PolicySource {
     this.log = log;
   }
 
-  /** Reads and compiles the file once; throws PolicyLoadError when it is missing or invalid. */
+  /** Reads, loads and tests the file once; throws PolicyLoadError when it is missing, invalid or fails a test. */
   static async open(file: string, log: (line: string) => void): Promise<PolicySource> {
     const absolute = path.resolve(file);
-    const policy = compile(await readPolicy(absolute), absolute, log);
+    const policy = loadTestedPolicy(await readPolicy(absolute), absolute, log);
     return new PolicySource(absolute, policy, log);
   }
 
@@ -103,7 +106,7 @@ export class PolicySource {
     if (this.closed) return;
     let policy: CompiledPolicy;
     try {
-      policy = compile(await readPolicy(this.file), this.file, this.log);
+      policy = loadTestedPolicy(await readPolicy(this.file), this.file, this.log);
     } catch (error) {
       if (!(error instanceof PolicyLoadError)) throw error;
       this.log(

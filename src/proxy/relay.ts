@@ -3,12 +3,13 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  ErrorCode,
   type JSONRPCRequest,
   type Result,
   ResultSchema,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
+import { errorText, RpcError, toRpcError } from './errors.js';
 import type { Extra, Params } from './params.js';
 import { UPSTREAM_REQUEST_TIMEOUT_MS, type UpstreamConnection } from './upstream.js';
 
@@ -69,7 +70,7 @@ export class Relay {
     signal: AbortSignal,
   ): Promise<Result> {
     if (!SERVER_TO_CLIENT_REQUESTS.has(request.method))
-      throw new RpcError(RpcCode.MethodNotFound, 'Method not found');
+      throw new RpcError(ErrorCode.MethodNotFound, 'Method not found');
     const params = request.params as Params | undefined;
     const upstreamToken = params?._meta?.progressToken;
     const options: RequestOptions = { signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS };

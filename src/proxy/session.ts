@@ -4,6 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type ClientCapabilities,
+  ErrorCode,
   type Implementation,
   type JSONRPCNotification,
   type JSONRPCRequest,
@@ -16,9 +17,9 @@ import {
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
-import { errorText, RpcCode, RpcError } from './errors.js';
+import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
-import { Lists, type RoutingTimings } from './lists.js';
+import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
 import { callTool, type ToolCallDeps } from './tool-call.js';
@@ -73,7 +74,7 @@ export class DownstreamSession {
   private readonly catalog: Catalog;
   private readonly relay: Relay;
   private handling = 0;
-  private readonly lists: Lists;
+  private readonly listRouter: ListRouter;
   private readonly toolCalls: ToolCallDeps;
   private readonly hooks: UpstreamHooks;
   private init: UpstreamInit | undefined;
@@ -104,7 +105,7 @@ export class DownstreamSession {
       void this.close();
     };
     this.relay = new Relay(this.server, deps.log);
-    this.lists = new Lists({
+    this.listRouter = new ListRouter({
       catalog: this.catalog,
       agent: deps.agent,
       policy: deps.policy,
@@ -116,8 +117,8 @@ export class DownstreamSession {
     this.toolCalls = {
       agent: deps.agent,
       gate: deps.gate,
-      resolve: (exposed, extra) => this.lists.resolveName('tools', exposed, extra),
-      confirm: (exposed, route) => this.lists.confirm('tools', exposed, route),
+      resolve: (exposed, extra) => this.listRouter.resolveName('tools', exposed, extra),
+      confirm: (exposed, route) => this.listRouter.confirm('tools', exposed, route),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
     };
@@ -150,19 +151,19 @@ export class DownstreamSession {
   }
 
   private async dispatch(request: JSONRPCRequest, extra: Extra): Promise<Result> {
-    if (this.closed) throw new RpcError(RpcCode.ConnectionClosed, 'session closed');
+    if (this.closed) throw new RpcError(ErrorCode.ConnectionClosed, 'session closed');
     if (request.method === 'initialize') return this.initialize(request);
     if (!this.init) throw new RpcError(-32600, 'the session is not initialized');
     const params = (request.params ?? {}) as Params;
     switch (request.method) {
       case 'tools/list':
-        return this.lists.list('tools', params, extra);
+        return this.listRouter.list('tools', params, extra);
       case 'prompts/list':
-        return this.lists.list('prompts', params, extra);
+        return this.listRouter.list('prompts', params, extra);
       case 'resources/list':
-        return this.lists.list('resources', params, extra);
+        return this.listRouter.list('resources', params, extra);
       case 'resources/templates/list':
-        return this.lists.list('templates', params, extra);
+        return this.listRouter.list('templates', params, extra);
       case 'tools/call':
         return callTool(this.toolCalls, params, extra);
       case 'prompts/get':
@@ -177,7 +178,7 @@ export class DownstreamSession {
         return this.setLevel(params, extra);
       default:
         // Unknown methods (server/discover, tasks/*, anything new) are refused rather than forwarded blind.
-        throw new RpcError(RpcCode.MethodNotFound, 'Method not found');
+        throw new RpcError(ErrorCode.MethodNotFound, 'Method not found');
     }
   }
 
@@ -296,21 +297,22 @@ export class DownstreamSession {
   /** Sends a request to the named upstream for the client; an upstream the session lacks is a clear error. */
   private async forward(server: string, method: string, params: Params, extra: Extra): Promise<Result> {
     const upstream = this.upstreams.get(server);
-    if (!upstream) throw new RpcError(RpcCode.ConnectionClosed, `upstream "${server}" is not configured`);
+    if (!upstream) throw new RpcError(ErrorCode.ConnectionClosed, `upstream "${server}" is not configured`);
     return this.relay.forward(upstream, method, params, extra);
   }
 
   private async getPrompt(params: Params, extra: Extra): Promise<Result> {
     const single = this.catalog.single;
     if (single !== undefined) return this.forward(single, 'prompts/get', params, extra);
-    if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'prompts/get needs a prompt name');
-    const route = await this.lists.promptRoute(params.name, extra);
+    if (!isString(params.name))
+      throw new RpcError(ErrorCode.InvalidParams, 'prompts/get needs a prompt name');
+    const route = await this.listRouter.promptRoute(params.name, extra);
     return this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra);
   }
 
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
-    if (!isString(params.uri)) throw new RpcError(RpcCode.InvalidParams, `${method} needs a uri`);
-    const owner = await this.lists.resourceOwner(params.uri, extra);
+    if (!isString(params.uri)) throw new RpcError(ErrorCode.InvalidParams, `${method} needs a uri`);
+    const owner = await this.listRouter.resourceOwner(params.uri, extra);
     return this.forward(owner, method, params, extra);
   }
 
@@ -319,15 +321,15 @@ export class DownstreamSession {
     if (single !== undefined) return this.forward(single, 'completion/complete', params, extra);
     const ref = isObject(params.ref) ? params.ref : {};
     if (ref.type === 'ref/prompt' && isString(ref.name)) {
-      const route = await this.lists.promptRoute(ref.name, extra);
+      const route = await this.listRouter.promptRoute(ref.name, extra);
       const forwarded = { ...params, ref: { ...ref, name: route.name } };
       return this.forward(route.server, 'completion/complete', forwarded, extra);
     }
     if (ref.type === 'ref/resource' && isString(ref.uri)) {
-      const owner = await this.lists.resourceOwner(ref.uri, extra);
+      const owner = await this.listRouter.resourceOwner(ref.uri, extra);
       return this.forward(owner, 'completion/complete', params, extra);
     }
-    throw new RpcError(RpcCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
+    throw new RpcError(ErrorCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
   }
 
   private async setLevel(params: Params, extra: Extra): Promise<Result> {
@@ -369,7 +371,7 @@ export class DownstreamSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.lists.close();
+    this.listRouter.close();
     try {
       await this.server.close();
     } finally {

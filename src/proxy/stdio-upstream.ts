@@ -6,8 +6,8 @@ import { PassThrough } from 'node:stream';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { ProxyError, RpcCode } from './errors.js';
+import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ProxyError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES, LineReader, type OversizedLine } from './line-reader.js';
 
 export interface StdioUpstreamParams {
@@ -125,7 +125,7 @@ export class StdioUpstreamTransport implements Transport {
         jsonrpc: '2.0',
         id: line.id,
         error: {
-          code: RpcCode.InternalError,
+          code: ErrorCode.InternalError,
           message: text,
           data: { limit_bytes: this.limit, bytes: line.bytes },
         },

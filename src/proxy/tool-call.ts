@@ -1,8 +1,8 @@
 // A client's tools/call: resolve the name to the upstream that listed it, then hand the call to the gate.
 
-import type { Result } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type Result } from '@modelcontextprotocol/sdk/types.js';
 import type { Route } from './catalog.js';
-import { errorText, RpcCode, RpcError } from './errors.js';
+import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import { type Resolution, unroutedReason } from './lists.js';
 import { type Extra, isString, type Params } from './params.js';
@@ -24,10 +24,10 @@ export interface ToolCallDeps {
  * the gate as parsed, and the gate forwards the object it judged.
  */
 export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra): Promise<Result> {
-  if (!isString(params.name)) throw new RpcError(RpcCode.InvalidParams, 'tools/call needs a tool name');
+  if (!isString(params.name)) throw new RpcError(ErrorCode.InvalidParams, 'tools/call needs a tool name');
   if (params.task !== undefined) {
     throw new RpcError(
-      RpcCode.InvalidParams,
+      ErrorCode.InvalidParams,
       'task-augmented tool calls are not supported through Portcullis',
     );
   }
@@ -56,7 +56,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
               .catch((error: unknown) => deps.log(`cannot send progress: ${errorText(error)}`));
           },
     forward: (args) => {
-      if (!route) throw new RpcError(RpcCode.InternalError, 'no route');
+      if (!route) throw new RpcError(ErrorCode.InternalError, 'no route');
       deps.confirm(exposed, route);
       const forwarded: Params = { ...params, name: route.name };
       if (args !== undefined) forwarded.arguments = args;

@@ -18,17 +18,19 @@ import {
   ResultSchema,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { errorText, RpcCode, RpcError, toRpcError } from './errors.js';
+import {
+  decorrelatedJitterGenerator,
+  ExponentialBackoff,
+  type IBackoff,
+  type IBackoffFactory,
+} from 'cockatiel';
+import { errorText, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
 import { StdioUpstreamTransport } from './stdio-upstream.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
 /** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
 export const UPSTREAM_REQUEST_TIMEOUT_MS = 30 * 60_000;
-const FIRST_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 30_000;
-/** A connection that lived this long is healthy again: the next drop restarts from the first backoff. */
-const HEALTHY_AFTER_MS = 5_000;
 /** How long an HTTP upstream has to answer the ping that asks whether it is still there. */
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -73,14 +75,35 @@ class PassthroughClient extends Client {
 
 export type UpstreamState = 'connecting' | 'up' | 'down' | 'closed';
 
+/** How a dropped or refused upstream is retried; tests pass short delays. */
+export interface RestartPolicy {
+  /** The waits before successive attempts; a healthy connection starts the sequence over. */
+  backoff: IBackoffFactory<unknown>;
+  /** A connection that lived this long is healthy again: the next drop restarts from the first wait. */
+  healthyAfterMs: number;
+}
+
+export const DEFAULT_RESTART: RestartPolicy = {
+  // Jitter, decorrelated from the previous wait, keeps the upstreams of many sessions that one
+  // outage dropped together from restarting in step (medians about 0.25, 0.3, 0.5, 1, 2 ... 30 s).
+  backoff: new ExponentialBackoff({
+    generator: decorrelatedJitterGenerator,
+    initialDelay: 250,
+    maxDelay: 30_000,
+  }),
+  healthyAfterMs: 5_000,
+};
+
 export class UpstreamConnection {
   readonly name: string;
   readonly spec: UpstreamSpec;
   private readonly init: UpstreamInit;
   private readonly hooks: UpstreamHooks;
+  private readonly restart: RestartPolicy;
   private client: PassthroughClient | undefined;
   private stateValue: UpstreamState = 'connecting';
-  private attempts = 0;
+  /** The wait before the last retry; undefined until one is scheduled, or after a healthy connection. */
+  private backoff: IBackoff<unknown> | undefined;
   private connectedAt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private everConnected = false;
@@ -89,11 +112,17 @@ export class UpstreamConnection {
   /** Resolved on every state change (see untilUp). */
   private readonly stateWaiters = new Set<() => void>();
 
-  constructor(spec: UpstreamSpec, init: UpstreamInit, hooks: UpstreamHooks) {
+  constructor(
+    spec: UpstreamSpec,
+    init: UpstreamInit,
+    hooks: UpstreamHooks,
+    restart: RestartPolicy = DEFAULT_RESTART,
+  ) {
     this.name = spec.name;
     this.spec = spec;
     this.init = init;
     this.hooks = hooks;
+    this.restart = restart;
   }
 
   get state(): UpstreamState {
@@ -256,7 +285,7 @@ export class UpstreamConnection {
     if (this.client !== client || this.stateValue === 'closed') return;
     this.client = undefined;
     this.setState('down');
-    if (Date.now() - this.connectedAt >= HEALTHY_AFTER_MS) this.attempts = 0;
+    if (Date.now() - this.connectedAt >= this.restart.healthyAfterMs) this.backoff = undefined;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
     this.hooks.lifecycle?.(this, 'exited', 'connection closed');
     this.hooks.dropped?.(this);
@@ -265,8 +294,8 @@ export class UpstreamConnection {
 
   private scheduleRetry(): void {
     this.setState('down');
-    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.attempts);
-    this.attempts += 1;
+    this.backoff = (this.backoff ?? this.restart.backoff).next(undefined);
+    const delay = this.backoff.duration;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -284,7 +313,7 @@ export class UpstreamConnection {
     const client = this.client;
     if (!client || this.stateValue !== 'up') {
       throw new RpcError(
-        RpcCode.ConnectionClosed,
+        ErrorCode.ConnectionClosed,
         `upstream "${this.name}" is not available${this.lastError ? ` (${this.lastError})` : ''}; the proxy keeps retrying`,
         { server: this.name },
       );
@@ -295,9 +324,9 @@ export class UpstreamConnection {
         ...options,
       });
     } catch (error) {
-      if (error instanceof McpError && error.code === RpcCode.ConnectionClosed && this.client !== client) {
+      if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed && this.client !== client) {
         throw new RpcError(
-          RpcCode.ConnectionClosed,
+          ErrorCode.ConnectionClosed,
           `upstream "${this.name}" disconnected before answering; the proxy is restarting it`,
           { server: this.name },
         );

@@ -1,6 +1,6 @@
 // The policy CLI contract (DESIGN 2): output formats and exit codes, in this process and as a real one.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -142,5 +142,28 @@ describe('the installed command', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
     const { stdout } = await run(bin, ['policy', 'validate', 'policy.example.yml'], { cwd: root });
     expect(stdout).toMatch(/policy.example.yml: ok/);
+  });
+
+  it('prints the version in package.json, built and from source alike', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(await processCli('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(await cli('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('takes that version from the package.json it is installed with', async () => {
+    // The layout npm installs: package.json beside dist/src, dependencies reachable from there.
+    const installed = mkdtempSync(join(tmpdir(), 'portcullis-installed-'));
+    cpSync(join(root, 'dist', 'src'), join(installed, 'dist', 'src'), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(installed, 'node_modules'));
+    writeFileSync(
+      join(installed, 'package.json'),
+      JSON.stringify({ name: 'portcullis', version: '9.8.7-test', type: 'module' }),
+    );
+    try {
+      const { stdout } = await run(join(installed, 'dist', 'src', 'cli.js'), ['--version']);
+      expect(stdout).toBe('9.8.7-test\n');
+    } finally {
+      rmSync(installed, { recursive: true, force: true });
+    }
   });
 });

@@ -84,6 +84,23 @@ describe('policy validation', () => {
     expect(errorsOf('- a\n- b\n')[0]).toMatch(/YAML mapping/);
   });
 
+  it('names the mistake of an upstream that is neither a command nor a url server', () => {
+    const servers = (server: string) => errorsOf(`version: 2\nservers:\n  a: ${server}\nrules: []\n`);
+    expect(servers('{}')).toEqual(['test.yml:3:6: servers.a: give exactly one of command or url']);
+    expect(servers('{url: "http://x/mcp", args: [a]}')).toEqual([
+      'test.yml:3:6: servers.a: args, env and cwd go with command',
+    ]);
+    expect(servers('{command: x, headers: {a: b}}')).toEqual([
+      'test.yml:3:6: servers.a: headers go with url',
+    ]);
+    // Once the transport is clear, the problems are that branch's own, at their own positions.
+    expect(servers('{command: x, colour: red}')).toEqual(['test.yml:3:19: servers.a: unknown key "colour"']);
+    expect(servers('{url: "ftp://x"}')).toEqual([
+      'test.yml:3:12: servers.a.url: must be Streamable HTTP upstream: its /mcp URL',
+    ]);
+    expect(servers('{command: x, cwd: /tmp, env: {A: b}}')).toEqual([]);
+  });
+
   it('refuses infinite and NaN numbers, which would turn a cap into no cap', () => {
     expect(
       errorsOf('version: 2\nrules:\n  - {match: x, decision: allow, cap: {arg: a, max: .inf}}\n'),

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/index.js';
 import {
-  compile,
   DownstreamSession,
   Gate,
   HttpEndpoint,
+  loadTestedPolicy,
   PROXY_INFO,
   resolveUpstreams,
 } from '../../src/proxy/index.js';
@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
-const policy = compile(
+const policy = loadTestedPolicy(
   `version: 2
 default: deny
 servers:
@@ -180,7 +180,7 @@ describe('HTTP endpoint guards', () => {
 describe('idle HTTP sessions', () => {
   it('closes a session after it goes quiet, but not while it is in use', async () => {
     const dir = await tempDir();
-    const idlePolicy = compile(
+    const idlePolicy = loadTestedPolicy(
       `version: 2\nsessions: { idle_timeout: 400ms }\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
       '/virtual/idle.yml',
       () => {},

@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { IBackoff } from 'cockatiel';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { UpstreamConnection } from '../../src/proxy/index.js';
@@ -97,4 +98,71 @@ describe('an HTTP upstream that goes away', () => {
       });
     }
   });
+});
+
+describe('restarting an upstream', () => {
+  it.each([
+    { healthyAfterMs: 0, after: 'starts the waits over' },
+    { healthyAfterMs: 600_000, after: 'goes on with the waits' },
+  ])(
+    'takes its waits from the restart policy; a drop after healthyAfterMs $healthyAfterMs $after',
+    async ({ healthyAfterMs }) => {
+      // Each wait handed out, by its position in the sequence (1 = the first wait after a start over).
+      const waits: number[] = [];
+      const step = (n: number): IBackoff<unknown> => ({
+        duration: 5,
+        next: () => {
+          waits.push(n + 1);
+          return step(n + 1);
+        },
+      });
+      const backoff = {
+        next: () => {
+          waits.push(1);
+          return step(1);
+        },
+      };
+      let broken = true;
+      const server = new Server({ name: 'flaky', version: '1' }, { capabilities: { tools: {} } });
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => crypto.randomUUID(),
+      });
+      await server.connect(transport);
+      const app = new Hono();
+      app.all('/mcp', (c) =>
+        broken ? new Response('down', { status: 502 }) : transport.handleRequest(c.req.raw),
+      );
+      let listener: ReturnType<typeof serve> | undefined;
+      const url = await new Promise<string>((resolve) => {
+        listener = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
+          resolve(`http://127.0.0.1:${info.port}/mcp`),
+        );
+      });
+      const upstream = new UpstreamConnection(
+        { kind: 'http', name: 'flaky', url, headers: {} },
+        { clientInfo: { name: 't', version: '1' }, capabilities: {} },
+        { notification: () => {}, request: async () => ({}), reconnected: () => {}, log: () => {} },
+        { backoff, healthyAfterMs },
+      );
+      try {
+        expect(await upstream.start()).toBe(false);
+        await waitFor(() => waits.length >= 3, 'three refused attempts');
+        broken = false;
+        await waitFor(() => upstream.state === 'up', 'the upstream to come up');
+        // Refusals never start the waits over: one sequence until the connection was up.
+        const upAt = waits.length;
+        expect(waits).toEqual(Array.from({ length: upAt }, (_, i) => i + 1));
+        broken = true;
+        await upstream.notify('notifications/roots/list_changed');
+        await waitFor(() => waits.length >= upAt + 2, 'two waits after the drop');
+        expect(waits.slice(upAt, upAt + 2)).toEqual(healthyAfterMs === 0 ? [1, 2] : [upAt + 1, upAt + 2]);
+      } finally {
+        await upstream.close();
+        await new Promise((resolve) => {
+          listener?.close(resolve);
+          if (listener && 'closeAllConnections' in listener) listener.closeAllConnections();
+        });
+      }
+    },
+  );
 });

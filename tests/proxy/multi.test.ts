@@ -1,11 +1,11 @@
 // Several upstreams at once (server-everything over stdio and over HTTP, server-filesystem): naming and routing.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVERYTHING, FILESYSTEM } from '../helpers/peers.js';
+import { EVERYTHING, FILESYSTEM, REPO } from '../helpers/peers.js';
 import { startEverythingHttp } from '../helpers/ports.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 
@@ -13,6 +13,7 @@ let proxy: TestProxy;
 let client: Client;
 let remote: Awaited<ReturnType<typeof startEverythingHttp>>;
 let files: string;
+const packageVersion = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
 
 beforeAll(async () => {
   remote = await startEverythingHttp(EVERYTHING);
@@ -51,7 +52,7 @@ describe('several upstreams', () => {
     );
     expect(names).not.toContain('local__get-sum'); // denied whatever the arguments on that server
     expect(names).not.toContain('echo');
-    expect(client.getServerVersion()?.name).toBe('portcullis');
+    expect(client.getServerVersion()).toEqual({ name: 'portcullis', version: packageVersion });
   });
 
   it('routes a name both upstreams list to the one its prefix names', async () => {

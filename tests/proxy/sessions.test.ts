@@ -12,10 +12,10 @@ import { startApp } from '../../src/app.js';
 import { AuditLog } from '../../src/audit/index.js';
 import { runProxy } from '../../src/commands/run.js';
 import {
-  compile,
   DownstreamSession,
   Gate,
   HttpEndpoint,
+  loadTestedPolicy,
   PROXY_INFO,
   StartRefusedError,
 } from '../../src/proxy/index.js';
@@ -135,7 +135,7 @@ describe('keyless clients on an address other hosts can reach', () => {
 
   it('refuses a keyless request on such an address even when a reload removed every key', async () => {
     const dir = await tempDir();
-    const policy = compile(keyless, '/virtual/keyless.yml', () => {});
+    const policy = loadTestedPolicy(keyless, '/virtual/keyless.yml', () => {});
     const audit = await AuditLog.open({ dataDir: dir });
     const endpoint = new HttpEndpoint({
       host: '0.0.0.0',

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { type AuditEvent, AuditLog, AuditWriteError } from '../../src/audit/index.js';
 import {
   Catalog,
-  compile,
   deriveServerName,
   Gate,
   identify,
+  loadTestedPolicy,
   resolveUpstreams,
   UpstreamConfigError,
 } from '../../src/proxy/index.js';
@@ -103,12 +103,12 @@ describe('Catalog', () => {
 
 describe('identify', () => {
   const hash = createHash('sha256').update('k1').digest('hex');
-  const keyed = compile(
+  const keyed = loadTestedPolicy(
     `version: 2\nagents:\n  - { id: bot, key_sha256: "${hash}", trust: low }\nrules: []\n`,
     'p.yml',
     () => {},
   );
-  const open = compile('version: 2\nrules: []\n', 'p.yml', () => {});
+  const open = loadTestedPolicy('version: 2\nrules: []\n', 'p.yml', () => {});
 
   it('fails closed: a keyed policy needs a known key; a presented unknown key is refused even without agents', () => {
     expect(identify('Bearer k1', keyed, 'anon')).toEqual({ ok: true, agent: 'bot', keyHash: hash });
@@ -121,7 +121,7 @@ describe('identify', () => {
 
 describe('Gate', () => {
   it('forwards the very object it evaluated, unchanged, on the allow path', async () => {
-    const policy = compile(
+    const policy = loadTestedPolicy(
       'version: 2\nrules:\n  - { id: small, match: pay, cap: { arg: amount, max: 10 }, decision: allow }\n',
       'p.yml',
       () => {},
@@ -158,7 +158,7 @@ describe('Gate', () => {
   });
 
   it('does not forward an approved call when its release cannot be written to the audit log', async () => {
-    const policy = compile(
+    const policy = loadTestedPolicy(
       'version: 2\nrules:\n  - { id: ask, match: pay, decision: review }\n',
       'p.yml',
       () => {},
