@@ -1,7 +1,7 @@
 // What the HTTP endpoint lets in: its Host/Origin allowlist (for the shared guard) and the bearer key.
 
 import { createHash } from 'node:crypto';
-import type { CompiledPolicy } from '../policy/types.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import { type HostGuardOptions, isWildcard, urlHost } from '../util/index.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];

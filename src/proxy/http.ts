@@ -6,7 +6,7 @@ import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
-import type { CompiledPolicy } from '../policy/types.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import {
   closeServer,
   type HostGuardRefusal,

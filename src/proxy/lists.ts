@@ -1,7 +1,7 @@
 // Lists towards the client (one upstream's pages, or all upstreams merged, renamed and filtered) and the name lookups they feed.
 
 import { ErrorCode, type Result } from '@modelcontextprotocol/sdk/types.js';
-import type { CompiledPolicy } from '../policy/types.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import { type NamedKind, serverList } from './ambiguity.js';
 import type { Catalog, ListKind, NameView, Route } from './catalog.js';
 import { errorText, RESOURCE_NOT_FOUND, RpcError } from './errors.js';
