@@ -2,7 +2,8 @@
 import type { AuditEvent, AuditSink } from '../audit/types.js';
 import { DEFAULT_APPROVAL } from '../policy/compile.js';
 import type { ApprovalSettings } from '../policy/types.js';
-import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
+import { sha256Hex } from '../util/index.js';
+import { callKey, canonicalArgs } from './canonical.js';
 import { outcomeOfSettled, pendingOutcome, waitingMessage } from './outcomes.js';
 import type { ApprovalStore, PageOptions } from './store.js';
 import type {

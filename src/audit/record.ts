@@ -1,5 +1,6 @@
 // Turning a caller's event into a record: checked, redacted, sealed into the chain, formatted as a line.
-import { canonicalJson, chainHash, formatLine } from './chain.js';
+import { canonicalJson } from '../util/index.js';
+import { chainHash, formatLine } from './chain.js';
 import { type Redactor, setField } from './redact.js';
 import { type AuditEvent, type AuditEventKind, type AuditRecord, AuditWriteError } from './types.js';
 
