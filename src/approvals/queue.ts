@@ -1,5 +1,5 @@
 // The approval queue: admits calls the policy sent to review, holds or parks them, and settles them once.
-import type { AuditEvent, AuditSink } from '../audit/types.js';
+import type { ApprovalAuditEvent, ApprovalAuditStatus, AuditSink } from '../audit/index.js';
 import { DEFAULT_APPROVAL } from '../policy/compile.js';
 import type { ApprovalSettings } from '../policy/types.js';
 import { sha256Hex } from '../util/index.js';
@@ -396,7 +396,7 @@ export class ApprovalQueue {
    */
   private async recordRefusal(request: ReviewRequest, refusal: Refusal, argsSha256: string): Promise<void> {
     if (!this.audit) return;
-    const event: AuditEvent = {
+    const event: ApprovalAuditEvent = {
       event: 'approval',
       correlation_id: request.correlationId ?? undefined,
       agent: refusal.agent,
@@ -419,9 +419,9 @@ export class ApprovalQueue {
     }
   }
 
-  private record(approval: Approval, status: string, extra: Record<string, unknown>): void {
+  private record(approval: Approval, status: ApprovalAuditStatus, extra: Record<string, unknown>): void {
     if (!this.audit) return;
-    const event: AuditEvent = {
+    const event: ApprovalAuditEvent = {
       event: 'approval',
       correlation_id: approval.correlationId ?? undefined,
       agent: approval.agent,

@@ -1,15 +1,15 @@
 // Reading records back for the UI and API: every writer's chain merged newest first, filtered, paged by a cursor.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { type LogFile, linesBackward, listLogFiles, parseRecord } from './files.js';
-import type { AuditRecord } from './types.js';
+import type { AuditDecision, AuditEventKind, AuditRecord } from './types.js';
 import { type Chain, listChains } from './writers.js';
 
 export interface AuditQuery {
   agent?: string | undefined;
   server?: string | undefined;
   tool?: string | undefined;
-  decision?: 'allow' | 'deny' | 'review' | undefined;
-  event?: string | undefined;
+  decision?: AuditDecision | undefined;
+  event?: AuditEventKind | undefined;
   correlation_id?: string | undefined;
   /** Inclusive lower bound on `ts` (ISO 8601 string or Date). */
   from?: string | Date | undefined;

@@ -2,7 +2,13 @@
 import { canonicalJson } from '../util/index.js';
 import { chainHash, formatLine } from './chain.js';
 import { type Redactor, setField } from './redact.js';
-import { type AuditEvent, type AuditEventKind, type AuditRecord, AuditWriteError } from './types.js';
+import {
+  AUDIT_EVENT_KINDS,
+  type AuditEvent,
+  type AuditRecord,
+  AuditWriteError,
+  type CallerEventKind,
+} from './types.js';
 
 /** A record ready to write: the record as returned to the caller, its line and the line's size. */
 export interface Sealed {
@@ -11,13 +17,9 @@ export interface Sealed {
   bytes: number;
 }
 
-const CALLER_KINDS: ReadonlySet<AuditEventKind> = new Set([
-  'decision',
-  'approval',
-  'execution',
-  'policy_reload',
-  'upstream',
-]);
+const CALLER_KINDS: ReadonlySet<string> = new Set<CallerEventKind>(
+  AUDIT_EVENT_KINDS.filter((kind): kind is CallerEventKind => kind !== 'chain_break'),
+);
 /** Top-level fields that describe the call rather than carry its data: never masked by their name. */
 const PLAIN_FIELDS = new Set([
   'event',

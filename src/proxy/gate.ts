@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditEvent, AuditSink } from '../audit/types.js';
+import type { AuditEvent, AuditSink } from '../audit/index.js';
 import type { CompiledPolicy, Decision } from '../policy/types.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/unicode.js';
 import { errorText } from './errors.js';
