@@ -1,5 +1,6 @@
 // The hash chain: how a record is hashed, written as a line, and checked when read back.
 import { canonicalJson, sha256Hex } from '../util/index.js';
+import type { AuditRecord } from './types.js';
 
 // Still importable from here: src/web's display and API import it from this file.
 export { canonicalJson };
@@ -28,6 +29,15 @@ export function chainHash(prev: string, canonicalWithoutHash: string): string {
  */
 export function formatLine(canonicalWithoutHash: string, hash: string): string {
   return `${canonicalWithoutHash.slice(0, -1)}${HASH_MEMBER}${hash}"}\n`;
+}
+
+/**
+ * A record exactly as the writer stored it, newline included: re-serializing a parsed writer line
+ * this way gives back the same bytes (what the JSONL export serves).
+ */
+export function recordLine(record: AuditRecord): string {
+  const { hash, ...rest } = record;
+  return formatLine(canonicalJson(rest), hash);
 }
 
 /** A line read back: the record, its stored hash, and the canonical text its hash must cover. */

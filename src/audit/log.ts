@@ -412,8 +412,3 @@ export class AuditLog implements AuditSink {
     this.#known = true;
   }
 }
-
-/** Convenience: `AuditLog.open(options)`. */
-export function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
-  return AuditLog.open(options);
-}
