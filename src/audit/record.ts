@@ -5,9 +5,9 @@ import { type Redactor, setField } from './redact.js';
 import {
   AUDIT_EVENT_KINDS,
   type AuditEvent,
+  type AuditEventKind,
   type AuditRecord,
   AuditWriteError,
-  type CallerEventKind,
 } from './types.js';
 
 /** A record ready to write: the record as returned to the caller, its line and the line's size. */
@@ -17,8 +17,9 @@ export interface Sealed {
   bytes: number;
 }
 
-const CALLER_KINDS: ReadonlySet<string> = new Set<CallerEventKind>(
-  AUDIT_EVENT_KINDS.filter((kind): kind is CallerEventKind => kind !== 'chain_break'),
+/** What callers may append: every kind but the log's own chain_break. */
+const CALLER_KINDS: ReadonlySet<AuditEventKind> = new Set(
+  AUDIT_EVENT_KINDS.filter((kind) => kind !== 'chain_break'),
 );
 /** Top-level fields that describe the call rather than carry its data: never masked by their name. */
 const PLAIN_FIELDS = new Set([

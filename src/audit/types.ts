@@ -16,9 +16,6 @@ export const AUDIT_EVENT_KINDS = [
 
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
-/** The kinds a caller may append: every kind but the log's own `chain_break`. */
-export type CallerEventKind = Exclude<AuditEventKind, 'chain_break'>;
-
 /** A policy decision as records carry it (and as the filters take it). */
 export const AUDIT_DECISIONS = ['allow', 'deny', 'review'] as const;
 
