@@ -1,17 +1,6 @@
 // Canonical form of a call's arguments (RFC 8785) and the key that says "the same call".
-import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
+import { canonicalJson, sha256Hex } from '../util/index.js';
 import { ApprovalArgsError } from './types.js';
-
-type Canonicalize = (input: unknown) => string | undefined;
-// The package is CommonJS (`module.exports = fn`) but its types declare an ES default export:
-// under NodeNext the default import is the function at run time, `.default` only in the types.
-const canonicalize = ((canonicalizeModule as unknown as { default?: Canonicalize }).default ??
-  canonicalizeModule) as unknown as Canonicalize;
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 /**
  * Absent arguments are stored as `{}`: MCP treats them alike, and one form keeps "same call" exact.
@@ -22,14 +11,11 @@ export function canonicalArgs(args: unknown): string {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ApprovalArgsError('tool arguments must be a JSON object');
   }
-  let text: string | undefined;
   try {
-    text = canonicalize(value);
+    return canonicalJson(value);
   } catch (error) {
     throw new ApprovalArgsError(`tool arguments are not JSON: ${(error as Error).message}`);
   }
-  if (text === undefined) throw new ApprovalArgsError('tool arguments are not JSON');
-  return text;
 }
 
 /** Same agent, server, tool and canonical arguments: the identity a retry is matched by. */
@@ -39,5 +25,5 @@ export function callKey(
   tool: string,
   argsSha256: string,
 ): string {
-  return sha256Hex(canonicalize([agent, server, tool, argsSha256]) ?? '');
+  return sha256Hex(canonicalJson([agent, server, tool, argsSha256]));
 }

@@ -1,5 +1,5 @@
 // Approvals: the SQLite store and the queue that settles calls a person must decide.
-export { callKey, canonicalArgs, sha256Hex } from './canonical.js';
+export { callKey, canonicalArgs } from './canonical.js';
 export { decodeCursor, encodeCursor, orderOf } from './paging.js';
 export {
   ApprovalQueue,

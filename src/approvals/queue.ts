@@ -1,5 +1,5 @@
 // The approval queue: admits calls the policy sent to review, holds or parks them, and settles them once.
-import type { AuditEvent, AuditSink } from '../audit/index.js';
+import type { ApprovalAuditEvent, ApprovalAuditStatus, AuditSink } from '../audit/index.js';
 import { type ApprovalSettings, DEFAULT_APPROVAL } from '../policy/index.js';
 import type {
   ExecutionReport,
@@ -8,7 +8,8 @@ import type {
   ReviewVerdict,
   WaitingInfo,
 } from '../proxy/index.js';
-import { callKey, canonicalArgs, sha256Hex } from './canonical.js';
+import { sha256Hex } from '../util/index.js';
+import { callKey, canonicalArgs } from './canonical.js';
 import type { ApprovalStore, PageOptions } from './store.js';
 import type { Approval, ApprovalPage, DecideInput, PendingByAgent, Refusal } from './types.js';
 import {
@@ -394,7 +395,7 @@ export class ApprovalQueue implements ReviewHandler {
    */
   private async recordRefusal(request: ReviewRequest, refusal: Refusal, argsSha256: string): Promise<void> {
     if (!this.audit) return;
-    const event: AuditEvent = {
+    const event: ApprovalAuditEvent = {
       event: 'approval',
       correlation_id: request.correlationId ?? undefined,
       agent: refusal.agent,
@@ -417,9 +418,9 @@ export class ApprovalQueue implements ReviewHandler {
     }
   }
 
-  private record(approval: Approval, status: string, extra: Record<string, unknown>): void {
+  private record(approval: Approval, status: ApprovalAuditStatus, extra: Record<string, unknown>): void {
     if (!this.audit) return;
-    const event: AuditEvent = {
+    const event: ApprovalAuditEvent = {
       event: 'approval',
       correlation_id: approval.correlationId ?? undefined,
       agent: approval.agent,

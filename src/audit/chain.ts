@@ -1,10 +1,8 @@
 // The hash chain: how a record is hashed, written as a line, and checked when read back.
-import crypto, { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
+import { canonicalJson, sha256Hex } from '../util/index.js';
+import type { AuditRecord } from './types.js';
 
-// The package is CommonJS (module.exports = serialize) while its typings declare an ES default
-// export, so under NodeNext the typed default is the module object; at run time it is the function.
-const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+// Still importable from here: src/web's display and API import it from this file.
 
 /** The `prev` of the very first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -18,21 +16,10 @@ export function isHexDigest(value: unknown): value is string {
   return typeof value === 'string' && HEX64.test(value);
 }
 
-/** RFC 8785 canonical JSON; throws TypeError for values JSON cannot carry (NaN, BigInt, cycles). */
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new TypeError('value has no JSON form');
-  return text;
-}
-
 /** hash = sha256(prev + canonical JSON of the record without hash), lower-case hex. */
 export function chainHash(prev: string, canonicalWithoutHash: string): string {
-  // crypto.hash (Node >= 20.12) is the one-shot form: a third cheaper than createHash per record.
-  if (oneShotHash) return oneShotHash('sha256', prev + canonicalWithoutHash, 'hex');
-  return createHash('sha256').update(prev).update(canonicalWithoutHash).digest('hex');
+  return sha256Hex(prev + canonicalWithoutHash);
 }
-
-const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
 
 /**
  * One JSONL line: the canonical JSON of the record without `hash`, with `"hash"` appended as the
@@ -41,6 +28,15 @@ const oneShotHash = (crypto as { hash?: typeof crypto.hash }).hash;
  */
 export function formatLine(canonicalWithoutHash: string, hash: string): string {
   return `${canonicalWithoutHash.slice(0, -1)}${HASH_MEMBER}${hash}"}\n`;
+}
+
+/**
+ * A record exactly as the writer stored it, newline included: re-serializing a parsed writer line
+ * this way gives back the same bytes (what the JSONL export serves).
+ */
+export function recordLine(record: AuditRecord): string {
+  const { hash, ...rest } = record;
+  return formatLine(canonicalJson(rest), hash);
 }
 
 /** A line read back: the record, its stored hash, and the canonical text its hash must cover. */

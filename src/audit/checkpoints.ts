@@ -6,6 +6,7 @@ import { CHECKPOINT_FILE, type Checkpoint, endOfLastLine, linesBackward, parseCh
 
 /** Appends and syncs one checkpoint line; a failed write is taken back and rethrown. */
 export function appendCheckpoint(dir: string, checkpoint: Checkpoint): void {
+  // Private like the log (not createSecretFile: the file exists after its first checkpoint and grows).
   const fd = openSync(join(dir, CHECKPOINT_FILE), 'a', 0o600);
   try {
     appendFully(fd, Buffer.from(`${JSON.stringify(checkpoint)}\n`), fstatSync(fd).size, true);

@@ -1,13 +1,9 @@
-// The audit log's public surface: open a log, append events, query and verify records.
-export { canonicalJson, formatLine, GENESIS_HASH } from './chain.js';
-export { CHECKPOINT_FILE, type Checkpoint, logFileName } from './files.js';
-export {
-  AuditLog,
-  type AuditLogOptions,
-  type ChainBreakProblem,
-  DEFAULT_MAX_FILE_BYTES,
-  openAuditLog,
-} from './log.js';
+// The audit log's public surface, all that code outside src/audit uses: open a log and append
+// events; query, tail and verify what was written; the record types; the redactor the approval
+// pages share. Files, the chain format, segments, recovery and writer slots stay internal.
+export { recordLine } from './chain.js';
+export { AuditPathError, auditTarget } from './locate.js';
+export { AuditLog, type AuditLogOptions, type ChainBreakProblem } from './log.js';
 export {
   type AuditPage,
   type AuditQuery,
@@ -16,6 +12,7 @@ export {
   queryAudit,
 } from './query.js';
 export { AuditKeyError, REDACTED_PREFIX, Redactor, RedactPatternError } from './redact.js';
+export { type ChainRecord, type TailOptions, tailAudit } from './tail.js';
 export * from './types.js';
 export {
   type VerifyChain,
@@ -25,4 +22,3 @@ export {
   type VerifyResult,
   verifyAudit,
 } from './verify.js';
-export { type Chain, chainDir, listChains, WRITERS_DB, writerSlot } from './writers.js';

@@ -1,7 +1,7 @@
 // The audit log writer: queues appends and writes them in order as one hash chain, rotating files,
 // syncing and checkpointing on schedule, and recovering (or recording a break) when it reopens.
 import { join } from 'node:path';
-import type { Redaction } from '../secrets/redact.js';
+import type { Redaction } from '../secrets/index.js';
 import { GENESIS_HASH } from './chain.js';
 import { appendCheckpoint } from './checkpoints.js';
 import { describeError, makeDirectory, truncateFile } from './disk.js';
@@ -411,9 +411,4 @@ export class AuditLog implements AuditSink {
     this.#prev = sealed.record.hash;
     this.#known = true;
   }
-}
-
-/** Convenience: `AuditLog.open(options)`. */
-export function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
-  return AuditLog.open(options);
 }

@@ -1,15 +1,16 @@
 // Reading records back for the UI and API: every writer's chain merged newest first, filtered, paged by a cursor.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { type LogFile, linesBackward, listLogFiles, parseRecord } from './files.js';
-import type { AuditRecord } from './types.js';
+import { ChainMerge } from './merge.js';
+import type { AuditDecision, AuditEventKind, AuditRecord } from './types.js';
 import { type Chain, listChains } from './writers.js';
 
 export interface AuditQuery {
   agent?: string | undefined;
   server?: string | undefined;
   tool?: string | undefined;
-  decision?: 'allow' | 'deny' | 'review' | undefined;
-  event?: string | undefined;
+  decision?: AuditDecision | undefined;
+  event?: AuditEventKind | undefined;
   correlation_id?: string | undefined;
   /** Inclusive lower bound on `ts` (ISO 8601 string or Date). */
   from?: string | Date | undefined;
@@ -61,25 +62,18 @@ export function parseAuditCursor(text: string): Map<number, number> {
   throw new AuditQueryError('before must be a cursor from a previous page (next_cursor)');
 }
 
-function formatCursor(positions: Map<number, number>): string | null {
+/** The cursor for `positions` (slot -> the seq a chain's scan goes on below); null when empty. */
+export function formatAuditCursor(positions: ReadonlyMap<number, number>): string | null {
   const pairs = [...positions].sort(([a], [b]) => a - b).map(([slot, seq]) => `${slot}.${seq}`);
   return pairs.length === 0 ? null : pairs.join('_');
 }
 
-/** One chain's matching records, newest first, with the one to be merged next. */
-interface Stream {
-  slot: number;
-  records: Generator<AuditRecord, void, undefined>;
-  head: AuditRecord | null;
-}
-
 /**
  * Reads every chain under `dir` (its own files and each writer-N/ subdirectory) from the newest
- * file backwards, and merges their matching records newest first by `ts`; equal times go by chain
- * (lower slot first), and within a chain records stay in chain order. The scan is linear: cost
- * grows with how far back the matches are (a page of recent records reads only the end of each
- * chain's newest file; a filter that matches nothing reads every file). Lines that are not records
- * are skipped: checking them is verify's job.
+ * file backwards, and merges their matching records newest first (see ChainMerge). The scan is
+ * linear: cost grows with how far back the matches are (a page of recent records reads only the
+ * end of each chain's newest file; a filter that matches nothing reads every file). Lines that are
+ * not records are skipped: checking them is verify's job.
  */
 export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<AuditPage> {
   const limit = query.limit ?? 50;
@@ -100,53 +94,28 @@ export async function queryAudit(dir: string, query: AuditQuery = {}): Promise<A
   }
   const accept = (record: AuditRecord): boolean =>
     matches(record, query, from, to) && (needle === undefined || searchText(record).includes(needle));
-  const streams: Stream[] = [];
+  const merge = new ChainMerge();
   try {
     for (const chain of chains) {
       const below = positions === null ? undefined : positions.get(chain.slot);
       if (positions !== null && below === undefined) continue;
-      const records = chainRecords(chain.dir, below, needle, accept);
-      streams.push({ slot: chain.slot, records, head: next(records) });
+      merge.add(chain.slot, chainRecords(chain.dir, below, needle, accept));
     }
     for (;;) {
-      let newest: Stream | null = null;
-      for (const stream of streams) {
-        if (stream.head !== null && (newest === null || newer(stream, newest))) newest = stream;
-      }
-      if (newest === null) break;
-      const record = newest.head as AuditRecord;
       if (page.records.length === limit) {
         // One more match exists: the next page starts at every chain's unreturned head.
-        const next = new Map<number, number>();
-        for (const stream of streams) if (stream.head) next.set(stream.slot, stream.head.seq + 1);
-        page.nextCursor = formatCursor(next);
+        if (merge.peek() !== null) page.nextCursor = formatAuditCursor(merge.positions());
         break;
       }
-      page.records.push(record);
-      page.chains.push(newest.slot);
-      newest.head = next(newest.records);
+      const next = merge.take();
+      if (next === null) break;
+      page.records.push(next.record);
+      page.chains.push(next.chain);
     }
   } finally {
-    for (const stream of streams) stream.records.return();
+    merge.close();
   }
   return page;
-}
-
-function next(records: Generator<AuditRecord, void, undefined>): AuditRecord | null {
-  const step = records.next();
-  return step.done ? null : step.value;
-}
-
-/** Merge order: later `ts` first; equal times, the lower slot first. */
-function newer(a: Stream, b: Stream): boolean {
-  const at = timeOf(a.head as AuditRecord);
-  const bt = timeOf(b.head as AuditRecord);
-  return at === bt ? a.slot < b.slot : at > bt;
-}
-
-function timeOf(record: AuditRecord): string {
-  // The writer writes toISOString() (fixed width, UTC): these compare correctly as strings.
-  return typeof record.ts === 'string' ? record.ts : '';
 }
 
 /** One chain's matching records with seq below `below`, newest first (files newest first, lines backwards). */

@@ -1,7 +1,14 @@
 // Turning a caller's event into a record: checked, redacted, sealed into the chain, formatted as a line.
-import { canonicalJson, chainHash, formatLine } from './chain.js';
+import { canonicalJson } from '../util/index.js';
+import { chainHash, formatLine } from './chain.js';
 import { type Redactor, setField } from './redact.js';
-import { type AuditEvent, type AuditEventKind, type AuditRecord, AuditWriteError } from './types.js';
+import {
+  AUDIT_EVENT_KINDS,
+  type AuditEvent,
+  type AuditEventKind,
+  type AuditRecord,
+  AuditWriteError,
+} from './types.js';
 
 /** A record ready to write: the record as returned to the caller, its line and the line's size. */
 export interface Sealed {
@@ -10,13 +17,10 @@ export interface Sealed {
   bytes: number;
 }
 
-const CALLER_KINDS: ReadonlySet<AuditEventKind> = new Set([
-  'decision',
-  'approval',
-  'execution',
-  'policy_reload',
-  'upstream',
-]);
+/** What callers may append: every kind but the log's own chain_break. */
+const CALLER_KINDS: ReadonlySet<AuditEventKind> = new Set(
+  AUDIT_EVENT_KINDS.filter((kind) => kind !== 'chain_break'),
+);
 /** Top-level fields that describe the call rather than carry its data: never masked by their name. */
 const PLAIN_FIELDS = new Set([
   'event',

@@ -1,7 +1,7 @@
 // What the writer finds on disk when it opens or reopens the log: where the chain ends, and
 // whether it may continue there, must first remove a torn line, or must record a break.
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { sha256Hex } from '../util/index.js';
 import { GENESIS_HASH } from './chain.js';
 import { lastCheckpoint } from './checkpoints.js';
 import {
@@ -146,7 +146,7 @@ export function chainBreakFields(info: ChainBreak): Record<string, unknown> {
   };
   if (info.discarded) {
     fields.discarded_bytes = info.discarded.length;
-    fields.discarded_sha256 = createHash('sha256').update(info.discarded).digest('hex');
+    fields.discarded_sha256 = sha256Hex(info.discarded);
     fields.discarded_base64 = info.discarded.subarray(0, DISCARDED_TEXT_LIMIT).toString('base64');
   }
   return fields;

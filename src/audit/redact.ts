@@ -1,15 +1,16 @@
 // Redaction of secrets before they reach the audit file (and the approval pages), with a keyed HMAC
 // so equal secrets can still be correlated across records without being revealed.
 import { createHmac, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { foldKey, looksSecret } from '../secrets/names.js';
+import { readFileSync } from 'node:fs';
 import {
+  foldKey,
+  looksSecret,
   type Redaction,
   type RedactMode,
   type RedactOptions,
   redact as redactValue,
-} from '../secrets/redact.js';
-import { canonicalJson } from './chain.js';
+} from '../secrets/index.js';
+import { canonicalJson, createSecretFile } from '../util/index.js';
 import { describeError } from './disk.js';
 
 /** The redacted form of a value: a fixed marker plus HMAC-SHA256 (hex) of its canonical JSON. */
@@ -95,7 +96,7 @@ export class Redactor {
   }
 }
 
-export { setField } from '../secrets/redact.js';
+export { setField } from '../secrets/index.js';
 
 const KEY_BYTES = 32;
 
@@ -106,27 +107,13 @@ const KEY_BYTES = 32;
 export function loadOrCreateHmacKey(path: string): Buffer {
   const existing = readKey(path);
   if (existing) return existing;
-  // Written to a private temporary file and linked into place: link() never replaces an existing
-  // key, and a concurrent reader never sees a half-written one.
-  const hex = randomBytes(KEY_BYTES).toString('hex');
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  // createSecretFile never replaces a key another process created first: both then read that one.
   try {
-    const fd = openSync(temporary, 'wx', 0o600);
-    try {
-      writeSync(fd, `${hex}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(temporary, path);
+    createSecretFile(path, `${randomBytes(KEY_BYTES).toString('hex')}\n`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AuditKeyError(`cannot create audit HMAC key ${path}: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
-  } finally {
-    rmSync(temporary, { force: true });
+    throw new AuditKeyError(`cannot create audit HMAC key ${path}: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   const key = readKey(path);
   if (!key) throw new AuditKeyError(`audit HMAC key ${path} is missing`);

@@ -21,6 +21,7 @@ export class Segment {
 
   /** Opens `file` to append to; `create` makes a new file (failing if it exists) and syncs `dir`. */
   static open(dir: string, file: LogFile, create: boolean): Segment {
+    // Not createSecretFile: a log file stays open for appending, and is never written whole at once.
     const fd = openSync(file.path, create ? 'ax' : 'a', 0o600);
     const stat = fstatSync(fd);
     if (!stat.isFile()) {

@@ -1,16 +1,25 @@
 // The audit log's contract with the rest of Portcullis: events in, chained records out.
 
 /**
- * What a record is about. `chain_break` is written by the log itself (never by callers) when it
- * reopens over a tail that does not continue the chain; see src/audit/README.md.
+ * What a record is about, listed once: the kind type, the log's check of what callers may write and
+ * the UI and API filters all derive from it. `chain_break` is written by the log itself (never by
+ * callers) when it reopens over a tail that does not continue the chain; see src/audit/README.md.
  */
-export type AuditEventKind =
-  | 'decision'
-  | 'approval'
-  | 'execution'
-  | 'policy_reload'
-  | 'upstream'
-  | 'chain_break';
+export const AUDIT_EVENT_KINDS = [
+  'decision',
+  'approval',
+  'execution',
+  'policy_reload',
+  'upstream',
+  'chain_break',
+] as const;
+
+export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
+
+/** A policy decision as records carry it (and as the filters take it). */
+export const AUDIT_DECISIONS = ['allow', 'deny', 'review'] as const;
+
+export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
 
 /** What a caller hands the audit log; seq, ts, prev and hash are added by the log. */
 export interface AuditEvent {
@@ -20,7 +29,7 @@ export interface AuditEvent {
   agent?: string | null | undefined;
   server?: string | null | undefined;
   tool?: string | null | undefined;
-  decision?: 'allow' | 'deny' | 'review' | undefined;
+  decision?: AuditDecision | undefined;
   rule?: string | null | undefined;
   reason?: string | undefined;
   policy_sha256?: string | undefined;
@@ -63,54 +72,83 @@ export type AuditStatus =
   | { ok: true; dir: string; file: string | null; seq: number; hash: string }
   | { ok: false; dir: string; error: string; since: string };
 
-// Conventions for the event-specific fields, so the UI and `audit tail` can read every producer's
-// records the same way. All are plain AuditEvents (assignable to it); the log checks none of them.
+// Conventions for the event-specific fields, as the writers write them, so the UI and `audit tail`
+// can read every producer's records the same way. All are plain AuditEvents (assignable to it);
+// the log checks none of them. A writer that changes its fields changes its type here.
 
-/** A policy decision on one tools/call. */
+/** A policy decision on one tools/call (src/proxy/gate.ts), with the call's arguments. */
 export interface DecisionAuditEvent extends AuditEvent {
   event: 'decision';
-  decision: 'allow' | 'deny' | 'review';
+  decision: AuditDecision;
   rule: string | null;
   reason: string;
-  policy_sha256: string;
+  /** Absent when the call was refused before any policy was read. */
+  policy_sha256?: string | undefined;
+  args?: unknown;
 }
 
+/** Where one approval request stands, as the approval queue and the gate record it. */
+export type ApprovalAuditStatus =
+  | 'pending'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'withdrawn'
+  | 'refused'
+  | 'released'
+  | 'executed';
+
 /**
- * The life of one approval request. `by` and `note` are set when a person decided; `revealed`
- * says a reviewer was shown one masked argument, `path` (a JSON Pointer), never its value.
+ * The life of one approval request (src/approvals/queue.ts; `released` by the gate; `revealed` by
+ * the UI). By `status`: `pending` carries the arguments; `approved`/`denied` the reviewer
+ * (`decided_by`) and `note`; `refused` (over the pending cap, nothing stored, so no approval_id)
+ * `pending`, `max_pending_per_agent` and `refused_in_flood`; `released` the arguments about to run;
+ * `executed` `ok`, `error` and `duration_ms`. A reviewer shown one masked argument is
+ * `action: 'revealed'` (no status) with `by` and `path` (a JSON Pointer), never the value.
  */
 export interface ApprovalAuditEvent extends AuditEvent {
   event: 'approval';
-  action: 'created' | 'approved' | 'denied' | 'expired' | 'withdrawn' | 'revealed';
-  approval_id: string;
+  status?: ApprovalAuditStatus | undefined;
+  action?: 'revealed' | undefined;
+  approval_id?: string | undefined;
+  /** SHA-256 of the canonical arguments: tells two calls apart without showing them. */
+  args_sha256?: string | undefined;
+  decided_by?: string | null | undefined;
+  note?: string | null | undefined;
   by?: string | undefined;
-  note?: string | undefined;
   path?: string | undefined;
 }
 
-/** The upstream's answer to a forwarded call. */
+/** The upstream's answer to a forwarded call (src/proxy/gate.ts). */
 export interface ExecutionAuditEvent extends AuditEvent {
   event: 'execution';
   /** ok: a result; tool_error: a result with isError; protocol_error: a JSON-RPC error or transport failure. */
   outcome: 'ok' | 'tool_error' | 'protocol_error';
   latency_ms: number;
+  /** Set when the call ran because a person approved it. */
+  approval_id?: string | undefined;
   error?: string | undefined;
 }
 
-/** A policy (re)load: accepted (old and new hash) or refused (with its errors). */
+/** A policy reload (src/app.ts): accepted (old and new hash) or refused (why, and its errors). */
 export interface PolicyReloadAuditEvent extends AuditEvent {
   event: 'policy_reload';
   outcome: 'accepted' | 'refused';
-  old_sha256: string | null;
+  old_sha256: string;
   new_sha256?: string | undefined;
+  /** The policy in force after the event: the new one, or the old one when refused. */
+  policy_sha256: string;
+  reason?: string | undefined;
   errors?: string[] | undefined;
 }
 
-/** An upstream server process or connection changed state. */
+/** An upstream server connection changed state (src/app.ts, from the session's lifecycle hook). */
 export interface UpstreamAuditEvent extends AuditEvent {
   event: 'upstream';
+  server: string;
   action: 'started' | 'exited' | 'restarted';
-  pid?: number | undefined;
-  exit_code?: number | null | undefined;
-  signal?: string | null | undefined;
+  /** The agent whose session runs this upstream. */
+  agent: string;
+  /** Why it changed, when known ("connection closed"). */
+  detail?: string | undefined;
 }

@@ -74,6 +74,7 @@ function lockSlot(dataDir: string, slot: number): Database.Database | null {
   const dir = join(dataDir, WRITER_LOCKS);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `slot-${slot}.lock`);
+  // Private before SQLite opens it, like the lease table; an existing lock file is simply reused.
   closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path);
   try {

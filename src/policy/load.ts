@@ -41,6 +41,7 @@ export function formatProblem(p: PolicyProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
 }
 
+// Not src/util's sha256Hex (node:crypto): src/policy stays pure, with no node: imports at all.
 export function sha256Hex(text: string): string {
   return bytesToHex(sha256(utf8ToBytes(text)));
 }

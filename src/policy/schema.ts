@@ -1,6 +1,8 @@
 // The policy file's JSON Schema, written once: ajv validates with it, TypeScript derives the types from it.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { TRUST_LEVELS } from './types.js';
+
+/** The trust levels an agent may have, lowest first. */
+export const TRUST_LEVELS = ['low', 'medium', 'high', 'admin'] as const;
 
 const strict = { additionalProperties: false } as const;
 

@@ -1,7 +1,8 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
-import type { ServerDoc } from './schema.js';
+import { type ServerDoc, TRUST_LEVELS } from './schema.js';
 
-export const TRUST_LEVELS = ['low', 'medium', 'high', 'admin'] as const;
+// Defined beside the schema that validates them (so the schema imports nothing from here).
+export { TRUST_LEVELS };
 export type Trust = (typeof TRUST_LEVELS)[number];
 
 export type DecisionKind = 'allow' | 'deny' | 'review';

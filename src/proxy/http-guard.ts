@@ -1,8 +1,7 @@
 // What the HTTP endpoint lets in: its Host/Origin allowlist (for the shared guard) and the bearer key.
 
-import { createHash } from 'node:crypto';
 import type { CompiledPolicy } from '../policy/index.js';
-import { type HostGuardOptions, isWildcard, urlHost } from '../util/index.js';
+import { type HostGuardOptions, isWildcard, sha256Hex, urlHost } from '../util/index.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -43,7 +42,7 @@ export function identify(
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) return { ok: false, message: 'the Authorization header must be "Bearer <key>"' };
-    const keyHash = createHash('sha256').update(match[1], 'utf8').digest('hex');
+    const keyHash = sha256Hex(match[1]);
     const agent = policy.agentByKeySha256(keyHash);
     if (!agent) return { ok: false, message: 'unknown bearer key' };
     return { ok: true, agent: agent.id, keyHash };

@@ -1,4 +1,7 @@
-// Small helpers shared by several folders, none of which owns them.
-
+// Small helpers shared by several folders, none of which owns them: hashing, canonical JSON, secret
+// files, listening sockets, the Host/Origin guard.
+export { canonicalJson } from './canonical-json.js';
+export { sha256Hex } from './hash.js';
 export { type HostGuardOptions, type HostGuardRefusal, hostGuard } from './host-guard.js';
 export { closeServer, isLoopback, isWildcard, listenOn, urlHost } from './net.js';
+export { createSecretFile } from './secret-file.js';

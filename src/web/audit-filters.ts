@@ -1,18 +1,18 @@
 // Audit filters from a query string, shared by the audit page and GET /api/audit: strict, so a typo
 // (`decison=deny`) is an error rather than a page of everything.
-import { type AuditEventKind, type AuditQuery, AuditQueryError, parseAuditCursor } from '../audit/index.js';
+import {
+  AUDIT_DECISIONS,
+  AUDIT_EVENT_KINDS,
+  type AuditDecision,
+  type AuditEventKind,
+  type AuditQuery,
+  AuditQueryError,
+  parseAuditCursor,
+} from '../audit/index.js';
 
-export const AUDIT_DECISIONS = ['allow', 'deny', 'review'] as const;
-
-/** Every kind the log writes; a filter naming another kind is a mistake, not an empty result. */
-export const AUDIT_EVENT_KINDS = [
-  'decision',
-  'approval',
-  'execution',
-  'policy_reload',
-  'upstream',
-  'chain_break',
-] as const satisfies readonly AuditEventKind[];
+// The audit's own lists (a filter naming another kind is a mistake, not an empty result); the
+// audit page offers them as its choices.
+export { AUDIT_DECISIONS, AUDIT_EVENT_KINDS };
 
 /** The query module's page size bounds (queryAudit refuses anything else). */
 export const AUDIT_LIMIT_DEFAULT = 50;
@@ -26,8 +26,8 @@ export interface AuditFilters {
   agent?: string;
   server?: string;
   tool?: string;
-  decision?: (typeof AUDIT_DECISIONS)[number];
-  event?: (typeof AUDIT_EVENT_KINDS)[number];
+  decision?: AuditDecision;
+  event?: AuditEventKind;
   correlation_id?: string;
   from?: string;
   to?: string;

@@ -1,8 +1,9 @@
 // Admin credentials for the UI: the token, one-time login codes (shared via SQLite) and browser sessions.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { createSecretFile } from '../util/index.js';
 import { SignInLimiter, type SignInLimitOptions } from './rate-limit.js';
 
 export class WebConfigError extends Error {
@@ -48,15 +49,7 @@ export function loadOrCreateToken(dataDir: string, env: NodeJS.ProcessEnv = proc
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const temp = join(dataDir, `.ui-token.${process.pid}.${randomSecret(6)}`);
-  writeFileSync(temp, `${randomSecret()}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(temp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    unlinkSync(temp);
-  }
+  createSecretFile(file, `${randomSecret()}\n`);
   return readToken(file);
 }
 

@@ -1,8 +1,9 @@
 // What the UI and API show of an approval: its arguments with secrets masked, and which values a reviewer may reveal.
 import { randomBytes } from 'node:crypto';
 import type { Approval } from '../approvals/index.js';
-import { canonicalJson, Redactor } from '../audit/index.js';
+import { Redactor } from '../audit/index.js';
 import type { Redaction } from '../secrets/index.js';
+import { canonicalJson } from '../util/index.js';
 
 /** An approval as a reviewer sees it: masked arguments, plus the JSON Pointer of each masked value (what Reveal takes). */
 export interface MaskedApproval extends Approval {

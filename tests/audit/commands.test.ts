@@ -152,6 +152,15 @@ describe('auditTail', () => {
     expect(out[3]).toContain('"Auto-approved refunds under $150"');
   });
 
+  it('prints more records than one query page holds (it pages through the merge)', async () => {
+    await writeRecords(1_205, { maxFileBytes: 200_000 });
+    const { out, io } = capture();
+    expect(await auditTail({ dataDir, n: 1_100, follow: false }, io)).toBe(0);
+    expect(out.map((line) => Number(/#(\d+)/.exec(line)?.[1]))).toEqual(
+      Array.from({ length: 1_100 }, (_, i) => i + 106),
+    );
+  });
+
   it('follows new records across rotation until aborted', async () => {
     await writeRecords(3, { maxFileBytes: 3_000 });
     const { out, io } = capture();

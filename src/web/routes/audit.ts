@@ -1,14 +1,7 @@
 // The audit log, read: the Audit page and GET /api/audit, both filtered the same way.
 import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import {
-  type AuditPage,
-  AuditQueryError,
-  type AuditRecord,
-  canonicalJson,
-  formatLine,
-  queryAudit,
-} from '../../audit/index.js';
+import { type AuditPage, AuditQueryError, queryAudit, recordLine } from '../../audit/index.js';
 import { type AuditFilters, auditSearch, parseAuditFilters } from '../audit-filters.js';
 import type { WebEnv } from '../security.js';
 import { auditPage } from '../views/audit.js';
@@ -17,15 +10,6 @@ import type { Frame } from './frame.js';
 export interface AuditDeps {
   /** The audit log directory (`<data-dir>/audit`); the page and the API are off without it. */
   auditDir?: string | undefined;
-}
-
-/**
- * A record exactly as the writer stored it: canonical JSON without `hash`, then `hash` last (see
- * src/audit/README.md). Re-serializing a parsed writer line this way gives back the same bytes.
- */
-export function auditLine(record: AuditRecord): string {
-  const { hash, ...rest } = record;
-  return formatLine(canonicalJson(rest), hash);
 }
 
 function wantsJsonl(format: string | undefined, accept: string | undefined): boolean {
@@ -85,6 +69,6 @@ export function auditApiRoute(api: Hono<WebEnv>, { auditDir }: AuditDeps): void 
       const next = auditSearch({ ...filters, before: page.nextCursor });
       headers.Link = `</api/audit${next}${format === undefined ? '' : `&format=${format}`}>; rel="next"`;
     }
-    return c.body(page.records.map(auditLine).join(''), 200, headers);
+    return c.body(page.records.map(recordLine).join(''), 200, headers);
   });
 }

@@ -48,7 +48,7 @@ function detail(record: AuditRecord): string | undefined {
   if (record.event === 'execution' && typeof record.latency_ms === 'number') {
     return `${word}, ${Math.round(record.latency_ms)} ms`;
   }
-  // types.ts names the reviewer `by`; the approval queue writes `decided_by`.
+  // A reveal names who revealed as `by`; a decision names its reviewer as `decided_by`.
   const by = text(record.by) ?? text(record.decided_by);
   return by === undefined ? word : `${word} by ${by}`;
 }
