@@ -10,6 +10,7 @@ import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
 import { UsageError } from '../../src/commands/io.js';
+import { builtFile } from '../helpers/built.js';
 import { REPO } from '../helpers/peers.js';
 import { decisionEvent, locate, tempDataDir, waitFor, writeLines } from './helpers.js';
 
@@ -123,7 +124,7 @@ describe('auditVerify given a path', () => {
   it('exits 2 from the real CLI for a wrong path and 0 for the data dir', async () => {
     await writeRecords(3);
     const cli = (path: string) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', path], { cwd: REPO }).then(
+      run(process.execPath, [builtFile('src/cli.ts'), 'audit', 'verify', path], { cwd: REPO }).then(
         ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
         (error: { code: number; stdout: string; stderr: string }) => error,
       );

@@ -3,8 +3,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AuditEvent } from '../../src/audit/types.js';
+import { builtFile } from '../helpers/built.js';
 import type { WriterCommand, WriterMessage } from './fixtures/writer.js';
 
 export async function tempDataDir(): Promise<{
@@ -72,8 +72,6 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-
 /** A writer child process (fixtures/writer.ts) on `dataDir`, and how to talk to it. */
 export interface WriterChild {
   child: ChildProcess;
@@ -85,8 +83,7 @@ export interface WriterChild {
 }
 
 export function spawnWriter(dataDir: string): WriterChild {
-  const child = fork(join(fixtures, 'writer.ts'), [dataDir], {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(builtFile('tests/audit/fixtures/writer.ts'), [dataDir], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/commands/program.js';
+import { builtFile } from '../helpers/built.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -26,10 +27,10 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-/** The same as a real process (`node dist/src/cli.js`), for what only a process shows: exit codes, stack traces. */
+/** The same as a real process (node on this run's transpiled cli), for what only a process shows: exit codes, stack traces. */
 async function processCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(join(root, 'dist', 'src', 'cli.js'), args, { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, [builtFile('src/cli.ts'), ...args], { cwd: root });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -7,7 +7,6 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const BIN = path.join(REPO, 'node_modules', '.bin');
 export const EVERYTHING = path.join(BIN, 'mcp-server-everything');
 export const FILESYSTEM = path.join(BIN, 'mcp-server-filesystem');
-export const TSX = path.join(BIN, 'tsx');
 
 /** YAML for a `servers:` entry that runs server-everything over stdio. */
 export function everythingServer(name: string): string {

@@ -2,7 +2,8 @@
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
-import { FIXTURE, REPO, TSX } from './peers.js';
+import { builtFile } from './built.js';
+import { FIXTURE, REPO } from './peers.js';
 
 /**
  * Runs `portcullis --policy DIR/policy.yml --ui UI --data-dir DIR/data -- node fixture-server.mjs`
@@ -16,9 +17,9 @@ export function spawnStdioProxy(options: {
 }): ChildProcessWithoutNullStreams {
   const { dir } = options;
   return spawn(
-    TSX,
+    process.execPath,
     [
-      path.join(REPO, 'src', 'cli.ts'),
+      builtFile('src/cli.ts'),
       '--policy',
       path.join(dir, 'policy.yml'),
       '--ui',
