@@ -21,6 +21,7 @@ import {
   resolveUpstreams,
   StdioDownstream,
   type UpstreamSpec,
+  type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
 import { type Approvals, startApprovals } from './web/index.js';
@@ -41,6 +42,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** How long calls wait for upstreams and re-listings; tests shorten them. */
   routing?: Partial<RoutingTimings> | undefined;
+  /** How upstream transports are made; tests join in-process servers. The real ones by default. */
+  upstreamTransport?: UpstreamTransportFactory | undefined;
   log(line: string): void;
 }
 
@@ -168,6 +171,7 @@ async function compose(
       lifecycle: (server, action, detail) => record({ event: 'upstream', server, action, agent, detail }),
       ambiguities,
       routing: options.routing,
+      upstreamTransport: options.upstreamTransport,
     });
     sessions.add(session);
     session.onClosed(() => sessions.delete(session));

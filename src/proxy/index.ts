@@ -27,7 +27,13 @@ export { duplicateIdError, RequestGuard } from './request-guard.js';
 export { denyReviews, type ReviewHandler, type ReviewVerdict } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
 export { StdioDownstream } from './stdio-downstream.js';
-export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';
+export {
+  realUpstreamTransport,
+  UpstreamConnection,
+  type UpstreamHooks,
+  type UpstreamInit,
+  type UpstreamTransportFactory,
+} from './upstream.js';
 export {
   type CommandUpstream,
   deriveServerName,

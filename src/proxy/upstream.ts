@@ -73,11 +73,38 @@ class PassthroughClient extends Client {
 
 export type UpstreamState = 'connecting' | 'up' | 'down' | 'closed';
 
+/**
+ * Builds the transport to one upstream for each connection attempt. The real one is the default;
+ * tests join an in-process SDK server (InMemoryTransport) where a child process is not the point.
+ */
+export type UpstreamTransportFactory = (spec: UpstreamSpec, log: (message: string) => void) => Transport;
+
+/** A child process over stdio, or Streamable HTTP, as the spec says. */
+export const realUpstreamTransport: UpstreamTransportFactory = (spec, log) => {
+  if (spec.kind === 'http') {
+    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } });
+  }
+  const transport = new StdioUpstreamTransport({
+    command: spec.command,
+    args: spec.args,
+    env: spec.env,
+    cwd: spec.cwd,
+  });
+  // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
+  transport.stderr.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() !== '') log(`[${spec.name}] ${line}`);
+    }
+  });
+  return transport;
+};
+
 export class UpstreamConnection {
   readonly name: string;
   readonly spec: UpstreamSpec;
   private readonly init: UpstreamInit;
   private readonly hooks: UpstreamHooks;
+  private readonly transportFactory: UpstreamTransportFactory;
   private client: PassthroughClient | undefined;
   private stateValue: UpstreamState = 'connecting';
   private attempts = 0;
@@ -89,11 +116,17 @@ export class UpstreamConnection {
   /** Resolved on every state change (see untilUp). */
   private readonly stateWaiters = new Set<() => void>();
 
-  constructor(spec: UpstreamSpec, init: UpstreamInit, hooks: UpstreamHooks) {
+  constructor(
+    spec: UpstreamSpec,
+    init: UpstreamInit,
+    hooks: UpstreamHooks,
+    transportFactory: UpstreamTransportFactory = realUpstreamTransport,
+  ) {
     this.name = spec.name;
     this.spec = spec;
     this.init = init;
     this.hooks = hooks;
+    this.transportFactory = transportFactory;
   }
 
   get state(): UpstreamState {
@@ -171,7 +204,9 @@ export class UpstreamConnection {
       if (this.client === client) this.hooks.notification(this, notification as JSONRPCNotification);
     };
     client.fallbackRequestHandler = (request, extra) => this.hooks.request(this, request, extra);
-    const transport = this.makeTransport();
+    const transport = new OrderedTransport(
+      this.transportFactory(this.spec, (message) => this.hooks.log(message)),
+    );
     client.onclose = () => this.dropped(client);
     client.onerror = (error) => {
       // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose,
@@ -204,28 +239,6 @@ export class UpstreamConnection {
       this.hooks.lifecycle?.(this, 'started', undefined);
     }
     this.everConnected = true;
-  }
-
-  private makeTransport(): Transport {
-    const spec = this.spec;
-    if (spec.kind === 'http') {
-      return new OrderedTransport(
-        new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } }),
-      );
-    }
-    const transport = new StdioUpstreamTransport({
-      command: spec.command,
-      args: spec.args,
-      env: spec.env,
-      cwd: spec.cwd,
-    });
-    // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
-    transport.stderr.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
-      }
-    });
-    return new OrderedTransport(transport);
   }
 
   /**

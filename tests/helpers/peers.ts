@@ -2,6 +2,7 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtFile } from './built.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(REPO, 'node_modules', '.bin');
@@ -13,5 +14,6 @@ export function everythingServer(name: string): string {
   return `  ${name}: { command: ${JSON.stringify(EVERYTHING)}, args: [stdio] }`;
 }
 
-export const FIXTURE = path.join(REPO, 'tests', 'helpers', 'fixture-server.mjs');
+/** The recording fixture server as a process: `node FIXTURE` (fixture-server.ts, transpiled for this run). */
+export const FIXTURE = builtFile('tests/helpers/fixture-server.ts');
 export const RUN_PROXY = path.join(REPO, 'tests', 'helpers', 'run-proxy.ts');

@@ -7,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
-import type { RoutingTimings } from '../../src/proxy/index.js';
+import type { RoutingTimings, UpstreamTransportFactory } from '../../src/proxy/index.js';
+import { inProcessFixtures } from './in-process.js';
 import { FIXTURE } from './peers.js';
 
 export interface TestProxy {
@@ -33,6 +34,8 @@ export async function startHttpProxy(options: {
   env?: NodeJS.ProcessEnv;
   /** Shorter waits for down upstreams and re-listings, for tests that would otherwise wait seconds. */
   routing?: Partial<RoutingTimings>;
+  /** In-process upstreams (inProcessFixtures()) where a child process is not what the test is about. */
+  upstreamTransport?: UpstreamTransportFactory;
 }): Promise<TestProxy> {
   const dir = await tempDir();
   const policyFile = path.join(dir, 'policy.yml');
@@ -48,6 +51,7 @@ export async function startHttpProxy(options: {
     command: options.command,
     env: options.env,
     routing: options.routing,
+    upstreamTransport: options.upstreamTransport,
     log: (line) => logs.push(line),
   });
   return {
@@ -84,9 +88,14 @@ export async function httpClient(
 
 export type FixtureProxy = TestProxy & { fixtureLog: string };
 
-/** The proxy in front of the recording fixture upstream; `fixtureLog` is where it writes what it received. */
+/**
+ * The proxy in front of the recording fixture upstream; `fixtureLog` is where it writes what it
+ * received. The fixture runs as a child process unless `upstream: 'in-process'`: for tests about
+ * what the proxy does, not about the upstream's process (its exit, its stdout, its pid).
+ */
 export async function startFixtureProxy(options: {
   policy: string;
+  upstream?: 'process' | 'in-process';
   ui?: number | 'off';
   env?: NodeJS.ProcessEnv;
 }): Promise<FixtureProxy> {
@@ -97,6 +106,7 @@ export async function startFixtureProxy(options: {
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     ui: options.ui,
     env: { ...process.env, ...options.env, FIXTURE_LOG: fixtureLog },
+    ...(options.upstream === 'in-process' && { upstreamTransport: inProcessFixtures() }),
   }).catch(async (error: unknown) => {
     await rm(logDir, { recursive: true, force: true });
     throw error;

@@ -6,7 +6,7 @@ import { builtFile } from './built.js';
 import { FIXTURE, REPO } from './peers.js';
 
 /**
- * Runs `portcullis --policy DIR/policy.yml --ui UI --data-dir DIR/data -- node fixture-server.mjs`
+ * Runs `portcullis --policy DIR/policy.yml --ui UI --data-dir DIR/data -- node FIXTURE`
  * with the fixture recording into `fixtureLog`. The caller writes the policy and talks on stdin/stdout.
  */
 export function spawnStdioProxy(options: {

@@ -26,7 +26,7 @@ async function received() {
 }
 
 beforeAll(async () => {
-  proxy = await startFixtureProxy({ policy: POLICY });
+  proxy = await startFixtureProxy({ policy: POLICY, upstream: 'in-process' });
   log = proxy.fixtureLog;
 });
 afterAll(async () => {

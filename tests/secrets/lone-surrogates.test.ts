@@ -36,7 +36,7 @@ describe('over Streamable HTTP, with a real SDK client', () => {
   let log: string;
 
   beforeAll(async () => {
-    proxy = await startFixtureProxy({ policy: POLICY });
+    proxy = await startFixtureProxy({ policy: POLICY, upstream: 'in-process' });
     log = proxy.fixtureLog;
     client = await httpClient(proxy.url);
   });
