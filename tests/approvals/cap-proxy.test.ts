@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 
@@ -45,6 +46,7 @@ beforeAll(async () => {
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     env: { ...process.env, FIXTURE_LOG: fixtureLog },
+    upstreamTransport: inProcessFixtures(),
   });
   support = await httpClient(proxy.url, { headers: { authorization: 'Bearer support-key' } });
   billing = await httpClient(proxy.url, { headers: { authorization: 'Bearer billing-key' } });

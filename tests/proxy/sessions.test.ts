@@ -13,6 +13,7 @@ import { AuditLog } from '../../src/audit/index.js';
 import { UsageError } from '../../src/commands/io.js';
 import { runProxy } from '../../src/commands/run.js';
 import { compile, DownstreamSession, Gate, HttpEndpoint, PROXY_INFO } from '../../src/proxy/index.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
 import { INIT, JSON_AND_SSE } from '../helpers/raw-http.js';
@@ -34,6 +35,8 @@ rules:
   - { id: all, match: "*", decision: allow }
 `,
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+      // Every session has its own upstream: in-process, the caps are tested without a child per session.
+      upstreamTransport: inProcessFixtures(),
     });
   });
   afterAll(async () => {
