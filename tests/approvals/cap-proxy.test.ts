@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
 import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 const POLICY = `version: 2
@@ -41,7 +42,7 @@ const upstreamCalls = () =>
     : [];
 
 beforeAll(async () => {
-  fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
+  fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore, type ReviewRequest } from '../../src/approvals/index.js';
 import { loadPolicy } from '../../src/policy/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
-import { idOf, RecordingAuditSink, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
+import { idOf, RecordingAuditSink } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { builtFile } from '../helpers/built.js';
+import { tempDir } from '../helpers/temp.js';
 import { raceCall, restartCall } from './fixtures/calls.js';
-import { idOf, tempDir } from './helpers.js';
+import { idOf } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 const children: ChildProcess[] = [];

@@ -12,6 +12,7 @@ import type { AuditRecord } from '../../src/audit/types.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
 import { builtFile } from '../helpers/built.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   decisionEvent,
   locate,
@@ -19,7 +20,6 @@ import {
   spawnWriter,
   tempDataDir,
   type WriterChild,
-  waitFor,
   writeLines,
 } from './helpers.js';
 

@@ -1,13 +1,13 @@
 // The policy CLI contract (DESIGN 2): output formats and exit codes, in this process and as a real one.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/commands/program.js';
 import { builtFile } from '../helpers/built.js';
+import { tempDir } from '../helpers/temp.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -38,7 +38,7 @@ async function processCli(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'));
+const { dir } = tempDir('portcullis-cli-');
 const broken = join(dir, 'broken.yml');
 writeFileSync(
   broken,

@@ -1,7 +1,6 @@
 // Starts the real proxy in this process over HTTP (port 0) with a policy written to a temp directory.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,6 +9,7 @@ import { type App, startApp } from '../../src/app.js';
 import type { RoutingTimings, UpstreamTransportFactory } from '../../src/proxy/index.js';
 import { inProcessFixtures } from './in-process.js';
 import { FIXTURE } from './peers.js';
+import { tempDir } from './temp.js';
 
 export interface TestProxy {
   app: App;
@@ -19,10 +19,6 @@ export interface TestProxy {
   dataDir: string;
   logs: string[];
   close(): Promise<void>;
-}
-
-export async function tempDir(prefix = 'portcullis-test-'): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
 export async function startHttpProxy(options: {
@@ -37,7 +33,7 @@ export async function startHttpProxy(options: {
   /** In-process upstreams (inProcessFixtures()) where a child process is not what the test is about. */
   upstreamTransport?: UpstreamTransportFactory;
 }): Promise<TestProxy> {
-  const dir = await tempDir();
+  const dir = tempDir().dir;
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, options.policy);
   const dataDir = path.join(dir, 'data');
@@ -99,7 +95,7 @@ export async function startFixtureProxy(options: {
   ui?: number | 'off';
   env?: NodeJS.ProcessEnv;
 }): Promise<FixtureProxy> {
-  const logDir = await tempDir('portcullis-fixture-');
+  const logDir = tempDir('portcullis-fixture-').dir;
   const fixtureLog = path.join(logDir, 'fixture.jsonl');
   const proxy = await startHttpProxy({
     policy: options.policy,

@@ -15,7 +15,7 @@ import {
 import { testClock } from '../helpers/clock.js';
 import { callsOf } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { tempDir } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -38,7 +38,7 @@ let endpoint: HttpEndpoint;
 const agents: string[] = [];
 
 beforeAll(async () => {
-  const dir = await tempDir();
+  const dir = tempDir().dir;
   const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
   const gate = new Gate({
     policy: () => policy,
@@ -182,7 +182,7 @@ describe('HTTP endpoint guards', () => {
 
 describe('idle HTTP sessions', () => {
   it('closes a session after it goes quiet, but not while it is in use', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const fixtureLog = path.join(dir, 'fixture.jsonl');
     const idlePolicy = compile(
       `version: 2\nsessions: { idle_timeout: 40ms }\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}], env: { FIXTURE_LOG: ${JSON.stringify(fixtureLog)} } }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,

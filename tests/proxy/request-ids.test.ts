@@ -7,9 +7,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureLog } from '../helpers/fixture-log.js';
-import { type FixtureProxy, startFixtureProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, startFixtureProxy } from '../helpers/proxy.js';
 import { INIT, openSession, post, postOpen } from '../helpers/raw-http.js';
 import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -105,7 +106,7 @@ describe('request ids and lines that are not messages over stdio', () => {
   let stdioLog: string;
 
   beforeAll(async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     stdioLog = path.join(dir, 'fixture.jsonl');
     await writeFile(path.join(dir, 'policy.yml'), POLICY);
     child = spawnStdioProxy({ dir, fixtureLog: stdioLog });

@@ -9,7 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtFile } from '../helpers/built.js';
 import { EVERYTHING, FIXTURE } from '../helpers/peers.js';
-import { tempDir } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The CLI as a desktop client starts it: a process of its own, here on plain node. */
@@ -18,7 +18,7 @@ let dir: string;
 let policy: string;
 
 beforeAll(async () => {
-  dir = await tempDir();
+  dir = tempDir().dir;
   policy = path.join(dir, 'policy.yml');
   await writeFile(
     policy,

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { hasLoneSurrogate } from '../../src/secrets/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
-import { type FixtureProxy, httpClient, startFixtureProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n';
@@ -91,7 +92,7 @@ describe('over Streamable HTTP, with a real SDK client', () => {
 
 describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
   it('denies the call, forwards the well-formed one, and keeps the log strict', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const policy = path.join(dir, 'policy.yml');
     await import('node:fs/promises').then((fs) => fs.writeFile(policy, POLICY));
     const log = path.join(dir, 'fixture.jsonl');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginCodes, loadOrCreateToken, WebConfigError } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {

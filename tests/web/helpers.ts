@@ -7,7 +7,8 @@ import {
   type ReviewRequest,
 } from '../../src/approvals/index.js';
 import { buildWebApp, type WebApp, type WebAppOptions, WebAuth } from '../../src/web/index.js';
-import { idOf, tempDir } from '../approvals/helpers.js';
+import { idOf } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 export const HOST = '127.0.0.1:8787';
 export const BASE = `http://${HOST}`;
