@@ -16,4 +16,3 @@ export function everythingServer(name: string): string {
 
 /** The recording fixture server as a process: `node FIXTURE` (fixture-server.ts, transpiled for this run). */
 export const FIXTURE = builtFile('tests/helpers/fixture-server.ts');
-export const RUN_PROXY = path.join(REPO, 'tests', 'helpers', 'run-proxy.ts');
