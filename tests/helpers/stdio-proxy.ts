@@ -1,7 +1,9 @@
-// The real CLI in stdio mode as a child process, in front of the recording fixture, as a desktop client starts it.
+// The real CLI in stdio mode in front of the recording fixture: as a child process, as a desktop client starts it, or in this process.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runProxy } from '../../src/commands/run.js';
 import { builtFile } from './built.js';
 import { FIXTURE, REPO } from './peers.js';
 
@@ -32,4 +34,39 @@ export function spawnStdioProxy(options: {
     ],
     { cwd: REPO, env: { ...process.env, ...options.env, FIXTURE_LOG: options.fixtureLog } },
   );
+}
+
+/** What a test of the stdio framing needs of the proxy: its stdin, stdout and stderr, and its end. */
+export interface StdioProxy {
+  stdin: PassThrough;
+  stdout: PassThrough;
+  stderr: PassThrough;
+  /** Resolves with the exit code once the proxy stopped (its stdin ended). */
+  exited: Promise<number>;
+}
+
+/**
+ * The same command line run in this process through runProxy's stdin/stdout and Io, for tests of
+ * what goes over the pipe (framing, ids, escapes) rather than of the process around it.
+ */
+export function runStdioProxy(options: {
+  dir: string;
+  fixtureLog: string;
+  env?: NodeJS.ProcessEnv | undefined;
+}): StdioProxy {
+  const { dir } = options;
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const exited = runProxy(
+    {
+      policy: path.join(dir, 'policy.yml'),
+      ui: 'off',
+      dataDir: path.join(dir, 'data'),
+      command: ['node', FIXTURE],
+    },
+    { out: (text) => stdout.write(`${text}\n`), err: (text) => stderr.write(`${text}\n`) },
+    { stdin, stdout, env: { ...process.env, ...options.env, FIXTURE_LOG: options.fixtureLog } },
+  );
+  return { stdin, stdout, stderr, exited };
 }

@@ -8,7 +8,7 @@ import { verifyAudit } from '../../src/audit/verify.js';
 import { hasLoneSurrogate } from '../../src/secrets/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
 import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
-import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { runStdioProxy } from '../helpers/stdio-proxy.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -97,8 +97,8 @@ describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(policy, POLICY));
     const log = path.join(dir, 'fixture.jsonl');
     const dataDir = path.join(dir, 'data');
-    const child = spawnStdioProxy({ dir, fixtureLog: log });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // In this process through runProxy's streams: the escapes on the pipe are the point, not the process.
+    const child = runStdioProxy({ dir, fixtureLog: log });
     const responses = new Map<number, Record<string, unknown>>();
     createInterface({ input: child.stdout }).on('line', (line) => {
       const message = JSON.parse(line) as { id?: number };
@@ -129,7 +129,7 @@ describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
       expect(await forwarded(log)).toEqual([{ note: 'a\uD83D\uDE00b' }]);
     } finally {
       child.stdin.end();
-      await exited;
+      await child.exited;
     }
     const records = strictJsonLines(await auditBytes(path.join(dataDir, 'audit')));
     const decisions = records.filter((r) => r.event === 'decision');
