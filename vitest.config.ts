@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One module graph per worker instead of one per file: the SDK, Hono and SQLite load once,
+    // not 54 times (import 26 s to 3 s). Tests share no globals: each builds its own app, store, log.
+    isolate: false,
   },
 });

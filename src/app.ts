@@ -21,6 +21,7 @@ import {
   StartRefusedError,
   StdioDownstream,
   type UpstreamSpec,
+  type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
 import { urlHost } from './util/index.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** How long calls wait for upstreams and re-listings; tests shorten them. */
   routing?: Partial<RoutingTimings> | undefined;
+  /** How upstream transports are made; tests join in-process servers. The real ones by default. */
+  upstreamTransport?: UpstreamTransportFactory | undefined;
   log(line: string): void;
 }
 
@@ -151,6 +154,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
         recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
       ambiguities,
       routing: options.routing,
+      upstreamTransport: options.upstreamTransport,
     })),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });

@@ -36,6 +36,8 @@ export interface HttpEndpointOptions {
   newSession(agent: string): DownstreamSession;
   log(message: string): void;
   maxBodyBytes?: number | undefined;
+  /** The clock idleness is measured by; tests pass their own instead of waiting. */
+  now?: (() => number) | undefined;
 }
 
 interface Entry {
@@ -96,9 +98,11 @@ export class HttpEndpoint {
   private readonly maxBody: number;
   private reaper: NodeJS.Timeout | undefined;
   private reapEveryMs = 0;
+  private readonly now: () => number;
 
   constructor(options: HttpEndpointOptions) {
     this.options = options;
+    this.now = options.now ?? Date.now;
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.scheduleReaper();
     this.app.use(
@@ -141,7 +145,7 @@ export class HttpEndpoint {
    * forever. A client that comes back gets 404 and initializes again, as the spec says it must.
    */
   private reapIdle(): void {
-    const now = Date.now();
+    const now = this.now();
     const idleTimeoutMs = this.options.policy().sessions.idleTimeoutMs;
     for (const [id, entry] of this.sessions) {
       // A call still running (a held approval, a slow tool) is not idleness: the clock starts when it ends.
@@ -176,7 +180,7 @@ export class HttpEndpoint {
       if (entry.keyHash !== who.keyHash || entry.session.agent !== who.agent) {
         return rpcError(403, -32000, 'Forbidden: this session belongs to another agent');
       }
-      entry.lastSeen = Date.now();
+      entry.lastSeen = this.now();
       if (request.method !== 'POST') return entry.transport.handleRequest(request);
       const parsed = await this.readBody(request);
       if (parsed instanceof Response) return parsed;
@@ -283,7 +287,7 @@ export class HttpEndpoint {
         sessionIdGenerator: () => randomUUID(),
         maxRequestBodySize: this.maxBody,
         onsessioninitialized: (id) => {
-          this.sessions.set(id, { transport, guard, session, keyHash, lastSeen: Date.now() });
+          this.sessions.set(id, { transport, guard, session, keyHash, lastSeen: this.now() });
         },
       });
       const guard = new RequestGuard(transport, this.options.log);

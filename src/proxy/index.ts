@@ -36,7 +36,13 @@ export type {
 } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
 export { StdioDownstream } from './stdio-downstream.js';
-export { UpstreamConnection, type UpstreamHooks, type UpstreamInit } from './upstream.js';
+export {
+  realUpstreamTransport,
+  UpstreamConnection,
+  type UpstreamHooks,
+  type UpstreamInit,
+  type UpstreamTransportFactory,
+} from './upstream.js';
 export {
   type CommandUpstream,
   deriveServerName,

@@ -28,6 +28,7 @@ import {
   type UpstreamHooks,
   type UpstreamInit,
   type UpstreamLifecycle,
+  type UpstreamTransportFactory,
 } from './upstream.js';
 import { specKey, type UpstreamSpec } from './upstream-spec.js';
 
@@ -53,6 +54,8 @@ export interface SessionDeps {
   ambiguities?: Ambiguities | undefined;
   /** How long calls wait for upstreams and re-listings (tests shorten them). */
   routing?: Partial<RoutingTimings> | undefined;
+  /** How upstream transports are made (the real ones unless a test joins in-process servers). */
+  upstreamTransport?: UpstreamTransportFactory | undefined;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -254,7 +257,9 @@ export class DownstreamSession {
     }
     for (const spec of specs) {
       if (this.upstreams.has(spec.name)) continue;
-      const upstream = new UpstreamConnection(spec, init, this.hooks);
+      const upstream = new UpstreamConnection(spec, init, this.hooks, {
+        transport: this.deps.upstreamTransport,
+      });
       this.upstreams.set(spec.name, upstream);
       work.push(upstream.start());
       changed = true;

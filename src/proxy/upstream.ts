@@ -94,12 +94,39 @@ export const DEFAULT_RESTART: RestartPolicy = {
   healthyAfterMs: 5_000,
 };
 
+/**
+ * Builds the transport to one upstream for each connection attempt. The real one is the default;
+ * tests join an in-process SDK server (InMemoryTransport) where a child process is not the point.
+ */
+export type UpstreamTransportFactory = (spec: UpstreamSpec, log: (message: string) => void) => Transport;
+
+/** A child process over stdio, or Streamable HTTP, as the spec says. */
+export const realUpstreamTransport: UpstreamTransportFactory = (spec, log) => {
+  if (spec.kind === 'http') {
+    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } });
+  }
+  const transport = new StdioUpstreamTransport({
+    command: spec.command,
+    args: spec.args,
+    env: spec.env,
+    cwd: spec.cwd,
+  });
+  // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
+  transport.stderr.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() !== '') log(`[${spec.name}] ${line}`);
+    }
+  });
+  return transport;
+};
+
 export class UpstreamConnection {
   readonly name: string;
   readonly spec: UpstreamSpec;
   private readonly init: UpstreamInit;
   private readonly hooks: UpstreamHooks;
   private readonly restart: RestartPolicy;
+  private readonly transportFactory: UpstreamTransportFactory;
   private client: PassthroughClient | undefined;
   private stateValue: UpstreamState = 'connecting';
   /** The wait before the last retry; undefined until one is scheduled, or after a healthy connection. */
@@ -116,13 +143,14 @@ export class UpstreamConnection {
     spec: UpstreamSpec,
     init: UpstreamInit,
     hooks: UpstreamHooks,
-    restart: RestartPolicy = DEFAULT_RESTART,
+    options: { restart?: RestartPolicy | undefined; transport?: UpstreamTransportFactory | undefined } = {},
   ) {
     this.name = spec.name;
     this.spec = spec;
     this.init = init;
     this.hooks = hooks;
-    this.restart = restart;
+    this.restart = options.restart ?? DEFAULT_RESTART;
+    this.transportFactory = options.transport ?? realUpstreamTransport;
   }
 
   get state(): UpstreamState {
@@ -200,7 +228,9 @@ export class UpstreamConnection {
       if (this.client === client) this.hooks.notification(this, notification as JSONRPCNotification);
     };
     client.fallbackRequestHandler = (request, extra) => this.hooks.request(this, request, extra);
-    const transport = this.makeTransport();
+    const transport = new OrderedTransport(
+      this.transportFactory(this.spec, (message) => this.hooks.log(message)),
+    );
     client.onclose = () => this.dropped(client);
     client.onerror = (error) => {
       // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose,
@@ -233,28 +263,6 @@ export class UpstreamConnection {
       this.hooks.lifecycle?.(this, 'started', undefined);
     }
     this.everConnected = true;
-  }
-
-  private makeTransport(): Transport {
-    const spec = this.spec;
-    if (spec.kind === 'http') {
-      return new OrderedTransport(
-        new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } }),
-      );
-    }
-    const transport = new StdioUpstreamTransport({
-      command: spec.command,
-      args: spec.args,
-      env: spec.env,
-      cwd: spec.cwd,
-    });
-    // The child's stderr becomes our log lines: in stdio mode stdout belongs to MCP.
-    transport.stderr.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') this.hooks.log(`[${this.name}] ${line}`);
-      }
-    });
-    return new OrderedTransport(transport);
   }
 
   /**

@@ -5,8 +5,10 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 const POLICY = `version: 2
@@ -40,11 +42,12 @@ const upstreamCalls = () =>
     : [];
 
 beforeAll(async () => {
-  fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
+  fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     env: { ...process.env, FIXTURE_LOG: fixtureLog },
+    upstreamTransport: inProcessFixtures(),
   });
   support = await httpClient(proxy.url, { headers: { authorization: 'Bearer support-key' } });
   billing = await httpClient(proxy.url, { headers: { authorization: 'Bearer billing-key' } });

@@ -5,7 +5,8 @@ import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { loadPolicy } from '../../src/policy/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
 import type { ReviewRequest } from '../../src/proxy/index.js';
-import { idOf, RecordingAuditSink, statusOf, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
+import { idOf, RecordingAuditSink, statusOf } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;

@@ -1,14 +1,6 @@
 // Shared set-up for approval tests: a real SQLite file in a fresh temp dir, and a recording audit sink.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AuditEvent, AuditRecord, AuditSink } from '../../src/audit/types.js';
 import type { ReviewVerdict } from '../../src/proxy/index.js';
-
-export function tempDir(prefix = 'portcullis-approvals-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /**
  * The audit log is another engineer's module; the queue depends only on the AuditSink contract, so this
@@ -22,15 +14,6 @@ export class RecordingAuditSink implements AuditSink {
   }
   statuses(approvalId: string): unknown[] {
     return this.events.filter((e) => e.approval_id === approvalId).map((e) => e.status);
-  }
-}
-
-/** Wait for a condition with a deadline (no fixed sleeps). */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

@@ -1,19 +1,18 @@
 // Several OS processes on one real SQLite file: decisions race, proxies restart after SIGKILL.
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
+import { builtFile } from '../helpers/built.js';
+import { tempDir } from '../helpers/temp.js';
 import { raceCall, restartCall } from './fixtures/calls.js';
-import { idOf, tempDir } from './helpers.js';
+import { idOf } from './helpers.js';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 let tmp: ReturnType<typeof tempDir>;
 const children: ChildProcess[] = [];
 
 function spawnFixture(name: string, args: string[]): ChildProcess {
-  const child = fork(join(fixtures, name), args, {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(builtFile(`tests/approvals/fixtures/${name}`), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.push(child);

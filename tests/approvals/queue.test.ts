@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalConflictError, ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import type { ApprovalSettings } from '../../src/policy/types.js';
 import type { ReviewRequest, ReviewVerdict } from '../../src/proxy/index.js';
-import { idOf, RecordingAuditSink, statusOf, tempDir, waitFor } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+import { idOf, RecordingAuditSink, statusOf } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;
@@ -37,7 +39,7 @@ async function pendingId(queueToWatch: ApprovalQueue): Promise<string> {
   await waitFor(() => {
     id = queueToWatch.list({ status: 'pending' })[0]?.id;
     return id !== undefined;
-  });
+  }, 'a pending approval');
   return id as string;
 }
 
@@ -70,7 +72,7 @@ describe('held calls', () => {
     const messages: string[] = [];
     const held = queue.review(call({ args: { b: 2, a: 1 }, onWaiting: (m) => messages.push(m) }));
     const id = await pendingId(queue);
-    await waitFor(() => messages.length >= 2, 5000, 'progress');
+    await waitFor(() => messages.length >= 2, 'progress', 5000);
     expect(messages[0]).toBe(`awaiting approval ${id} at http://127.0.0.1:8787/#${id}`);
 
     queue.decide(id, { decision: 'approve', by: 'alice (browser)', note: 'ok' });
@@ -84,7 +86,7 @@ describe('held calls', () => {
     expect(queue.reportExecution(id, { ok: true, durationMs: 12 })?.executionOk).toBe(true);
     // A second report is not recorded: the call ran once.
     expect(queue.reportExecution(id, { ok: true })).toBeUndefined();
-    await waitFor(() => audit.statuses(id).length === 3);
+    await waitFor(() => audit.statuses(id).length === 3, 'three audited statuses');
     expect(audit.statuses(id)).toEqual(['pending', 'approved', 'executed']);
     const approved = audit.events.find((e) => e.status === 'approved');
     expect(approved).toMatchObject({ correlation_id: 'corr-1', decided_by: 'alice (browser)', note: 'ok' });
@@ -117,7 +119,7 @@ describe('held calls', () => {
     }
     expect(error).toBeInstanceOf(ApprovalConflictError);
     expect((error as ApprovalConflictError).status).toBe('expired');
-    await waitFor(() => audit.statuses(id).includes('expired'));
+    await waitFor(() => audit.statuses(id).includes('expired'), 'the expiry in the audit');
   });
 
   it('withdraws the approval when the client cancels; it can never be approved or run', async () => {
@@ -152,7 +154,10 @@ describe('held calls', () => {
     const a = queue.review(call());
     const id = await pendingId(queue);
     const b = queue.review(call());
-    await waitFor(() => (queue as unknown as { holders: Map<string, number> }).holders.get(id) === 2);
+    await waitFor(
+      () => (queue as unknown as { holders: Map<string, number> }).holders.get(id) === 2,
+      'two holders',
+    );
     queue.decide(id, { decision: 'approve', by: 'alice' });
     const outcomes = (await Promise.all([a, b])).map(statusOf).sort();
     expect(outcomes).toEqual(['approved', 'consumed']);

@@ -1,7 +1,6 @@
 // `audit verify`, `audit tail` (including --follow across rotation) and the query reader.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,8 +9,11 @@ import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
 import { UsageError } from '../../src/commands/io.js';
+import { builtFile } from '../helpers/built.js';
 import { REPO } from '../helpers/peers.js';
-import { decisionEvent, locate, tempDataDir, waitFor, writeLines } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+import { decisionEvent, locate, tempDataDir, writeLines } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -81,7 +83,7 @@ describe('auditVerify given a path', () => {
   });
 
   it('is a usage error, never tampering, for a directory holding no audit log', async () => {
-    const stranger = await mkdtemp(join(tmpdir(), 'portcullis-not-a-log-'));
+    const stranger = tempDir('portcullis-not-a-log-').dir;
     try {
       await writeFile(join(stranger, 'notes.txt'), 'hello\n');
       // An audit/ folder alone does not make a data directory (no lease table, no HMAC key).
@@ -123,11 +125,11 @@ describe('auditVerify given a path', () => {
   it('exits 2 from the real CLI for a wrong path and 0 for the data dir', async () => {
     await writeRecords(3);
     const cli = (path: string) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'audit', 'verify', path], { cwd: REPO }).then(
+      run(process.execPath, [builtFile('src/cli.ts'), 'audit', 'verify', path], { cwd: REPO }).then(
         ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
         (error: { code: number; stdout: string; stderr: string }) => error,
       );
-    const empty = await mkdtemp(join(tmpdir(), 'portcullis-empty-'));
+    const empty = tempDir('portcullis-empty-').dir;
     const [good, wrong] = await Promise.all([cli(dataDir), cli(empty)]).finally(() =>
       rm(empty, { recursive: true }),
     );

@@ -1,10 +1,10 @@
 // Shared fixtures for the audit tests: temp data dirs, realistic events, log file access.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AuditEvent } from '../../src/audit/types.js';
+import { builtFile } from '../helpers/built.js';
+import { tempDir } from '../helpers/temp.js';
 import type { WriterCommand, WriterMessage } from './fixtures/writer.js';
 
 export async function tempDataDir(): Promise<{
@@ -12,12 +12,8 @@ export async function tempDataDir(): Promise<{
   auditDir: string;
   cleanup: () => Promise<void>;
 }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-audit-test-'));
-  return {
-    dataDir,
-    auditDir: join(dataDir, 'audit'),
-    cleanup: () => rm(dataDir, { recursive: true, force: true }),
-  };
+  const { dir: dataDir, cleanup } = tempDir('portcullis-audit-test-');
+  return { dataDir, auditDir: join(dataDir, 'audit'), cleanup: async () => cleanup() };
 }
 
 export function decisionEvent(i: number, extra: Partial<AuditEvent> = {}): AuditEvent {
@@ -63,17 +59,6 @@ export async function writeLines(file: string, lines: string[]): Promise<void> {
   await writeFile(file, lines.map((line) => `${line}\n`).join(''));
 }
 
-/** Polls a condition until it holds or the deadline passes (waiting on state, not on time). */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-
 /** A writer child process (fixtures/writer.ts) on `dataDir`, and how to talk to it. */
 export interface WriterChild {
   child: ChildProcess;
@@ -85,8 +70,7 @@ export interface WriterChild {
 }
 
 export function spawnWriter(dataDir: string): WriterChild {
-  const child = fork(join(fixtures, 'writer.ts'), [dataDir], {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(builtFile('tests/audit/fixtures/writer.ts'), [dataDir], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

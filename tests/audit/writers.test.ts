@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/log.js';
@@ -12,6 +11,8 @@ import { AuditQueryError, queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { auditTail, auditVerify } from '../../src/commands/audit.js';
+import { builtFile } from '../helpers/built.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   decisionEvent,
   locate,
@@ -19,11 +20,10 @@ import {
   spawnWriter,
   tempDataDir,
   type WriterChild,
-  waitFor,
   writeLines,
 } from './helpers.js';
 
-const SLOT_WRITER = fileURLToPath(new URL('./fixtures/slot-writer.ts', import.meta.url));
+const SLOT_WRITER = builtFile('tests/audit/fixtures/slot-writer.ts');
 
 /**
  * The state letter in /proc/<pid>/status (R, S, Z, ...), or null once the process is reaped. A
@@ -193,7 +193,7 @@ describe('writer slots', () => {
     // writer stays a zombie (its pid still answers kill(pid, 0)) until the shell goes away.
     const holder = spawn(
       'sh',
-      ['-c', '"$0" --import tsx "$1" "$2" 3 & exec sleep 60', process.execPath, SLOT_WRITER, dataDir],
+      ['-c', '"$0" "$1" "$2" 3 & exec sleep 60', process.execPath, SLOT_WRITER, dataDir],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const holderGone = new Promise<void>((resolve) => holder.once('exit', () => resolve()));

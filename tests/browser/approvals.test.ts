@@ -1,6 +1,5 @@
 // Real headless Chromium against the served UI: sign in, see a held call arrive live, approve or deny it.
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,11 +7,11 @@ import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from '../../s
 import type { ApprovalSettings } from '../../src/policy/types.js';
 import type { ReviewRequest, ReviewVerdict } from '../../src/proxy/index.js';
 import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
 import { launchChromium } from '../helpers/browser.js';
+import { artifactsDir, tempDir } from '../helpers/temp.js';
 
 // Screenshots go outside the repository; each test prints where.
-const ARTIFACTS = join(tmpdir(), 'portcullis-screenshots');
+const ARTIFACTS = artifactsDir();
 
 let browser: Browser;
 let tmp: ReturnType<typeof tempDir>;

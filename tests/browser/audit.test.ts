@@ -8,10 +8,11 @@ import type { WebServer } from '../../src/web/index.js';
 import { launchChromium, loginLinkFrom } from '../helpers/browser.js';
 import { everythingServer } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { artifactsDir } from '../helpers/temp.js';
 
 const TOKEN = 'audit-e2e-token-0123456789abcdef';
 const SECRET = 'sk_live_BROWSERSECRET_777';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+const ARTIFACTS = artifactsDir();
 const POLICY = `version: 2
 default: deny
 servers:

@@ -1,7 +1,5 @@
 // Real Chromium on the real proxy's UI: a held call's secret is masked, its look-alikes are readable, Reveal shows the secret on the record.
-import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
@@ -10,6 +8,7 @@ import { queryAudit } from '../../src/audit/index.js';
 import { launchChromium, loginLinkFrom } from '../helpers/browser.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { artifactsDir } from '../helpers/temp.js';
 
 const TOKEN = 'reveal-admin-token-0123456789abcdef';
 const POLICY = `version: 2
@@ -44,7 +43,7 @@ const VISIBLE = [
   'dvorak',
 ];
 
-const SHOTS = mkdtempSync(join(tmpdir(), 'portcullis-reveal-shots-'));
+const SHOTS = artifactsDir();
 
 let browser: Browser;
 let proxy: TestProxy;

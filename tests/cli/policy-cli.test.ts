@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/commands/program.js';
+import { builtFile } from '../helpers/built.js';
+import { tempDir } from '../helpers/temp.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -26,10 +28,10 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-/** The same as a real process (`node dist/src/cli.js`), for what only a process shows: exit codes, stack traces. */
+/** The same as a real process (node on this run's transpiled cli), for what only a process shows: exit codes, stack traces. */
 async function processCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(join(root, 'dist', 'src', 'cli.js'), args, { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, [builtFile('src/cli.ts'), ...args], { cwd: root });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -37,7 +39,7 @@ async function processCli(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'portcullis-cli-'));
+const { dir } = tempDir('portcullis-cli-');
 const broken = join(dir, 'broken.yml');
 writeFileSync(
   broken,

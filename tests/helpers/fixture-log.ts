@@ -1,4 +1,4 @@
-// What the recording fixture upstream (fixture-server.mjs, FIXTURE_LOG) received, and result text for assertions.
+// What the recording fixture upstream (fixture.ts, FIXTURE_LOG) received, and result text for assertions.
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -2,17 +2,17 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtFile } from './built.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(REPO, 'node_modules', '.bin');
 export const EVERYTHING = path.join(BIN, 'mcp-server-everything');
 export const FILESYSTEM = path.join(BIN, 'mcp-server-filesystem');
-export const TSX = path.join(BIN, 'tsx');
 
 /** YAML for a `servers:` entry that runs server-everything over stdio. */
 export function everythingServer(name: string): string {
   return `  ${name}: { command: ${JSON.stringify(EVERYTHING)}, args: [stdio] }`;
 }
 
-export const FIXTURE = path.join(REPO, 'tests', 'helpers', 'fixture-server.mjs');
-export const RUN_PROXY = path.join(REPO, 'tests', 'helpers', 'run-proxy.ts');
+/** The recording fixture server as a process: `node FIXTURE` (fixture-server.ts, transpiled for this run). */
+export const FIXTURE = builtFile('tests/helpers/fixture-server.ts');

@@ -1,50 +1,46 @@
-// Free loopback ports and child processes that serve HTTP, for upstreams the tests start.
+// Child processes that serve HTTP on a port the OS chose (PORT=0, reported back), for upstreams the tests start.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { waitFor } from './wait.js';
+import { createInterface } from 'node:readline';
+import { builtFile } from './built.js';
+import { LISTENING } from './report-port.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** server-everything over Streamable HTTP on a free port; resolves once /mcp answers. */
+/**
+ * server-everything over Streamable HTTP, listening on port 0: the port is read from the child
+ * (report-port.ts), never picked here and hoped free. Resolves once it listens.
+ */
 export async function startEverythingHttp(
   bin: string,
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(bin, ['streamableHttp'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}/mcp`;
-  await waitFor(
-    async () => {
-      try {
-        await fetch(url, { method: 'GET' });
-        return true;
-      } catch {
-        return false;
-      }
+  const child = spawn(
+    process.execPath,
+    ['--import', builtFile('tests/helpers/report-port.ts'), bin, 'streamableHttp'],
+    {
+      env: { ...process.env, PORT: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    'server-everything to listen',
-    20_000,
   );
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
   };
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server-everything did not listen within 20 s')), 20_000);
+    const lines = createInterface({ input: child.stderr as NonNullable<typeof child.stderr> });
+    lines.on('line', (line) => {
+      if (!line.startsWith(LISTENING)) return;
+      clearTimeout(timer);
+      resolve(Number(line.slice(LISTENING.length)));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server-everything exited (${code}) before listening`));
+    });
+  }).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, child, stop };
 }

@@ -1,14 +1,15 @@
 // Starts the real proxy in this process over HTTP (port 0) with a policy written to a temp directory.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { type App, startApp } from '../../src/app.js';
-import type { RoutingTimings } from '../../src/proxy/index.js';
+import type { RoutingTimings, UpstreamTransportFactory } from '../../src/proxy/index.js';
+import { inProcessFixtures } from './in-process.js';
 import { FIXTURE } from './peers.js';
+import { tempDir } from './temp.js';
 
 export interface TestProxy {
   app: App;
@@ -20,10 +21,6 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-export async function tempDir(prefix = 'portcullis-test-'): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), prefix));
-}
-
 export async function startHttpProxy(options: {
   policy: string;
   command?: { name: string; command: string; args: string[] };
@@ -33,8 +30,10 @@ export async function startHttpProxy(options: {
   env?: NodeJS.ProcessEnv;
   /** Shorter waits for down upstreams and re-listings, for tests that would otherwise wait seconds. */
   routing?: Partial<RoutingTimings>;
+  /** In-process upstreams (inProcessFixtures()) where a child process is not what the test is about. */
+  upstreamTransport?: UpstreamTransportFactory;
 }): Promise<TestProxy> {
-  const dir = await tempDir();
+  const dir = tempDir().dir;
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, options.policy);
   const dataDir = path.join(dir, 'data');
@@ -48,6 +47,7 @@ export async function startHttpProxy(options: {
     command: options.command,
     env: options.env,
     routing: options.routing,
+    upstreamTransport: options.upstreamTransport,
     log: (line) => logs.push(line),
   });
   return {
@@ -84,19 +84,25 @@ export async function httpClient(
 
 export type FixtureProxy = TestProxy & { fixtureLog: string };
 
-/** The proxy in front of the recording fixture upstream; `fixtureLog` is where it writes what it received. */
+/**
+ * The proxy in front of the recording fixture upstream; `fixtureLog` is where it writes what it
+ * received. The fixture runs as a child process unless `upstream: 'in-process'`: for tests about
+ * what the proxy does, not about the upstream's process (its exit, its stdout, its pid).
+ */
 export async function startFixtureProxy(options: {
   policy: string;
+  upstream?: 'process' | 'in-process';
   ui?: number | 'off';
   env?: NodeJS.ProcessEnv;
 }): Promise<FixtureProxy> {
-  const logDir = await tempDir('portcullis-fixture-');
+  const logDir = tempDir('portcullis-fixture-').dir;
   const fixtureLog = path.join(logDir, 'fixture.jsonl');
   const proxy = await startHttpProxy({
     policy: options.policy,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     ui: options.ui,
     env: { ...process.env, ...options.env, FIXTURE_LOG: fixtureLog },
+    ...(options.upstream === 'in-process' && { upstreamTransport: inProcessFixtures() }),
   }).catch(async (error: unknown) => {
     await rm(logDir, { recursive: true, force: true });
     throw error;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { StartRefusedError } from '../../src/proxy/index.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { tempDir } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** Files under `dir` this process still holds open (Linux: /proc/self/fd). */
 function openFilesUnder(dir: string): string[] {
@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function setup(policy: string): Promise<{ policyFile: string; dataDir: string }> {
-  const dir = await tempDir();
+  const dir = tempDir().dir;
   dirs.push(dir);
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, policy);

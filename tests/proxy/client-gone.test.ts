@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/approvals/index.js';
 import type { WebServer } from '../../src/web/index.js';
 import { callsOf, fixtureLog } from '../helpers/fixture-log.js';
-import { type FixtureProxy, httpClient, startFixtureProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 import { openSession, postOpen } from '../helpers/raw-http.js';
 import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'client-gone-admin-token-0123456789abcdef';
@@ -135,7 +136,7 @@ describe('a stdio client whose stdin closes', () => {
   const stdout: string[] = [];
 
   beforeAll(async () => {
-    dir = await tempDir();
+    dir = tempDir().dir;
     log = path.join(dir, 'fixture.jsonl');
     const policy = path.join(dir, 'policy.yml');
     await writeFile(policy, POLICY);

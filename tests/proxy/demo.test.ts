@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DECISION_META_KEY } from '../../src/proxy/index.js';
-import { REPO, TSX } from '../helpers/peers.js';
+import { builtFile } from '../helpers/built.js';
+import { REPO } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -15,10 +16,10 @@ let client: Client;
 
 beforeAll(async () => {
   const example = await readFile(path.join(REPO, 'policy.example.yml'), 'utf8');
-  // Same policy, but the server runs from source so the test does not depend on a build.
+  // Same policy, but the server is this run's transpiled source, so the test does not depend on `npm run build`.
   const policy = example.replace(
     /command: node\n(\s+)args: \[dist\/src\/demo\/payments-server\.js\]/,
-    `command: ${JSON.stringify(TSX)}\n$1args: [${JSON.stringify(path.join(REPO, 'src', 'demo', 'payments-server.ts'))}]`,
+    `command: node\n$1args: [${JSON.stringify(builtFile('src/demo/payments-server.ts'))}]`,
   );
   expect(policy).not.toBe(example);
   proxy = await startHttpProxy({ policy });
@@ -50,7 +51,7 @@ it('allows a small refund, holds a large one, and forbids the user export', asyn
 });
 
 it('the demo client shows each decision and waits for a person on the over-the-cap refund', async () => {
-  const child = spawn(TSX, [path.join(REPO, 'src', 'demo', 'client.ts'), proxy.url], { cwd: REPO });
+  const child = spawn(process.execPath, [builtFile('src/demo/client.ts'), proxy.url], { cwd: REPO });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString('utf8');

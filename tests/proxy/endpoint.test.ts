@@ -1,6 +1,7 @@
 // The HTTP endpoint's guards (Host, Origin, bearer keys, body size, sessions), driven through the real Hono app.
 
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/index.js';
 import {
@@ -11,8 +12,10 @@ import {
   PROXY_INFO,
   resolveUpstreams,
 } from '../../src/proxy/index.js';
+import { testClock } from '../helpers/clock.js';
+import { callsOf } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { tempDir } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -35,7 +38,7 @@ let endpoint: HttpEndpoint;
 const agents: string[] = [];
 
 beforeAll(async () => {
-  const dir = await tempDir();
+  const dir = tempDir().dir;
   const specs = resolveUpstreams(policy.servers, dir, undefined, process.env).specs;
   const gate = new Gate({
     policy: () => policy,
@@ -179,9 +182,10 @@ describe('HTTP endpoint guards', () => {
 
 describe('idle HTTP sessions', () => {
   it('closes a session after it goes quiet, but not while it is in use', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
+    const fixtureLog = path.join(dir, 'fixture.jsonl');
     const idlePolicy = loadTestedPolicy(
-      `version: 2\nsessions: { idle_timeout: 400ms }\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}] }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
+      `version: 2\nsessions: { idle_timeout: 40ms }\nservers:\n  fixture: { command: node, args: [${JSON.stringify(FIXTURE)}], env: { FIXTURE_LOG: ${JSON.stringify(fixtureLog)} } }\nagents:\n  - { id: support-bot, key_sha256: "${sha('bot-key')}", trust: medium }\nrules:\n  - { id: hang, match: hang, decision: allow }\n`,
       '/virtual/idle.yml',
       () => {},
     );
@@ -189,8 +193,16 @@ describe('idle HTTP sessions', () => {
     const audit = await AuditLog.open({ dataDir: dir });
     const closed: string[] = [];
     const logs: string[] = [];
+    // The reaper still runs on a real timer (every 10 ms here); idleness is measured on this clock.
+    const clock = testClock();
+    /** Moves the clock on, then lets one reaper pass look at it (no request is in flight meanwhile). */
+    const reapAfter = async (ms: number) => {
+      clock.advance(ms);
+      await clock.nextRead();
+    };
     const idle = new HttpEndpoint({
       host: '127.0.0.1',
+      now: clock.now,
       policy: () => idlePolicy,
       anonymousAgent: 'anonymous',
       log: (line) => logs.push(line),
@@ -234,14 +246,14 @@ describe('idle HTTP sessions', () => {
         'mcp-session-id': sessionId,
         'mcp-protocol-version': '2025-11-25',
       };
-      // In use: a ping every 100 ms for twice the idle time keeps it open.
-      const until = Date.now() + 800;
-      for (let id = 10; Date.now() < until; id++) {
+      // In use: a ping every half idle period, for twice the idle time, keeps it open.
+      for (let id = 10; id < 14; id++) {
+        await reapAfter(20);
         const pong = await request({ jsonrpc: '2.0', id, method: 'ping' }, headers);
         expect(pong.status).toBe(200);
         await pong.text();
-        await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      await reapAfter(20);
       expect(idle.sessionCount).toBe(1);
       // A call still running is not idleness: three idle periods pass while `hang` waits upstream.
       const hanging = await request(
@@ -249,7 +261,8 @@ describe('idle HTTP sessions', () => {
         headers,
       );
       expect(hanging.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await waitFor(async () => (await callsOf(fixtureLog, 'hang')) === 1, 'the upstream to run hang');
+      for (let period = 0; period < 3; period++) await reapAfter(50);
       expect(idle.sessionCount).toBe(1);
       expect(closed).toEqual([]);
       const cancel = await request(
@@ -258,7 +271,14 @@ describe('idle HTTP sessions', () => {
       );
       expect(cancel.status).toBe(202);
       // Quiet: it is closed, and a late request gets 404 (the client must initialize again).
-      await waitFor(() => closed.includes('support-bot'), 'the idle session to be closed', 5_000);
+      await waitFor(
+        async () => {
+          await reapAfter(50);
+          return closed.includes('support-bot');
+        },
+        'the idle session to be closed',
+        5_000,
+      );
       expect(idle.sessionCount).toBe(0);
       expect(logs.join('\n')).toMatch(/idle for \d+ s/);
       expect((await request({ jsonrpc: '2.0', id: 99, method: 'ping' }, headers)).status).toBe(404);

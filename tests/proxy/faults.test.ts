@@ -14,7 +14,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -40,7 +41,7 @@ async function fixtureEvents(): Promise<Record<string, unknown>[]> {
 }
 
 beforeAll(async () => {
-  fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
+  fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   delete process.env.PORTCULLIS_TEST_UNSET_VARIABLE;
   proxy = await startHttpProxy({
     policy: POLICY,
@@ -197,7 +198,7 @@ describe('the real HTTP listener', () => {
 
 describe('an audit log that cannot be written', () => {
   it('denies the call, never forwards it, and forwards again once the log is back', async () => {
-    const log = path.join(await tempDir(), 'fixture.jsonl');
+    const log = path.join(tempDir().dir, 'fixture.jsonl');
     const failing = await startHttpProxy({
       policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },

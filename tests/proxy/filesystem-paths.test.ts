@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILESYSTEM } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { repoFile } from '../policy/helpers.js';
 
 const ENV_MARKER = 'ENV-MARKER-6b1f0c3e-never-returned';
@@ -27,7 +28,7 @@ function shippedPolicyWithoutServers(): string {
 }
 
 beforeAll(async () => {
-  root = await realpath(await tempDir('portcullis-fs-paths-'));
+  root = await realpath(tempDir('portcullis-fs-paths-').dir);
   await mkdir(path.join(root, '.ssh'));
   await mkdir(path.join(root, 'app'));
   await writeFile(path.join(root, '.env'), ENV_MARKER);

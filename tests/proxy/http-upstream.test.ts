@@ -30,7 +30,7 @@ describe('an HTTP upstream that goes away', () => {
       });
       const call = client
         .callTool(
-          { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
+          { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 300 } },
           CallToolResultSchema,
           { timeout: 20_000, onprogress: () => running() },
         )
@@ -39,7 +39,7 @@ describe('an HTTP upstream that goes away', () => {
           () => 'answered',
           (error: unknown) => error,
         );
-      // Progress proves the call is running upstream before the upstream goes.
+      // Progress (every 100 ms) proves the call is running upstream before the upstream goes.
       await progressed;
       await remote.stop();
       expect(await call).toMatchObject({
@@ -142,7 +142,7 @@ describe('restarting an upstream', () => {
         { kind: 'http', name: 'flaky', url, headers: {} },
         { clientInfo: { name: 't', version: '1' }, capabilities: {} },
         { notification: () => {}, request: async () => ({}), reconnected: () => {}, log: () => {} },
-        { backoff, healthyAfterMs },
+        { restart: { backoff, healthyAfterMs } },
       );
       try {
         expect(await upstream.start()).toBe(false);

@@ -7,7 +7,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVERYTHING, FILESYSTEM, REPO } from '../helpers/peers.js';
 import { startEverythingHttp } from '../helpers/ports.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 let proxy: TestProxy;
 let client: Client;
@@ -17,7 +18,7 @@ const packageVersion = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 
 
 beforeAll(async () => {
   remote = await startEverythingHttp(EVERYTHING);
-  files = await tempDir('portcullis-fs-');
+  files = tempDir('portcullis-fs-').dir;
   await mkdir(path.join(files, 'docs'));
   await writeFile(path.join(files, 'docs', 'hello.txt'), 'hello from the filesystem');
   proxy = await startHttpProxy({

@@ -8,7 +8,8 @@ import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/cl
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -52,12 +53,16 @@ async function rawCall(id: string, body: string): Promise<Record<string, unknown
   return JSON.parse(line.replace(/^data: /, ''));
 }
 
+const MISS_INTERVAL_MS = 200;
+
 beforeAll(async () => {
-  fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
+  fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
     env: { ...process.env, FIXTURE_LOG: fixtureLog },
+    // Misses re-list at most this often: shorter than the default 1 s, so misses do not wait seconds.
+    routing: { missIntervalMs: MISS_INTERVAL_MS },
   });
   client = await httpClient(proxy.url);
   client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -96,8 +101,8 @@ describe('unknown names', () => {
     );
     const elapsed = performance.now() - started;
     expect(results.every((r) => r.isError === true)).toBe(true);
-    // Misses share one re-listing at a time, at most one per second, however many unknown names arrive.
-    expect((await lists()) - before).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
+    // Misses share one re-listing at a time, at most one per interval, however many unknown names arrive.
+    expect((await lists()) - before).toBeLessThanOrEqual(1 + Math.floor(elapsed / MISS_INTERVAL_MS));
   });
 });
 

@@ -139,14 +139,15 @@ describe('tools', () => {
 
   it('cancels upstream when the client aborts a call, and keeps serving', async () => {
     const controller = new AbortController();
+    // Aborted at its first progress (every 100 ms), so the call is surely running upstream by then.
     const call = client.callTool(
-      { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
+      { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 300 } },
       CallToolResultSchema,
       {
         signal: controller.signal,
+        onprogress: () => controller.abort('test cancels'),
       },
     );
-    setTimeout(() => controller.abort('test cancels'), 200);
     await expect(call).rejects.toThrow();
     const after = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
     expect(JSON.stringify(after.content)).toContain('still here');

@@ -8,7 +8,8 @@ import { type CallToolResult, ToolListChangedNotificationSchema } from '@modelco
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVERYTHING, FIXTURE } from '../helpers/peers.js';
 import { startEverythingHttp } from '../helpers/ports.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MISS_INTERVAL_MS = 200;
@@ -62,7 +63,7 @@ async function childOf(client: Client): Promise<number> {
 const text = (result: unknown): string => JSON.stringify((result as CallToolResult).content);
 
 beforeAll(async () => {
-  fixtureLog = path.join(await tempDir(), 'fixture.jsonl');
+  fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },

@@ -1,15 +1,15 @@
 // A JSON-RPC id reused while its request is in progress is refused, and nothing runs twice.
 
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureLog } from '../helpers/fixture-log.js';
-import { type FixtureProxy, startFixtureProxy, tempDir } from '../helpers/proxy.js';
+import { type FixtureProxy, startFixtureProxy } from '../helpers/proxy.js';
 import { INIT, openSession, post, postOpen } from '../helpers/raw-http.js';
-import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { runStdioProxy, type StdioProxy } from '../helpers/stdio-proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = `version: 2
@@ -26,7 +26,7 @@ async function received() {
 }
 
 beforeAll(async () => {
-  proxy = await startFixtureProxy({ policy: POLICY });
+  proxy = await startFixtureProxy({ policy: POLICY, upstream: 'in-process' });
   log = proxy.fixtureLog;
 });
 afterAll(async () => {
@@ -100,23 +100,25 @@ describe('request ids over HTTP', () => {
 });
 
 describe('request ids and lines that are not messages over stdio', () => {
-  let child: ChildProcessWithoutNullStreams;
+  // The proxy in this process through runProxy's streams: the test is about what crosses the pipe.
+  let child: StdioProxy;
   const lines: Record<string, unknown>[] = [];
   let stdioLog: string;
 
   beforeAll(async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     stdioLog = path.join(dir, 'fixture.jsonl');
     await writeFile(path.join(dir, 'policy.yml'), POLICY);
-    child = spawnStdioProxy({ dir, fixtureLog: stdioLog });
+    child = runStdioProxy({ dir, fixtureLog: stdioLog });
     createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
     child.stderr.resume();
     send({ ...INIT });
     await waitFor(() => lines.some((m) => m.id === 0), 'the initialize answer', 20_000);
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   });
-  afterAll(() => {
+  afterAll(async () => {
     child?.stdin.end();
+    await child?.exited;
   });
 
   const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { fixtureLog, resultText } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { artifactsDir, tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'routing-admin-token-0123456789abcdef';
@@ -62,7 +63,7 @@ describe('a tool name two upstreams list, with naming.prefix: never', () => {
   };
 
   beforeAll(async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     alphaLog = path.join(dir, 'alpha.jsonl');
     betaLog = path.join(dir, 'beta.jsonl');
     proxy = await startHttpProxy({
@@ -134,7 +135,7 @@ rules:
         expect.stringContaining('tool "shared" is listed by upstreams "alpha" and "beta"'),
         expect.stringContaining('prompt "shared_prompt"'),
       ]);
-      const shot = path.join(await tempDir('portcullis-shot-'), 'policy-ambiguous.png');
+      const shot = path.join(artifactsDir(), 'policy-ambiguous.png');
       await page.screenshot({ path: shot, fullPage: true });
       process.stderr.write(`Policy page screenshot: ${shot}\n`);
     } finally {
@@ -234,7 +235,7 @@ describe('an upstream that stays down', () => {
   let client: Client;
 
   beforeAll(async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     log = path.join(dir, 'fixture.jsonl');
     refuse = path.join(dir, 'refuse');
     proxy = await startHttpProxy({

@@ -19,9 +19,11 @@ import {
   PROXY_INFO,
   StartRefusedError,
 } from '../../src/proxy/index.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
-import { httpClient, startHttpProxy, type TestProxy, tempDir } from '../helpers/proxy.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 import { INIT, JSON_AND_SSE } from '../helpers/raw-http.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -40,6 +42,8 @@ rules:
   - { id: all, match: "*", decision: allow }
 `,
       command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+      // Every session has its own upstream: in-process, the caps are tested without a child per session.
+      upstreamTransport: inProcessFixtures(),
     });
   });
   afterAll(async () => {
@@ -117,7 +121,7 @@ describe('keyless clients on an address other hosts can reach', () => {
   const keyless = 'version: 2\nrules:\n  - { id: all, match: "*", decision: allow }\n';
 
   it('refuses to start on 0.0.0.0 with no keyed agents, before binding anything', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const policyFile = path.join(dir, 'policy.yml');
     await writeFile(policyFile, keyless);
     const start = startApp({
@@ -134,7 +138,7 @@ describe('keyless clients on an address other hosts can reach', () => {
   });
 
   it('refuses a keyless request on such an address even when a reload removed every key', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const policy = loadTestedPolicy(keyless, '/virtual/keyless.yml', () => {});
     const audit = await AuditLog.open({ dataDir: dir });
     const endpoint = new HttpEndpoint({
@@ -175,7 +179,7 @@ describe('keyless clients on an address other hosts can reach', () => {
   });
 
   it('prints the address it is bound to', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const policyFile = path.join(dir, 'policy.yml');
     await writeFile(policyFile, keyless);
     const lines: string[] = [];

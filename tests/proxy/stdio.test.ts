@@ -7,16 +7,18 @@ import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVERYTHING, FIXTURE, REPO, TSX } from '../helpers/peers.js';
-import { tempDir } from '../helpers/proxy.js';
+import { builtFile } from '../helpers/built.js';
+import { EVERYTHING, FIXTURE } from '../helpers/peers.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLI = path.join(REPO, 'src', 'cli.ts');
+/** The CLI as a desktop client starts it: a process of its own, here on plain node. */
+const CLI = builtFile('src/cli.ts');
 let dir: string;
 let policy: string;
 
 beforeAll(async () => {
-  dir = await tempDir();
+  dir = tempDir().dir;
   policy = path.join(dir, 'policy.yml');
   await writeFile(
     policy,
@@ -35,7 +37,7 @@ describe('stdio downstream through the CLI', () => {
 
   beforeAll(async () => {
     const transport = new StdioClientTransport({
-      command: TSX,
+      command: process.execPath,
       args: [
         CLI,
         '--policy',
@@ -91,7 +93,7 @@ describe('malformed input on stdin', () => {
 
   beforeAll(() => {
     child = spawn(
-      TSX,
+      process.execPath,
       [CLI, '--policy', policy, '--ui', 'off', '--data-dir', path.join(dir, 'data2'), '--', 'node', FIXTURE],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -131,7 +133,7 @@ describe('malformed input on stdin', () => {
 describe('stdout in stdio mode', () => {
   it('carries only MCP messages: the upstream child noise and the UI sign-in line go to stderr', async () => {
     const child = spawn(
-      TSX,
+      process.execPath,
       [CLI, '--policy', policy, '--ui', '0', '--data-dir', path.join(dir, 'data3'), '--', 'node', FIXTURE],
       { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, FIXTURE_NOISE: '1' } },
     );

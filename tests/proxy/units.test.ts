@@ -12,7 +12,7 @@ import {
   resolveUpstreams,
   UpstreamConfigError,
 } from '../../src/proxy/index.js';
-import { tempDir } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('deriveServerName', () => {
   it('names an upstream after its script or package, not its interpreter', () => {
@@ -126,7 +126,7 @@ describe('Gate', () => {
       'p.yml',
       () => {},
     );
-    const audit = await AuditLog.open({ dataDir: await tempDir() });
+    const audit = await AuditLog.open({ dataDir: tempDir().dir });
     const gate = new Gate({
       policy: () => policy,
       audit,

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify.js';
 import { hasLoneSurrogate } from '../../src/secrets/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
-import { type FixtureProxy, httpClient, startFixtureProxy, tempDir } from '../helpers/proxy.js';
-import { spawnStdioProxy } from '../helpers/stdio-proxy.js';
+import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
+import { runStdioProxy } from '../helpers/stdio-proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLICY = 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n';
@@ -36,7 +37,7 @@ describe('over Streamable HTTP, with a real SDK client', () => {
   let log: string;
 
   beforeAll(async () => {
-    proxy = await startFixtureProxy({ policy: POLICY });
+    proxy = await startFixtureProxy({ policy: POLICY, upstream: 'in-process' });
     log = proxy.fixtureLog;
     client = await httpClient(proxy.url);
   });
@@ -91,13 +92,13 @@ describe('over Streamable HTTP, with a real SDK client', () => {
 
 describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
   it('denies the call, forwards the well-formed one, and keeps the log strict', async () => {
-    const dir = await tempDir();
+    const dir = tempDir().dir;
     const policy = path.join(dir, 'policy.yml');
     await import('node:fs/promises').then((fs) => fs.writeFile(policy, POLICY));
     const log = path.join(dir, 'fixture.jsonl');
     const dataDir = path.join(dir, 'data');
-    const child = spawnStdioProxy({ dir, fixtureLog: log });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // In this process through runProxy's streams: the escapes on the pipe are the point, not the process.
+    const child = runStdioProxy({ dir, fixtureLog: log });
     const responses = new Map<number, Record<string, unknown>>();
     createInterface({ input: child.stdout }).on('line', (line) => {
       const message = JSON.parse(line) as { id?: number };
@@ -128,7 +129,7 @@ describe('over stdio, raw JSON lines with \\ud800 escapes', () => {
       expect(await forwarded(log)).toEqual([{ note: 'a\uD83D\uDE00b' }]);
     } finally {
       child.stdin.end();
-      await exited;
+      await child.exited;
     }
     const records = strictJsonLines(await auditBytes(path.join(dataDir, 'audit')));
     const decisions = records.filter((r) => r.event === 'decision');

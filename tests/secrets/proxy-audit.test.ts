@@ -14,6 +14,7 @@ let log: string;
 beforeAll(async () => {
   proxy = await startFixtureProxy({
     policy: 'version: 2\ndefault: deny\nrules:\n  - { id: all, match: "*", decision: allow }\n',
+    upstream: 'in-process',
   });
   log = proxy.fixtureLog;
   client = await httpClient(proxy.url);

@@ -87,13 +87,16 @@ describe('approvals API', () => {
 
   it('answers 409 for an expired approval', async () => {
     h.close();
+    let now = Date.now();
     h = harness(
       {},
-      { settings: () => ({ timeoutMs: 1, maxHoldMs: 0, retryWindowMs: 60_000, maxPendingPerAgent: 1000 }) },
+      {
+        settings: () => ({ timeoutMs: 1, maxHoldMs: 0, retryWindowMs: 60_000, maxPendingPerAgent: 1000 }),
+        now: () => now,
+      },
     );
     const id = await park(h);
-    const expiresAt = h.store.get(id)?.expiresAt ?? 0;
-    while (Date.now() <= expiresAt) await new Promise((r) => setTimeout(r, 2));
+    now = (h.store.get(id)?.expiresAt ?? 0) + 1;
     const res = await h.request(`/api/approvals/${id}/approve`, bearer({ method: 'POST' }));
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ status: 'expired' });

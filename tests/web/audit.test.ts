@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditEvent, AuditLog, type AuditRecord, REDACTED_PREFIX } from '../../src/audit/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 import { bearer, type Harness, harness, park, signIn, TOKEN } from './helpers.js';
 
 const SECRET = 'sk_live_PLAINSECRET_4242';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/approvals/index.js';
 import { LoginCodes, loadOrCreateToken, WebConfigError } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {

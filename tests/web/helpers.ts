@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { ApprovalQueue, type ApprovalQueueOptions, ApprovalStore } from '../../src/approvals/index.js';
 import type { ReviewRequest } from '../../src/proxy/index.js';
 import { buildWebApp, type WebApp, type WebAppOptions, WebAuth } from '../../src/web/index.js';
-import { idOf, tempDir } from '../approvals/helpers.js';
+import { idOf } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 export const HOST = '127.0.0.1:8787';
 export const BASE = `http://${HOST}`;

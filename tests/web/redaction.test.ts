@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, queryAudit } from '../../src/audit/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 import { bearer, form, type Harness, harness, park, signIn } from './helpers.js';
 
 const SECRET = 'hunter2-do-not-show';

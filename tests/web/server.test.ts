@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { serveWeb, WebAuth, WebPortInUseError, type WebServer } from '../../src/web/index.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let store: ApprovalStore;

@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
 import { addressKey, SignInLimiter } from '../../src/web/rate-limit.js';
-import { tempDir } from '../approvals/helpers.js';
+import { builtFile } from '../helpers/built.js';
 import { FIXTURE, REPO } from '../helpers/peers.js';
+import { tempDir } from '../helpers/temp.js';
 
 const TOKEN = 'sign-in-limit-token-0123456789abcdef';
 let tmp: ReturnType<typeof tempDir>;
@@ -218,9 +219,7 @@ describe('portcullis run with a short PORTCULLIS_UI_TOKEN', () => {
       execFile(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          'src/cli.ts',
+          builtFile('src/cli.ts'),
           'run',
           '--policy',
           policy,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Approvals, openApprovals, startWeb, type Web } from '../../src/app.js';
-import { tempDir } from '../approvals/helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 let tmp: ReturnType<typeof tempDir>;
 const started: (Approvals | Web)[] = [];
