@@ -136,7 +136,7 @@ describe('writer slots', () => {
     expect(opened.map((o) => o.slot).sort()).toEqual([1, 2, 3]);
     const startAt = Date.now() + 300;
     children.forEach((c, i) => {
-      c.send({ type: 'append', count: 150, tag: `proc-${opened[i]?.slot}`, startAt });
+      c.send({ type: 'append', count: 150, tag: `proc-${opened[i]?.slot}`, startAt, spreadMs: 600 });
     });
     for (const c of children) expect((await c.next('appended')).seqs).toEqual(range(1, 150));
     for (const c of children) c.send({ type: 'close' });
@@ -393,9 +393,12 @@ describe('audit tail over several chains', () => {
     const tail = auditTail({ dataDir, n: 1, follow: true, signal: controller.signal }, follow.io);
     // The last record is printed once the tail knows where every chain ends: then append.
     await waitFor(() => follow.out.length === 1, 'the last record');
+    // One at a time: follow prints records as its polls find them, so two appends between polls
+    // of different chains could come out in either order.
     await first.append(decisionEvent(5));
+    await waitFor(() => follow.out.length === 2, 'the first new record');
     await second.append(decisionEvent(105));
-    await waitFor(() => follow.out.length === 3, 'the two new records');
+    await waitFor(() => follow.out.length === 3, 'the second new record');
     // A third writer appears after the tail started: its records show up as well.
     const third = await openLog({ now });
     expect(third.slot).toBe(3);
