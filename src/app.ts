@@ -141,40 +141,30 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     }),
   );
   approvals.uiUrl = web.uiUrl;
-  const gate = new Gate({ policy: () => policy.current, audit, review: approvals.queue, log });
-  const sessions = parts.add(
-    new Sessions((agent) => ({
-      agent,
-      policy: () => policy.current,
-      upstreams: () => upstreams.specs,
-      gate,
-      info: PROXY_INFO,
-      log,
-      lifecycle: (server, action, detail) =>
-        recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
-      ambiguities,
-      routing: options.routing,
-      upstreamTransport: options.upstreamTransport,
-    })),
-  );
+  const sessions = parts.add(openSessions({ options, policy, audit, upstreams, approvals, ambiguities }));
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   const downstream = parts.add(await startDownstream(options, policy, sessions));
+  return running({ policy, audit, approvals, web: web.server }, downstream, parts);
+}
 
+/** The started app: closing it stops reloads first, then every part, newest first. */
+function running(
+  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'web'>,
+  downstream: Downstream,
+  started: Parts,
+): App {
   let closing: Promise<void> | undefined;
   return {
-    policy,
-    audit,
-    approvals,
-    web: web.server,
+    ...parts,
     url: downstream.url,
     bound: downstream.bound,
     done: downstream.done,
     close() {
       closing ??= (async () => {
         // No reload may start while the parts go away.
-        policy.close();
+        parts.policy.close();
         try {
-          await parts.close();
+          await started.close();
         } finally {
           downstream.finish();
         }
@@ -182,6 +172,33 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       return closing;
     },
   };
+}
+
+/** The gate every session's calls go through, and the sessions themselves (one per client). */
+function openSessions(deps: {
+  options: AppOptions;
+  policy: PolicySource;
+  audit: AuditLog;
+  upstreams: Upstreams;
+  approvals: Approvals;
+  ambiguities: Ambiguities;
+}): Sessions {
+  const { options, policy, audit, upstreams } = deps;
+  const { log } = options;
+  const gate = new Gate({ policy: () => policy.current, audit, review: deps.approvals.queue, log });
+  return new Sessions((agent) => ({
+    agent,
+    policy: () => policy.current,
+    upstreams: () => upstreams.specs,
+    gate,
+    info: PROXY_INFO,
+    log,
+    lifecycle: (server, action, detail) =>
+      recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
+    ambiguities: deps.ambiguities,
+    routing: options.routing,
+    upstreamTransport: options.upstreamTransport,
+  }));
 }
 
 /** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
