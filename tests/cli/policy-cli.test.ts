@@ -6,27 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runCli } from '../../src/commands/program.js';
 import { builtFile } from '../helpers/built.js';
+import { cli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
-
-/** The command line in this process, through its Io: what a person would see on stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    out: (text) => {
-      stdout += `${text}\n`;
-    },
-    err: (text) => {
-      stderr += `${text}\n`;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 /** The same as a real process (node on this run's transpiled cli), for what only a process shows: exit codes, stack traces. */
 async function processCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,20 +1,6 @@
 // `portcullis run` option parsing: bad ports are usage errors that name the option and the value, before anything starts.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/commands/program.js';
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    out: (text) => {
-      stdout += `${text}\n`;
-    },
-    err: (text) => {
-      stderr += `${text}\n`;
-    },
-  });
-  return { code, stdout, stderr };
-}
+import { cli } from '../helpers/cli.js';
 
 describe('port options', () => {
   it.each([

@@ -57,22 +57,8 @@ describe('an HTTP upstream that goes away', () => {
   }, 40_000);
 
   it('never rejects a notification it cannot send, and treats an upstream that cannot answer a ping as dropped', async () => {
-    let broken = false;
-    const server = new Server({ name: 'flaky', version: '1' }, { capabilities: { tools: {} } });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-    });
-    await server.connect(transport);
-    const app = new Hono();
-    app.all('/mcp', (c) =>
-      broken ? new Response('down', { status: 502 }) : transport.handleRequest(c.req.raw),
-    );
-    let listener: ReturnType<typeof serve> | undefined;
-    const url = await new Promise<string>((resolve) => {
-      listener = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
-        resolve(`http://127.0.0.1:${info.port}/mcp`),
-      );
-    });
+    const flaky = await flakyUpstream(false);
+    const { url } = flaky;
     const logs: string[] = [];
     const upstream = new UpstreamConnection(
       { kind: 'http', name: 'flaky', url, headers: {} },
@@ -86,16 +72,13 @@ describe('an HTTP upstream that goes away', () => {
     );
     try {
       expect(await upstream.start()).toBe(true);
-      broken = true;
+      flaky.broken = true;
       await expect(upstream.notify('notifications/roots/list_changed')).resolves.toBeUndefined();
       expect(logs.join('\n')).toContain('cannot send notifications/roots/list_changed');
       await waitFor(() => upstream.state === 'down', 'the failed probe to count as a drop');
     } finally {
       await upstream.close();
-      await new Promise((resolve) => {
-        listener?.close(resolve);
-        if (listener && 'closeAllConnections' in listener) listener.closeAllConnections();
-      });
+      await flaky.close();
     }
   });
 });
@@ -122,22 +105,8 @@ describe('restarting an upstream', () => {
           return step(1);
         },
       };
-      let broken = true;
-      const server = new Server({ name: 'flaky', version: '1' }, { capabilities: { tools: {} } });
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => crypto.randomUUID(),
-      });
-      await server.connect(transport);
-      const app = new Hono();
-      app.all('/mcp', (c) =>
-        broken ? new Response('down', { status: 502 }) : transport.handleRequest(c.req.raw),
-      );
-      let listener: ReturnType<typeof serve> | undefined;
-      const url = await new Promise<string>((resolve) => {
-        listener = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
-          resolve(`http://127.0.0.1:${info.port}/mcp`),
-        );
-      });
+      const flaky = await flakyUpstream(true);
+      const { url } = flaky;
       const upstream = new UpstreamConnection(
         { kind: 'http', name: 'flaky', url, headers: {} },
         { clientInfo: { name: 't', version: '1' }, capabilities: {} },
@@ -147,22 +116,50 @@ describe('restarting an upstream', () => {
       try {
         expect(await upstream.start()).toBe(false);
         await waitFor(() => waits.length >= 3, 'three refused attempts');
-        broken = false;
+        flaky.broken = false;
         await waitFor(() => upstream.state === 'up', 'the upstream to come up');
         // Refusals never start the waits over: one sequence until the connection was up.
         const upAt = waits.length;
         expect(waits).toEqual(Array.from({ length: upAt }, (_, i) => i + 1));
-        broken = true;
+        flaky.broken = true;
         await upstream.notify('notifications/roots/list_changed');
         await waitFor(() => waits.length >= upAt + 2, 'two waits after the drop');
         expect(waits.slice(upAt, upAt + 2)).toEqual(healthyAfterMs === 0 ? [1, 2] : [upAt + 1, upAt + 2]);
       } finally {
         await upstream.close();
-        await new Promise((resolve) => {
-          listener?.close(resolve);
-          if (listener && 'closeAllConnections' in listener) listener.closeAllConnections();
-        });
+        await flaky.close();
       }
     },
   );
 });
+
+/** A real SDK server over Streamable HTTP on a free port that answers 502 while `broken` is set. */
+async function flakyUpstream(
+  broken: boolean,
+): Promise<{ url: string; broken: boolean; close(): Promise<void> }> {
+  const server = new Server({ name: 'flaky', version: '1' }, { capabilities: { tools: {} } });
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: () => crypto.randomUUID(),
+  });
+  await server.connect(transport);
+  const app = new Hono();
+  let listener: ReturnType<typeof serve> | undefined;
+  const url = await new Promise<string>((resolve) => {
+    listener = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
+      resolve(`http://127.0.0.1:${info.port}/mcp`),
+    );
+  });
+  const flaky = {
+    url,
+    broken,
+    close: () =>
+      new Promise<void>((resolve) => {
+        listener?.close(() => resolve());
+        if (listener && 'closeAllConnections' in listener) listener.closeAllConnections();
+      }),
+  };
+  app.all('/mcp', (c) =>
+    flaky.broken ? new Response('down', { status: 502 }) : transport.handleRequest(c.req.raw),
+  );
+  return flaky;
+}
