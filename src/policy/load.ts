@@ -207,16 +207,36 @@ function report(e: ErrorObject, path: Key[], problems: Problems): void {
   }
 }
 
+/** What the schema cannot say: names, uniqueness, globs, paths and rules that can never match. */
 function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
+  serverNameProblems(doc, problems);
+  agentProblems(doc, problems);
+  sessionProblems(doc, problems);
+  redactProblems(doc, problems);
+  const ids = ruleProblems(doc, problems);
+  (doc.tests ?? []).forEach((test, i) => {
+    if (typeof test.rule === 'string' && !ids.has(test.rule)) {
+      problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
+    }
+  });
+}
+
+/** The shape of each upstream (command or url) is the schema's union (see serverProblems); its name is checked here. */
+function serverNameProblems(doc: PolicyV2Doc, problems: Problems): void {
   const separator = doc.naming?.separator ?? '__';
-  // The shape of each upstream (command or url) is the schema's union; see serverProblems.
   for (const name of Object.keys(doc.servers ?? {})) {
-    const at = ['servers', name];
     if (name.includes(separator))
-      problems.path(at, `servers.${name}: the name contains the tool separator "${separator}"`, {
-        atKey: true,
-      });
+      problems.path(
+        ['servers', name],
+        `servers.${name}: the name contains the tool separator "${separator}"`,
+        {
+          atKey: true,
+        },
+      );
   }
+}
+
+function agentProblems(doc: PolicyV2Doc, problems: Problems): void {
   const agentIds = new Set<string>();
   const keys = new Set<string>();
   (doc.agents ?? []).forEach((a, i) => {
@@ -227,6 +247,9 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       problems.path(['agents', i, 'key_sha256'], `agents[${i}]: two agents share one key`);
     if (key) keys.add(key);
   });
+}
+
+function sessionProblems(doc: PolicyV2Doc, problems: Problems): void {
   const sessions = doc.sessions;
   if (sessions?.idle_timeout !== undefined && durationMs(sessions.idle_timeout) <= 0)
     problems.path(['sessions', 'idle_timeout'], 'sessions.idle_timeout: must be longer than 0');
@@ -238,6 +261,9 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
     problems.path(['sessions', 'max_per_agent'], 'sessions.max_per_agent is larger than sessions.max', {
       severity: 'warning',
     });
+}
+
+function redactProblems(doc: PolicyV2Doc, problems: Problems): void {
   (doc.audit?.redact ?? []).forEach((pattern, i) => {
     try {
       new RegExp(pattern, 'i');
@@ -245,7 +271,10 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       problems.path(['audit', 'redact', i], `audit.redact[${i}]: not a valid regular expression`);
     }
   });
+}
 
+/** Checks every rule; returns the rule ids (for the tests' `rule:`). */
+function ruleProblems(doc: PolicyV2Doc, problems: Problems): Map<string, number> {
   const ids = new Map<string, number>();
   let catchAll: number | null = null;
   doc.rules.forEach((rule, i) => {
@@ -270,57 +299,67 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       const path = parsePath(rule.cap.arg);
       if (typeof path === 'string') problems.path([...at, 'cap', 'arg'], `rules[${i}].cap.arg: ${path}`);
     }
-    for (const [text, cond] of Object.entries(rule.args ?? {})) {
-      const path = parsePath(text);
-      if (typeof path === 'string')
-        problems.path([...at, 'args', text], `rules[${i}].args: ${path}`, { atKey: true });
-      else if (path.many && (cond.path_glob === undefined || Object.keys(cond).length !== 1))
-        problems.path([...at, 'args', text], `rules[${i}].args: [*] is only for caps and path_glob alone`, {
-          atKey: true,
-        });
-      if (cond.glob !== undefined) {
-        const pathLike = looksLikePathGlob(cond.glob);
-        const problem = pathLike ? pathGlobProblem(cond.glob) : globProblem(cond.glob);
-        if (problem) problems.path([...at, 'args', text, 'glob'], `rules[${i}].args.${text}: ${problem}`);
-        else if (pathLike)
-          problems.path(
-            [...at, 'args', text, 'glob'],
-            `rules[${i}].args.${text}: glob "${cond.glob}" is written like a path, so it is matched as one (normalised, see path_glob); write path_glob to say so`,
-            { severity: 'warning' },
-          );
-      }
-      const pathGlobs = cond.path_glob;
-      asList(pathGlobs).forEach((glob, j) => {
-        const problem = pathGlobProblem(glob);
-        if (problem)
-          problems.path(
-            typeof pathGlobs === 'string'
-              ? [...at, 'args', text, 'path_glob']
-              : [...at, 'args', text, 'path_glob', j],
-            `rules[${i}].args.${text}: ${problem}`,
-          );
-      });
-    }
+    for (const [text, cond] of Object.entries(rule.args ?? {})) argProblems(text, cond, at, i, problems);
     if (catchAll !== null) {
       problems.path(at, `rules[${i}] can never match: rules[${catchAll}] before it matches every call`, {
         severity: 'warning',
       });
     }
-    const unconditional =
-      asList(rule.match).some((g) => /^\*+$/.test(g)) &&
-      !rule.server &&
-      !rule.agent &&
-      !rule.trust_at_least &&
-      !rule.trust_below &&
-      !rule.ops &&
-      !rule.args;
-    if (unconditional && catchAll === null) catchAll = i;
+    if (catchAll === null && matchesEveryCall(rule)) catchAll = i;
   });
+  return ids;
+}
 
-  (doc.tests ?? []).forEach((test, i) => {
-    if (typeof test.rule === 'string' && !ids.has(test.rule)) {
-      problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
-    }
+type RuleDoc = PolicyV2Doc['rules'][number];
+
+function matchesEveryCall(rule: RuleDoc): boolean {
+  return (
+    asList(rule.match).some((g) => /^\*+$/.test(g)) &&
+    !rule.server &&
+    !rule.agent &&
+    !rule.trust_at_least &&
+    !rule.trust_below &&
+    !rule.ops &&
+    !rule.args
+  );
+}
+
+/** One `args:` condition of rule i: its path, and its globs (a path-like `glob` is matched as a path). */
+function argProblems(
+  text: string,
+  cond: NonNullable<RuleDoc['args']>[string],
+  at: Key[],
+  i: number,
+  problems: Problems,
+): void {
+  const path = parsePath(text);
+  if (typeof path === 'string')
+    problems.path([...at, 'args', text], `rules[${i}].args: ${path}`, { atKey: true });
+  else if (path.many && (cond.path_glob === undefined || Object.keys(cond).length !== 1))
+    problems.path([...at, 'args', text], `rules[${i}].args: [*] is only for caps and path_glob alone`, {
+      atKey: true,
+    });
+  if (cond.glob !== undefined) {
+    const pathLike = looksLikePathGlob(cond.glob);
+    const problem = pathLike ? pathGlobProblem(cond.glob) : globProblem(cond.glob);
+    if (problem) problems.path([...at, 'args', text, 'glob'], `rules[${i}].args.${text}: ${problem}`);
+    else if (pathLike)
+      problems.path(
+        [...at, 'args', text, 'glob'],
+        `rules[${i}].args.${text}: glob "${cond.glob}" is written like a path, so it is matched as one (normalised, see path_glob); write path_glob to say so`,
+        { severity: 'warning' },
+      );
+  }
+  const pathGlobs = cond.path_glob;
+  asList(pathGlobs).forEach((glob, j) => {
+    const problem = pathGlobProblem(glob);
+    if (problem)
+      problems.path(
+        typeof pathGlobs === 'string'
+          ? [...at, 'args', text, 'path_glob']
+          : [...at, 'args', text, 'path_glob', j],
+        `rules[${i}].args.${text}: ${problem}`,
+      );
   });
 }
 
