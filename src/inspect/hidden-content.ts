@@ -1,0 +1,139 @@
+// Hidden content in text a model reads but a person skims: invisible and bidi characters, tag characters, comments, blobs, instructions aimed at the model.
+
+/** What kind of hidden content was found. */
+export type HiddenKind = 'invisible' | 'bidi' | 'tag' | 'comment' | 'base64' | 'instruction';
+
+export interface HiddenFinding {
+  kind: HiddenKind;
+  /** JSON Pointer of the string inside the inspected value ("" for a bare string). */
+  at: string;
+  /** What was found, safe to show: code points as U+XXXX, phrases as matched (at most 80 characters). */
+  detail: string;
+}
+
+/** Zero-width and other invisible characters; emoji joiners and variation selectors are judged apart. */
+const INVISIBLE =
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/gu;
+/** Bidirectional controls: text that displays in another order than the model reads it. */
+const BIDI = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+/** Unicode tag characters (U+E0000-E007F): invisible ASCII ("ASCII smuggling"). */
+const TAG = /[\u{E0000}-\u{E007F}]/gu;
+const EMOJI_END = /\p{Extended_Pictographic}$/u;
+const EMOJI_START = /^\p{Extended_Pictographic}/u;
+
+/** HTML comments, and Markdown's reference-link comments (`[//]: # (...)`), which renderers hide. */
+const COMMENTS = [/<!--[\s\S]*?(?:-->|$)/g, /^\s*\[(?:\/\/|comment)\]:\s*#\s*\(.*\)\s*$/gim];
+
+/** A long unbroken run of base64 with both letter cases and a digit: an encoded payload, not prose. */
+const BASE64_RUN = /[A-Za-z0-9+/_-]{60,}={0,2}/g;
+
+/** Phrases aimed at the model rather than describing the tool (the tool-poisoning vocabulary). */
+const INSTRUCTIONS: RegExp[] = [
+  /\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|preceding|other|original)\s+(?:instructions|prompts?|directions|rules|guidelines)\b/i,
+  /\b(?:do\s+not|don['’]t|never)\s+(?:tell|inform|mention|notify|alert|reveal|show|disclose)\b[^.\n]{0,40}\buser\b/i,
+  /\bwithout\s+(?:telling|informing|notifying|alerting|asking)\s+(?:the\s+)?user\b/i,
+  /\bthe\s+user\s+(?:must|should)\s+not\s+(?:know|see|be\s+told)\b/i,
+  /<\s*\/?\s*(?:important|system|instructions?|secret|hidden)\s*>/i,
+  /\b(?:secretly|covertly|silently|quietly)\s+(?:send|read|upload|forward|include|exfiltrate|call|copy|pass)\b/i,
+  /\b(?:this|these)\s+(?:is|are)\s+(?:your\s+)?new\s+instructions\b/i,
+  /\byou\s+are\s+now\s+(?:in\s+)?(?:developer|admin|god|jailbreak|dan)\b/i,
+];
+
+function codePoints(text: string, pattern: RegExp, keep: (text: string, index: number) => boolean): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(pattern)) {
+    const index = match.index ?? 0;
+    if (!keep(text, index)) continue;
+    found.add(`U+${(match[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`);
+  }
+  return [...found];
+}
+
+/** A joiner between emoji (after any variation selector or skin tone) is how emoji are written, not hidden text. */
+function notEmojiGlue(text: string, index: number): boolean {
+  if (text[index] !== '\u200D') return true;
+  const before = text
+    .slice(Math.max(0, index - 8), index)
+    .replace(/(?:[\uFE0E\uFE0F]|\u{1F3FB}|\u{1F3FC}|\u{1F3FD}|\u{1F3FE}|\u{1F3FF})+$/u, '');
+  return !(EMOJI_END.test(before) && EMOJI_START.test(text.slice(index + 1, index + 3)));
+}
+
+/** Tag characters after U+1F3F4 (waving black flag) spell a subdivision flag such as Scotland's. */
+function notFlagTag(text: string, index: number): boolean {
+  const flag = text.lastIndexOf('\u{1F3F4}', index);
+  if (flag === -1) return true;
+  // Every character between the flag and this one is a tag character too (each is 2 UTF-16 units).
+  return !/^[\u{E0020}-\u{E007F}]*$/u.test(text.slice(flag + 2, index));
+}
+
+function looksEncoded(run: string): boolean {
+  const body = run.replace(/=+$/, '');
+  if (!/[A-Z]/.test(body) || !/[a-z]/.test(body) || !/[0-9]/.test(body)) return false;
+  // Identifiers written in camelCase or with separators are words, not payloads: a payload rarely
+  // has its letters in runs of lower case as long as English words are.
+  const words = body.match(/[a-z]{4,}/g)?.length ?? 0;
+  return words * 12 < body.length;
+}
+
+function clip(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+}
+
+/** Everything hidden in one string. */
+export function inspectText(text: string, at = ''): HiddenFinding[] {
+  const findings: HiddenFinding[] = [];
+  const invisible = codePoints(text, INVISIBLE, notEmojiGlue);
+  if (invisible.length > 0) findings.push({ kind: 'invisible', at, detail: invisible.join(' ') });
+  const bidi = codePoints(text, BIDI, () => true);
+  if (bidi.length > 0) findings.push({ kind: 'bidi', at, detail: bidi.join(' ') });
+  const tags = codePoints(text, TAG, notFlagTag);
+  if (tags.length > 0) findings.push({ kind: 'tag', at, detail: `${tags.length} tag character(s)` });
+  for (const pattern of COMMENTS) {
+    for (const match of text.matchAll(pattern))
+      findings.push({ kind: 'comment', at, detail: clip(match[0]) });
+  }
+  for (const match of text.matchAll(BASE64_RUN)) {
+    if (looksEncoded(match[0])) {
+      findings.push({ kind: 'base64', at, detail: `${match[0].length} characters of base64` });
+    }
+  }
+  for (const pattern of INSTRUCTIONS) {
+    const match = pattern.exec(text);
+    if (match) findings.push({ kind: 'instruction', at, detail: clip(match[0]) });
+  }
+  return findings;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Every string in a value (and every object key: a property name is read by the model too). */
+export function inspectValue(value: unknown, at = ''): HiddenFinding[] {
+  if (typeof value === 'string') return inspectText(value, at);
+  if (Array.isArray(value)) return value.flatMap((item, i) => inspectValue(item, `${at}/${i}`));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) => {
+      const path = `${at}/${escapePointer(key)}`;
+      return [...inspectText(key, `${path}#key`), ...inspectValue(item, path)];
+    });
+  }
+  return [];
+}
+
+/** The parts of a tool definition a model reads: name, title, description, schemas and annotations. */
+export interface ToolDefinition {
+  name: string;
+  title?: unknown;
+  description?: unknown;
+  inputSchema?: unknown;
+  outputSchema?: unknown;
+  annotations?: unknown;
+}
+
+/** Hidden content anywhere in a tool's definition, with pointers relative to the definition. */
+export function inspectTool(tool: ToolDefinition): HiddenFinding[] {
+  const { name, title, description, inputSchema, outputSchema, annotations } = tool;
+  return inspectValue({ name, title, description, inputSchema, outputSchema, annotations });
+}
