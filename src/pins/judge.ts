@@ -8,11 +8,23 @@ export interface PinEntry {
   pinnedAt: string;
 }
 
+/** A definition the server listed that its pin does not cover, kept for a person to compare and decide. */
+export interface HeldEntry {
+  sha256: string;
+  definition: PinnedDefinition;
+  /** ISO time it was first seen. */
+  seenAt: string;
+  /** Set when a person rejected it: the tool stays held, and this definition is not offered again. */
+  rejectedAt?: string | undefined;
+}
+
 /** One server's pins as stored: `<data-dir>/pins/<server>.json`. */
 export interface PinFile {
   version: 1;
   server: string;
   tools: Record<string, PinEntry>;
+  /** Changed or late definitions waiting for a person, by tool name (at most one per tool: the latest). */
+  held: Record<string, HeldEntry>;
 }
 
 /** What reading a server's pins gave: none yet (first use), its pins, or a file that cannot be trusted. */
@@ -63,37 +75,60 @@ export function judgeListing(
   const file: PinFile =
     state.kind === 'pinned'
       ? { ...state.file, tools: { ...state.file.tools } }
-      : { version: 1, server, tools: {} };
+      : { version: 1, server, tools: {}, held: {} };
+  file.held = { ...file.held };
   let changed = false;
   for (const tool of listed) {
     const sha256 = definitionHash(tool);
     const pin = file.tools[tool.name];
     if (pin?.sha256 === sha256) {
       tools.set(tool.name, { status: 'trusted', sha256 });
-    } else if (pin) {
-      tools.set(tool.name, { status: 'changed', sha256, pinned: pin, definition: pinnedPart(tool) });
-    } else if (state.kind === 'none' || options.newTools === 'allow') {
+      continue;
+    }
+    if (!pin && (state.kind === 'none' || options.newTools === 'allow')) {
       file.tools[tool.name] = { sha256, definition: pinnedPart(tool), pinnedAt };
+      delete file.held[tool.name];
       tools.set(tool.name, { status: 'pinned', sha256 });
       changed = true;
-    } else {
-      tools.set(tool.name, { status: 'new', sha256, definition: pinnedPart(tool) });
+      continue;
+    }
+    tools.set(
+      tool.name,
+      pin
+        ? { status: 'changed', sha256, pinned: pin, definition: pinnedPart(tool) }
+        : { status: 'new', sha256, definition: pinnedPart(tool) },
+    );
+    // Kept for the person who decides; a rejected definition stays rejected while the server sends it.
+    if (file.held[tool.name]?.sha256 !== sha256) {
+      file.held[tool.name] = { sha256, definition: pinnedPart(tool), seenAt: pinnedAt };
+      changed = true;
     }
   }
   return { tools, write: changed ? file : null };
 }
 
-/** A person accepted a held definition: it becomes the pin. */
-export function acceptDefinition(file: PinFile, definition: Listed, now: Date): PinFile {
+export class PinDecisionError extends Error {
+  readonly code = 'E_PIN_DECISION';
+}
+
+/** A person accepted the held definition of `tool`: it becomes the pin. */
+export function acceptHeld(file: PinFile, tool: string, now: Date): PinFile {
+  const held = file.held[tool];
+  if (!held) throw new PinDecisionError(`server ${file.server} has no held definition of ${tool}`);
+  const { [tool]: _accepted, ...rest } = file.held;
   return {
     ...file,
     tools: {
       ...file.tools,
-      [definition.name]: {
-        sha256: definitionHash(definition),
-        definition: pinnedPart(definition),
-        pinnedAt: now.toISOString(),
-      },
+      [tool]: { sha256: held.sha256, definition: held.definition, pinnedAt: now.toISOString() },
     },
+    held: rest,
   };
+}
+
+/** A person rejected the held definition of `tool`: the old pin stays, and the tool stays held. */
+export function rejectHeld(file: PinFile, tool: string, now: Date): PinFile {
+  const held = file.held[tool];
+  if (!held) throw new PinDecisionError(`server ${file.server} has no held definition of ${tool}`);
+  return { ...file, held: { ...file.held, [tool]: { ...held, rejectedAt: now.toISOString() } } };
 }

@@ -13,7 +13,9 @@ function problemOf(value: unknown, server: string): string | null {
   if (file.version !== 1) return `unknown version ${JSON.stringify(file.version)}`;
   if (file.server !== server) return `it is the pin file of ${JSON.stringify(file.server)}`;
   if (typeof file.tools !== 'object' || file.tools === null || Array.isArray(file.tools)) return 'no tools';
-  for (const [name, entry] of Object.entries(file.tools)) {
+  if (typeof file.held !== 'object' || file.held === null || Array.isArray(file.held))
+    return 'no held definitions';
+  for (const [name, entry] of [...Object.entries(file.tools), ...Object.entries(file.held)]) {
     if (typeof entry !== 'object' || entry === null) return `tool ${JSON.stringify(name)} has no pin`;
     if (typeof entry.sha256 !== 'string' || !SHA256.test(entry.sha256))
       return `tool ${JSON.stringify(name)}: bad sha256`;

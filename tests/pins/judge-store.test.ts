@@ -1,7 +1,7 @@
 // Trust on first use against real pin files: first listing pins, a change or a late tool is held, a damaged file holds everything.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acceptDefinition, judgeListing, type PinFile, PinStore } from '../../src/pins/index.js';
+import { acceptHeld, judgeListing, type PinFile, PinStore, rejectHeld } from '../../src/pins/index.js';
 import { type TempDir, tempDir } from '../helpers/temp.js';
 
 const NOW = new Date('2026-12-02T09:00:00Z');
@@ -39,14 +39,42 @@ describe('pins', () => {
     });
     const trust = judged.tools.get('read_file');
     expect(trust).toMatchObject({ status: 'changed', pinned: { definition: read }, definition: poisoned });
-    expect(judged.write).toBeNull();
+    // What changes on disk is only the held definition, never the pin.
+    const before = store.read('files');
+    expect(judged.write?.tools).toEqual(before.kind === 'pinned' ? before.file.tools : 'no pins');
     expect(list('files', [poisoned, write]).read_file).toBe('changed');
+    // Seen again: nothing new to write.
+    expect(
+      judgeListing('files', store.read('files'), [poisoned, write], { newTools: 'quarantine', now: NOW })
+        .write,
+    ).toBeNull();
 
     const state = store.read('files');
     if (state.kind !== 'pinned') throw new Error('expected pins');
-    store.write(acceptDefinition(state.file, poisoned, NOW));
+    expect(state.file.held.read_file).toMatchObject({ definition: poisoned, seenAt: NOW.toISOString() });
+    expect(state.file.tools.read_file?.definition).toEqual(read);
+    store.write(acceptHeld(state.file, 'read_file', NOW));
     expect(list('files', [poisoned, write]).read_file).toBe('trusted');
     expect(list('files', [read, write]).read_file).toBe('changed');
+  });
+
+  it('keeps a rejected definition held and rejected while the server sends it; another one is offered anew', () => {
+    list('files', [read]);
+    list('files', [poisoned]);
+    let state = store.read('files');
+    if (state.kind !== 'pinned') throw new Error('expected pins');
+    store.write(rejectHeld(state.file, 'read_file', NOW));
+    expect(list('files', [poisoned]).read_file).toBe('changed');
+    state = store.read('files');
+    expect(state.kind === 'pinned' && state.file.held.read_file?.rejectedAt).toBe(NOW.toISOString());
+    const other = { ...read, description: 'Reads a file, differently.' };
+    expect(list('files', [other]).read_file).toBe('changed');
+    state = store.read('files');
+    expect(state.kind === 'pinned' && state.file.held.read_file).toMatchObject({ definition: other });
+    expect(state.kind === 'pinned' && state.file.held.read_file?.rejectedAt).toBeUndefined();
+    expect(() =>
+      rejectHeld(state.kind === 'pinned' ? state.file : ({} as PinFile), 'write_file', NOW),
+    ).toThrow(/no held definition of write_file/);
   });
 
   it('holds a tool that appears after the first listing, unless new tools are allowed', () => {
@@ -64,8 +92,9 @@ describe('pins', () => {
 
   it.each([
     ['not JSON', '{"version": 1, "server": "files", "tools": {'],
-    ['another version', '{"version": 2, "server": "files", "tools": {}}'],
-    ['another server', '{"version": 1, "server": "other", "tools": {}}'],
+    ['another version', '{"version": 2, "server": "files", "tools": {}, "held": {}}'],
+    ['another server', '{"version": 1, "server": "other", "tools": {}, "held": {}}'],
+    ['without held definitions', '{"version": 1, "server": "files", "tools": {}}'],
     [
       'a bad hash',
       '{"version": 1, "server": "files", "tools": {"read_file": {"sha256": "md5:1", "definition": {"name": "read_file"}}}}',
