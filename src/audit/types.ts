@@ -12,6 +12,7 @@ export const AUDIT_EVENT_KINDS = [
   'policy_reload',
   'upstream',
   'chain_break',
+  'pin',
 ] as const;
 
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];

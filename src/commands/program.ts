@@ -4,10 +4,11 @@ import { PACKAGE_VERSION } from '../proxy/index.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
+import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js';
 import { policyExplain, policyMigrate, policyTest, policyValidate } from './policy.js';
 import { runProxy } from './run.js';
 
-const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'help']);
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'help']);
 
 /** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
 export function normaliseArgv(args: readonly string[]): string[] {
@@ -135,6 +136,47 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       }
     });
 
+  const pins = program
+    .command('pins')
+    .description(
+      'the tool definitions each server is trusted with (pinned on first use), and changed ones held',
+    );
+  const dataDir = (command: Command): Command =>
+    command.option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR);
+  dataDir(
+    pins
+      .command('list')
+      .argument('[server]', 'one server (default: all)')
+      .description('print pins and held definitions'),
+  ).action((server: string | undefined, options: { dataDir: string }) =>
+    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server }, io)),
+  );
+  dataDir(
+    pins
+      .command('diff')
+      .argument('<server>')
+      .argument('[tool]')
+      .description('show each held definition against its pin; exit 1 when nothing is held'),
+  ).action((server: string, tool: string | undefined, options: { dataDir: string }) =>
+    setExit(pinsDiff({ dataDir: resolveDataDir(options.dataDir), server, tool }, io)),
+  );
+  for (const [verb, run, what] of [
+    ['accept', pinsAccept, 'pin the held definition of TOOL (audited)'],
+    ['reject', pinsReject, 'keep TOOL held and its new definition rejected (audited)'],
+  ] as const) {
+    dataDir(pins.command(verb).argument('<server>').argument('<tool>').description(what)).action(
+      async (server: string, tool: string, options: { dataDir: string }) =>
+        setExit(await run({ dataDir: resolveDataDir(options.dataDir), server, tool }, io)),
+    );
+  }
+  dataDir(
+    pins
+      .command('reset')
+      .argument('<server>')
+      .description("forget a server's pins: its next listing is trusted anew (audited)"),
+  ).action(async (server: string, options: { dataDir: string }) =>
+    setExit(await pinsReset({ dataDir: resolveDataDir(options.dataDir), server }, io)),
+  );
   return program;
 }
 

@@ -1,5 +1,6 @@
 // Tool-definition pinning: what a pin covers, trust on first use as a pure judgement, and the pin files in the data dir.
 export { definitionHash, type PinnedDefinition, pinnedPart } from './definition.js';
+export { definitionDiff } from './diff.js';
 export {
   acceptHeld,
   type HeldEntry,

@@ -1,0 +1,137 @@
+// `portcullis pins list|diff|accept|reject|reset`: the tool definitions each server is trusted with, and a person's decisions on changed ones.
+import { userInfo } from 'node:os';
+import { AuditLog } from '../audit/index.js';
+import {
+  acceptHeld,
+  definitionDiff,
+  PinDecisionError,
+  type PinFile,
+  PinStore,
+  rejectHeld,
+} from '../pins/index.js';
+import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
+
+interface PinsOptions {
+  dataDir: string;
+  server?: string | undefined;
+  tool?: string | undefined;
+}
+
+function servers(store: PinStore, server: string | undefined): string[] {
+  return server === undefined ? store.servers() : [server];
+}
+
+/** The pins of every server (or one): each tool's hash and when it was trusted, and what is held. */
+export function pinsList(opts: PinsOptions, io: Io): number {
+  const store = new PinStore(opts.dataDir);
+  const names = servers(store, opts.server);
+  if (names.length === 0)
+    io.out(`no pins yet in ${store.dir} (a server's tools are pinned when it is first listed)`);
+  for (const server of names) {
+    const state = store.read(server);
+    if (state.kind === 'none') {
+      io.out(`${server}: no pins (its tools are pinned when it is next listed)`);
+      continue;
+    }
+    if (state.kind === 'unreadable') {
+      io.out(`${server}: PIN FILE UNREADABLE, every tool of this server is held: ${state.error}`);
+      continue;
+    }
+    const held = Object.keys(state.file.held).length;
+    io.out(`${server}: ${Object.keys(state.file.tools).length} pinned, ${held} held`);
+    for (const [tool, pin] of Object.entries(state.file.tools).sort(([a], [b]) => a.localeCompare(b))) {
+      io.out(`  ${tool}  ${pin.sha256.slice(0, 19)}…  since ${pin.pinnedAt}`);
+    }
+    for (const [tool, entry] of Object.entries(state.file.held).sort(([a], [b]) => a.localeCompare(b))) {
+      const why = state.file.tools[tool] ? 'changed' : 'new';
+      const rejected = entry.rejectedAt ? `, rejected ${entry.rejectedAt}` : '';
+      io.out(
+        `  HELD ${tool}  ${why}, seen ${entry.seenAt}${rejected}  (portcullis pins diff ${server} ${tool})`,
+      );
+    }
+  }
+  return EXIT_OK;
+}
+
+function pinned(store: PinStore, server: string): PinFile {
+  const state = store.read(server);
+  if (state.kind === 'pinned') return state.file;
+  if (state.kind === 'none') throw new UsageError(`server ${server} has no pins in ${store.dir}`);
+  throw new UsageError(`${state.error}; fix or remove it (portcullis pins reset ${server}) to pin anew`);
+}
+
+/** The held definitions of a server (or one tool) against their pins, as unified diffs. Exit 1 when nothing is held. */
+export function pinsDiff(opts: PinsOptions & { server: string }, io: Io): number {
+  const file = pinned(new PinStore(opts.dataDir), opts.server);
+  const tools = Object.keys(file.held).filter((t) => opts.tool === undefined || t === opts.tool);
+  if (tools.length === 0) {
+    io.err(`nothing of ${opts.server}${opts.tool ? `/${opts.tool}` : ''} is held`);
+    return EXIT_CHECK_FAILED;
+  }
+  for (const tool of tools.sort()) {
+    const held = file.held[tool];
+    if (held) io.out(definitionDiff(`${opts.server}/${tool}`, file.tools[tool]?.definition, held.definition));
+  }
+  return EXIT_OK;
+}
+
+/** Who decided, for the audit record: the account running the command. */
+function person(): string {
+  try {
+    return `${userInfo().username} (command line)`;
+  } catch {
+    return 'command line';
+  }
+}
+
+/** A decision on a held definition (or a reset), written to the audit log first: no record, no change. */
+async function decide(
+  opts: PinsOptions & { server: string },
+  io: Io,
+  action: 'accepted' | 'rejected' | 'reset',
+): Promise<number> {
+  const store = new PinStore(opts.dataDir);
+  let next: PinFile | null = null;
+  let sha256: string | undefined;
+  if (action !== 'reset') {
+    if (opts.tool === undefined)
+      throw new UsageError(`pins ${action === 'accepted' ? 'accept' : 'reject'} needs SERVER TOOL`);
+    const file = pinned(store, opts.server);
+    sha256 = file.held[opts.tool]?.sha256;
+    try {
+      next =
+        action === 'accepted'
+          ? acceptHeld(file, opts.tool, new Date())
+          : rejectHeld(file, opts.tool, new Date());
+    } catch (error) {
+      if (error instanceof PinDecisionError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  const audit = await AuditLog.open({ dataDir: opts.dataDir });
+  try {
+    await audit.append({
+      event: 'pin',
+      action,
+      server: opts.server,
+      tool: opts.tool ?? null,
+      ...(sha256 !== undefined && { sha256 }),
+      by: person(),
+    });
+  } finally {
+    await audit.close();
+  }
+  if (next) store.write(next);
+  else store.reset(opts.server);
+  const what = opts.tool ? `${opts.server}/${opts.tool}` : opts.server;
+  io.out(
+    action === 'reset'
+      ? `pins of ${what} removed: its tools are pinned anew when it is next listed`
+      : `${what}: held definition ${action}${action === 'accepted' ? ' and pinned' : '; the tool stays held'}`,
+  );
+  return EXIT_OK;
+}
+
+export const pinsAccept = (opts: PinsOptions & { server: string }, io: Io) => decide(opts, io, 'accepted');
+export const pinsReject = (opts: PinsOptions & { server: string }, io: Io) => decide(opts, io, 'rejected');
+export const pinsReset = (opts: PinsOptions & { server: string }, io: Io) => decide(opts, io, 'reset');
