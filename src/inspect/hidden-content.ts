@@ -13,7 +13,7 @@ export interface HiddenFinding {
 
 /** Zero-width and other invisible characters; emoji joiners and variation selectors are judged apart. */
 const INVISIBLE =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/gu;
+  /\u034F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/gu;
 /** Bidirectional controls: text that displays in another order than the model reads it. */
 const BIDI = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 /** Unicode tag characters (U+E0000-E007F): invisible ASCII ("ASCII smuggling"). */

@@ -11,6 +11,7 @@ describe('hidden content in text', () => {
     ['zero-width joiner between letters', 'rea\u200Dd', 'invisible'],
     ['byte-order mark inside', 'Adds two\uFEFF numbers', 'invisible'],
     ['soft hyphen', 'pass\u00ADword', 'invisible'],
+    ['combining grapheme joiner', 'pass\u034Fword', 'invisible'],
     ['right-to-left override', 'Deletes \u202Eelif.txt', 'bidi'],
     ['isolate', 'Shows \u2067text\u2069', 'bidi'],
     [
