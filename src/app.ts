@@ -135,7 +135,11 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       policy,
       policyStatus: () => ({
         ...reloads.status(policy),
-        warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, upstreams.specs)),
+        warnings: [
+          ...policy.warnings,
+          ...upstreams.errors,
+          ...ambiguities.warnings(unprefixedServers(policy.current.naming, upstreams.specs)),
+        ],
       }),
       log,
     }),
@@ -224,6 +228,8 @@ function recordQuietly(audit: AuditLog, log: (line: string) => void, event: Audi
 /** The upstream specs of the policy in force (and the `-- COMMAND`), re-resolved on every reload. */
 class Upstreams {
   specs: UpstreamSpec[] = [];
+  /** Why configured upstreams were not started (a missing variable, plain http to a remote host), for the Policy page. */
+  errors: string[] = [];
 
   constructor(
     private readonly policy: PolicySource,
@@ -238,6 +244,7 @@ class Upstreams {
     const resolved = resolveUpstreams(this.policy.current.servers, this.policy.dir, this.command, this.env);
     for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
     this.specs = resolved.specs;
+    this.errors = resolved.errors.map((error) => `upstream not started: ${error.message}`);
   }
 
   /** A proxy with nothing behind it is a mistake in how it was started. */
