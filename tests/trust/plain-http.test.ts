@@ -141,7 +141,7 @@ describe('plain http:// to a remote upstream', () => {
     }
   });
 
-  it('a host given as ${VAR} is judged once expanded: that upstream does not start', async () => {
+  it('a host given as an environment variable is judged once expanded: that upstream does not start', async () => {
     const proxy = await startHttpProxy({
       policy: `version: 2\nservers:\n  remote: { url: "http://\${REMOTE_HOST}/mcp" }\n  local: { command: node, args: ["-e", "setInterval(() => {}, 1000)"] }\nrules:\n  - { id: all, match: "*", decision: allow }\n`,
       env: { ...process.env, REMOTE_HOST: 'mcp.example.com' },
