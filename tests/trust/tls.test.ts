@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { IBackoff } from 'cockatiel';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamConnection } from '../../src/proxy/index.js';
@@ -111,6 +112,8 @@ afterAll(async () => {
   await upstream?.close();
 });
 
+const ONE_MINUTE: IBackoff<unknown> = { duration: 60_000, next: () => ONE_MINUTE };
+
 function connection(ca: string | undefined): UpstreamConnection {
   return new UpstreamConnection(
     { kind: 'http', name: 'secure', url: upstream.url, headers: {}, ca },
@@ -118,7 +121,8 @@ function connection(ca: string | undefined): UpstreamConnection {
     { notification: () => {}, request: async () => ({}), reconnected: () => {}, log: () => {} },
     {
       restart: {
-        backoff: { next: () => ({ duration: 60_000, next: () => ({}) as never }) },
+        // One attempt is the point: the retry, a minute away, never comes before close().
+        backoff: { next: () => ONE_MINUTE },
         healthyAfterMs: 0,
       },
     },
