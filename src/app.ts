@@ -7,11 +7,13 @@ import { type AuditEvent, AuditLog } from './audit/index.js';
 import {
   Ambiguities,
   type CommandUpstream,
+  Confusables,
   DownstreamSession,
   errorText,
   Gate,
   HttpEndpoint,
   isLoopback,
+  isPrefixed,
   listen,
   PolicySource,
   PROXY_INFO,
@@ -124,6 +126,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const reloads = new ReloadStatus();
   // One for all sessions: a name seen ambiguous in any session is refused in every one.
   const ambiguities = new Ambiguities(log);
+  const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
   const web = parts.add(
     await startWeb({
@@ -135,13 +138,23 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       policy,
       policyStatus: () => ({
         ...reloads.status(policy),
-        warnings: ambiguities.warnings(unprefixedServers(policy.current.naming, upstreams.specs)),
+        warnings: [
+          ...policy.warnings,
+          ...upstreams.errors,
+          ...ambiguities.warnings(unprefixedServers(policy.current.naming, upstreams.specs)),
+          ...confusables.warnings(
+            upstreams.specs.map((s) => s.name),
+            isPrefixed(policy.current.naming, upstreams.specs.length),
+          ),
+        ],
       }),
       log,
     }),
   );
   approvals.uiUrl = web.uiUrl;
-  const sessions = parts.add(openSessions({ options, policy, audit, upstreams, approvals, ambiguities }));
+  const sessions = parts.add(
+    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables }),
+  );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   const downstream = parts.add(await startDownstream(options, policy, sessions));
   return running({ policy, audit, approvals, web: web.server }, downstream, parts);
@@ -182,6 +195,7 @@ function openSessions(deps: {
   upstreams: Upstreams;
   approvals: Approvals;
   ambiguities: Ambiguities;
+  confusables: Confusables;
 }): Sessions {
   const { options, policy, audit, upstreams } = deps;
   const { log } = options;
@@ -196,6 +210,7 @@ function openSessions(deps: {
     lifecycle: (server, action, detail) =>
       recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
     ambiguities: deps.ambiguities,
+    confusables: deps.confusables,
     routing: options.routing,
     upstreamTransport: options.upstreamTransport,
   }));
@@ -224,6 +239,8 @@ function recordQuietly(audit: AuditLog, log: (line: string) => void, event: Audi
 /** The upstream specs of the policy in force (and the `-- COMMAND`), re-resolved on every reload. */
 class Upstreams {
   specs: UpstreamSpec[] = [];
+  /** Why configured upstreams were not started (a missing variable, plain http to a remote host), for the Policy page. */
+  errors: string[] = [];
 
   constructor(
     private readonly policy: PolicySource,
@@ -238,6 +255,7 @@ class Upstreams {
     const resolved = resolveUpstreams(this.policy.current.servers, this.policy.dir, this.command, this.env);
     for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
     this.specs = resolved.specs;
+    this.errors = resolved.errors.map((error) => `upstream not started: ${error.message}`);
   }
 
   /** A proxy with nothing behind it is a mistake in how it was started. */

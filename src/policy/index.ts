@@ -6,4 +6,5 @@ export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256H
 export { migrateV1 } from './migrate.js';
 export { type PolicyTestResult, runPolicyTests } from './run-tests.js';
 export { publishedSchema } from './schema.js';
+export { remotePlainHttpHost } from './transport.js';
 export * from './types.js';

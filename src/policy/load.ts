@@ -16,6 +16,7 @@ import {
   PolicyV2Schema,
   ServerSchema,
 } from './schema.js';
+import { hostIsLiteral, remotePlainHttpHost } from './transport.js';
 import type { CompiledPolicy } from './types.js';
 
 export interface PolicyProblem {
@@ -154,6 +155,8 @@ function serverProblems(union: ErrorObject, errors: readonly ErrorObject[], prob
   else if (!stdio && (has('args') || has('env') || has('cwd')))
     problems.path(path, `${where}: args, env and cwd go with command`);
   else if (stdio && has('headers')) problems.path(path, `${where}: headers go with url`);
+  else if (stdio && (has('insecure') || has('ca_file')))
+    problems.path(path, `${where}: insecure and ca_file go with url`);
   else {
     const branch = `${union.schemaPath}/${stdio ? 0 : 1}/`;
     for (const e of errors) if (e.schemaPath.startsWith(branch)) report(e, instancePath(e), problems);
@@ -210,6 +213,7 @@ function report(e: ErrorObject, path: Key[], problems: Problems): void {
 /** What the schema cannot say: names, uniqueness, globs, paths and rules that can never match. */
 function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   serverNameProblems(doc, problems);
+  transportProblems(doc, problems);
   agentProblems(doc, problems);
   sessionProblems(doc, problems);
   redactProblems(doc, problems);
@@ -232,6 +236,42 @@ function serverNameProblems(doc: PolicyV2Doc, problems: Problems): void {
         {
           atKey: true,
         },
+      );
+  }
+}
+
+/**
+ * Plain http:// to another machine carries every call, result and header (bearer tokens too) in
+ * the clear: refused unless the upstream says `insecure: true`, and then still warned about. A
+ * host written as `${VAR}` is judged once expanded, when the upstream is resolved.
+ */
+function transportProblems(doc: PolicyV2Doc, problems: Problems): void {
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    if (!('url' in server)) continue;
+    const where = `servers.${name}`;
+    const host = hostIsLiteral(server.url) ? remotePlainHttpHost(server.url) : undefined;
+    if (host !== undefined && server.insecure !== true)
+      problems.path(
+        ['servers', name, 'url'],
+        `${where}.url: plain http:// to ${host}, which is not this machine, sends calls and headers unencrypted: use https://, or set insecure: true on the upstream to allow it`,
+      );
+    else if (host !== undefined)
+      problems.path(
+        ['servers', name, 'insecure'],
+        `${where}: insecure: plain http:// to ${host}: calls, results and headers travel unencrypted`,
+        { severity: 'warning' },
+      );
+    else if (server.insecure === true && /^https:/i.test(server.url))
+      problems.path(
+        ['servers', name, 'insecure'],
+        `${where}: insecure has no effect on https:// (it never turns off certificate checks; see ca_file)`,
+        { severity: 'warning' },
+      );
+    if (server.ca_file !== undefined && /^http:/i.test(server.url))
+      problems.path(
+        ['servers', name, 'ca_file'],
+        `${where}: ca_file has no effect on http://: there is no certificate to check`,
+        { severity: 'warning' },
       );
   }
 }

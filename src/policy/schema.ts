@@ -42,6 +42,19 @@ const UrlServer = Type.Object(
   {
     url: Type.String({ pattern: '^https?://', description: 'Streamable HTTP upstream: its /mcp URL' }),
     headers: Type.Optional(StringMap),
+    insecure: Type.Optional(
+      Type.Boolean({
+        description:
+          'allow plain http:// to a host other than this machine (refused otherwise); certificate checks are not affected',
+      }),
+    ),
+    ca_file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'https:// upstream: a PEM file of certificate authorities trusted besides the system ones (relative to the policy file)',
+      }),
+    ),
   },
   { ...strict, description: 'a Streamable HTTP upstream' },
 );

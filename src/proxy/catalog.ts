@@ -3,6 +3,7 @@
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { NamingSettings } from '../policy/index.js';
 import { Ambiguities, type NamedKind } from './ambiguity.js';
+import type { Confusables } from './confusables.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';
 
@@ -59,11 +60,18 @@ export class Catalog {
   private servers: readonly string[];
   private naming: NamingSettings;
   private readonly ambiguities: Ambiguities;
+  private readonly confusables: Confusables | undefined;
 
-  constructor(servers: readonly string[], naming: NamingSettings, ambiguities?: Ambiguities) {
+  constructor(
+    servers: readonly string[],
+    naming: NamingSettings,
+    ambiguities?: Ambiguities,
+    confusables?: Confusables,
+  ) {
     this.servers = servers;
     this.naming = naming;
     this.ambiguities = ambiguities ?? new Ambiguities(() => {});
+    this.confusables = confusables;
   }
 
   /** Called when the set of upstreams or the policy's naming settings change. */
@@ -162,6 +170,14 @@ export class Catalog {
       }
     }
     for (const [name, holders] of byName) if (holders.length >= 2) this.ambiguities.note(kind, name, holders);
+  }
+
+  /** Flags names of this kind that different upstreams list alike, whatever the naming mode (routing is unchanged). */
+  noteConfusables(kind: NamedKind): void {
+    if (!this.confusables) return;
+    const listings = new Map<string, Iterable<string>>();
+    for (const server of this.servers) listings.set(server, this.listing(kind, server)?.names ?? []);
+    this.confusables.note(kind, listings, this.prefixed);
   }
 
   private listing(kind: ListKind, server: string): Listing | undefined {

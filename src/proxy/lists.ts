@@ -122,7 +122,10 @@ export class ListRouter {
       }),
     );
     // Only once every list is in can a name two upstreams share be told apart from a unique one.
-    if (kind === 'tools' || kind === 'prompts') catalog.noteAmbiguities(kind);
+    if (kind === 'tools' || kind === 'prompts') {
+      catalog.noteAmbiguities(kind);
+      catalog.noteConfusables(kind);
+    }
     return { [spec.key]: pages.flatMap(({ server, items }) => this.shown(kind, server, items)) };
   }
 

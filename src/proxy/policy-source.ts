@@ -13,8 +13,18 @@ const DEBOUNCE_MS = 100;
  * test passes, else throws PolicyLoadError with `file:line:col: message` problems.
  */
 export function loadTestedPolicy(text: string, file: string, log: (line: string) => void): CompiledPolicy {
+  return loadTested(text, file, log).policy;
+}
+
+/** loadTestedPolicy, with the load warnings (`file:line:col: warning: ...`) kept for the Policy page. */
+function loadTested(
+  text: string,
+  file: string,
+  log: (line: string) => void,
+): { policy: CompiledPolicy; warnings: string[] } {
   const loaded = loadPolicy(text, file);
-  for (const warning of loaded.warnings) log(formatProblem(warning));
+  const warnings = loaded.warnings.map(formatProblem);
+  for (const warning of warnings) log(warning);
   if (!loaded.ok) {
     throw new PolicyLoadError(`${file}: invalid policy`, loaded.errors.map(formatProblem));
   }
@@ -25,7 +35,7 @@ export function loadTestedPolicy(text: string, file: string, log: (line: string)
       failing.map((r) => `${file}: test "${r.test.name}": ${r.failure}`),
     );
   }
-  return loaded.policy;
+  return { policy: loaded.policy, warnings };
 }
 
 async function readPolicy(file: string): Promise<string> {
@@ -47,6 +57,7 @@ export interface PolicyChange {
 export class PolicySource {
   readonly file: string;
   private currentPolicy: CompiledPolicy;
+  private currentWarnings: readonly string[];
   private readonly log: (line: string) => void;
   private readonly listeners = new Set<(change: PolicyChange) => void>();
   private readonly refusedListeners = new Set<(error: PolicyLoadError) => void>();
@@ -55,21 +66,30 @@ export class PolicySource {
   private reloading: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(file: string, policy: CompiledPolicy, log: (line: string) => void) {
+  private constructor(
+    file: string,
+    loaded: { policy: CompiledPolicy; warnings: readonly string[] },
+    log: (line: string) => void,
+  ) {
     this.file = file;
-    this.currentPolicy = policy;
+    this.currentPolicy = loaded.policy;
+    this.currentWarnings = loaded.warnings;
     this.log = log;
   }
 
   /** Reads, loads and tests the file once; throws PolicyLoadError when it is missing, invalid or fails a test. */
   static async open(file: string, log: (line: string) => void): Promise<PolicySource> {
     const absolute = path.resolve(file);
-    const policy = loadTestedPolicy(await readPolicy(absolute), absolute, log);
-    return new PolicySource(absolute, policy, log);
+    return new PolicySource(absolute, loadTested(await readPolicy(absolute), absolute, log), log);
   }
 
   get current(): CompiledPolicy {
     return this.currentPolicy;
+  }
+
+  /** The load warnings of the policy in force (`file:line:col: warning: ...`), for the Policy page. */
+  get warnings(): readonly string[] {
+    return this.currentWarnings;
   }
 
   get dir(): string {
@@ -105,8 +125,9 @@ export class PolicySource {
   async reload(): Promise<void> {
     if (this.closed) return;
     let policy: CompiledPolicy;
+    let warnings: readonly string[];
     try {
-      policy = loadTestedPolicy(await readPolicy(this.file), this.file, this.log);
+      ({ policy, warnings } = loadTested(await readPolicy(this.file), this.file, this.log));
     } catch (error) {
       if (!(error instanceof PolicyLoadError)) throw error;
       this.log(
@@ -120,6 +141,7 @@ export class PolicySource {
     if (this.closed || policy.sha256 === this.currentPolicy.sha256) return;
     const previous = this.currentPolicy;
     this.currentPolicy = policy;
+    this.currentWarnings = warnings;
     this.log(`policy reloaded: ${this.file} (sha256 ${policy.sha256.slice(0, 12)})`);
     for (const listener of this.listeners) listener({ policy, previous });
   }

@@ -16,6 +16,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
+import type { Confusables } from './confusables.js';
 import { Catalog } from './catalog.js';
 import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
@@ -52,6 +53,8 @@ export interface SessionDeps {
   lifecycle?(server: string, action: UpstreamLifecycle, detail: string | undefined): void;
   /** Names two upstreams list without prefixes, shared by the proxy's sessions (else this session's own). */
   ambiguities?: Ambiguities | undefined;
+  /** Names different upstreams list alike (case, homoglyphs), shared by the proxy's sessions; flagged only. */
+  confusables?: Confusables | undefined;
   /** How long calls wait for upstreams and re-listings (tests shorten them). */
   routing?: Partial<RoutingTimings> | undefined;
   /** How upstream transports are made (the real ones unless a test joins in-process servers). */
@@ -91,6 +94,7 @@ export class DownstreamSession {
       deps.upstreams().map((s) => s.name),
       deps.policy().naming,
       deps.ambiguities,
+      deps.confusables,
     );
     this.server = new PassthroughServer(deps.info, { capabilities: {} });
     // initialize is answered here from the raw request so the client's capabilities reach the upstreams unparsed.

@@ -1,8 +1,10 @@
 // Turns `servers:` entries and the `-- COMMAND` upstream into concrete, env-expanded upstream specs.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { ServerConfig } from '../policy/index.js';
+import { remotePlainHttpHost, type ServerConfig } from '../policy/index.js';
 import { expandEnv, expandEnvMap } from './env.js';
 import { UpstreamConfigError } from './errors.js';
 
@@ -21,6 +23,8 @@ export interface HttpUpstreamSpec {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /** PEM text of `ca_file`: certificate authorities trusted besides the system ones. */
+  ca?: string | undefined;
 }
 
 export type UpstreamSpec = StdioUpstreamSpec | HttpUpstreamSpec;
@@ -113,11 +117,18 @@ export function resolveUpstreams(
       if (isHttp(config)) {
         const url = expandEnv(config.url, env, `${where}.url`);
         if (!URL.canParse(url)) throw new UpstreamConfigError(`${where}.url: not a URL`);
+        // The policy check saw `${VAR}` hosts unexpanded: this is where they are judged.
+        const host = remotePlainHttpHost(url);
+        if (host !== undefined && config.insecure !== true)
+          throw new UpstreamConfigError(
+            `${where}.url: plain http:// to ${host}, which is not this machine: use https://, or set insecure: true`,
+          );
         specs.push({
           kind: 'http',
           name,
           url,
           headers: expandEnvMap(config.headers, env, `${where}.headers`),
+          ...(config.ca_file !== undefined && { ca: readCa(path.resolve(policyDir, config.ca_file), where) }),
         });
       } else {
         const cwd = path.resolve(policyDir, config.cwd ?? '.');
@@ -136,6 +147,26 @@ export function resolveUpstreams(
     }
   }
   return { specs, errors };
+}
+
+/** Read when the upstream is resolved (start and every reload), so a replaced file counts and a bad one is named. */
+function readCa(file: string, where: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UpstreamConfigError(
+      `${where}.ca_file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
+  try {
+    createSecureContext({ ca: pem });
+  } catch {
+    throw new UpstreamConfigError(`${where}.ca_file: ${file} holds no PEM certificate`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UpstreamConfigError(`${where}.ca_file: ${file} holds no PEM certificate`);
+  return pem;
 }
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {

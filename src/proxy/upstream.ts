@@ -27,6 +27,7 @@ import {
 import { errorText, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
 import { StdioUpstreamTransport } from './stdio-upstream.js';
+import { fetchTrusting } from './tls-fetch.js';
 import type { UpstreamSpec } from './upstream-spec.js';
 
 /** Longest the proxy itself waits for an upstream answer; the client's own timeout and cancellation act first. */
@@ -103,7 +104,10 @@ export type UpstreamTransportFactory = (spec: UpstreamSpec, log: (message: strin
 /** A child process over stdio, or Streamable HTTP, as the spec says. */
 export const realUpstreamTransport: UpstreamTransportFactory = (spec, log) => {
   if (spec.kind === 'http') {
-    return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers } });
+    return new StreamableHTTPClientTransport(new URL(spec.url), {
+      requestInit: { headers: spec.headers },
+      ...(spec.ca !== undefined && { fetch: fetchTrusting(spec.ca) }),
+    });
   }
   const transport = new StdioUpstreamTransport({
     command: spec.command,
