@@ -24,10 +24,13 @@ export function resultMask(detector: string): string {
 
 /**
  * Base64 payloads are not scanned: an image's bytes are not text a client reads, and random base64
- * matches entropy-shaped patterns. `content[i].data` (image, audio) and `content[i].resource.blob`.
+ * matches entropy-shaped patterns. A tool result's `content[i].data` (image, audio) and
+ * `content[i].resource.blob`; a resources/read result's `contents[i].blob`.
  */
 function binary(path: readonly (string | number)[]): boolean {
-  if (path[0] !== 'content' || typeof path[1] !== 'number') return false;
+  if (typeof path[1] !== 'number') return false;
+  if (path[0] === 'contents') return path.length === 3 && path[2] === 'blob';
+  if (path[0] !== 'content') return false;
   return (
     (path.length === 3 && path[2] === 'data') ||
     (path.length === 4 && path[2] === 'resource' && path[3] === 'blob')
@@ -35,7 +38,7 @@ function binary(path: readonly (string | number)[]): boolean {
 }
 
 /**
- * Scans the whole result, not only `content[].text`: structured content, embedded resources' text,
+ * Scans the whole result (a tools/call result, or any other, such as resources/read's), not only `content[].text`: structured content, embedded resources' text,
  * resource links' names and URIs, `_meta` and any field an upstream adds all reach the client.
  */
 export function screenResult(result: Result, action: ResultSecretAction): ScreenedResult {

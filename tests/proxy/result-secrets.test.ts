@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESULT_META_KEY } from '../../src/proxy/result-scan.js';
+import { RESULT_META_KEY } from '../../src/proxy/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
 import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 
