@@ -210,6 +210,8 @@ export class Gate {
           result_action: screened.action,
           result_findings: screened.findings,
         }),
+        ...(screened !== undefined &&
+          screened.instructions.length > 0 && { result_instructions: screened.instructions }),
       });
     }
   }
@@ -224,6 +226,7 @@ export class Gate {
         result,
         findings: [{ pointer: '', detector: 'scan-failed', count: 0 }],
         action: 'blocked',
+        instructions: [],
       };
     }
   }

@@ -1,5 +1,6 @@
 // Credentials in what a tool returns: found in text, structured content and embedded resources, then masked, refused or passed on.
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
+import { findInstructions, type InstructionFinding } from '../inspect/index.js';
 import type { ResultSecretAction } from '../policy/index.js';
 import { scanValue, type ValueFinding } from '../secrets/index.js';
 
@@ -15,6 +16,8 @@ export interface ScreenedResult {
   findings: ValueFinding[];
   /** Absent when nothing was found. */
   action?: ResultScanAction | undefined;
+  /** Instruction-like text (flag only: the result is not changed for it). */
+  instructions: InstructionFinding[];
 }
 
 /** The text that stands where a credential was: says it was Portcullis, and which detector, never the value. */
@@ -43,9 +46,11 @@ function binary(path: readonly (string | number)[]): boolean {
  */
 export function screenResult(result: Result, action: ResultSecretAction): ScreenedResult {
   const scan = scanValue(result, { mask: resultMask, skip: binary });
-  if (scan.findings.length === 0) return { result, findings: [] };
-  if (action === 'allow') return { result, findings: scan.findings, action: 'passed' };
-  if (action === 'block') return { result, findings: scan.findings, action: 'blocked' };
+  const instructions = findInstructions(result, binary);
+  if (scan.findings.length === 0) return { result, findings: [], instructions };
+  const found = { findings: scan.findings, instructions };
+  if (action === 'allow') return { result, ...found, action: 'passed' };
+  if (action === 'block') return { result, ...found, action: 'blocked' };
   const masked = scan.value as Result;
   const meta = (typeof masked._meta === 'object' && masked._meta !== null ? masked._meta : {}) as Record<
     string,
@@ -53,7 +58,7 @@ export function screenResult(result: Result, action: ResultSecretAction): Screen
   >;
   return {
     result: { ...masked, _meta: { ...meta, [RESULT_META_KEY]: { redacted: scan.findings } } },
-    findings: scan.findings,
+    ...found,
     action: 'redacted',
   };
 }
