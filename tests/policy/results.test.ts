@@ -1,6 +1,6 @@
 // The `results:` settings: redact by default, a policy-wide choice, a rule's own override, and bad values refused.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RESULTS } from '../../src/policy/index.js';
+import { DEFAULT_RESULTS, formatProblem, loadPolicy } from '../../src/policy/index.js';
 import { errorsOf, policyFrom } from './helpers.js';
 
 const rules = [
@@ -41,5 +41,16 @@ describe('results.secrets', () => {
     expect(
       errorsOf('version: 2\nrules:\n  - { match: "*", decision: allow, results: { secrets: off } }\n'),
     ).not.toEqual([]);
+  });
+
+  it('warns that results on a deny rule never apply', () => {
+    const loaded = loadPolicy(
+      'version: 2\nrules:\n  - { match: "*", decision: deny, results: { secrets: allow } }\n',
+      'test.yml',
+    );
+    expect(loaded.ok).toBe(true);
+    expect(loaded.warnings.map(formatProblem)).toEqual([
+      "test.yml:3:35: warning: rules[0].results: a deny rule's calls never run, so their results are never scanned",
+    ]);
   });
 });
