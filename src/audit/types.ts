@@ -129,6 +129,12 @@ export interface ExecutionAuditEvent extends AuditEvent {
   /** Set when the call ran because a person approved it. */
   approval_id?: string | undefined;
   error?: string | undefined;
+  /** Set when the result held credentials: what the policy's `results.secrets` made of it. */
+  result_action?: 'redacted' | 'blocked' | 'passed' | undefined;
+  /** Where (JSON Pointer into the result) and by which detectors (`a+b`), and how many; never the value. */
+  result_findings?: Array<{ pointer: string; detector: string; count: number }> | undefined;
+  /** Strings of the result that read as instructions to the model (flag only), by pattern family. */
+  result_instructions?: Array<{ pointer: string; detector: string }> | undefined;
 }
 
 /** A policy reload (src/app.ts): accepted (old and new hash) or refused (why, and its errors). */

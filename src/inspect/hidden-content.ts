@@ -1,5 +1,7 @@
 // Hidden content in text a model reads but a person skims: invisible and bidi characters, tag characters, comments, blobs, instructions aimed at the model.
 
+import { instructionKinds } from './instructions.js';
+
 /** What kind of hidden content was found. */
 export type HiddenKind = 'invisible' | 'bidi' | 'tag' | 'comment' | 'base64' | 'instruction';
 
@@ -7,13 +9,13 @@ export interface HiddenFinding {
   kind: HiddenKind;
   /** JSON Pointer of the string inside the inspected value ("" for a bare string). */
   at: string;
-  /** What was found, safe to show: code points as U+XXXX, phrases as matched (at most 80 characters). */
+  /** What was found, safe to show: code points as U+XXXX, comments as written (at most 80 characters), phrase families. */
   detail: string;
 }
 
 /** Zero-width and other invisible characters; emoji joiners and variation selectors are judged apart. */
 const INVISIBLE =
-  /\u034F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/gu;
+  /\u034F|\u180B|\u180C|\u180D|\u180F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/gu;
 /** Bidirectional controls: text that displays in another order than the model reads it. */
 const BIDI = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 /** Unicode tag characters (U+E0000-E007F): invisible ASCII ("ASCII smuggling"). */
@@ -26,18 +28,6 @@ const COMMENTS = [/<!--[\s\S]*?(?:-->|$)/g, /^\s*\[(?:\/\/|comment)\]:\s*#\s*\(.
 
 /** A long unbroken run of base64 with both letter cases and a digit: an encoded payload, not prose. */
 const BASE64_RUN = /[A-Za-z0-9+/_-]{60,}={0,2}/g;
-
-/** Phrases aimed at the model rather than describing the tool (the tool-poisoning vocabulary). */
-const INSTRUCTIONS: RegExp[] = [
-  /\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|preceding|other|original)\s+(?:instructions|prompts?|directions|rules|guidelines)\b/i,
-  /\b(?:do\s+not|don['’]t|never)\s+(?:tell|inform|mention|notify|alert|reveal|show|disclose)\b[^.\n]{0,40}\buser\b/i,
-  /\bwithout\s+(?:telling|informing|notifying|alerting|asking)\s+(?:the\s+)?user\b/i,
-  /\bthe\s+user\s+(?:must|should)\s+not\s+(?:know|see|be\s+told)\b/i,
-  /<\s*\/?\s*(?:important|system|instructions?|secret|hidden)\s*>/i,
-  /\b(?:secretly|covertly|silently|quietly)\s+(?:send|read|upload|forward|include|exfiltrate|call|copy|pass)\b/i,
-  /\b(?:this|these)\s+(?:is|are)\s+(?:your\s+)?new\s+instructions\b/i,
-  /\byou\s+are\s+now\s+(?:in\s+)?(?:developer|admin|god|jailbreak|dan)\b/i,
-];
 
 function codePoints(text: string, pattern: RegExp, keep: (text: string, index: number) => boolean): string[] {
   const found = new Set<string>();
@@ -98,10 +88,9 @@ export function inspectText(text: string, at = ''): HiddenFinding[] {
       findings.push({ kind: 'base64', at, detail: `${match[0].length} characters of base64` });
     }
   }
-  for (const pattern of INSTRUCTIONS) {
-    const match = pattern.exec(text);
-    if (match) findings.push({ kind: 'instruction', at, detail: clip(match[0]) });
-  }
+  // One vocabulary for descriptions and results (instructions.ts): the phrase families found.
+  const instructions = instructionKinds(text);
+  if (instructions.length > 0) findings.push({ kind: 'instruction', at, detail: instructions.join('+') });
   return findings;
 }
 

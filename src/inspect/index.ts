@@ -1,4 +1,4 @@
-// Inspecting what upstreams say to the model (tool definitions now; results next): pure, no I/O.
+// Reading what upstreams say to the model (tool definitions, results) for content aimed at it instead of the user: pure, flags only.
 export {
   type HiddenFinding,
   type HiddenKind,
@@ -7,3 +7,4 @@ export {
   inspectValue,
   type ToolDefinition,
 } from './hidden-content.js';
+export { findInstructions, type InstructionFinding, instructionKinds } from './instructions.js';

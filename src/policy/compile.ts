@@ -12,6 +12,7 @@ import type {
   Decision,
   DecisionKind,
   PolicyTestCase,
+  ResultSettings,
   SessionSettings,
   TraceStep,
 } from './types.js';
@@ -31,6 +32,18 @@ export const DEFAULT_APPROVAL = {
  * bounds keep a 2-core, 24 GB machine alive under a session flood while serving dozens of agents.
  */
 export const DEFAULT_SESSIONS = { max: 64, maxPerAgent: 16, idleTimeoutMs: 30 * 60_000 } as const;
+
+/**
+ * Credentials in results are masked by default: the client (often a model that repeats what it reads
+ * into chats, files and other tools) never sees them, and the result still arrives; blocking by
+ * default would break every tool that reads a config file or a log. `block` and `allow` are chosen.
+ */
+export const DEFAULT_RESULTS: ResultSettings = { secrets: 'redact' };
+
+/** Settings from a `results:` block, each key falling back to `fallback`'s. */
+function resultSettings(doc: PolicyV2Doc['results'], fallback: ResultSettings): ResultSettings {
+  return { secrets: doc?.secrets ?? fallback.secrets };
+}
 
 /** The id a rule without one gets: its 1-based position. */
 export function generatedRuleId(index: number): string {
@@ -86,6 +99,12 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
   const agents = agentConfigs(doc.agents);
   const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
   const defaultDecision = doc.default ?? 'deny';
+  const results = resultSettings(doc.results, DEFAULT_RESULTS);
+  const resultsByRule = new Map(
+    doc.rules.flatMap((r, i) =>
+      r.results === undefined ? [] : [[rules[i]?.id as string, resultSettings(r.results, results)] as const],
+    ),
+  );
   return {
     sha256,
     defaultDecision,
@@ -95,6 +114,8 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),
     audit: { redact: [...(doc.audit?.redact ?? [])] },
+    results,
+    resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
     tests: testCases(doc.tests),
     ruleIds: rules.map((r) => r.id),
     ...decisions({ rules, agents, defaultDecision, sha256 }),

@@ -217,11 +217,24 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   agentProblems(doc, problems);
   sessionProblems(doc, problems);
   redactProblems(doc, problems);
+  resultProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
       problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
     }
+  });
+}
+
+/** A deny rule's calls never run, so its `results:` can never apply: said, so nobody relies on it. */
+function resultProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    if (rule.results !== undefined && rule.decision === 'deny')
+      problems.path(
+        ['rules', i, 'results'],
+        `rules[${i}].results: a deny rule's calls never run, so their results are never scanned`,
+        { atKey: true, severity: 'warning' },
+      );
   });
 }
 

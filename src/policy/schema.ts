@@ -124,6 +124,23 @@ const Audit = Type.Object(
   strict,
 );
 
+/** What the proxy does with credentials found in a tool's result. */
+export const RESULT_SECRET_ACTIONS = ['redact', 'block', 'allow'] as const;
+const Results = Type.Object(
+  {
+    secrets: Type.Optional(
+      Type.Union(
+        RESULT_SECRET_ACTIONS.map((a) => Type.Literal(a)),
+        {
+          description:
+            'credentials found in a tool result: redact (masked before the client sees them; the default), block (a tool error naming the detectors) or allow (passed on, only audited)',
+        },
+      ),
+    ),
+  },
+  { ...strict, description: 'what is done with tool results before the client sees them' },
+);
+
 const JsonValue = Type.Unknown();
 const ArgCondition = Type.Object(
   {
@@ -173,6 +190,7 @@ const Rule = Type.Object(
     cap_cents: Type.Optional(Type.Integer({ minimum: 0 })),
     decision: DecisionKind,
     reason: Type.Optional(Type.String()),
+    results: Type.Optional(Results),
   },
   strict,
 );
@@ -213,6 +231,7 @@ export const PolicyV2Schema = Type.Object(
     naming: Type.Optional(Naming),
     sessions: Type.Optional(Sessions),
     audit: Type.Optional(Audit),
+    results: Type.Optional(Results),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
   },

@@ -1,8 +1,9 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
-import { type ServerDoc, TRUST_LEVELS } from './schema.js';
+import { RESULT_SECRET_ACTIONS, type ServerDoc, TRUST_LEVELS } from './schema.js';
 
 // Defined beside the schema that validates them (so the schema imports nothing from here).
-export { TRUST_LEVELS };
+export { RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export type ResultSecretAction = (typeof RESULT_SECRET_ACTIONS)[number];
 export type Trust = (typeof TRUST_LEVELS)[number];
 
 export type DecisionKind = 'allow' | 'deny' | 'review';
@@ -79,6 +80,11 @@ export interface AuditSettings {
   redact: string[];
 }
 
+export interface ResultSettings {
+  /** Credentials found in a tool result: masked, the result refused, or passed on (always audited). */
+  secrets: ResultSecretAction;
+}
+
 export interface PolicyTestCase {
   name: string;
   call: Call;
@@ -97,6 +103,8 @@ export interface CompiledPolicy {
   readonly naming: NamingSettings;
   readonly sessions: SessionSettings;
   readonly audit: AuditSettings;
+  /** The policy-wide result settings (`results:`); a rule's own `results:` overrides them for its calls. */
+  readonly results: ResultSettings;
   readonly tests: readonly PolicyTestCase[];
   /** The ids of the rules in file order. */
   readonly ruleIds: readonly string[];
@@ -106,6 +114,8 @@ export interface CompiledPolicy {
    * such tools are hidden from tools/list.
    */
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
+  /** The result settings for a call the rule `rule` decided (null: the default decided). */
+  resultsFor(rule: string | null): ResultSettings;
   /** The agent whose key hashes to this hex digest, if any. */
   agentByKeySha256(hex: string): AgentConfig | undefined;
 }

@@ -3,9 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/index.js';
-import type { CompiledPolicy, Decision } from '../policy/index.js';
+import type { CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
 import { errorText } from './errors.js';
+import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
@@ -36,6 +37,9 @@ export interface GateCall {
 }
 
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
+
+/** A decision and what the same policy lets its call's result hold. */
+type Judged = Decision & { results: ResultSecretAction };
 
 /** The fields every audit record of one call shares. */
 type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: string | null };
@@ -86,8 +90,10 @@ export class Gate {
         by: PORTCULLIS,
       });
     }
-    if (decision.decision === 'allow') return this.execute(call, call.args, base, undefined);
-    return this.reviewed(call, base, decision);
+    // The policy that decided also says what the result may hold, even if a reload comes in between.
+    const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
+    if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
+    return this.reviewed(call, base, judged);
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
@@ -106,7 +112,7 @@ export class Gate {
   }
 
   /** A call the policy sent to review: ask the reviewer, then deny, answer, or run what was approved. */
-  private async reviewed(call: GateCall, base: CallBase, decision: Decision): Promise<Result> {
+  private async reviewed(call: GateCall, base: CallBase, decision: Judged): Promise<Result> {
     const correlationId = base.correlation_id;
     const verdict = await this.verdictFor(call, decision, correlationId);
     const ctx = { decision, correlationId, approvalId: verdict.approvalId };
@@ -131,7 +137,7 @@ export class Gate {
       verdict.executed?.({ ok: false, error: reason });
       return denied(reason, { ...ctx, by: PORTCULLIS });
     }
-    return this.execute(call, verdict.args, base, verdict.approvalId, verdict.executed);
+    return this.execute(call, verdict.args, base, decision, verdict.approvalId, verdict.executed);
   }
 
   private async verdictFor(
@@ -163,16 +169,28 @@ export class Gate {
     call: GateCall,
     args: unknown,
     base: CallBase,
+    decision: Judged,
     approvalId: string | undefined,
     executed?: (report: ExecutionReport) => void,
   ): Promise<Result> {
     const started = performance.now();
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
+    let screened: ScreenedResult | undefined;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
-      return result;
+      screened = this.screen(result, decision);
+      if (screened.action !== 'blocked') return screened.result;
+      const at = screened.findings.slice(0, 5).map((f) => f.pointer || '(the result)');
+      if (screened.findings.length > 5) at.push(`${screened.findings.length - 5} more`);
+      const reason = `the result holds credentials (${detectorsOf(screened.findings).join(', ')}) at ${at.join(', ')}, and results.secrets is block`;
+      return blocked(reason, {
+        decision,
+        rule: decision.rule,
+        correlationId: base.correlation_id,
+        approvalId,
+      });
     } catch (error) {
       outcome = 'protocol_error';
       failure = errorText(error);
@@ -187,7 +205,29 @@ export class Gate {
         latency_ms: latency,
         ...(approvalId !== undefined && { approval_id: approvalId }),
         ...(failure !== null && { error: failure }),
+        // Where and by what, never the value: the log would otherwise keep what the client was spared.
+        ...(screened?.action !== undefined && {
+          result_action: screened.action,
+          result_findings: screened.findings,
+        }),
+        ...(screened !== undefined &&
+          screened.instructions.length > 0 && { result_instructions: screened.instructions }),
       });
+    }
+  }
+
+  /** The result as the policy lets the client see it; a scan that throws refuses the result (closed). */
+  private screen(result: Result, decision: Judged): ScreenedResult {
+    try {
+      return screenResult(result, decision.results);
+    } catch (error) {
+      this.deps.log(`result scan failed: ${errorText(error)}`);
+      return {
+        result,
+        findings: [{ pointer: '', detector: 'scan-failed', count: 0 }],
+        action: 'blocked',
+        instructions: [],
+      };
     }
   }
 
@@ -243,6 +283,17 @@ function meta(decision: string, reason: string, d: Denial): Record<string, unkno
     policy_sha256: d.decision?.policySha256 ?? null,
     correlation_id: d.correlationId,
     ...(d.approvalId !== undefined && { approval_id: d.approvalId }),
+  };
+}
+
+/** The result a client gets for a call that ran but whose result held credentials the policy blocks. */
+function blocked(reason: string, d: Denial): CallToolResult {
+  const rule = d.rule ?? null;
+  const by = rule === null ? 'Portcullis, policy results setting' : `Portcullis, rule "${rule}"`;
+  return {
+    content: [{ type: 'text', text: `Result blocked by ${by}: ${reason}` }],
+    isError: true,
+    _meta: { [DECISION_META_KEY]: meta('block', reason, d) },
   };
 }
 

@@ -27,6 +27,13 @@ export { identify } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
 export { loadTestedPolicy, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';
+export {
+  RESULT_META_KEY,
+  type ResultScanAction,
+  resultMask,
+  type ScreenedResult,
+  screenResult,
+} from './result-scan.js';
 export type {
   DenyCause,
   ExecutionReport,

@@ -6,3 +6,10 @@ export { type Redaction, type RedactMode, type RedactOptions, redact, setField }
 export { ALL_DETECTORS, findSecrets, MIN_SCANNED_LENGTH, maskSpans } from './scan.js';
 export { SECRETLINT } from './secretlint.js';
 export { findLoneSurrogate, hasLoneSurrogate, toWellFormed } from './unicode.js';
+export {
+  KEY_NAME_DETECTOR,
+  scanValue,
+  type ValueFinding,
+  type ValueScan,
+  type ValueScanOptions,
+} from './value-scan.js';

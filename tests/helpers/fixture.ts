@@ -105,6 +105,13 @@ export function fixtureServer(host: FixtureHost): Server {
       description: 'Lets the `hold` call with this key answer.',
       inputSchema: { type: 'object' },
     },
+    {
+      name: 'returns',
+      kind: 'returns',
+      description:
+        'Answers with `result` (a whole tool result: content, structuredContent, isError) as given.',
+      inputSchema: { type: 'object' },
+    },
   ];
   const tools = builtIn
     .map((tool) => ({ ...tool, name: `${prefix}${tool.name}` }))
@@ -174,6 +181,8 @@ export function fixtureServer(host: FixtureHost): Server {
         resolve?.();
         return text(resolve ? 'released' : 'nothing held');
       }
+      case 'returns':
+        return (args?.result ?? { content: [] }) as CallToolResult;
       case 'ask': {
         const controller = new AbortController();
         let progressed = false;

@@ -83,8 +83,9 @@ describe('hidden content in text', () => {
       '</IMPORTANT>',
     ].join('\n');
     const findings = inspectTool({ name: 'add', description, inputSchema: { type: 'object' } });
-    expect(findings.map((f) => f.kind)).toEqual(['instruction']);
-    expect(findings[0]).toMatchObject({ at: '/description', detail: '<IMPORTANT>' });
+    expect(findings).toEqual([
+      { kind: 'instruction', at: '/description', detail: 'exfiltrate-files+fake-system-tag' },
+    ]);
   });
 
   it('names where in a definition it found what, without returning the hidden text itself for characters', () => {

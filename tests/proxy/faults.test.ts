@@ -46,7 +46,7 @@ beforeAll(async () => {
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-    env: { ...process.env, FIXTURE_LOG: fixtureLog, FIXTURE_SECRET: 'inherited' },
+    env: { ...process.env, FIXTURE_LOG: fixtureLog, FIXTURE_INHERITED: 'inherited' },
   });
   client = await httpClient(proxy.url);
 });
@@ -63,8 +63,8 @@ describe('upstream configuration', () => {
   });
 
   it('gives the -- COMMAND upstream the proxy environment', async () => {
-    const result = await client.callTool({ name: 'env', arguments: { keys: ['FIXTURE_SECRET'] } });
-    expect(result.content).toEqual([{ type: 'text', text: '{"FIXTURE_SECRET":"inherited"}' }]);
+    const result = await client.callTool({ name: 'env', arguments: { keys: ['FIXTURE_INHERITED'] } });
+    expect(result.content).toEqual([{ type: 'text', text: '{"FIXTURE_INHERITED":"inherited"}' }]);
   });
 
   it('keeps unknown result fields from the upstream', async () => {
