@@ -1,5 +1,6 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
 import { LRUCache } from 'lru-cache';
+import { containmentProblem, normalRoot } from './containment.js';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
@@ -86,6 +87,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
   const agents = agentConfigs(doc.agents);
   const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
   const defaultDecision = doc.default ?? 'deny';
+  const roots = rootsByServer(doc);
   return {
     sha256,
     defaultDecision,
@@ -99,7 +101,23 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     ruleIds: rules.map((r) => r.id),
     ...decisions({ rules, agents, defaultDecision, sha256 }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+    roots,
+    containment(call) {
+      const granted = call.server === undefined ? undefined : roots[call.server];
+      return granted === undefined ? null : containmentProblem(call.args, granted);
+    },
   };
+}
+
+/** Each upstream's roots, normalised; load.ts refuses a server given roots in both places. */
+function rootsByServer(doc: PolicyV2Doc): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = Object.create(null);
+  const add = (name: string, list: readonly string[] | undefined): void => {
+    if (list !== undefined) out[name] = list.map(normalRoot);
+  };
+  for (const [name, server] of Object.entries(doc.servers ?? {})) add(name, server.roots);
+  for (const [name, list] of Object.entries(doc.roots ?? {})) add(name, list);
+  return out;
 }
 
 function agentConfigs(docs: PolicyV2Doc['agents']): AgentConfig[] {

@@ -4,6 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
+import { rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
@@ -210,6 +211,7 @@ function report(e: ErrorObject, path: Key[], problems: Problems): void {
 /** What the schema cannot say: names, uniqueness, globs, paths and rules that can never match. */
 function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   serverNameProblems(doc, problems);
+  rootsProblems(doc, problems);
   agentProblems(doc, problems);
   sessionProblems(doc, problems);
   redactProblems(doc, problems);
@@ -229,6 +231,29 @@ function serverNameProblems(doc: PolicyV2Doc, problems: Problems): void {
       problems.path(
         ['servers', name],
         `servers.${name}: the name contains the tool separator "${separator}"`,
+        {
+          atKey: true,
+        },
+      );
+  }
+}
+
+/** Roots must be absolute normal paths, and each upstream's given in one place only. */
+function rootsProblems(doc: PolicyV2Doc, problems: Problems): void {
+  const check = (list: readonly string[], at: Key[]): void => {
+    list.forEach((root, i) => {
+      const problem = rootProblem(root);
+      if (problem) problems.path([...at, i], `${displayPath(at)}[${i}]: ${problem}`);
+    });
+  };
+  for (const [name, server] of Object.entries(doc.servers ?? {}))
+    if (server.roots) check(server.roots, ['servers', name, 'roots']);
+  for (const [name, list] of Object.entries(doc.roots ?? {})) {
+    check(list, ['roots', name]);
+    if (doc.servers?.[name]?.roots)
+      problems.path(
+        ['roots', name],
+        `roots.${name}: servers.${name} has roots: already; give them in one place`,
         {
           atKey: true,
         },

@@ -108,4 +108,11 @@ export interface CompiledPolicy {
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
   /** The agent whose key hashes to this hex digest, if any. */
   agentByKeySha256(hex: string): AgentConfig | undefined;
+  /** Normalised roots by upstream name (from `servers.X.roots` and the top-level `roots:`). */
+  readonly roots: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Null when the call's server has no roots or every path-like argument is inside one; otherwise why
+   * not, naming the argument. Checked before any rule: such a call is denied whatever the rules say.
+   */
+  containment(call: Pick<Call, 'server' | 'args'>): string | null;
 }

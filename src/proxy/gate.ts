@@ -67,6 +67,9 @@ export class Gate {
       const reason = `the arguments are not valid Unicode: a lone UTF-16 surrogate at ${at}`;
       return this.refuse(base, call, reason, policy.sha256);
     }
+    // Outside the server's roots (a `..` in an argument no rule names): denied before any rule reads it.
+    const outside = policy.containment({ server: call.server, args: call.args });
+    if (outside !== null) return this.refuse(base, call, outside, policy.sha256);
 
     const decision = this.decide(policy, call, call.server);
     const written = await this.record({
