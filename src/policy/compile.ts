@@ -1,6 +1,6 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
 import { LRUCache } from 'lru-cache';
-import { containmentProblem, normalRoot } from './containment.js';
+import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
@@ -115,7 +115,15 @@ function rootsByServer(doc: PolicyV2Doc): Record<string, readonly string[]> {
   const add = (name: string, list: readonly string[] | undefined): void => {
     if (list !== undefined) out[name] = list.map(normalRoot);
   };
-  for (const [name, server] of Object.entries(doc.servers ?? {})) add(name, server.roots);
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    // server-filesystem's own directories are its roots unless the policy names them; load.ts warns
+    // about a directory that cannot be one (relative, an unexpanded variable), which then grants nothing.
+    const derived =
+      server.roots === undefined && 'command' in server
+        ? filesystemDirectories(server.command, server.args)?.filter((d) => rootProblem(d) === null)
+        : undefined;
+    add(name, server.roots ?? (derived && derived.length > 0 ? derived : undefined));
+  }
   for (const [name, list] of Object.entries(doc.roots ?? {})) add(name, list);
   return out;
 }

@@ -89,6 +89,22 @@ export function looksLikePath(value: string): boolean {
   return PATH_START.test(folded) || folded.split(/[/\\]/).includes('..');
 }
 
+/** server-filesystem as a command or argument: its npm name (with a version), its bin, its entry file. */
+const FILESYSTEM_SERVER =
+  /(?:^|[/\\])(?:@modelcontextprotocol[/\\]server-filesystem(?:@[^/\\]*)?|mcp-server-filesystem(?:\.cmd|\.exe)?|server-filesystem[/\\]dist[/\\]index\.js)$/;
+
+/**
+ * The directories a command line grants when it runs server-filesystem (its arguments after the
+ * server, options left out), or null when it does not run it. Empty: the server asks the client for
+ * MCP roots instead, which a policy cannot see.
+ */
+export function filesystemDirectories(command: string, args: readonly string[] = []): string[] | null {
+  const tokens = [command, ...args];
+  const at = tokens.findIndex((t) => FILESYSTEM_SERVER.test(t));
+  if (at < 0) return null;
+  return tokens.slice(at + 1).filter((t) => !t.startsWith('-'));
+}
+
 /** Roots as the check compares them: normalised absolute paths, `/` covering everything. */
 export type Roots = readonly string[];
 

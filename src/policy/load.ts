@@ -4,7 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
-import { rootProblem } from './containment.js';
+import { filesystemDirectories, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
@@ -246,8 +246,10 @@ function rootsProblems(doc: PolicyV2Doc, problems: Problems): void {
       if (problem) problems.path([...at, i], `${displayPath(at)}[${i}]: ${problem}`);
     });
   };
-  for (const [name, server] of Object.entries(doc.servers ?? {}))
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
     if (server.roots) check(server.roots, ['servers', name, 'roots']);
+    else if ('command' in server) filesystemWarnings(name, server.command, server.args, problems);
+  }
   for (const [name, list] of Object.entries(doc.roots ?? {})) {
     check(list, ['roots', name]);
     if (doc.servers?.[name]?.roots)
@@ -258,6 +260,42 @@ function rootsProblems(doc: PolicyV2Doc, problems: Problems): void {
           atKey: true,
         },
       );
+  }
+}
+
+/** server-filesystem without roots: its directories become them, so say which cannot and what follows. */
+function filesystemWarnings(
+  name: string,
+  command: string,
+  args: readonly string[] | undefined,
+  problems: Problems,
+): void {
+  const dirs = filesystemDirectories(command, args);
+  if (dirs === null) return;
+  const usable = dirs.filter((d) => rootProblem(d) === null);
+  const where = ['servers', name];
+  if (dirs.length === 0)
+    problems.path(
+      where,
+      `servers.${name}: server-filesystem without directories and without roots:, so no path is contained`,
+      {
+        atKey: true,
+        severity: 'warning',
+      },
+    );
+  for (const d of dirs.filter((x) => rootProblem(x) !== null)) {
+    const effect =
+      usable.length > 0
+        ? 'it is not a root, so paths in it are denied'
+        : 'no root could be derived, so no path is contained';
+    problems.path(
+      where,
+      `servers.${name}: server-filesystem directory "${d}" is not an absolute normal path (${rootProblem(d)}): ${effect}; give roots:`,
+      {
+        atKey: true,
+        severity: 'warning',
+      },
+    );
   }
 }
 

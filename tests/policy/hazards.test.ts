@@ -1,7 +1,7 @@
 // Argument hazards: containment in a server's roots, and the shell condition, through loaded policies.
 import { describe, expect, it } from 'vitest';
 import { containmentProblem, isPathKey, looksLikePath } from '../../src/policy/containment.js';
-import { runPolicyTests } from '../../src/policy/index.js';
+import { loadPolicy, runPolicyTests } from '../../src/policy/index.js';
 import { shellHazard } from '../../src/policy/shell.js';
 import { errorsOf, policyFrom } from './helpers.js';
 
@@ -259,5 +259,63 @@ rules:
     expect(
       errorsOf('version: 2\nrules:\n  - { match: x, args: { c: { shell: maybe } }, decision: deny }\n')[0],
     ).toMatch(/shell/);
+  });
+});
+
+describe("server-filesystem's directories as its roots", () => {
+  const load = (server: string) => loadPolicy(`version: 2\nservers:\n  fs: ${server}\nrules: []\n`, 't.yml');
+  const rootsOf = (server: string) => {
+    const r = load(server);
+    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+    return { roots: r.policy.roots.fs, warnings: r.warnings.map((w) => w.message) };
+  };
+
+  it('derives them from npx, the bin and the entry file, leaving options out', () => {
+    expect(
+      rootsOf('{ command: npx, args: [-y, "@modelcontextprotocol/server-filesystem", /srv/a, /srv/b/] }'),
+    ).toEqual({
+      roots: ['/srv/a', '/srv/b'],
+      warnings: [],
+    });
+    expect(
+      rootsOf('{ command: npx, args: [-y, "@modelcontextprotocol/server-filesystem@2025.8.21", /srv/a] }')
+        .roots,
+    ).toEqual(['/srv/a']);
+    expect(
+      rootsOf('{ command: /usr/lib/node_modules/.bin/mcp-server-filesystem, args: [/srv/a] }').roots,
+    ).toEqual(['/srv/a']);
+    expect(rootsOf('{ command: node, args: [/opt/server-filesystem/dist/index.js, /srv/a] }').roots).toEqual([
+      '/srv/a',
+    ]);
+    expect(
+      rootsOf('{ command: npx, args: [-y, "@modelcontextprotocol/server-everything", /srv/a] }').roots,
+    ).toBeUndefined();
+  });
+
+  it('lets explicit roots win, and warns about directories that cannot be roots', () => {
+    expect(rootsOf('{ command: mcp-server-filesystem, args: [/srv/a], roots: [/srv/a/sub] }').roots).toEqual([
+      '/srv/a/sub',
+    ]);
+    const partial = rootsOf('{ command: mcp-server-filesystem, args: [/srv/a, "$HOME/x"] }');
+    expect(partial.roots).toEqual(['/srv/a']);
+    expect(partial.warnings).toEqual([
+      expect.stringMatching(
+        /"\$HOME\/x" is not an absolute normal path .*paths in it are denied; give roots:/,
+      ),
+    ]);
+    const none = rootsOf('{ command: mcp-server-filesystem, args: [.] }');
+    expect(none.roots).toBeUndefined();
+    expect(none.warnings[0]).toMatch(/no root could be derived, so no path is contained/);
+    expect(rootsOf('{ command: mcp-server-filesystem }').warnings[0]).toMatch(/without directories/);
+  });
+
+  it('contains calls with the derived roots', () => {
+    const policy = policyFrom(
+      'version: 2\nservers:\n  fs: { command: mcp-server-filesystem, args: [/srv/a] }\nrules: []\n',
+    );
+    expect(policy.containment({ server: 'fs', args: { path: '/srv/a/x' } })).toBeNull();
+    expect(policy.containment({ server: 'fs', args: { path: '/srv/a/../b' } })).toMatch(
+      /^containment: argument path /,
+    );
   });
 });
