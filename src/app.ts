@@ -7,6 +7,7 @@ import { type AuditEvent, AuditLog } from './audit/index.js';
 import {
   Ambiguities,
   type CommandUpstream,
+  commandRoots,
   DownstreamSession,
   errorText,
   Gate,
@@ -185,7 +186,13 @@ function openSessions(deps: {
 }): Sessions {
   const { options, policy, audit, upstreams } = deps;
   const { log } = options;
-  const gate = new Gate({ policy: () => policy.current, audit, review: deps.approvals.queue, log });
+  const gate = new Gate({
+    policy: () => policy.current,
+    audit,
+    review: deps.approvals.queue,
+    log,
+    roots: commandRoots(options.command),
+  });
   return new Sessions((agent) => ({
     agent,
     policy: () => policy.current,

@@ -102,8 +102,8 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     ...decisions({ rules, agents, defaultDecision, sha256 }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
     roots,
-    containment(call) {
-      const granted = call.server === undefined ? undefined : roots[call.server];
+    containment(call, fallback) {
+      const granted = (call.server === undefined ? undefined : roots[call.server]) ?? fallback;
       return granted === undefined ? null : containmentProblem(call.args, granted);
     },
   };

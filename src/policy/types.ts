@@ -113,6 +113,7 @@ export interface CompiledPolicy {
   /**
    * Null when the call's server has no roots or every path-like argument is inside one; otherwise why
    * not, naming the argument. Checked before any rule: such a call is denied whatever the rules say.
+   * `granted`: roots from outside the policy (the command line), used when it gives this server none.
    */
-  containment(call: Pick<Call, 'server' | 'args'>): string | null;
+  containment(call: Pick<Call, 'server' | 'args'>, granted?: readonly string[]): string | null;
 }

@@ -5,6 +5,7 @@ import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandRoots } from '../../src/proxy/index.js';
 import { auditBytes, strictJsonLines } from '../audit/helpers.js';
 import { fixtureLog, resultText } from '../helpers/fixture-log.js';
 import { FILESYSTEM } from '../helpers/peers.js';
@@ -213,5 +214,65 @@ rules:
         .filter((e) => e.method === 'tools/call')
         .map((e) => e.args),
     ).toEqual([{ argv: ['cat'], input: '/srv/work/a.txt' }]);
+  });
+});
+
+describe('server-filesystem as -- COMMAND: its directories are its roots', () => {
+  let proxy: TestProxy;
+  let client: Client;
+  let top: string;
+
+  beforeAll(async () => {
+    top = await realpath(tempDir('portcullis-cmd-roots-').dir);
+    await mkdir(path.join(top, 'public'));
+    await writeFile(path.join(top, 'public', 'notes.txt'), PUBLIC);
+    await writeFile(path.join(top, 'secret.txt'), SECRET);
+    proxy = await startHttpProxy({
+      policy: 'version: 2\nrules:\n  - { id: all, match: "*", decision: allow }\n',
+      command: { name: 'files', command: FILESYSTEM, args: [path.join(top, 'public')] },
+    });
+    client = await httpClient(proxy.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await proxy?.close();
+  });
+
+  it('denies a traversal out of them in the proxy, before the server sees it', async () => {
+    const ok = (await client.callTool({
+      name: 'read_text_file',
+      arguments: { path: `${top}/public/notes.txt` },
+    })) as Result;
+    expect(resultText(ok)).toContain(PUBLIC);
+    for (const p of [`${top}/public/../secret.txt`, `${top}/secret.txt`, 'secret.txt']) {
+      const r = (await client.callTool({ name: 'read_text_file', arguments: { path: p } })) as Result;
+      expect(JSON.stringify(r), p).not.toContain(SECRET);
+      expect(decisionOf(r), p).toMatchObject({
+        decision: 'deny',
+        rule: null,
+        reason: expect.stringMatching(/^containment: argument path /),
+      });
+    }
+  });
+});
+
+describe('commandRoots', () => {
+  it('resolves server-filesystem directories as the server does, and ignores other commands', () => {
+    const cmd = (command: string, args: string[]) => ({ name: 'files', command, args });
+    expect(
+      commandRoots(
+        cmd('npx', ['-y', '@modelcontextprotocol/server-filesystem', 'data', '~/p', '~', '/srv/x/']),
+        '/work',
+        '/home/me',
+      ),
+    ).toEqual({
+      files: ['/work/data', '/home/me/p', '/home/me', '/srv/x'],
+    });
+    expect(
+      commandRoots(cmd('npx', ['-y', '@modelcontextprotocol/server-everything', '/srv']), '/work', '/h'),
+    ).toEqual({});
+    expect(commandRoots(cmd('mcp-server-filesystem', []), '/work', '/h')).toEqual({});
+    expect(commandRoots(undefined)).toEqual({});
   });
 });
