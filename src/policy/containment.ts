@@ -137,12 +137,14 @@ function pathOutside(value: string, where: string, roots: Roots): string | null 
   return null;
 }
 
-const label = (where: string, key: string): string =>
-  /^[A-Za-z_$][\w$-]*$/.test(key)
-    ? where === ''
-      ? key
-      : `${where}.${key}`
-    : `${where}[${JSON.stringify(key)}]`;
+/** Longer keys are cut in the reason: it is shown and audited, and a key is the agent's text. */
+const MAX_KEY_IN_REASON = 64;
+
+const label = (where: string, key: string): string => {
+  const shown = key.length > MAX_KEY_IN_REASON ? `${key.slice(0, MAX_KEY_IN_REASON)}...` : key;
+  if (!/^[A-Za-z_$][\w$-]*$/.test(shown)) return `${where}[${JSON.stringify(shown)}]`;
+  return where === '' ? shown : `${where}.${shown}`;
+};
 
 /**
  * Checks every string of the arguments, at any depth: under a path-named key (lists included) each must

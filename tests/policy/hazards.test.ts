@@ -100,6 +100,11 @@ describe('containment', () => {
     expect(containmentProblem({ path: '/a/../etc' }, ['/'])).toMatch(/".." segment/);
   });
 
+  it('cuts a long argument name in the reason', () => {
+    const reason = check({ [`k${'x'.repeat(500)}`]: '/etc/shadow' }) ?? '';
+    expect(reason).toMatch(/^containment: argument \["kx{63}\.\.\."\] is outside/);
+  });
+
   it('refuses arguments nested too deep to check', () => {
     let deep: unknown = '/srv/data/a';
     for (let i = 0; i < 100; i++) deep = [deep];
