@@ -8,6 +8,7 @@ import {
   Ambiguities,
   type CommandUpstream,
   Confusables,
+  commandRoots,
   DownstreamSession,
   errorText,
   Gate,
@@ -199,7 +200,13 @@ function openSessions(deps: {
 }): Sessions {
   const { options, policy, audit, upstreams } = deps;
   const { log } = options;
-  const gate = new Gate({ policy: () => policy.current, audit, review: deps.approvals.queue, log });
+  const gate = new Gate({
+    policy: () => policy.current,
+    audit,
+    review: deps.approvals.queue,
+    log,
+    roots: commandRoots(options.command),
+  });
   return new Sessions((agent) => ({
     agent,
     policy: () => policy.current,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import {
   type Call,
+  type Decision,
   formatProblem,
   JsonInputError,
   type LoadResult,
@@ -81,14 +82,25 @@ export async function policyExplain(file: string, options: ExplainOptions, io: I
   if (!result.ok) return EXIT_CHECK_FAILED;
   const call: Call = { tool: options.tool, server: options.server, agent: options.agent, args };
   if (options.trust !== undefined) call.trust = options.trust as Trust;
-  const d = result.policy.evaluate(call, { explain: true });
+  // As in the gate: a call outside its server's roots is denied before any rule is read.
+  const outside = result.policy.containment(call);
+  const d: Decision =
+    outside === null
+      ? result.policy.evaluate(call, { explain: true })
+      : { decision: 'deny', rule: null, reason: outside, policySha256: result.policy.sha256, trace: [] };
   if (options.json) {
     io.out(JSON.stringify({ decision: d.decision, rule: d.rule, reason: d.reason, trace: d.trace ?? [] }));
     return EXIT_OK;
   }
-  io.out(`${d.decision.toUpperCase()} by ${d.rule === null ? 'the default' : `rule ${d.rule}`}: ${d.reason}`);
+  io.out(
+    `${d.decision.toUpperCase()} by ${outside !== null ? 'Portcullis (containment)' : d.rule === null ? 'the default' : `rule ${d.rule}`}: ${d.reason}`,
+  );
   for (const step of d.trace ?? []) io.out(`  ${step.matched ? '->' : '  '} ${step.rule}: ${step.detail}`);
-  if (d.rule === null) io.out(`  -> default: ${result.policy.defaultDecision}`);
+  if (outside !== null)
+    io.out(
+      `  -> containment: the server's roots are ${(result.policy.roots[call.server as string] ?? []).join(', ')}`,
+    );
+  else if (d.rule === null) io.out(`  -> default: ${result.policy.defaultDecision}`);
   io.out(`policy sha256 ${d.policySha256}`);
   return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
 import { LRUCache } from 'lru-cache';
+import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
@@ -105,6 +106,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
       r.results === undefined ? [] : [[rules[i]?.id as string, resultSettings(r.results, results)] as const],
     ),
   );
+  const roots = rootsByServer(doc);
   return {
     sha256,
     defaultDecision,
@@ -120,7 +122,31 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     ruleIds: rules.map((r) => r.id),
     ...decisions({ rules, agents, defaultDecision, sha256 }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+    roots,
+    containment(call, fallback) {
+      const granted = (call.server === undefined ? undefined : roots[call.server]) ?? fallback;
+      return granted === undefined ? null : containmentProblem(call.args, granted);
+    },
   };
+}
+
+/** Each upstream's roots, normalised; load.ts refuses a server given roots in both places. */
+function rootsByServer(doc: PolicyV2Doc): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = Object.create(null);
+  const add = (name: string, list: readonly string[] | undefined): void => {
+    if (list !== undefined) out[name] = list.map(normalRoot);
+  };
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    // server-filesystem's own directories are its roots unless the policy names them; load.ts warns
+    // about a directory that cannot be one (relative, an unexpanded variable), which then grants nothing.
+    const derived =
+      server.roots === undefined && 'command' in server
+        ? filesystemDirectories(server.command, server.args)?.filter((d) => rootProblem(d) === null)
+        : undefined;
+    add(name, server.roots ?? (derived && derived.length > 0 ? derived : undefined));
+  }
+  for (const [name, list] of Object.entries(doc.roots ?? {})) add(name, list);
+  return out;
 }
 
 function agentConfigs(docs: PolicyV2Doc['agents']): AgentConfig[] {

@@ -4,6 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
+import { filesystemDirectories, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem } from './glob.js';
 import { migrateV1 } from './migrate.js';
@@ -214,6 +215,7 @@ function report(e: ErrorObject, path: Key[], problems: Problems): void {
 function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   serverNameProblems(doc, problems);
   transportProblems(doc, problems);
+  rootsProblems(doc, problems);
   agentProblems(doc, problems);
   sessionProblems(doc, problems);
   redactProblems(doc, problems);
@@ -286,6 +288,67 @@ function transportProblems(doc: PolicyV2Doc, problems: Problems): void {
         `${where}: ca_file has no effect on http://: there is no certificate to check`,
         { severity: 'warning' },
       );
+  }
+}
+
+/** Roots must be absolute normal paths, and each upstream's given in one place only. */
+function rootsProblems(doc: PolicyV2Doc, problems: Problems): void {
+  const check = (list: readonly string[], at: Key[]): void => {
+    list.forEach((root, i) => {
+      const problem = rootProblem(root);
+      if (problem) problems.path([...at, i], `${displayPath(at)}[${i}]: ${problem}`);
+    });
+  };
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    if (server.roots) check(server.roots, ['servers', name, 'roots']);
+    else if ('command' in server) filesystemWarnings(name, server.command, server.args, problems);
+  }
+  for (const [name, list] of Object.entries(doc.roots ?? {})) {
+    check(list, ['roots', name]);
+    if (doc.servers?.[name]?.roots)
+      problems.path(
+        ['roots', name],
+        `roots.${name}: servers.${name} has roots: already; give them in one place`,
+        {
+          atKey: true,
+        },
+      );
+  }
+}
+
+/** server-filesystem without roots: its directories become them, so say which cannot and what follows. */
+function filesystemWarnings(
+  name: string,
+  command: string,
+  args: readonly string[] | undefined,
+  problems: Problems,
+): void {
+  const dirs = filesystemDirectories(command, args);
+  if (dirs === null) return;
+  const usable = dirs.filter((d) => rootProblem(d) === null);
+  const where = ['servers', name];
+  if (dirs.length === 0)
+    problems.path(
+      where,
+      `servers.${name}: server-filesystem without directories and without roots:, so no path is contained`,
+      {
+        atKey: true,
+        severity: 'warning',
+      },
+    );
+  for (const d of dirs.filter((x) => rootProblem(x) !== null)) {
+    const effect =
+      usable.length > 0
+        ? 'it is not a root, so paths in it are denied'
+        : 'no root could be derived, so no path is contained';
+    problems.path(
+      where,
+      `servers.${name}: server-filesystem directory "${d}" is not an absolute normal path (${rootProblem(d)}): ${effect}; give roots:`,
+      {
+        atKey: true,
+        severity: 'warning',
+      },
+    );
   }
 }
 

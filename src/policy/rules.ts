@@ -8,6 +8,7 @@ import { jsonEqual } from './json.js';
 import { compilePathGlobs, looksLikePathGlob, type PathMatcher, type PathMode } from './path-globs.js';
 import { ABSENT, type ArgPath, parsePath, readEach, readOne } from './paths.js';
 import type { ArgConditionDoc, RuleDoc } from './schema.js';
+import { shellHazardIn } from './shell.js';
 import { type DecisionKind, TRUST_LEVELS, type Trust } from './types.js';
 
 interface CompiledArgCondition {
@@ -198,6 +199,11 @@ function checkCondition(c: CompiledArgCondition, args: unknown): CondResult {
   if (c.paths) {
     const result = checkPathValue(c, value, c.path.text);
     if (result !== true) return result;
+  }
+  if (doc.shell !== undefined) {
+    const found = shellHazardIn(value, c.path.text);
+    if (found !== null && 'tooDeep' in found) return { unreadable: found.tooDeep };
+    if ((found !== null) !== (doc.shell === 'unsafe')) return false;
   }
   if (c.numeric) {
     if (!numberReadable(value)) return { unreadable: `${c.path.text} is not a finite JSON number` };

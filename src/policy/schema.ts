@@ -27,6 +27,11 @@ const Duration = Type.Union(
   },
 );
 const StringMap = Type.Record(Type.String(), Type.String());
+const Roots = Type.Array(Type.String({ minLength: 1 }), {
+  minItems: 1,
+  description:
+    'absolute directories the server may touch: every path-like argument of its calls must normalise to inside one, or the call is denied before any rule',
+});
 
 const CommandServer = Type.Object(
   {
@@ -34,6 +39,7 @@ const CommandServer = Type.Object(
     args: Type.Optional(Type.Array(Type.String(), { description: 'stdio upstream: its arguments' })),
     env: Type.Optional(StringMap),
     cwd: Type.Optional(Type.String({ minLength: 1 })),
+    roots: Type.Optional(Roots),
   },
   { ...strict, description: 'a stdio upstream: a program the proxy starts' },
 );
@@ -55,6 +61,7 @@ const UrlServer = Type.Object(
           'https:// upstream: a PEM file of certificate authorities trusted besides the system ones (relative to the policy file)',
       }),
     ),
+    roots: Type.Optional(Roots),
   },
   { ...strict, description: 'a Streamable HTTP upstream' },
 );
@@ -160,6 +167,12 @@ const ArgCondition = Type.Object(
       }),
     ),
     present: Type.Optional(Type.Boolean()),
+    shell: Type.Optional(
+      Type.Union([Type.Literal('unsafe'), Type.Literal('safe')], {
+        description:
+          'unsafe: holds when a string in the value has a shell metacharacter (; & | ` $ > < ( ) quotes, backslash, newline, control or look-alike characters); safe: when none has',
+      }),
+    ),
   },
   { ...strict, minProperties: 1 },
 );
@@ -234,6 +247,13 @@ export const PolicyV2Schema = Type.Object(
     results: Type.Optional(Results),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
+    roots: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Roots, {
+        additionalProperties: false,
+        description:
+          'roots by upstream name, for the -- COMMAND upstream (a servers: entry takes roots: itself)',
+      }),
+    ),
   },
   { ...strict, title: 'Portcullis policy, version 2' },
 );

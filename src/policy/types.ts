@@ -118,4 +118,12 @@ export interface CompiledPolicy {
   resultsFor(rule: string | null): ResultSettings;
   /** The agent whose key hashes to this hex digest, if any. */
   agentByKeySha256(hex: string): AgentConfig | undefined;
+  /** Normalised roots by upstream name (from `servers.X.roots` and the top-level `roots:`). */
+  readonly roots: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Null when the call's server has no roots or every path-like argument is inside one; otherwise why
+   * not, naming the argument. Checked before any rule: such a call is denied whatever the rules say.
+   * `granted`: roots from outside the policy (the command line), used when it gives this server none.
+   */
+  containment(call: Pick<Call, 'server' | 'args'>, granted?: readonly string[]): string | null;
 }

@@ -83,7 +83,10 @@ export class Confusables {
 function describe(kind: NamedKind, entries: readonly [string, Set<string>][]): string {
   const what = kind === 'tools' ? 'tool' : 'prompt';
   const listed = entries
-    .map(([server, spellings]) => `${[...spellings].map((n) => `"${visibleName(n)}"`).join(', ')} (upstream "${server}")`)
+    .map(
+      ([server, spellings]) =>
+        `${[...spellings].map((n) => `"${visibleName(n)}"`).join(', ')} (upstream "${server}")`,
+    )
     .join(', ');
   const same = new Set(entries.flatMap(([, s]) => [...s])).size === 1;
   return (

@@ -17,6 +17,8 @@ export interface GateDeps {
   audit: AuditSink;
   review: ReviewHandler;
   log(message: string): void;
+  /** Roots the command line grants, by upstream name (server-filesystem as `-- COMMAND`); the policy's win. */
+  roots?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
 export interface GateCall {
@@ -71,6 +73,12 @@ export class Gate {
       const reason = `the arguments are not valid Unicode: a lone UTF-16 surrogate at ${at}`;
       return this.refuse(base, call, reason, policy.sha256);
     }
+    // Outside the server's roots (a `..` in an argument no rule names): denied before any rule reads it.
+    const outside = policy.containment(
+      { server: call.server, args: call.args },
+      this.deps.roots?.[call.server],
+    );
+    if (outside !== null) return this.refuse(base, call, outside, policy.sha256);
 
     const decision = this.decide(policy, call, call.server);
     const written = await this.record({

@@ -4,6 +4,7 @@
 export { isLoopback } from '../util/index.js';
 export { Ambiguities, type Ambiguity } from './ambiguity.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
+export { commandRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {

@@ -16,8 +16,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
-import type { Confusables } from './confusables.js';
 import { Catalog } from './catalog.js';
+import type { Confusables } from './confusables.js';
 import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import { ListRouter, type RoutingTimings } from './lists.js';

@@ -121,12 +121,22 @@ function expectNoSecret(result: unknown, what: string): void {
 
 /** Denied by the policy, so the upstream never saw it. */
 function expectDenied(result: Record<string, unknown>, what: string): void {
-  const meta = (result._meta as Record<string, { decision?: string; rule?: string }> | undefined)?.[
-    'portcullis/decision'
-  ];
+  const meta = (
+    result._meta as Record<string, { decision?: string; rule?: string | null; reason?: string }> | undefined
+  )?.['portcullis/decision'];
   expect(meta?.decision, `${what}: ${text(result)}`).toBe('deny');
-  expect(meta?.rule, what).toMatch(/^no-secrets/);
+  // The server's directory is its root: a spelling that is no normal absolute path inside it is
+  // refused by containment before any rule; every other one must meet the policy's no-secrets rules.
+  if (meta?.rule === null) expect(meta.reason, what).toMatch(/^containment: argument /);
+  else expect(meta?.rule, what).toMatch(/^no-secrets/);
   expect(result.isError, what).toBe(true);
+}
+
+/** Denied by the no-secrets rules themselves: a normal absolute path inside the root. */
+function expectRuleDenied(result: Record<string, unknown>, what: string): void {
+  expectDenied(result, what);
+  const meta = (result._meta as Record<string, { rule?: string | null }>)['portcullis/decision'];
+  expect(meta?.rule, what).toMatch(/^no-secrets/);
 }
 
 async function call(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -141,6 +151,22 @@ describe('policies/filesystem.yml in front of server-filesystem', () => {
     expect(text(many)).toContain(README);
     const listing = await call('list_directory', { path: root });
     expect(text(listing)).toContain('[DIR] .ssh'); // the name of the directory, not what is in it
+  });
+
+  it('denies the secrets by the rules, not only by containment', async () => {
+    for (const spelling of [
+      `${root}/.env`,
+      `${root}/./.env/`,
+      `${root}/.ENV`,
+      `${root}/.ssh`,
+      `${root}/.SSH/ID_RSA`,
+    ]) {
+      expectRuleDenied(await call('read_text_file', { path: spelling }), spelling);
+      expectRuleDenied(
+        await call('read_multiple_files', { paths: [`${root}/app/README.md`, spelling] }),
+        spelling,
+      );
+    }
   });
 
   it('denies every spelling of a secret file to every tool that takes a path', async () => {
