@@ -162,7 +162,7 @@ describe('containment', () => {
     expect(errorsOf(`${server('[/a]')}roots: { f: [/b] }\n`)[0]).toMatch(/give them in one place/);
     expect(errorsOf(server('[/a]'))).toEqual([]);
     expect(
-      errorsOf('version: 2\nservers:\n  h: { url: "http://x/mcp", roots: [/srv] }\nrules: []\n'),
+      errorsOf('version: 2\nservers:\n  h: { url: "http://127.0.0.1:9/mcp", roots: [/srv] }\nrules: []\n'),
     ).toEqual([]);
   });
 });
