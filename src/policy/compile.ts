@@ -11,6 +11,7 @@ import type {
   CompiledPolicy,
   Decision,
   DecisionKind,
+  InputSchemaSettings,
   PolicyTestCase,
   SessionSettings,
   TraceStep,
@@ -31,6 +32,18 @@ export const DEFAULT_APPROVAL = {
  * bounds keep a 2-core, 24 GB machine alive under a session flood while serving dozens of agents.
  */
 export const DEFAULT_SESSIONS = { max: 64, maxPerAgent: 16, idleTimeoutMs: 30 * 60_000 } as const;
+
+/**
+ * Closed by default: a model is shown the schema, so a well-behaved agent's calls match it, and a
+ * refused call is a tool error the agent can correct. Only an uncompilable schema (the server's
+ * fault) is skipped, so that an exotic schema does not make its tool unusable.
+ */
+export const DEFAULT_INPUT_SCHEMA: InputSchemaSettings = {
+  check: true,
+  onMismatch: 'deny',
+  extraProperties: 'deny',
+  onInvalidSchema: 'skip',
+};
 
 /** The id a rule without one gets: its 1-based position. */
 export function generatedRuleId(index: number): string {
@@ -95,10 +108,20 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),
     audit: { redact: [...(doc.audit?.redact ?? [])] },
+    inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),
     ruleIds: rules.map((r) => r.id),
     ...decisions({ rules, agents, defaultDecision, sha256 }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
+  };
+}
+
+function inputSchemaSettings(doc: PolicyV2Doc['input_schema'] = {}): InputSchemaSettings {
+  return {
+    check: doc.check ?? DEFAULT_INPUT_SCHEMA.check,
+    onMismatch: doc.on_mismatch ?? DEFAULT_INPUT_SCHEMA.onMismatch,
+    extraProperties: doc.extra_properties ?? DEFAULT_INPUT_SCHEMA.extraProperties,
+    onInvalidSchema: doc.on_invalid_schema ?? DEFAULT_INPUT_SCHEMA.onInvalidSchema,
   };
 }
 

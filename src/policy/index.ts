@@ -1,5 +1,5 @@
 // The policy engine's public face: load, evaluate, explain, migrate. Pure: no I/O, no clock.
-export { DEFAULT_APPROVAL, DEFAULT_SESSIONS } from './compile.js';
+export { DEFAULT_APPROVAL, DEFAULT_INPUT_SCHEMA, DEFAULT_SESSIONS } from './compile.js';
 export { durationMs } from './duration.js';
 export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';
 export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256Hex } from './load.js';

@@ -79,6 +79,18 @@ export interface AuditSettings {
   redact: string[];
 }
 
+/** What the gate does with arguments the tool's own inputSchema refuses (see policy `input_schema`). */
+export interface InputSchemaSettings {
+  /** False: arguments are not checked against the schema at all. */
+  check: boolean;
+  /** Wrong types, missing required properties, anything else the schema itself refuses. */
+  onMismatch: 'deny' | 'review';
+  /** Properties a schema that declares its properties does not name (and does not allow by additionalProperties). */
+  extraProperties: 'deny' | 'review' | 'allow';
+  /** A schema that cannot be compiled: skip the check (warned once per definition) or deny the tool's calls. */
+  onInvalidSchema: 'skip' | 'deny';
+}
+
 export interface PolicyTestCase {
   name: string;
   call: Call;
@@ -97,6 +109,7 @@ export interface CompiledPolicy {
   readonly naming: NamingSettings;
   readonly sessions: SessionSettings;
   readonly audit: AuditSettings;
+  readonly inputSchema: InputSchemaSettings;
   readonly tests: readonly PolicyTestCase[];
   /** The ids of the rules in file order. */
   readonly ruleIds: readonly string[];

@@ -3,6 +3,7 @@
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { NamingSettings } from '../policy/index.js';
 import { Ambiguities, type NamedKind } from './ambiguity.js';
+import { type ToolInputSchema, toolInputSchema } from './arg-schema.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';
 
@@ -59,6 +60,8 @@ export class Catalog {
   private servers: readonly string[];
   private naming: NamingSettings;
   private readonly ambiguities: Ambiguities;
+  /** The inputSchema each upstream last listed per tool name, for the gate's argument check. */
+  private readonly inputSchemas = new Map<string, Map<string, ToolInputSchema | undefined>>();
 
   constructor(servers: readonly string[], naming: NamingSettings, ambiguities?: Ambiguities) {
     this.servers = servers;
@@ -72,6 +75,9 @@ export class Catalog {
     this.naming = naming;
     for (const byServer of this.seen.values()) {
       for (const server of [...byServer.keys()]) if (!servers.includes(server)) byServer.delete(server);
+    }
+    for (const server of [...this.inputSchemas.keys()]) {
+      if (!servers.includes(server)) this.inputSchemas.delete(server);
     }
   }
 
@@ -223,6 +229,28 @@ export class Catalog {
   /** The upstream was replaced or removed by the configuration: what it listed no longer counts. */
   forgetServer(server: string): void {
     for (const byServer of this.seen.values()) byServer.delete(server);
+    this.inputSchemas.delete(server);
+  }
+
+  /**
+   * Keeps the inputSchema of every tool in these list items (as the upstream sent them). The last
+   * listing wins: a call is checked against the definition the upstream offers now.
+   */
+  noteToolSchemas(server: string, items: readonly unknown[]): void {
+    let byName = this.inputSchemas.get(server);
+    if (!byName) {
+      byName = new Map();
+      this.inputSchemas.set(server, byName);
+    }
+    for (const item of items) {
+      const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
+      if (typeof name === 'string') byName.set(name, toolInputSchema(item));
+    }
+  }
+
+  /** The inputSchema the upstream last listed for this tool (its own name), if any. */
+  toolSchema(server: string, name: string): ToolInputSchema | undefined {
+    return this.inputSchemas.get(server)?.get(name);
   }
 
   isFresh(kind: ListKind, server: string): boolean {
