@@ -1,13 +1,17 @@
 // tools/call arguments checked against the tool's own inputSchema: real clients, the real proxy, a recording upstream.
 
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
 import { ArgumentSchemas, toolInputSchema } from '../../src/proxy/index.js';
 import { callsOf, resultText } from '../helpers/fixture-log.js';
-import { everythingServer } from '../helpers/peers.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
+import { everythingServer, FIXTURE } from '../helpers/peers.js';
 import { type FixtureProxy, httpClient, startFixtureProxy, startHttpProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 import { errorsOf, policyFrom } from '../policy/helpers.js';
 
 const SCHEMAS = {
@@ -340,5 +344,60 @@ describe('ArgumentSchemas, the validator cache', () => {
     const schemas = new ArgumentSchemas({ log: () => {} });
     expect(schemas.check('s', 't', undefined, {})?.kind).toBe('invalid');
     expect(schemas.check('s', 't', toolInputSchema({ inputSchema: 'object' }), {})?.kind).toBe('invalid');
+  });
+});
+
+describe('a definition that changes mid-session', () => {
+  it('is checked against the new schema once the upstream relists (the old validator is not reused)', async () => {
+    const { proxy, client } = await withProxy('');
+    try {
+      const extra = { message: 'hi', more: 1 };
+      expect(reasonOf(await call(client, 'typed', extra))).toContain('"more" at the top level');
+      // The fixture renames in place and sends list_changed: "typed" now lists the open schema.
+      await call(client, 'rename', { from: 'typed', to: 'retired' });
+      await call(client, 'rename', { from: 'open', to: 'typed' });
+      expect(resultText(await call(client, 'typed', extra))).toBe('fixture:typed:{"message":"hi","more":1}');
+      // And back: the closed schema again, from the cache under its own hash.
+      await call(client, 'rename', { from: 'typed', to: 'open' });
+      await call(client, 'rename', { from: 'retired', to: 'typed' });
+      expect(reasonOf(await call(client, 'typed', extra))).toContain('"more" at the top level');
+      expect(await callsOf(proxy.fixtureLog, 'typed')).toBe(1);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('two upstreams, names prefixed (the merged list)', () => {
+  it("checks each call against its own upstream's schema for the same tool name", async () => {
+    const logDir = tempDir('portcullis-fixture-').dir;
+    const server = (name: string, schema: unknown) => {
+      const env = {
+        FIXTURE_LOG: path.join(logDir, `${name}.jsonl`),
+        FIXTURE_NAME: name,
+        FIXTURE_EXTRA_TOOLS: 'lookup',
+        FIXTURE_TOOL_SCHEMAS: JSON.stringify({ lookup: schema }),
+      };
+      return `  ${name}: { command: node, args: [${JSON.stringify(FIXTURE)}], env: ${JSON.stringify(env)} }`;
+    };
+    const proxy = await startHttpProxy({
+      policy: `version: 2\nservers:\n${server('alpha', { type: 'object', properties: { id: { type: 'string' } } })}\n${server('beta', { type: 'object', properties: { id: { type: 'integer' } } })}\nrules:\n  - { match: "*", decision: allow }\n`,
+      upstreamTransport: inProcessFixtures(),
+    });
+    const client = await httpClient(proxy.url);
+    try {
+      await client.listTools();
+      expect(resultText(await call(client, 'alpha__lookup', { id: 'a1' }))).toBe('alpha:lookup:{"id":"a1"}');
+      expect(reasonOf(await call(client, 'beta__lookup', { id: 'a1' }))).toContain('at /id: must be integer');
+      expect(resultText(await call(client, 'beta__lookup', { id: 7 }))).toBe('beta:lookup:{"id":7}');
+      expect(reasonOf(await call(client, 'alpha__lookup', { id: 7 }))).toContain('at /id: must be string');
+      expect(await callsOf(path.join(logDir, 'alpha.jsonl'), 'lookup')).toBe(1);
+      expect(await callsOf(path.join(logDir, 'beta.jsonl'), 'lookup')).toBe(1);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await rm(logDir, { recursive: true, force: true });
+    }
   });
 });
