@@ -75,8 +75,8 @@ export class ArgumentSchemas {
         reason: `the inputSchema of tool "${tool}" cannot be compiled: ${compiled.error}`,
       };
     }
-    // No arguments at all is an empty object, as the SDK's servers read it.
-    const value = args ?? {};
+    // No arguments at all is an empty object, as the SDK's servers read it; `null` is not "none".
+    const value = args === undefined ? {} : args;
     if (!compiled.declared(value)) {
       return {
         kind: 'mismatch',

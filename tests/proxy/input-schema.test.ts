@@ -11,6 +11,7 @@ import { callsOf, resultText } from '../helpers/fixture-log.js';
 import { inProcessFixtures } from '../helpers/in-process.js';
 import { everythingServer, FIXTURE } from '../helpers/peers.js';
 import { type FixtureProxy, httpClient, startFixtureProxy, startHttpProxy } from '../helpers/proxy.js';
+import { openSession, post } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp.js';
 import { errorsOf, policyFrom } from '../policy/helpers.js';
 
@@ -399,5 +400,44 @@ describe('two upstreams, names prefixed (the merged list)', () => {
       await proxy.close();
       await rm(logDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('arguments that are not an object at all (a raw client)', () => {
+  it('are denied by the schema check; without it they reach the upstream', async () => {
+    const send = async (settings: string) => {
+      const { proxy, client } = await withProxy(settings);
+      try {
+        const session = await openSession(proxy.url);
+        const answers: { result?: Result; error?: unknown }[] = [];
+        for (const [id, args] of [
+          [1, [1, 2]],
+          [2, 'message'],
+          [3, 42],
+          [4, null],
+        ] as const) {
+          const { messages } = await post(proxy.url, session, {
+            jsonrpc: '2.0',
+            id,
+            method: 'tools/call',
+            params: { name: 'echo', arguments: args },
+          });
+          answers.push(messages.find((m) => m.id === id) as { result?: Result });
+        }
+        const records = (await queryAudit(proxy.app.audit.root, { tool: 'echo' })).records;
+        return { answers, executions: records.filter((r) => r.event === 'execution').length };
+      } finally {
+        await client.close();
+        await proxy.close();
+      }
+    };
+    const checked = await send('');
+    for (const answer of checked.answers) {
+      expect(answer.result?.isError, JSON.stringify(answer)).toBe(true);
+      expect(reasonOf(answer.result as Result)).toContain('at the top level: must be object');
+    }
+    expect(checked.executions).toBe(0);
+    // The control: the same calls with the check off were forwarded (the upstream's SDK refused them).
+    expect((await send('input_schema: { check: false }\n')).executions).toBe(4);
   });
 });
