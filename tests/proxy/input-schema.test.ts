@@ -131,6 +131,9 @@ describe('the default: check on, mismatch and extra properties denied', () => {
       /does not declare: "shell" at the top level/,
     );
     await expectRefused('nested', { target: { path: '/a', mode: 'SMUGGLED-VALUE' } }, /"mode" at \/target/);
+    // A key that differs only in case, or by a look-alike letter, is another key.
+    await expectRefused('typed', { message: 'hi', Message: 'SMUGGLED-VALUE' }, /"Message" at the top level/);
+    await expectRefused('typed', { message: 'hi', mеssage: 'SMUGGLED-VALUE' }, /does not declare/);
     await expectRefused(
       'nested',
       { target: { path: '/a' }, list: [{ id: 1 }, { id: 2, as: 'x' }] },
