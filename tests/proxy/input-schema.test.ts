@@ -344,6 +344,31 @@ describe('ArgumentSchemas, the validator cache', () => {
     expect(schemas.check('b', 't', b, { m: 'x' })).toBeUndefined();
   });
 
+  it('closes definitions reached by $ref, unless a $ref sits in an alternative (allOf would then refuse valid calls)', () => {
+    const schemas = new ArgumentSchemas({ log: () => {} });
+    const nested = toolInputSchema({
+      inputSchema: {
+        type: 'object',
+        properties: { item: { $ref: '#/$defs/Item' } },
+        $defs: { Item: { type: 'object', properties: { id: { type: 'integer' } } } },
+      },
+    });
+    expect(schemas.check('s', 'nested', nested, { item: { id: 1 } })).toBeUndefined();
+    expect(schemas.check('s', 'nested', nested, { item: { id: 1, sneaky: 2 } })).toMatchObject({
+      kind: 'extra',
+      reason: expect.stringContaining('"sneaky" at /item'),
+    });
+    const composed = toolInputSchema({
+      inputSchema: {
+        type: 'object',
+        allOf: [{ $ref: '#/definitions/base' }, { properties: { b: { type: 'string' } } }],
+        definitions: { base: { type: 'object', properties: { a: { type: 'string' } } } },
+      },
+    });
+    expect(schemas.check('s', 'composed', composed, { a: 'x', b: 'y' })).toBeUndefined();
+    expect(schemas.check('s', 'composed', composed, { a: 1 })?.kind).toBe('mismatch');
+  });
+
   it('calls a tool listed without a schema, or with one that is not an object, invalid (not a match)', () => {
     const schemas = new ArgumentSchemas({ log: () => {} });
     expect(schemas.check('s', 't', undefined, {})?.kind).toBe('invalid');
