@@ -109,8 +109,13 @@ export class Gate {
     try {
       finding = this.schemas.check(server, call.tool, call.inputSchema, call.args);
     } catch (error) {
-      // A validator that throws (it should not) judged nothing: treated like a schema that cannot compile.
-      finding = { kind: 'invalid', reason: `checking the arguments failed: ${errorText(error)}` };
+      // The schema compiled, so what made its validator throw (a stack overflow on deeply nested
+      // arguments) came with the call: such arguments are refused like a mismatch, never let through.
+      this.deps.log(`checking the arguments of tool "${call.tool}" failed: ${errorText(error)}`);
+      finding = {
+        kind: 'mismatch',
+        reason: `the arguments of tool "${call.tool}" could not be checked against its inputSchema`,
+      };
     }
     if (finding === undefined) return undefined;
     const action =
