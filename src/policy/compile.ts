@@ -12,6 +12,7 @@ import type {
   CompiledPolicy,
   Decision,
   DecisionKind,
+  InputSchemaSettings,
   PolicyTestCase,
   ResultSettings,
   SessionSettings,
@@ -45,6 +46,18 @@ export const DEFAULT_RESULTS: ResultSettings = { secrets: 'redact' };
 function resultSettings(doc: PolicyV2Doc['results'], fallback: ResultSettings): ResultSettings {
   return { secrets: doc?.secrets ?? fallback.secrets };
 }
+
+/**
+ * Closed by default: a model is shown the schema, so a well-behaved agent's calls match it, and a
+ * refused call is a tool error the agent can correct. Only an uncompilable schema (the server's
+ * fault) is skipped, so that an exotic schema does not make its tool unusable.
+ */
+export const DEFAULT_INPUT_SCHEMA: InputSchemaSettings = {
+  check: true,
+  onMismatch: 'deny',
+  extraProperties: 'deny',
+  onInvalidSchema: 'skip',
+};
 
 /** The id a rule without one gets: its 1-based position. */
 export function generatedRuleId(index: number): string {
@@ -118,6 +131,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
+    inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),
     ruleIds: rules.map((r) => r.id),
     ...decisions({ rules, agents, defaultDecision, sha256 }),
@@ -147,6 +161,15 @@ function rootsByServer(doc: PolicyV2Doc): Record<string, readonly string[]> {
   }
   for (const [name, list] of Object.entries(doc.roots ?? {})) add(name, list);
   return out;
+}
+
+function inputSchemaSettings(doc: PolicyV2Doc['input_schema'] = {}): InputSchemaSettings {
+  return {
+    check: doc.check ?? DEFAULT_INPUT_SCHEMA.check,
+    onMismatch: doc.on_mismatch ?? DEFAULT_INPUT_SCHEMA.onMismatch,
+    extraProperties: doc.extra_properties ?? DEFAULT_INPUT_SCHEMA.extraProperties,
+    onInvalidSchema: doc.on_invalid_schema ?? DEFAULT_INPUT_SCHEMA.onInvalidSchema,
+  };
 }
 
 function agentConfigs(docs: PolicyV2Doc['agents']): AgentConfig[] {

@@ -148,6 +148,36 @@ const Results = Type.Object(
   { ...strict, description: 'what is done with tool results before the client sees them' },
 );
 
+const InputSchema = Type.Object(
+  {
+    check: Type.Optional(
+      Type.Boolean({
+        description:
+          "check tools/call arguments against the tool's own inputSchema before the rules (default true)",
+      }),
+    ),
+    on_mismatch: Type.Optional(
+      Type.Union([Type.Literal('deny'), Type.Literal('review')], {
+        description:
+          'arguments the schema refuses (wrong type, missing required property): deny (default) or review',
+      }),
+    ),
+    extra_properties: Type.Optional(
+      Type.Union([Type.Literal('deny'), Type.Literal('review'), Type.Literal('allow')], {
+        description:
+          'a property the schema does not declare, where it declares properties and does not say additionalProperties: deny (default), review or allow',
+      }),
+    ),
+    on_invalid_schema: Type.Optional(
+      Type.Union([Type.Literal('skip'), Type.Literal('deny')], {
+        description:
+          'a tool whose inputSchema cannot be compiled: skip the check with a warning (default) or deny its calls',
+      }),
+    ),
+  },
+  { ...strict, description: "checking tools/call arguments against the tool's inputSchema" },
+);
+
 const JsonValue = Type.Unknown();
 const ArgCondition = Type.Object(
   {
@@ -245,6 +275,7 @@ export const PolicyV2Schema = Type.Object(
     sessions: Type.Optional(Sessions),
     audit: Type.Optional(Audit),
     results: Type.Optional(Results),
+    input_schema: Type.Optional(InputSchema),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
     roots: Type.Optional(

@@ -85,6 +85,18 @@ export interface ResultSettings {
   secrets: ResultSecretAction;
 }
 
+/** What the gate does with arguments the tool's own inputSchema refuses (see policy `input_schema`). */
+export interface InputSchemaSettings {
+  /** False: arguments are not checked against the schema at all. */
+  check: boolean;
+  /** Wrong types, missing required properties, anything else the schema itself refuses. */
+  onMismatch: 'deny' | 'review';
+  /** Properties a schema that declares its properties does not name (and does not allow by additionalProperties). */
+  extraProperties: 'deny' | 'review' | 'allow';
+  /** A schema that cannot be compiled: skip the check (warned once per definition) or deny the tool's calls. */
+  onInvalidSchema: 'skip' | 'deny';
+}
+
 export interface PolicyTestCase {
   name: string;
   call: Call;
@@ -105,6 +117,7 @@ export interface CompiledPolicy {
   readonly audit: AuditSettings;
   /** The policy-wide result settings (`results:`); a rule's own `results:` overrides them for its calls. */
   readonly results: ResultSettings;
+  readonly inputSchema: InputSchemaSettings;
   readonly tests: readonly PolicyTestCase[];
   /** The ids of the rules in file order. */
   readonly ruleIds: readonly string[];

@@ -3,6 +3,7 @@
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { NamingSettings } from '../policy/index.js';
 import { Ambiguities, type NamedKind } from './ambiguity.js';
+import { type ToolInputSchema, toolInputSchema } from './arg-schema.js';
 import type { Confusables } from './confusables.js';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'templates';
@@ -61,6 +62,8 @@ export class Catalog {
   private naming: NamingSettings;
   private readonly ambiguities: Ambiguities;
   private readonly confusables: Confusables | undefined;
+  /** The inputSchema each upstream last listed per tool name, for the gate's argument check. */
+  private readonly inputSchemas = new Map<string, Map<string, ToolInputSchema | undefined>>();
 
   constructor(
     servers: readonly string[],
@@ -80,6 +83,9 @@ export class Catalog {
     this.naming = naming;
     for (const byServer of this.seen.values()) {
       for (const server of [...byServer.keys()]) if (!servers.includes(server)) byServer.delete(server);
+    }
+    for (const server of [...this.inputSchemas.keys()]) {
+      if (!servers.includes(server)) this.inputSchemas.delete(server);
     }
   }
 
@@ -239,6 +245,28 @@ export class Catalog {
   /** The upstream was replaced or removed by the configuration: what it listed no longer counts. */
   forgetServer(server: string): void {
     for (const byServer of this.seen.values()) byServer.delete(server);
+    this.inputSchemas.delete(server);
+  }
+
+  /**
+   * Keeps the inputSchema of every tool in these list items (as the upstream sent them). The last
+   * listing wins: a call is checked against the definition the upstream offers now.
+   */
+  noteToolSchemas(server: string, items: readonly unknown[]): void {
+    let byName = this.inputSchemas.get(server);
+    if (!byName) {
+      byName = new Map();
+      this.inputSchemas.set(server, byName);
+    }
+    for (const item of items) {
+      const name = typeof item === 'object' && item !== null ? (item as { name?: unknown }).name : undefined;
+      if (typeof name === 'string') byName.set(name, toolInputSchema(item));
+    }
+  }
+
+  /** The inputSchema the upstream last listed for this tool (its own name), if any. */
+  toolSchema(server: string, name: string): ToolInputSchema | undefined {
+    return this.inputSchemas.get(server)?.get(name);
   }
 
   isFresh(kind: ListKind, server: string): boolean {

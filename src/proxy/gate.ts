@@ -5,6 +5,7 @@ import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js'
 import type { AuditEvent, AuditSink } from '../audit/index.js';
 import type { CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
+import { ArgumentSchemas, type SchemaFinding, type ToolInputSchema } from './arg-schema.js';
 import { errorText } from './errors.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
@@ -19,6 +20,8 @@ export interface GateDeps {
   log(message: string): void;
   /** Roots the command line grants, by upstream name (server-filesystem as `-- COMMAND`); the policy's win. */
   roots?: Readonly<Record<string, readonly string[]>> | undefined;
+  /** Compiled inputSchema validators; one per gate unless shared. */
+  schemas?: ArgumentSchemas | undefined;
 }
 
 export interface GateCall {
@@ -28,6 +31,8 @@ export interface GateCall {
   /** The tool name as the upstream lists it. */
   tool: string;
   args: unknown;
+  /** The inputSchema the upstream listed for the tool; undefined when it listed none. */
+  inputSchema?: ToolInputSchema | undefined;
   /** Why there is no server (ambiguous, upstream unavailable); the default is "not listed by any upstream". */
   unrouted?: string | undefined;
   /** Aborted when the client cancels the call or disconnects. */
@@ -48,9 +53,11 @@ type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: st
 
 export class Gate {
   private readonly deps: GateDeps;
+  private readonly schemas: ArgumentSchemas;
 
   constructor(deps: GateDeps) {
     this.deps = deps;
+    this.schemas = deps.schemas ?? new ArgumentSchemas({ log: deps.log });
   }
 
   /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
@@ -80,7 +87,11 @@ export class Gate {
     );
     if (outside !== null) return this.refuse(base, call, outside, policy.sha256);
 
-    const decision = this.decide(policy, call, call.server);
+    // Strict with what we judge: arguments outside the tool's own schema are refused before any
+    // rule reads them (a rule that looks at `path` must not be passed by a call that also says `file`).
+    const schema = this.schemaAction(policy, call, call.server);
+    if (schema?.action === 'deny') return this.refuse(base, call, schema.reason, policy.sha256);
+    const decision = withSchemaReview(this.decide(policy, call, call.server), schema);
     const written = await this.record({
       ...base,
       event: 'decision',
@@ -102,6 +113,33 @@ export class Gate {
     const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
     if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
     return this.reviewed(call, base, judged);
+  }
+
+  /** What the policy's `input_schema` settings make of the arguments; undefined: nothing to add. */
+  private schemaAction(policy: CompiledPolicy, call: GateCall, server: string): SchemaAction | undefined {
+    const settings = policy.inputSchema;
+    if (!settings.check) return undefined;
+    let finding: SchemaFinding | undefined;
+    try {
+      finding = this.schemas.check(server, call.tool, call.inputSchema, call.args);
+    } catch (error) {
+      // The schema compiled, so what made its validator throw (a stack overflow on deeply nested
+      // arguments) came with the call: such arguments are refused like a mismatch, never let through.
+      this.deps.log(`checking the arguments of tool "${call.tool}" failed: ${errorText(error)}`);
+      finding = {
+        kind: 'mismatch',
+        reason: `the arguments of tool "${call.tool}" could not be checked against its inputSchema`,
+      };
+    }
+    if (finding === undefined) return undefined;
+    const action =
+      finding.kind === 'mismatch'
+        ? settings.onMismatch
+        : finding.kind === 'extra'
+          ? settings.extraProperties
+          : settings.onInvalidSchema;
+    if (action === 'allow' || action === 'skip') return undefined;
+    return { action, reason: finding.reason };
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
@@ -268,6 +306,21 @@ export class Gate {
       return false;
     }
   }
+}
+
+interface SchemaAction {
+  action: 'deny' | 'review';
+  reason: string;
+}
+
+/**
+ * A schema finding that asks for review makes an allowed call reviewed and adds its reason to a
+ * reviewed one; a policy deny stays a deny (the stricter of the two wins).
+ */
+function withSchemaReview(decision: Decision, schema: SchemaAction | undefined): Decision {
+  if (schema?.action !== 'review' || decision.decision === 'deny') return decision;
+  if (decision.decision === 'review') return { ...decision, reason: `${decision.reason}; ${schema.reason}` };
+  return { decision: 'review', rule: null, reason: schema.reason, policySha256: decision.policySha256 };
 }
 
 /** Names a denial Portcullis made itself, before or beside any rule. */

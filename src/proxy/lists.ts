@@ -97,6 +97,7 @@ export class ListRouter {
       const items = result[spec.key];
       if (!Array.isArray(items)) return result;
       const names = namesOf(items, spec.field);
+      if (kind === 'tools') catalog.noteToolSchemas(single, items);
       // A first page without a next one is the whole list.
       if (params.cursor === undefined && result.nextCursor === undefined)
         catalog.replace(kind, single, names, generation);
@@ -112,6 +113,7 @@ export class ListRouter {
         const generation = catalog.generation(kind, server);
         try {
           const items = await this.fetchAll(kind, server, params, extra);
+          if (kind === 'tools') catalog.noteToolSchemas(server, items);
           catalog.replace(kind, server, namesOf(items, spec.field), generation);
           return { server, items };
         } catch (error) {
@@ -303,6 +305,7 @@ export class ListRouter {
       cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
       if (cursor === undefined) break;
     }
+    if (kind === 'tools') this.deps.catalog.noteToolSchemas(server, items);
     return namesOf(items, spec.field);
   }
 

@@ -126,6 +126,7 @@ export class DownstreamSession {
       gate: deps.gate,
       resolve: (exposed, extra) => this.listRouter.resolveName('tools', exposed, extra),
       confirm: (exposed, route) => this.listRouter.confirm('tools', exposed, route),
+      inputSchema: (route) => this.catalog.toolSchema(route.server, route.name),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
     };

@@ -1,6 +1,7 @@
 // A client's tools/call: resolve the name to the upstream that listed it, then hand the call to the gate.
 
 import { ErrorCode, type Result } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolInputSchema } from './arg-schema.js';
 import type { Route } from './catalog.js';
 import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
@@ -14,6 +15,8 @@ export interface ToolCallDeps {
   resolve(exposed: string, extra: Extra): Promise<Resolution>;
   /** Throws when the route no longer holds at forwarding time (the name became ambiguous or was unlisted). */
   confirm(exposed: string, route: Route): void;
+  /** The inputSchema the route's upstream listed for the tool, for the gate's argument check. */
+  inputSchema?(route: Route): ToolInputSchema | undefined;
   forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
   log(message: string): void;
 }
@@ -41,6 +44,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     server: route?.server,
     tool: route?.name ?? exposed,
     args: params.arguments,
+    inputSchema: route ? deps.inputSchema?.(route) : undefined,
     unrouted: resolution.kind === 'route' ? undefined : unroutedReason('tools', exposed, resolution),
     signal: extra.signal,
     progress:

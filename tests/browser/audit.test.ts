@@ -13,10 +13,12 @@ import { artifactsDir } from '../helpers/temp.js';
 const TOKEN = 'audit-e2e-token-0123456789abcdef';
 const SECRET = 'sk_live_BROWSERSECRET_777';
 const ARTIFACTS = artifactsDir();
+// get-sum's schema does not declare api_key: the check would deny it before the rule this test reads.
 const POLICY = `version: 2
 default: deny
 servers:
 ${everythingServer('everything')}
+input_schema: { extra_properties: allow }
 rules:
   - id: echo-is-fine
     match: echo

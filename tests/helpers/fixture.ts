@@ -6,6 +6,7 @@
 // FIXTURE_TOOL_PREFIX: put in front of every built-in tool name, so two fixtures can share only chosen names.
 // FIXTURE_EXTRA_TOOLS: comma-separated extra tool names; each answers `<FIXTURE_NAME>:<tool>:<arguments JSON>`.
 // FIXTURE_PROMPTS: comma-separated prompt names; turns on the prompts capability.
+// FIXTURE_TOOL_SCHEMAS: JSON object of extra tool name to the inputSchema it lists (default { type: object }).
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
 
 import { appendFileSync } from 'node:fs';
@@ -48,6 +49,10 @@ export function fixtureServer(host: FixtureHost): Server {
   const prefix = env.FIXTURE_TOOL_PREFIX ?? '';
   const listOf = (value: string | undefined) => (value ?? '').split(',').filter(Boolean);
   const prompts = listOf(env.FIXTURE_PROMPTS);
+  const extraSchemas = JSON.parse(env.FIXTURE_TOOL_SCHEMAS ?? '{}') as Record<
+    string,
+    { type: 'object'; [key: string]: unknown }
+  >;
 
   const server = new Server(
     { name: 'fixture', version: '1.0.0' },
@@ -119,7 +124,7 @@ export function fixtureServer(host: FixtureHost): Server {
       listOf(env.FIXTURE_EXTRA_TOOLS).map((name) => ({
         name,
         kind: 'extra',
-        inputSchema: { type: 'object' as const },
+        inputSchema: extraSchemas[name] ?? { type: 'object' as const },
       })),
     );
 
