@@ -1,9 +1,10 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
 import { LRUCache } from 'lru-cache';
+import { type AccessDefaults, accessDecisions, asResourceRule, ruleKind } from './access.js';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
-import type { PolicyV2Doc } from './schema.js';
+import type { PolicyV2Doc, RuleDoc } from './schema.js';
 import type {
   AgentConfig,
   ApprovalSettings,
@@ -82,7 +83,14 @@ class RuleIndex {
 
 /** Turns a validated version 2 document into the policy the proxy evaluates calls against. */
 export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy {
-  const rules = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
+  const compiled = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
+  // Rule ids and positions count every rule; each kind is decided by its own rules only.
+  const ofKind = (kind: string) => compiled.filter((_, i) => ruleKind(doc.rules[i] as RuleDoc) === kind);
+  const rules = ofKind('tool');
+  const accessDefaults: AccessDefaults = {
+    resource: doc.default_resources ?? 'allow',
+    prompt: doc.default_prompts ?? 'allow',
+  };
   const agents = agentConfigs(doc.agents);
   const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
   const defaultDecision = doc.default ?? 'deny';
@@ -96,8 +104,15 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     sessions: sessionSettings(doc.sessions),
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     tests: testCases(doc.tests),
-    ruleIds: rules.map((r) => r.id),
+    ruleIds: compiled.map((r) => r.id),
+    accessDefaults,
     ...decisions({ rules, agents, defaultDecision, sha256 }),
+    ...accessDecisions({
+      rules: { resource: ofKind('resource').map(asResourceRule), prompt: ofKind('prompt') },
+      defaults: accessDefaults,
+      trustOf: (agent) => agents.find((a) => a.id === agent)?.trust,
+      sha256,
+    }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
   };
 }
@@ -237,13 +252,15 @@ function decisions(inputs: DecisionInputs): Pick<CompiledPolicy, 'evaluate' | 'a
 function applicableRules(rules: readonly CompiledRule[]): (subject: Subject) => readonly CompiledRule[] {
   const index = new RuleIndex(rules);
   const cache = new LRUCache<string, readonly CompiledRule[]>({ max: CACHE_LIMIT });
+  // The index holds file positions; tool rules are a subset of the file's rules.
+  const byIndex = new Map(rules.map((rule) => [rule.index, rule]));
   return (subject) => {
     const key = JSON.stringify([subject.tool.toLowerCase(), subject.server, subject.agent, subject.trust]);
     let found = cache.get(key);
     if (!found) {
       found = index
         .candidates(subject.tool)
-        .map((i) => rules[i] as CompiledRule)
+        .map((i) => byIndex.get(i) as CompiledRule)
         .filter((rule) => identityMismatch(rule, subject) === null);
       cache.set(key, found);
     }

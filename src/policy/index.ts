@@ -7,3 +7,4 @@ export { migrateV1 } from './migrate.js';
 export { type PolicyTestResult, runPolicyTests } from './run-tests.js';
 export { publishedSchema } from './schema.js';
 export * from './types.js';
+export { MAX_URI_LENGTH, type NormalUri, normalizeResourceUri } from './uris.js';

@@ -17,6 +17,7 @@ import {
   ServerSchema,
 } from './schema.js';
 import type { CompiledPolicy } from './types.js';
+import { normalizeUriGlob } from './uris.js';
 
 export interface PolicyProblem {
   file: string;
@@ -276,7 +277,8 @@ function redactProblems(doc: PolicyV2Doc, problems: Problems): void {
 /** Checks every rule; returns the rule ids (for the tests' `rule:`). */
 function ruleProblems(doc: PolicyV2Doc, problems: Problems): Map<string, number> {
   const ids = new Map<string, number>();
-  let catchAll: number | null = null;
+  // A catch-all hides later rules of its own kind only: tools, resources and prompts are decided apart.
+  const catchAll = new Map<string, number>();
   doc.rules.forEach((rule, i) => {
     const at: Key[] = ['rules', i];
     const id = rule.id ?? generatedRuleId(i);
@@ -300,17 +302,39 @@ function ruleProblems(doc: PolicyV2Doc, problems: Problems): Map<string, number>
       if (typeof path === 'string') problems.path([...at, 'cap', 'arg'], `rules[${i}].cap.arg: ${path}`);
     }
     for (const [text, cond] of Object.entries(rule.args ?? {})) argProblems(text, cond, at, i, problems);
-    if (catchAll !== null) {
-      problems.path(at, `rules[${i}] can never match: rules[${catchAll}] before it matches every call`, {
+    const kind = rule.kind ?? 'tool';
+    if (kind !== 'tool') accessRuleProblems(rule, at, i, problems);
+    const earlier = catchAll.get(kind);
+    if (earlier !== undefined) {
+      problems.path(at, `rules[${i}] can never match: rules[${earlier}] before it matches every call`, {
         severity: 'warning',
       });
     }
-    if (catchAll === null && matchesEveryCall(rule)) catchAll = i;
+    if (earlier === undefined && matchesEveryCall(rule)) catchAll.set(kind, i);
   });
   return ids;
 }
 
 type RuleDoc = PolicyV2Doc['rules'][number];
+
+/** Resources and prompts have no arguments to read, and their globs must say which scheme they mean. */
+function accessRuleProblems(rule: RuleDoc, at: Key[], i: number, problems: Problems): void {
+  for (const field of ['ops', 'args', 'cap', 'cap_cents'] as const) {
+    if (rule[field] !== undefined)
+      problems.path(
+        [...at, field],
+        `rules[${i}].${field}: a kind: ${rule.kind} rule has no arguments to read`,
+      );
+  }
+  if (rule.kind !== 'resource') return;
+  asList(rule.match).forEach((glob, j) => {
+    if (normalizeUriGlob(glob) === null)
+      problems.path(
+        typeof rule.match === 'string' ? [...at, 'match'] : [...at, 'match', j],
+        `rules[${i}].match: resource glob "${glob}" must start with a scheme such as file: (or be * or **)`,
+      );
+  });
+}
 
 function matchesEveryCall(rule: RuleDoc): boolean {
   return (

@@ -20,6 +20,27 @@ export interface Call {
   args?: unknown;
 }
 
+/** What resource and prompt rules govern: a resource by its URI, a prompt by its name. */
+export type AccessKind = 'resource' | 'prompt';
+
+/** One resources/read, resources/subscribe or prompts/get as the gate sees it (names never prefixed). */
+export interface Access {
+  kind: AccessKind;
+  /** The resource URI as the client sent it (normalised by the engine), or the prompt name. */
+  name: string;
+  server?: string | undefined;
+  agent?: string | undefined;
+  trust?: Trust | undefined;
+}
+
+/** A resource template (resources/templates/list) for one server and agent. */
+export interface TemplateAccess {
+  template: string;
+  server?: string | undefined;
+  agent?: string | undefined;
+  trust?: Trust | undefined;
+}
+
 /** One step of an explanation: a rule that was looked at and why it did or did not decide. */
 export interface TraceStep {
   rule: string;
@@ -106,6 +127,15 @@ export interface CompiledPolicy {
    * such tools are hidden from tools/list.
    */
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
+  /** What resources and prompts no rule of their kind matches get. */
+  readonly accessDefaults: Readonly<Record<AccessKind, 'allow' | 'deny'>>;
+  /**
+   * A resource or prompt decision: allow or deny (a review rule denies: reads are not queued). A
+   * denied one is hidden from its list, since no arguments can change the answer.
+   */
+  evaluateAccess(access: Access): Decision;
+  /** True when every URI the template can expand to is denied: it is hidden from resources/templates/list. */
+  hidesTemplate(template: TemplateAccess): boolean;
   /** The agent whose key hashes to this hex digest, if any. */
   agentByKeySha256(hex: string): AgentConfig | undefined;
 }
