@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/index.js';
-import type { CompiledPolicy, Decision } from '../policy/index.js';
+import type { AccessKind, CompiledPolicy, Decision } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
-import { errorText } from './errors.js';
+import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
@@ -33,6 +33,20 @@ export interface GateCall {
   progress?: ((message: string) => void) | undefined;
   /** Sends the call upstream with these arguments and returns the upstream's result untouched. */
   forward(args: unknown): Promise<Result>;
+}
+
+/** One resources/read, resources/subscribe or prompts/get, routed to the upstream that listed it. */
+export interface AccessCall {
+  kind: AccessKind;
+  method: 'resources/read' | 'resources/subscribe' | 'prompts/get';
+  agent: string;
+  server: string;
+  /** The resource URI as the client sent it, or the prompt name as the upstream lists it. */
+  name: string;
+  /** A prompt's arguments, for the audit record. */
+  args?: unknown;
+  /** Sends the request upstream unchanged and returns the upstream's result untouched. */
+  forward(): Promise<Result>;
 }
 
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
@@ -88,6 +102,56 @@ export class Gate {
     }
     if (decision.decision === 'allow') return this.execute(call, call.args, base, undefined);
     return this.reviewed(call, base, decision);
+  }
+
+  /**
+   * A resource read or subscription, or a prompt: decided by the policy's resource and prompt rules,
+   * recorded before anything is forwarded (no record, no call), then refused with a JSON-RPC error
+   * (these methods have no tool-error result) or forwarded.
+   */
+  async access(call: AccessCall): Promise<Result> {
+    const base: CallBase = {
+      correlation_id: randomUUID(),
+      agent: call.agent,
+      server: call.server,
+      tool: null,
+    };
+    const subject = { method: call.method, [call.kind]: call.name };
+    const policy = this.deps.policy();
+    let decision: Decision;
+    try {
+      decision = policy.evaluateAccess({
+        kind: call.kind,
+        name: call.name,
+        server: call.server,
+        agent: call.agent,
+      });
+    } catch (error) {
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
+      decision = {
+        decision: 'deny',
+        rule: null,
+        reason: 'policy evaluation failed',
+        policySha256: policy.sha256,
+      };
+    }
+    const written = await this.record({
+      ...base,
+      ...subject,
+      event: 'decision',
+      decision: decision.decision,
+      rule: decision.rule,
+      reason: decision.reason,
+      policy_sha256: decision.policySha256,
+      ...(call.args !== undefined && { args: call.args }),
+    });
+    const ctx = { decision, correlationId: base.correlation_id };
+    if (decision.decision !== 'allow') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    if (!written) {
+      const reason = `the audit log cannot be written, so the ${call.method} was not forwarded`;
+      throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
+    }
+    return this.execute({ forward: () => call.forward() }, undefined, { ...base, ...subject }, undefined);
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
@@ -160,7 +224,7 @@ export class Gate {
   }
 
   private async execute(
-    call: GateCall,
+    call: Pick<GateCall, 'forward'>,
     args: unknown,
     base: CallBase,
     approvalId: string | undefined,
@@ -244,6 +308,12 @@ function meta(decision: string, reason: string, d: Denial): Record<string, unkno
     correlation_id: d.correlationId,
     ...(d.approvalId !== undefined && { approval_id: d.approvalId }),
   };
+}
+
+/** The error a client gets for a resource or prompt request that was not forwarded. */
+function accessDenied(reason: string, d: Denial): RpcError {
+  const text = denied(reason, d).content[0] as { text: string };
+  return new RpcError(ACCESS_DENIED, text.text, { [DECISION_META_KEY]: meta('deny', reason, d) });
 }
 
 /** The result a client gets for a call that did not run: a tool error naming the rule and its reason. */

@@ -6,6 +6,7 @@ export { Ambiguities, type Ambiguity } from './ambiguity.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
+  ACCESS_DENIED,
   errorText,
   PolicyLoadError,
   ProxyError,
@@ -14,7 +15,7 @@ export {
   toRpcError,
   UpstreamConfigError,
 } from './errors.js';
-export { DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
+export { type AccessCall, DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   HttpEndpoint,
