@@ -1,6 +1,6 @@
 // resources/read, resources/subscribe and prompts/get through the gate: denied ones never reach the upstream and are hidden from lists.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -185,6 +185,33 @@ rules:
     } finally {
       await closed.close();
       await open.close();
+    }
+  });
+});
+
+describe('an audit log that cannot be written', () => {
+  it('forwards no read and no prompt: no record, no call', async () => {
+    const failing = await startFixtureProxy({
+      policy: 'version: 2\nrules:\n  - { kind: resource, match: "**", decision: allow }\n',
+      upstream: 'in-process',
+      env: FIXTURE_ENV,
+    });
+    const c = await httpClient(failing.url);
+    const auditDir = path.join(failing.dataDir, 'audit');
+    try {
+      // Tests run as root, so permissions would not stop the write: take the directory away instead.
+      await rename(auditDir, `${auditDir}.moved`);
+      await writeFile(auditDir, 'not a directory');
+      const error = await refusal(c.readResource({ uri: 'file:///srv/readme' }));
+      expect(error.message).toContain('audit log cannot be written');
+      await refusal(c.getPrompt({ name: 'greet' }));
+      const log = await fixtureLog(failing.fixtureLog);
+      expect(log.filter((e) => e.method === 'resources/read' || e.method === 'prompts/get')).toEqual([]);
+      await rm(auditDir);
+      await rename(`${auditDir}.moved`, auditDir);
+    } finally {
+      await c.close();
+      await failing.close();
     }
   });
 });
