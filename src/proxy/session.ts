@@ -272,12 +272,12 @@ export class DownstreamSession {
     return changed;
   }
 
-  /** The policy changed: hidden tools, naming and upstreams may all differ now. */
+  /** The policy changed: hidden tools, resources and prompts, naming and upstreams may all differ now. */
   async policyChanged(): Promise<void> {
     if (!this.init || this.closed) return;
-    const upstreamsChanged = await this.reconcile();
+    await this.reconcile();
     this.notifyClient('notifications/tools/list_changed');
-    if (upstreamsChanged) this.notifyOtherLists();
+    this.notifyOtherLists();
   }
 
   private reconnected(upstream: UpstreamConnection): void {

@@ -7,7 +7,10 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_DENIED, DECISION_META_KEY } from '../../src/proxy/index.js';
 import { fixtureLog } from '../helpers/fixture-log.js';
-import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
+import { inProcessFixtures } from '../helpers/in-process.js';
+import { FIXTURE } from '../helpers/peers.js';
+import { type FixtureProxy, httpClient, startFixtureProxy, startHttpProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/temp.js';
 
 const POLICY = `version: 2
 default: deny
@@ -53,7 +56,11 @@ async function refusal(request: Promise<unknown>): Promise<McpError> {
 }
 
 async function auditRecords(): Promise<Record<string, unknown>[]> {
-  const text = await readFile(path.join(proxy.dataDir, 'audit', 'audit-000001.jsonl'), 'utf8');
+  return auditOf(proxy.dataDir);
+}
+
+async function auditOf(dataDir: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path.join(dataDir, 'audit', 'audit-000001.jsonl'), 'utf8');
   return text
     .split('\n')
     .filter(Boolean)
@@ -212,6 +219,50 @@ describe('an audit log that cannot be written', () => {
     } finally {
       await c.close();
       await failing.close();
+    }
+  });
+});
+
+describe('two upstreams', () => {
+  it('judges prompts by the upstream’s own name and server, and resources by their owner', async () => {
+    const dir = tempDir('portcullis-res-').dir;
+    const logOf = (name: string) => path.join(dir, `${name}.jsonl`);
+    const server = (name: string) =>
+      `  ${name}: { command: node, args: [${JSON.stringify(FIXTURE)}], env: { FIXTURE_NAME: ${name}, FIXTURE_LOG: ${JSON.stringify(logOf(name))}, FIXTURE_PROMPTS: greet, FIXTURE_RESOURCES: "test://${name}/doc" } }`;
+    const two = await startHttpProxy({
+      policy: `version: 2
+servers:
+${server('a')}
+${server('b')}
+rules:
+  - { id: no-b-greet, kind: prompt, server: b, match: greet, decision: deny }
+  - { id: no-b-docs, kind: resource, server: b, match: "**", decision: deny }
+  - { match: "*", decision: allow }
+`,
+      upstreamTransport: inProcessFixtures(),
+    });
+    const c = await httpClient(two.url);
+    try {
+      expect((await c.listPrompts()).prompts.map((p) => p.name)).toEqual(['a__greet']);
+      expect((await c.listResources()).resources.map((r) => r.uri)).toEqual(['test://a/doc']);
+      expect(JSON.stringify((await c.getPrompt({ name: 'a__greet' })).messages)).toContain('a:greet');
+      expect((await refusal(c.getPrompt({ name: 'b__greet' }))).message).toContain('no-b-greet');
+      expect((await c.readResource({ uri: 'test://a/doc' })).contents).toHaveLength(1);
+      expect((await refusal(c.readResource({ uri: 'test://b/doc' }))).message).toContain('no-b-docs');
+      const b = await fixtureLog(logOf('b'));
+      expect(b.filter((e) => e.method === 'prompts/get' || e.method === 'resources/read')).toEqual([]);
+      const a = await fixtureLog(logOf('a'));
+      expect(a.filter((e) => e.method === 'prompts/get').map((e) => e.name)).toEqual(['greet']);
+      const records = await auditOf(two.dataDir);
+      expect(records.find((r) => r.prompt === 'greet' && r.server === 'b')).toMatchObject({
+        event: 'decision',
+        decision: 'deny',
+        rule: 'no-b-greet',
+      });
+    } finally {
+      await c.close();
+      await two.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
