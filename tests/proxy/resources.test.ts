@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_DENIED, DECISION_META_KEY } from '../../src/proxy/index.js';
 import { fixtureLog } from '../helpers/fixture-log.js';
 import { inProcessFixtures } from '../helpers/in-process.js';
-import { FIXTURE } from '../helpers/peers.js';
+import { everythingServer, FIXTURE } from '../helpers/peers.js';
 import { type FixtureProxy, httpClient, startFixtureProxy, startHttpProxy } from '../helpers/proxy.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -263,6 +263,51 @@ rules:
       await c.close();
       await two.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('server-everything behind resource and prompt rules', () => {
+  it('hides and refuses what the rules deny, and serves the rest', async () => {
+    const everything = await startHttpProxy({
+      policy: `version: 2
+servers:
+${everythingServer('everything')}
+rules:
+  - { id: no-startup, kind: resource, match: "demo://resource/static/document/startup.md", decision: deny }
+  - { id: no-blobs, kind: resource, match: "demo://resource/dynamic/blob/**", decision: deny }
+  - { id: no-args-prompt, kind: prompt, match: args-prompt, decision: deny }
+  - { match: "*", decision: allow }
+`,
+    });
+    const c = await httpClient(everything.url);
+    try {
+      const uris = (await c.listResources()).resources.map((r) => r.uri);
+      expect(uris).toContain('demo://resource/static/document/features.md');
+      expect(uris).not.toContain('demo://resource/static/document/startup.md');
+      const templates = (await c.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+      expect(templates).toEqual(['demo://resource/dynamic/text/{resourceId}']);
+      const prompts = (await c.listPrompts()).prompts.map((p) => p.name);
+      expect(prompts).toContain('simple-prompt');
+      expect(prompts).not.toContain('args-prompt');
+
+      for (const uri of [
+        'demo://resource/static/document/startup.md',
+        'DEMO://resource/static/document/./startup.md',
+        'demo://resource/static/document/features.md/../startup.md',
+        'demo://resource/static/document/%73tartup.md',
+        'demo://resource/dynamic/blob/1',
+      ]) {
+        expect((await refusal(c.readResource({ uri }))).code, uri).toBe(ACCESS_DENIED);
+      }
+      expect((await c.readResource({ uri: 'demo://resource/dynamic/text/1' })).contents).toHaveLength(1);
+      expect(
+        (await refusal(c.getPrompt({ name: 'args-prompt', arguments: { city: 'Paris' } }))).message,
+      ).toContain('no-args-prompt');
+      expect((await c.getPrompt({ name: 'simple-prompt' })).messages.length).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+      await everything.close();
     }
   });
 });
