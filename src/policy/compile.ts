@@ -151,7 +151,8 @@ function testCases(docs: PolicyV2Doc['tests']): PolicyTestCase[] {
   return (docs ?? []).map((t) => ({
     name: t.name,
     call: {
-      tool: t.call.tool,
+      // Validation gave a test exactly one of tool, resource and prompt.
+      tool: t.call.tool ?? '',
       server: t.call.server,
       agent: t.call.agent,
       trust: t.call.trust,
@@ -159,7 +160,15 @@ function testCases(docs: PolicyV2Doc['tests']): PolicyTestCase[] {
     },
     expect: t.expect,
     ...(t.rule === undefined ? {} : { rule: t.rule }),
+    ...testAccess(t.call),
   }));
+}
+
+function testAccess(call: NonNullable<PolicyV2Doc['tests']>[number]['call']): Partial<PolicyTestCase> {
+  const who = { server: call.server, agent: call.agent, trust: call.trust };
+  if (call.resource !== undefined) return { access: { kind: 'resource', name: call.resource, ...who } };
+  if (call.prompt !== undefined) return { access: { kind: 'prompt', name: call.prompt, ...who } };
+  return {};
 }
 
 interface DecisionInputs {

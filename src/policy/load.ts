@@ -219,6 +219,11 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
       problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
     }
+    const what = (['tool', 'resource', 'prompt'] as const).filter((k) => test.call[k] !== undefined);
+    if (what.length !== 1)
+      problems.path(['tests', i, 'call'], `tests[${i}].call: give exactly one of tool, resource, prompt`);
+    else if (what[0] !== 'tool' && test.call.args !== undefined)
+      problems.path(['tests', i, 'call', 'args'], `tests[${i}].call.args: only a tool call has arguments`);
   });
 }
 

@@ -11,7 +11,7 @@ export interface PolicyTestResult {
 
 export function runPolicyTests(policy: CompiledPolicy): PolicyTestResult[] {
   return policy.tests.map((test) => {
-    const decision = policy.evaluate(test.call);
+    const decision = test.access ? policy.evaluateAccess(test.access) : policy.evaluate(test.call);
     let failure: string | null = null;
     if (decision.decision !== test.expect) {
       failure = `expected ${test.expect}, got ${decision.decision} (rule ${decision.rule ?? 'default'}: ${decision.reason})`;

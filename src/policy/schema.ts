@@ -174,7 +174,13 @@ const Rule = Type.Object(
 
 const TestCall = Type.Object(
   {
-    tool: Type.String({ minLength: 1 }),
+    tool: Type.Optional(Type.String({ minLength: 1 })),
+    resource: Type.Optional(
+      Type.String({ minLength: 1, description: 'instead of tool: a resources/read of this URI' }),
+    ),
+    prompt: Type.Optional(
+      Type.String({ minLength: 1, description: 'instead of tool: a prompts/get of this prompt name' }),
+    ),
     server: Type.Optional(Type.String()),
     agent: Type.Optional(Type.String()),
     trust: Type.Optional(TrustLevel),

@@ -106,6 +106,8 @@ export interface PolicyTestCase {
   expect: DecisionKind;
   /** Optional: the rule id that must decide (null = the default). */
   rule?: string | null | undefined;
+  /** Set for a test of a resource or a prompt (`call.tool` is then empty and unused). */
+  access?: Access | undefined;
 }
 
 /** A loaded, validated and compiled policy. Immutable; a reload builds a new one. */

@@ -1,6 +1,6 @@
 // kind: resource and kind: prompt rules: URI normalisation, first match, defaults, hidden templates, load checks.
 import { describe, expect, it } from 'vitest';
-import { normalizeResourceUri } from '../../src/policy/index.js';
+import { normalizeResourceUri, runPolicyTests } from '../../src/policy/index.js';
 import { errorsOf, policyFrom } from './helpers.js';
 
 const POLICY = `version: 2
@@ -168,5 +168,38 @@ rules:
 `);
     expect(p.evaluate({ tool: 'x' }).decision).toBe('allow');
     expect(p.evaluateAccess({ kind: 'resource', name: 'a://b' }).decision).toBe('deny');
+  });
+});
+
+describe('inline tests of resources and prompts', () => {
+  it('runs tests with resource: and prompt: instead of tool:', () => {
+    const p = policyFrom(`${POLICY}tests:
+  - { name: shadow, call: { resource: "file:///etc/../etc/shadow" }, expect: deny, rule: no-etc }
+  - { name: pub, call: { resource: "file:///srv/pub/a" }, expect: allow, rule: pub }
+  - { name: admin, call: { prompt: admin-reset }, expect: deny, rule: no-admin }
+  - { name: wrong, call: { prompt: greet }, expect: deny }
+  - { name: tool, call: { tool: admin-reset }, expect: allow, rule: tools }
+`);
+    const results = runPolicyTests(p).map((r) => [r.test.name, r.passed]);
+    expect(results).toEqual([
+      ['shadow', true],
+      ['pub', true],
+      ['admin', true],
+      ['wrong', false],
+      ['tool', true],
+    ]);
+  });
+
+  it('needs exactly one of tool, resource and prompt, and arguments only for a tool', () => {
+    const errors = errorsOf(`version: 2
+rules: []
+tests:
+  - { name: none, call: { server: a }, expect: deny }
+  - { name: two, call: { tool: x, prompt: y }, expect: deny }
+  - { name: args, call: { prompt: y, args: { a: 1 } }, expect: deny }
+`).join('\n');
+    expect(errors).toContain('tests[0].call: give exactly one of tool, resource, prompt');
+    expect(errors).toContain('tests[1].call: give exactly one');
+    expect(errors).toContain('tests[2].call.args: only a tool call has arguments');
   });
 });
