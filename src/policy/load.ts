@@ -5,7 +5,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
 import { durationMs } from './duration.js';
-import { asList, globProblem } from './glob.js';
+import { asList, globProblem, literalPrefix } from './glob.js';
 import { migrateV1 } from './migrate.js';
 import { looksLikePathGlob, pathGlobProblem } from './path-globs.js';
 import { parsePath } from './paths.js';
@@ -17,7 +17,7 @@ import {
   ServerSchema,
 } from './schema.js';
 import type { CompiledPolicy } from './types.js';
-import { normalizeUriGlob } from './uris.js';
+import { normalizeResourceUri, normalizeUriGlob } from './uris.js';
 
 export interface PolicyProblem {
   file: string;
@@ -331,12 +331,40 @@ function accessRuleProblems(rule: RuleDoc, at: Key[], i: number, problems: Probl
         `rules[${i}].${field}: a kind: ${rule.kind} rule has no arguments to read`,
       );
   }
+  if (rule.decision === 'review')
+    problems.path(
+      [...at, 'decision'],
+      `rules[${i}]: review is not available for ${rule.kind}s, so it denies`,
+      {
+        severity: 'warning',
+      },
+    );
   if (rule.kind !== 'resource') return;
   asList(rule.match).forEach((glob, j) => {
-    if (normalizeUriGlob(glob) === null)
+    const where = typeof rule.match === 'string' ? [...at, 'match'] : [...at, 'match', j];
+    const normal = normalizeUriGlob(glob);
+    if (normal === null) {
       problems.path(
-        typeof rule.match === 'string' ? [...at, 'match'] : [...at, 'match', j],
+        where,
         `rules[${i}].match: resource glob "${glob}" must start with a scheme such as file: (or be * or **)`,
+      );
+      return;
+    }
+    // URIs are matched in their normalised spelling: a glob in another spelling can never match.
+    // The literal part is checked up to its last `/` (`file:///a/.*` is a fine glob for dot files).
+    const literal = literalPrefix(normal);
+    const checked = literal === normal ? normal : literal.slice(0, literal.lastIndexOf('/') + 1);
+    const read = checked.includes(':') ? normalizeResourceUri(checked) : null;
+    const dotted = /\/\.\.?(\/|$)/.test(normal.slice(normal.indexOf(':') + 1).replace(/^\/\//, ''));
+    if ((read && (!read.ok || read.uri !== checked)) || dotted)
+      problems.path(
+        where,
+        `rules[${i}].match: resource glob "${glob}" can never match: URIs are matched normalised` +
+          (read?.ok && read.uri !== checked
+            ? ` (as "${read.uri}")`
+            : read && !read.ok
+              ? `, and this one ${read.problem}`
+              : ' (no . or .. segments)'),
       );
   });
 }

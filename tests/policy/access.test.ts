@@ -1,6 +1,6 @@
 // kind: resource and kind: prompt rules: URI normalisation, first match, defaults, hidden templates, load checks.
 import { describe, expect, it } from 'vitest';
-import { normalizeResourceUri, runPolicyTests } from '../../src/policy/index.js';
+import { loadPolicy, normalizeResourceUri, runPolicyTests } from '../../src/policy/index.js';
 import { errorsOf, policyFrom } from './helpers.js';
 
 const POLICY = `version: 2
@@ -152,6 +152,30 @@ rules:
     expect(errors.join('\n')).toContain('must start with a scheme');
     expect(errors.join('\n')).toContain('rules[1].args: a kind: prompt rule has no arguments to read');
     expect(errors.join('\n')).toContain('rules[2].cap_cents');
+  });
+
+  it('refuses resource globs in a spelling no normalised URI has, and warns that review denies', () => {
+    const errors = errorsOf(`version: 2
+rules:
+  - { kind: resource, match: "file:///etc/../etc/shadow", decision: deny }
+  - { kind: resource, match: "file:///%65tc/**", decision: deny }
+  - { kind: resource, match: "file:///srv/./**", decision: deny }
+  - { kind: resource, match: "file:///a%2Fb", decision: deny }
+  - { kind: resource, match: "file:///a%3F*", decision: deny }
+  - { kind: resource, match: "FILE:///ok/**", decision: deny }
+`).join('\n');
+    expect(errors).toContain('rules[0].match: resource glob "file:///etc/../etc/shadow" can never match');
+    expect(errors).toContain('(as "file:///etc/shadow")');
+    expect(errors).toContain('rules[1].match');
+    expect(errors).toContain('rules[2].match');
+    expect(errors).toContain('rules[3].match');
+    expect(errors).not.toContain('rules[4]');
+    expect(errors).not.toContain('rules[5]');
+    const loaded = loadPolicy(
+      'version: 2\nrules:\n  - { kind: prompt, match: x, decision: review }\n',
+      't.yml',
+    );
+    expect(loaded.warnings.map((w) => w.message).join('\n')).toContain('review is not available for prompts');
   });
 
   it('refuses an unknown kind and accepts kind: tool as the default', () => {
