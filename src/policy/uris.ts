@@ -50,9 +50,16 @@ export function normalizeResourceUri(value: unknown): NormalUri {
   const end = rest.search(/[?#]/);
   const hier = end === -1 ? rest : rest.slice(0, end);
   const tail = end === -1 ? '' : rest.slice(end);
+  const lowerScheme = (scheme[1] as string).toLowerCase();
+  // RFC 8089: file:/etc/x is file:///etc/x; a relative file path means whatever the server's directory is.
+  const isFile = lowerScheme === 'file';
+  if (isFile && !hier.startsWith('/')) return refuse('is a relative file: URI');
+  if (/(^|[/?#&=;])\.\.?([/?#&;]|$)/.test(tail.slice(1)))
+    return refuse('has a "." or ".." segment in its query or fragment');
   let authority = '';
   let path = hier;
-  if (hier.startsWith('//')) {
+  const hasAuthority = hier.startsWith('//');
+  if (hasAuthority) {
     const slash = hier.indexOf('/', 2);
     authority = slash === -1 ? hier.slice(2) : hier.slice(2, slash);
     path = slash === -1 ? '' : hier.slice(slash);
@@ -60,12 +67,11 @@ export function normalizeResourceUri(value: unknown): NormalUri {
     const at = authority.lastIndexOf('@');
     authority = authority.slice(0, at + 1) + authority.slice(at + 1).toLowerCase();
     // file://localhost/etc is file:///etc (RFC 8089).
-    if (scheme[1]?.toLowerCase() === 'file' && authority === 'localhost') authority = '';
+    if (isFile && authority === 'localhost') authority = '';
   }
   const resolved = resolveSegments(path);
   if (resolved === null) return refuse('has a ".." segment above the root');
-  const lowerScheme = (scheme[1] as string).toLowerCase();
-  const prefix = hier.startsWith('//') ? `${lowerScheme}://${authority}` : `${lowerScheme}:`;
+  const prefix = hasAuthority || isFile ? `${lowerScheme}://${authority}` : `${lowerScheme}:`;
   return { ok: true, uri: `${prefix}${resolved}${tail}` };
 }
 

@@ -29,6 +29,9 @@ describe('normalizeResourceUri', () => {
     ['file:///srv/pub/.', 'file:///srv/pub/'],
     ['test://static/resource/1', 'test://static/resource/1'],
     ['urn:a:b', 'urn:a:b'],
+    ['file:/etc/passwd', 'file:///etc/passwd'],
+    ['file:/etc/../srv/x', 'file:///srv/x'],
+    ['http://h/a?q=1#frag', 'http://h/a?q=1#frag'],
   ])('%s -> %s', (input, output) => {
     expect(normalizeResourceUri(input)).toEqual({ ok: true, uri: output });
   });
@@ -48,6 +51,9 @@ describe('normalizeResourceUri', () => {
     ['full-width solidus', 'file:///etc\uff0fpasswd'],
     ['zero-width space', 'file:///e\u200btc/passwd'],
     ['not a string', 42],
+    ['relative file URI', 'file:etc/passwd'],
+    ['dot-dot in the fragment', 'file:///srv/pub/x#/../../../etc/shadow'],
+    ['dot-dot in the query', 'file:///srv/pub/x?/../../etc/shadow'],
   ])('refuses %s', (_label, input) => {
     expect(normalizeResourceUri(input).ok).toBe(false);
   });
@@ -67,6 +73,9 @@ describe('resource and prompt decisions', () => {
       'file://localhost/etc/shadow',
       'file:////etc/shadow',
       'file:///etc%2Fshadow',
+      'file:/etc/shadow',
+      'file:/srv/../etc/shadow',
+      'file:///srv/pub/a#/../../../etc/shadow',
     ]) {
       expect(read(uri).decision, uri).toBe('deny');
     }

@@ -91,6 +91,8 @@ describe('resources', () => {
       'file://localhost/etc/shadow',
       'file:///etc//./shadow',
       'file:///etc\\shadow',
+      'file:/etc/shadow',
+      'file:///srv/readme#/../../etc/shadow',
     ];
     for (const uri of spellings) {
       const error = await refusal(client.readResource({ uri }));
