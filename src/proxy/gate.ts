@@ -118,23 +118,7 @@ export class Gate {
     };
     const subject = { method: call.method, [call.kind]: call.name };
     const policy = this.deps.policy();
-    let decision: Decision;
-    try {
-      decision = policy.evaluateAccess({
-        kind: call.kind,
-        name: call.name,
-        server: call.server,
-        agent: call.agent,
-      });
-    } catch (error) {
-      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
-      decision = {
-        decision: 'deny',
-        rule: null,
-        reason: 'policy evaluation failed',
-        policySha256: policy.sha256,
-      };
-    }
+    const decision = this.decideAccess(policy, call);
     const written = await this.record({
       ...base,
       ...subject,
@@ -152,6 +136,32 @@ export class Gate {
       throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
     }
     return this.execute({ forward: () => call.forward() }, undefined, { ...base, ...subject }, undefined);
+  }
+
+  /** Like decide(): text that is not Unicode and an engine that throws both deny. */
+  private decideAccess(policy: CompiledPolicy, call: AccessCall): Decision {
+    const deny = (reason: string): Decision => ({
+      decision: 'deny',
+      rule: null,
+      reason,
+      policySha256: policy.sha256,
+    });
+    // As for tools: text that is not Unicode is never forwarded (see call()).
+    if (findLoneSurrogate([call.name, call.args]) !== null)
+      return deny(
+        `the ${call.kind === 'prompt' ? 'prompt name or arguments are' : 'URI is'} not valid Unicode`,
+      );
+    try {
+      return policy.evaluateAccess({
+        kind: call.kind,
+        name: call.name,
+        server: call.server,
+        agent: call.agent,
+      });
+    } catch (error) {
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
+      return deny('policy evaluation failed');
+    }
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */

@@ -142,6 +142,12 @@ describe('prompts', () => {
     expect(await received('prompts/get')).toEqual(['greet']);
   });
 
+  it('refuses prompt arguments that are not valid Unicode', async () => {
+    const error = await refusal(client.getPrompt({ name: 'greet', arguments: { a: '\ud800' } }));
+    expect(error.message).toContain('not valid Unicode');
+    expect(await received('prompts/get')).toEqual(['greet']);
+  });
+
   it('hides a denied prompt from prompts/list', async () => {
     expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['greet']);
   });
