@@ -88,6 +88,19 @@ export interface DecisionAuditEvent extends AuditEvent {
   args?: unknown;
 }
 
+/**
+ * A policy decision on a resources/read, resources/subscribe or prompts/get (src/proxy/gate.ts):
+ * `tool` is null, `method` names the request and `resource` (the URI as sent) or `prompt` (the
+ * upstream's name) what it asked for; `args` are a prompt's arguments. Its `execution` record
+ * carries the same three fields.
+ */
+export interface AccessDecisionAuditEvent extends DecisionAuditEvent {
+  tool: null;
+  method: 'resources/read' | 'resources/subscribe' | 'prompts/get';
+  resource?: string | undefined;
+  prompt?: string | undefined;
+}
+
 /** Where one approval request stands, as the approval queue and the gate record it. */
 export type ApprovalAuditStatus =
   | 'pending'

@@ -105,4 +105,7 @@ const EXTRA_KEYS = [
   'signal',
   'problem',
   'correlation_id',
+  'method',
+  'resource',
+  'prompt',
 ] as const;

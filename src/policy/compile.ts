@@ -1,10 +1,11 @@
 // Turns a validated version 2 document into a CompiledPolicy: rules indexed by the literal prefix of their tool glob.
 import { LRUCache } from 'lru-cache';
+import { type AccessDefaults, accessDecisions, asResourceRule, ruleKind } from './access.js';
 import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
-import type { PolicyV2Doc } from './schema.js';
+import type { PolicyV2Doc, RuleDoc } from './schema.js';
 import type {
   AgentConfig,
   ApprovalSettings,
@@ -109,7 +110,14 @@ class RuleIndex {
 
 /** Turns a validated version 2 document into the policy the proxy evaluates calls against. */
 export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy {
-  const rules = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
+  const compiled = doc.rules.map((r, i) => compileRule(r, i, r.id ?? generatedRuleId(i)));
+  // Rule ids and positions count every rule; each kind is decided by its own rules only.
+  const ofKind = (kind: string) => compiled.filter((_, i) => ruleKind(doc.rules[i] as RuleDoc) === kind);
+  const rules = ofKind('tool');
+  const accessDefaults: AccessDefaults = {
+    resource: doc.default_resources ?? 'allow',
+    prompt: doc.default_prompts ?? 'allow',
+  };
   const agents = agentConfigs(doc.agents);
   const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
   const defaultDecision = doc.default ?? 'deny';
@@ -133,8 +141,15 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
     inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),
-    ruleIds: rules.map((r) => r.id),
+    ruleIds: compiled.map((r) => r.id),
+    accessDefaults,
     ...decisions({ rules, agents, defaultDecision, sha256 }),
+    ...accessDecisions({
+      rules: { resource: ofKind('resource').map(asResourceRule), prompt: ofKind('prompt') },
+      defaults: accessDefaults,
+      trustOf: (agent) => agents.find((a) => a.id === agent)?.trust,
+      sha256,
+    }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
     roots,
     containment(call, fallback) {
@@ -206,7 +221,8 @@ function testCases(docs: PolicyV2Doc['tests']): PolicyTestCase[] {
   return (docs ?? []).map((t) => ({
     name: t.name,
     call: {
-      tool: t.call.tool,
+      // Validation gave a test exactly one of tool, resource and prompt.
+      tool: t.call.tool ?? '',
       server: t.call.server,
       agent: t.call.agent,
       trust: t.call.trust,
@@ -214,7 +230,15 @@ function testCases(docs: PolicyV2Doc['tests']): PolicyTestCase[] {
     },
     expect: t.expect,
     ...(t.rule === undefined ? {} : { rule: t.rule }),
+    ...testAccess(t.call),
   }));
+}
+
+function testAccess(call: NonNullable<PolicyV2Doc['tests']>[number]['call']): Partial<PolicyTestCase> {
+  const who = { server: call.server, agent: call.agent, trust: call.trust };
+  if (call.resource !== undefined) return { access: { kind: 'resource', name: call.resource, ...who } };
+  if (call.prompt !== undefined) return { access: { kind: 'prompt', name: call.prompt, ...who } };
+  return {};
 }
 
 interface DecisionInputs {
@@ -307,13 +331,15 @@ function decisions(inputs: DecisionInputs): Pick<CompiledPolicy, 'evaluate' | 'a
 function applicableRules(rules: readonly CompiledRule[]): (subject: Subject) => readonly CompiledRule[] {
   const index = new RuleIndex(rules);
   const cache = new LRUCache<string, readonly CompiledRule[]>({ max: CACHE_LIMIT });
+  // The index holds file positions; tool rules are a subset of the file's rules.
+  const byIndex = new Map(rules.map((rule) => [rule.index, rule]));
   return (subject) => {
     const key = JSON.stringify([subject.tool.toLowerCase(), subject.server, subject.agent, subject.trust]);
     let found = cache.get(key);
     if (!found) {
       found = index
         .candidates(subject.tool)
-        .map((i) => rules[i] as CompiledRule)
+        .map((i) => byIndex.get(i) as CompiledRule)
         .filter((rule) => identityMismatch(rule, subject) === null);
       cache.set(key, found);
     }

@@ -9,3 +9,4 @@ export { type PolicyTestResult, runPolicyTests } from './run-tests.js';
 export { publishedSchema } from './schema.js';
 export { remotePlainHttpHost } from './transport.js';
 export * from './types.js';
+export { MAX_URI_LENGTH, type NormalUri, normalizeResourceUri } from './uris.js';

@@ -6,7 +6,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument }
 import { compilePolicy, generatedRuleId } from './compile.js';
 import { filesystemDirectories, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
-import { asList, globProblem } from './glob.js';
+import { asList, globProblem, literalPrefix } from './glob.js';
 import { migrateV1 } from './migrate.js';
 import { looksLikePathGlob, pathGlobProblem } from './path-globs.js';
 import { parsePath } from './paths.js';
@@ -19,6 +19,7 @@ import {
 } from './schema.js';
 import { hostIsLiteral, remotePlainHttpHost } from './transport.js';
 import type { CompiledPolicy } from './types.js';
+import { normalizeResourceUri, normalizeUriGlob } from './uris.js';
 
 export interface PolicyProblem {
   file: string;
@@ -225,6 +226,11 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
       problems.path(['tests', i, 'rule'], `tests[${i}]: no rule has the id "${test.rule}"`);
     }
+    const what = (['tool', 'resource', 'prompt'] as const).filter((k) => test.call[k] !== undefined);
+    if (what.length !== 1)
+      problems.path(['tests', i, 'call'], `tests[${i}].call: give exactly one of tool, resource, prompt`);
+    else if (what[0] !== 'tool' && test.call.args !== undefined)
+      problems.path(['tests', i, 'call', 'args'], `tests[${i}].call.args: only a tool call has arguments`);
   });
 }
 
@@ -392,7 +398,8 @@ function redactProblems(doc: PolicyV2Doc, problems: Problems): void {
 /** Checks every rule; returns the rule ids (for the tests' `rule:`). */
 function ruleProblems(doc: PolicyV2Doc, problems: Problems): Map<string, number> {
   const ids = new Map<string, number>();
-  let catchAll: number | null = null;
+  // A catch-all hides later rules of its own kind only: tools, resources and prompts are decided apart.
+  const catchAll = new Map<string, number>();
   doc.rules.forEach((rule, i) => {
     const at: Key[] = ['rules', i];
     const id = rule.id ?? generatedRuleId(i);
@@ -416,17 +423,67 @@ function ruleProblems(doc: PolicyV2Doc, problems: Problems): Map<string, number>
       if (typeof path === 'string') problems.path([...at, 'cap', 'arg'], `rules[${i}].cap.arg: ${path}`);
     }
     for (const [text, cond] of Object.entries(rule.args ?? {})) argProblems(text, cond, at, i, problems);
-    if (catchAll !== null) {
-      problems.path(at, `rules[${i}] can never match: rules[${catchAll}] before it matches every call`, {
+    const kind = rule.kind ?? 'tool';
+    if (kind !== 'tool') accessRuleProblems(rule, at, i, problems);
+    const earlier = catchAll.get(kind);
+    if (earlier !== undefined) {
+      problems.path(at, `rules[${i}] can never match: rules[${earlier}] before it matches every call`, {
         severity: 'warning',
       });
     }
-    if (catchAll === null && matchesEveryCall(rule)) catchAll = i;
+    if (earlier === undefined && matchesEveryCall(rule)) catchAll.set(kind, i);
   });
   return ids;
 }
 
 type RuleDoc = PolicyV2Doc['rules'][number];
+
+/** Resources and prompts have no arguments to read, and their globs must say which scheme they mean. */
+function accessRuleProblems(rule: RuleDoc, at: Key[], i: number, problems: Problems): void {
+  for (const field of ['ops', 'args', 'cap', 'cap_cents'] as const) {
+    if (rule[field] !== undefined)
+      problems.path(
+        [...at, field],
+        `rules[${i}].${field}: a kind: ${rule.kind} rule has no arguments to read`,
+      );
+  }
+  if (rule.decision === 'review')
+    problems.path(
+      [...at, 'decision'],
+      `rules[${i}]: review is not available for ${rule.kind}s, so it denies`,
+      {
+        severity: 'warning',
+      },
+    );
+  if (rule.kind !== 'resource') return;
+  asList(rule.match).forEach((glob, j) => {
+    const where = typeof rule.match === 'string' ? [...at, 'match'] : [...at, 'match', j];
+    const normal = normalizeUriGlob(glob);
+    if (normal === null) {
+      problems.path(
+        where,
+        `rules[${i}].match: resource glob "${glob}" must start with a scheme such as file: (or be * or **)`,
+      );
+      return;
+    }
+    // URIs are matched in their normalised spelling: a glob in another spelling can never match.
+    // The literal part is checked up to its last `/` (`file:///a/.*` is a fine glob for dot files).
+    const literal = literalPrefix(normal);
+    const checked = literal === normal ? normal : literal.slice(0, literal.lastIndexOf('/') + 1);
+    const read = checked.includes(':') ? normalizeResourceUri(checked) : null;
+    const dotted = /\/\.\.?(\/|$)/.test(normal.slice(normal.indexOf(':') + 1).replace(/^\/\//, ''));
+    if ((read && (!read.ok || read.uri !== checked)) || dotted)
+      problems.path(
+        where,
+        `rules[${i}].match: resource glob "${glob}" can never match: URIs are matched normalised` +
+          (read?.ok && read.uri !== checked
+            ? ` (as "${read.uri}")`
+            : read && !read.ok
+              ? `, and this one ${read.problem}`
+              : ' (no . or .. segments)'),
+      );
+  });
+}
 
 function matchesEveryCall(rule: RuleDoc): boolean {
   return (

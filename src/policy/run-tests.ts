@@ -11,12 +11,14 @@ export interface PolicyTestResult {
 
 export function runPolicyTests(policy: CompiledPolicy): PolicyTestResult[] {
   return policy.tests.map((test) => {
-    // As in the gate: a call outside its server's roots is denied before any rule.
-    const outside = policy.containment(test.call);
+    // As in the gate: a tool call outside its server's roots is denied before any rule.
+    const outside = test.access ? null : policy.containment(test.call);
     const decision: Decision =
-      outside === null
-        ? policy.evaluate(test.call)
-        : { decision: 'deny', rule: null, reason: outside, policySha256: policy.sha256 };
+      outside !== null
+        ? { decision: 'deny', rule: null, reason: outside, policySha256: policy.sha256 }
+        : test.access
+          ? policy.evaluateAccess(test.access)
+          : policy.evaluate(test.call);
     let failure: string | null = null;
     if (decision.decision !== test.expect) {
       failure = `expected ${test.expect}, got ${decision.decision} (rule ${decision.rule ?? 'default'}: ${decision.reason})`;

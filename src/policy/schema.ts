@@ -219,10 +219,18 @@ const Cap = Type.Object(
   strict,
 );
 
+const RuleKind = Type.Union([Type.Literal('tool'), Type.Literal('resource'), Type.Literal('prompt')], {
+  description:
+    'what the rule governs: tool (tools/call, the default), resource (resources/read and subscribe; match is a URI glob) or prompt (prompts/get; match is a prompt name glob)',
+});
+const AccessDefault = (description: string) =>
+  Type.Union([Type.Literal('allow'), Type.Literal('deny')], { description });
+
 const Rule = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' })),
     match: Globs,
+    kind: Type.Optional(RuleKind),
     server: Type.Optional(Globs),
     agent: Type.Optional(Globs),
     trust_at_least: Type.Optional(TrustLevel),
@@ -240,7 +248,13 @@ const Rule = Type.Object(
 
 const TestCall = Type.Object(
   {
-    tool: Type.String({ minLength: 1 }),
+    tool: Type.Optional(Type.String({ minLength: 1 })),
+    resource: Type.Optional(
+      Type.String({ minLength: 1, description: 'instead of tool: a resources/read of this URI' }),
+    ),
+    prompt: Type.Optional(
+      Type.String({ minLength: 1, description: 'instead of tool: a prompts/get of this prompt name' }),
+    ),
     server: Type.Optional(Type.String()),
     agent: Type.Optional(Type.String()),
     trust: Type.Optional(TrustLevel),
@@ -264,6 +278,12 @@ export const PolicyV2Schema = Type.Object(
     $schema: Type.Optional(Type.String()),
     version: Type.Literal(2),
     default: Type.Optional(Type.Union([Type.Literal('deny'), Type.Literal('review')])),
+    default_resources: Type.Optional(
+      AccessDefault('resources no kind: resource rule matches: allow (the default) or deny'),
+    ),
+    default_prompts: Type.Optional(
+      AccessDefault('prompts no kind: prompt rule matches: allow (the default) or deny'),
+    ),
     servers: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), ServerSchema, {
         additionalProperties: false,

@@ -21,6 +21,27 @@ export interface Call {
   args?: unknown;
 }
 
+/** What resource and prompt rules govern: a resource by its URI, a prompt by its name. */
+export type AccessKind = 'resource' | 'prompt';
+
+/** One resources/read, resources/subscribe or prompts/get as the gate sees it (names never prefixed). */
+export interface Access {
+  kind: AccessKind;
+  /** The resource URI as the client sent it (normalised by the engine), or the prompt name. */
+  name: string;
+  server?: string | undefined;
+  agent?: string | undefined;
+  trust?: Trust | undefined;
+}
+
+/** A resource template (resources/templates/list) for one server and agent. */
+export interface TemplateAccess {
+  template: string;
+  server?: string | undefined;
+  agent?: string | undefined;
+  trust?: Trust | undefined;
+}
+
 /** One step of an explanation: a rule that was looked at and why it did or did not decide. */
 export interface TraceStep {
   rule: string;
@@ -103,6 +124,8 @@ export interface PolicyTestCase {
   expect: DecisionKind;
   /** Optional: the rule id that must decide (null = the default). */
   rule?: string | null | undefined;
+  /** Set for a test of a resource or a prompt (`call.tool` is then empty and unused). */
+  access?: Access | undefined;
 }
 
 /** A loaded, validated and compiled policy. Immutable; a reload builds a new one. */
@@ -129,6 +152,15 @@ export interface CompiledPolicy {
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
   /** The result settings for a call the rule `rule` decided (null: the default decided). */
   resultsFor(rule: string | null): ResultSettings;
+  /** What resources and prompts no rule of their kind matches get. */
+  readonly accessDefaults: Readonly<Record<AccessKind, 'allow' | 'deny'>>;
+  /**
+   * A resource or prompt decision: allow or deny (a review rule denies: reads are not queued). A
+   * denied one is hidden from its list, since no arguments can change the answer.
+   */
+  evaluateAccess(access: Access): Decision;
+  /** True when every URI the template can expand to is denied: it is hidden from resources/templates/list. */
+  hidesTemplate(template: TemplateAccess): boolean;
   /** The agent whose key hashes to this hex digest, if any. */
   agentByKeySha256(hex: string): AgentConfig | undefined;
   /** Normalised roots by upstream name (from `servers.X.roots` and the top-level `roots:`). */

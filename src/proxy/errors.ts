@@ -38,6 +38,12 @@ export class PolicyLoadError extends ProxyError {
 export const RESOURCE_NOT_FOUND = -32002;
 
 /**
+ * Portcullis's code for a resources/read, resources/subscribe or prompts/get the policy denied (an
+ * implementation-defined server error: MCP names none); its data carries the decision.
+ */
+export const ACCESS_DENIED = -32003;
+
+/**
  * An error to send back over JSON-RPC as is. The SDK sends `message` verbatim, so unlike McpError
  * (whose message carries an "MCP error N: " prefix) it can be rethrown without double prefixes.
  */

@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/index.js';
-import type { CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
+import type { AccessKind, CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
 import { ArgumentSchemas, type SchemaFinding, type ToolInputSchema } from './arg-schema.js';
-import { errorText } from './errors.js';
+import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
 
@@ -41,6 +41,20 @@ export interface GateCall {
   progress?: ((message: string) => void) | undefined;
   /** Sends the call upstream with these arguments and returns the upstream's result untouched. */
   forward(args: unknown): Promise<Result>;
+}
+
+/** One resources/read, resources/subscribe or prompts/get, routed to the upstream that listed it. */
+export interface AccessCall {
+  kind: AccessKind;
+  method: 'resources/read' | 'resources/subscribe' | 'prompts/get';
+  agent: string;
+  server: string;
+  /** The resource URI as the client sent it, or the prompt name as the upstream lists it. */
+  name: string;
+  /** A prompt's arguments, for the audit record. */
+  args?: unknown;
+  /** Sends the request upstream unchanged and returns the upstream's result untouched. */
+  forward(): Promise<Result>;
 }
 
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
@@ -142,6 +156,75 @@ export class Gate {
     return { action, reason: finding.reason };
   }
 
+  /**
+   * A resource read or subscription, or a prompt: decided by the policy's resource and prompt rules,
+   * recorded before anything is forwarded (no record, no call), then refused with a JSON-RPC error
+   * (these methods have no tool-error result) or forwarded.
+   */
+  async access(call: AccessCall): Promise<Result> {
+    const base: CallBase = {
+      correlation_id: randomUUID(),
+      agent: call.agent,
+      server: call.server,
+      tool: null,
+    };
+    const subject = { method: call.method, [call.kind]: call.name };
+    const policy = this.deps.policy();
+    const decision = this.decideAccess(policy, call);
+    const written = await this.record({
+      ...base,
+      ...subject,
+      event: 'decision',
+      decision: decision.decision,
+      rule: decision.rule,
+      reason: decision.reason,
+      policy_sha256: decision.policySha256,
+      ...(call.args !== undefined && { args: call.args }),
+    });
+    const ctx = { decision, correlationId: base.correlation_id };
+    if (decision.decision !== 'allow') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    if (!written) {
+      const reason = `the audit log cannot be written, so the ${call.method} was not forwarded`;
+      throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
+    }
+    // Results of resource reads and prompts are scanned and their findings audited, but passed as they
+    // are: masking or blocking them (results.secrets) covers tool results only so far.
+    const judged = { ...decision, results: 'allow' as const };
+    return this.execute(
+      { forward: () => call.forward() },
+      undefined,
+      { ...base, ...subject },
+      judged,
+      undefined,
+    );
+  }
+
+  /** Like decide(): text that is not Unicode and an engine that throws both deny. */
+  private decideAccess(policy: CompiledPolicy, call: AccessCall): Decision {
+    const deny = (reason: string): Decision => ({
+      decision: 'deny',
+      rule: null,
+      reason,
+      policySha256: policy.sha256,
+    });
+    // As for tools: text that is not Unicode is never forwarded (see call()).
+    if (findLoneSurrogate([call.name, call.args]) !== null)
+      return deny(
+        `the ${call.kind === 'prompt' ? 'prompt name or arguments are' : 'URI is'} not valid Unicode`,
+      );
+    try {
+      return policy.evaluateAccess({
+        kind: call.kind,
+        name: call.name,
+        server: call.server,
+        agent: call.agent,
+      });
+    } catch (error) {
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
+      return deny('policy evaluation failed');
+    }
+  }
+
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
   private decide(policy: CompiledPolicy, call: GateCall, server: string): Decision {
     try {
@@ -212,7 +295,7 @@ export class Gate {
   }
 
   private async execute(
-    call: GateCall,
+    call: Pick<GateCall, 'forward'>,
     args: unknown,
     base: CallBase,
     decision: Judged,
@@ -356,6 +439,12 @@ function blocked(reason: string, d: Denial): CallToolResult {
     isError: true,
     _meta: { [DECISION_META_KEY]: meta('block', reason, d) },
   };
+}
+
+/** The error a client gets for a resource or prompt request that was not forwarded. */
+function accessDenied(reason: string, d: Denial): RpcError {
+  const text = denied(reason, d).content[0] as { text: string };
+  return new RpcError(ACCESS_DENIED, text.text, { [DECISION_META_KEY]: meta('deny', reason, d) });
 }
 
 /** The result a client gets for a call that did not run: a tool error naming the rule and its reason. */

@@ -9,6 +9,7 @@ export { commandRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
+  ACCESS_DENIED,
   errorText,
   PolicyLoadError,
   ProxyError,
@@ -17,7 +18,7 @@ export {
   toRpcError,
   UpstreamConfigError,
 } from './errors.js';
-export { DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
+export { type AccessCall, DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   HttpEndpoint,

@@ -338,16 +338,33 @@ export class ListRouter {
     return caps === undefined ? capability === 'tools' : caps[capability] !== undefined;
   }
 
-  /** The items of one upstream's list as the client should see them: renamed, ambiguous and always-denied tools left out. */
+  /** The items of one upstream's list as the client should see them: renamed, ambiguous and always-denied items left out. */
   private shown(kind: ListKind, server: string, items: readonly unknown[]): unknown[] {
-    if (kind !== 'tools' && kind !== 'prompts') return [...items];
-    const catalog = this.deps.catalog;
     const policy = this.deps.policy();
+    const agent = this.deps.agent;
+    // A resource or template the policy denies whatever is asked is not offered at all.
+    if (kind === 'resources')
+      return items.filter(
+        (item) =>
+          !isObject(item) ||
+          !isString(item.uri) ||
+          policy.evaluateAccess({ kind: 'resource', name: item.uri, server, agent }).decision === 'allow',
+      );
+    if (kind === 'templates')
+      return items.filter(
+        (item) =>
+          !isObject(item) ||
+          !isString(item.uriTemplate) ||
+          !policy.hidesTemplate({ template: item.uriTemplate, server, agent }),
+      );
+    const catalog = this.deps.catalog;
     const shown = items.filter((item): item is Params & { name: string } => {
       if (!isObject(item) || !isString(item.name)) return false;
       if (catalog.isAmbiguous(kind, item.name)) return false;
-      // A tool the policy denies whatever the arguments is not offered at all.
-      return !(kind === 'tools' && policy.alwaysDenies({ tool: item.name, server, agent: this.deps.agent }));
+      // A tool the policy denies whatever the arguments is not offered at all; a prompt has no arguments that count.
+      if (kind === 'prompts')
+        return policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent }).decision === 'allow';
+      return !policy.alwaysDenies({ tool: item.name, server, agent });
     });
     return catalog.prefixed
       ? shown.map((item) => ({ ...item, name: catalog.exposedName(server, item.name) }))

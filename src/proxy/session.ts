@@ -18,7 +18,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import type { Confusables } from './confusables.js';
-import { errorText, RpcError } from './errors.js';
+import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
@@ -277,12 +277,12 @@ export class DownstreamSession {
     return changed;
   }
 
-  /** The policy changed: hidden tools, naming and upstreams may all differ now. */
+  /** The policy changed: hidden tools, resources and prompts, naming and upstreams may all differ now. */
   async policyChanged(): Promise<void> {
     if (!this.init || this.closed) return;
-    const upstreamsChanged = await this.reconcile();
+    await this.reconcile();
     this.notifyClient('notifications/tools/list_changed');
-    if (upstreamsChanged) this.notifyOtherLists();
+    this.notifyOtherLists();
   }
 
   private reconnected(upstream: UpstreamConnection): void {
@@ -311,35 +311,72 @@ export class DownstreamSession {
     return this.relay.forward(upstream, method, params, extra);
   }
 
+  /** prompts/get: routed to the upstream that listed the name, then judged by the gate (kind: prompt rules). */
   private async getPrompt(params: Params, extra: Extra): Promise<Result> {
-    const single = this.catalog.single;
-    if (single !== undefined) return this.forward(single, 'prompts/get', params, extra);
     if (!isString(params.name))
       throw new RpcError(ErrorCode.InvalidParams, 'prompts/get needs a prompt name');
-    const route = await this.listRouter.promptRoute(params.name, extra);
-    return this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra);
+    const single = this.catalog.single;
+    const route =
+      single !== undefined
+        ? { server: single, name: params.name }
+        : await this.listRouter.promptRoute(params.name, extra);
+    return this.deps.gate.access({
+      kind: 'prompt',
+      method: 'prompts/get',
+      agent: this.deps.agent,
+      server: route.server,
+      name: route.name,
+      args: params.arguments,
+      forward: () => this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra),
+    });
   }
 
+  /** resources/read and subscribe are judged by the gate (kind: resource rules); unsubscribe only gives up access. */
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
     if (!isString(params.uri)) throw new RpcError(ErrorCode.InvalidParams, `${method} needs a uri`);
     const owner = await this.listRouter.resourceOwner(params.uri, extra);
-    return this.forward(owner, method, params, extra);
+    if (method !== 'resources/read' && method !== 'resources/subscribe')
+      return this.forward(owner, method, params, extra);
+    return this.deps.gate.access({
+      kind: 'resource',
+      method,
+      agent: this.deps.agent,
+      server: owner,
+      name: params.uri,
+      forward: () => this.forward(owner, method, params, extra),
+    });
   }
 
+  /**
+   * Completions of a prompt's or a resource template's arguments: refused for what the policy denies
+   * (they would tell what it holds), forwarded otherwise, like before, without an audit record.
+   */
   private async complete(params: Params, extra: Extra): Promise<Result> {
     const single = this.catalog.single;
-    if (single !== undefined) return this.forward(single, 'completion/complete', params, extra);
     const ref = isObject(params.ref) ? params.ref : {};
     if (ref.type === 'ref/prompt' && isString(ref.name)) {
-      const route = await this.listRouter.promptRoute(ref.name, extra);
-      const forwarded = { ...params, ref: { ...ref, name: route.name } };
+      const route =
+        single !== undefined
+          ? { server: single, name: ref.name }
+          : await this.listRouter.promptRoute(ref.name, extra);
+      this.refuseDenied('prompt', route.server, route.name);
+      const forwarded = single !== undefined ? params : { ...params, ref: { ...ref, name: route.name } };
       return this.forward(route.server, 'completion/complete', forwarded, extra);
     }
     if (ref.type === 'ref/resource' && isString(ref.uri)) {
-      const owner = await this.listRouter.resourceOwner(ref.uri, extra);
+      const owner = single ?? (await this.listRouter.resourceOwner(ref.uri, extra));
+      if (this.deps.policy().hidesTemplate({ template: ref.uri, server: owner, agent: this.deps.agent }))
+        throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: the policy denies every URI of ${ref.uri}`);
       return this.forward(owner, 'completion/complete', params, extra);
     }
+    if (single !== undefined) return this.forward(single, 'completion/complete', params, extra);
     throw new RpcError(ErrorCode.InvalidParams, 'completion/complete needs a ref/prompt or ref/resource');
+  }
+
+  private refuseDenied(kind: 'prompt', server: string, name: string): void {
+    const decision = this.deps.policy().evaluateAccess({ kind, name, server, agent: this.deps.agent });
+    if (decision.decision !== 'allow')
+      throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: ${decision.reason}`);
   }
 
   private async setLevel(params: Params, extra: Extra): Promise<Result> {

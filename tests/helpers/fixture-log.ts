@@ -8,6 +8,7 @@ export interface FixtureEntry {
   method?: string;
   event?: string;
   name?: string;
+  uri?: string;
   args?: Record<string, unknown>;
 }
 

@@ -7,6 +7,8 @@
 // FIXTURE_EXTRA_TOOLS: comma-separated extra tool names; each answers `<FIXTURE_NAME>:<tool>:<arguments JSON>`.
 // FIXTURE_PROMPTS: comma-separated prompt names; turns on the prompts capability.
 // FIXTURE_TOOL_SCHEMAS: JSON object of extra tool name to the inputSchema it lists (default { type: object }).
+// FIXTURE_RESOURCES: comma-separated resource URIs (FIXTURE_TEMPLATES: URI templates); turns on the
+// resources capability (with subscribe). Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
 
 import { appendFileSync } from 'node:fs';
@@ -18,7 +20,11 @@ import {
   EmptyResultSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 /** What differs between the fixture as a process and in this process. */
@@ -53,10 +59,19 @@ export function fixtureServer(host: FixtureHost): Server {
     string,
     { type: 'object'; [key: string]: unknown }
   >;
+  const resources = listOf(env.FIXTURE_RESOURCES);
+  const templates = listOf(env.FIXTURE_TEMPLATES);
+  const hasResources = resources.length > 0 || templates.length > 0;
 
   const server = new Server(
     { name: 'fixture', version: '1.0.0' },
-    { capabilities: { tools: { listChanged: true }, ...(prompts.length > 0 && { prompts: {} }) } },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        ...(prompts.length > 0 && { prompts: {} }),
+        ...(hasResources && { resources: { subscribe: true } }),
+      },
+    },
   );
   /** What each tool does, by the name it is listed under (`rename` changes the name, not the behaviour). */
   const builtIn: FixtureTool[] = [
@@ -228,6 +243,25 @@ export function fixtureServer(host: FixtureHost): Server {
       record({ method: 'prompts/get', name });
       if (!prompts.includes(name)) throw new Error(`unknown prompt ${name}`);
       return { messages: [{ role: 'user', content: { type: 'text', text: `${label}:${name}` } }] };
+    });
+  }
+  if (hasResources) {
+    server.setRequestHandler(ListResourcesRequestSchema, async () => {
+      record({ method: 'resources/list' });
+      return { resources: resources.map((uri) => ({ uri, name: uri })) };
+    });
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
+      record({ method: 'resources/templates/list' });
+      return { resourceTemplates: templates.map((uriTemplate) => ({ uriTemplate, name: uriTemplate })) };
+    });
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      const { uri } = request.params;
+      record({ method: 'resources/read', uri });
+      return { contents: [{ uri, text: `${label}:${uri}` }] };
+    });
+    server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      record({ method: 'resources/subscribe', uri: request.params.uri });
+      return {};
     });
   }
   record({ event: 'started' });

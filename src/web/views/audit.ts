@@ -55,7 +55,8 @@ function detail(record: AuditRecord): string | undefined {
 
 function call(record: AuditRecord): Html {
   const server = text(record.server);
-  const tool = text(record.tool);
+  // Resource and prompt records name what they asked for instead of a tool.
+  const tool = text(record.tool) ?? text(record.prompt) ?? text(record.resource);
   if (tool === undefined)
     return server === undefined ? muted('—') : html`<span class="server">${server}</span>`;
   return html`${server === undefined ? '' : html`<span class="server">${server}</span><span class="sep">/</span>`}<span class="tool">${tool}</span>`;
