@@ -1,15 +1,9 @@
 // What a tool's pin covers: the parts of its definition a model reads, hashed over their canonical JSON.
+import type { ToolDefinition } from '../inspect/index.js';
 import { canonicalJson, sha256Hex } from '../util/index.js';
 
-/** The fields of a listed tool that make up its definition (anything else the server sends is not pinned). */
-export interface PinnedDefinition {
-  name: string;
-  title?: unknown;
-  description?: unknown;
-  inputSchema?: unknown;
-  outputSchema?: unknown;
-  annotations?: unknown;
-}
+/** The fields of a listed tool that make up its definition, the ones a model reads (anything else the server sends is not pinned). */
+export type PinnedDefinition = ToolDefinition;
 
 const FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
 
