@@ -136,8 +136,9 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       }
     });
 
+  // Hidden from --help until the proxy pins what upstreams list (issue 10): today nothing writes pin files.
   const pins = program
-    .command('pins')
+    .command('pins', { hidden: true })
     .description(
       'the tool definitions each server is trusted with (pinned on first use), and changed ones held',
     );
