@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
+import { PinGuard, PinStore } from './pins/index.js';
 import {
   Ambiguities,
   type CommandUpstream,
@@ -200,6 +201,13 @@ function openSessions(deps: {
 }): Sessions {
   const { options, policy, audit, upstreams } = deps;
   const { log } = options;
+  // One for every session: a hold seen in one session holds the tool in all of them.
+  const pins = new PinGuard({
+    store: new PinStore(options.dataDir),
+    settings: () => policy.current.pins,
+    record: (event) => recordQuietly(audit, log, event),
+    log,
+  });
   const gate = new Gate({
     policy: () => policy.current,
     audit,
@@ -220,6 +228,7 @@ function openSessions(deps: {
     confusables: deps.confusables,
     routing: options.routing,
     upstreamTransport: options.upstreamTransport,
+    pins,
   }));
 }
 

@@ -136,9 +136,8 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       }
     });
 
-  // Hidden from --help until the proxy pins what upstreams list (issue 10): today nothing writes pin files.
   const pins = program
-    .command('pins', { hidden: true })
+    .command('pins')
     .description(
       'the tool definitions each server is trusted with (pinned on first use), and changed ones held',
     );

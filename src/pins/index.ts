@@ -1,6 +1,7 @@
 // Tool-definition pinning: what a pin covers, trust on first use as a pure judgement, and the pin files in the data dir.
 export { definitionHash, type PinnedDefinition, pinnedPart } from './definition.js';
 export { definitionDiff } from './diff.js';
+export { PinGuard, type PinGuardDeps } from './guard.js';
 export {
   acceptHeld,
   type HeldEntry,

@@ -136,6 +136,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     approval: approvalSettings(doc.approval),
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),
+    pins: { enabled: doc.pins?.enabled ?? true, newTools: doc.pins?.new_tools ?? 'allow' },
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,

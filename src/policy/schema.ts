@@ -148,6 +148,24 @@ const Results = Type.Object(
   { ...strict, description: 'what is done with tool results before the client sees them' },
 );
 
+const Pins = Type.Object(
+  {
+    enabled: Type.Optional(
+      Type.Boolean({
+        description:
+          "pin each upstream tool's definition on first use and hold a changed one until a person accepts it (default true)",
+      }),
+    ),
+    new_tools: Type.Optional(
+      Type.Union([Type.Literal('allow'), Type.Literal('quarantine')], {
+        description:
+          'a tool that appears after its server was first pinned: allow (pinned as it comes; the default) or quarantine (held like a changed one)',
+      }),
+    ),
+  },
+  { ...strict, description: 'tool-definition pinning (trust on first use)' },
+);
+
 const InputSchema = Type.Object(
   {
     check: Type.Optional(
@@ -293,6 +311,7 @@ export const PolicyV2Schema = Type.Object(
     approval: Type.Optional(Approval),
     naming: Type.Optional(Naming),
     sessions: Type.Optional(Sessions),
+    pins: Type.Optional(Pins),
     audit: Type.Optional(Audit),
     results: Type.Optional(Results),
     input_schema: Type.Optional(InputSchema),

@@ -106,6 +106,12 @@ export interface ResultSettings {
   secrets: ResultSecretAction;
 }
 
+/** Tool-definition pinning: on or off, and what a tool that appears later gets. */
+export interface PinSettings {
+  enabled: boolean;
+  newTools: 'allow' | 'quarantine';
+}
+
 /** What the gate does with arguments the tool's own inputSchema refuses (see policy `input_schema`). */
 export interface InputSchemaSettings {
   /** False: arguments are not checked against the schema at all. */
@@ -141,6 +147,8 @@ export interface CompiledPolicy {
   /** The policy-wide result settings (`results:`); a rule's own `results:` overrides them for its calls. */
   readonly results: ResultSettings;
   readonly inputSchema: InputSchemaSettings;
+  /** Tool-definition pinning (`pins:`). */
+  readonly pins: PinSettings;
   readonly tests: readonly PolicyTestCase[];
   /** The ids of the rules in file order. */
   readonly ruleIds: readonly string[];

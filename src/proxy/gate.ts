@@ -33,6 +33,8 @@ export interface GateCall {
   args: unknown;
   /** The inputSchema the upstream listed for the tool; undefined when it listed none. */
   inputSchema?: ToolInputSchema | undefined;
+  /** Set when the tool's definition is held by its pin: the call is refused with this reason. */
+  held?: string | undefined;
   /** Why there is no server (ambiguous, upstream unavailable); the default is "not listed by any upstream". */
   unrouted?: string | undefined;
   /** Aborted when the client cancels the call or disconnects. */
@@ -86,6 +88,8 @@ export class Gate {
       return this.refuse(base, call, call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`);
     }
     const policy = this.deps.policy();
+    // A definition that changed since it was pinned is not the tool anyone trusted: nothing runs.
+    if (call.held !== undefined) return this.refuse(base, call, call.held, policy.sha256);
     // Not valid Unicode: the upstream would receive text no UTF-8 peer can represent (the SDK writes
     // it as replacement characters or as an escape strict parsers refuse), so it is never forwarded.
     const lone = findLoneSurrogate(call.args);

@@ -47,6 +47,7 @@ export type {
 } from './review.js';
 export { DownstreamSession, type SessionDeps } from './session.js';
 export { StdioDownstream } from './stdio-downstream.js';
+export type { ToolPins } from './tool-pins.js';
 export {
   realUpstreamTransport,
   UpstreamConnection,

@@ -7,6 +7,7 @@ import type { Catalog, ListKind, NameView, Route } from './catalog.js';
 import { errorText, RESOURCE_NOT_FOUND, RpcError } from './errors.js';
 import { type Extra, isObject, isString, type Params } from './params.js';
 import { Refresher } from './refresher.js';
+import type { ToolPins } from './tool-pins.js';
 import type { UpstreamConnection } from './upstream.js';
 
 interface ListSpec {
@@ -62,6 +63,8 @@ export interface ListRouterDeps {
   forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
   log(message: string): void;
   timings?: Partial<RoutingTimings> | undefined;
+  /** Judges every tool listing against the pins, and says which tools are held. */
+  pins?: ToolPins | undefined;
 }
 
 /**
@@ -97,7 +100,7 @@ export class ListRouter {
       const items = result[spec.key];
       if (!Array.isArray(items)) return result;
       const names = namesOf(items, spec.field);
-      if (kind === 'tools') catalog.noteToolSchemas(single, items);
+      if (kind === 'tools') this.noteTools(single, items);
       // A first page without a next one is the whole list.
       if (params.cursor === undefined && result.nextCursor === undefined)
         catalog.replace(kind, single, names, generation);
@@ -113,7 +116,7 @@ export class ListRouter {
         const generation = catalog.generation(kind, server);
         try {
           const items = await this.fetchAll(kind, server, params, extra);
-          if (kind === 'tools') catalog.noteToolSchemas(server, items);
+          if (kind === 'tools') this.noteTools(server, items);
           catalog.replace(kind, server, namesOf(items, spec.field), generation);
           return { server, items };
         } catch (error) {
@@ -305,7 +308,7 @@ export class ListRouter {
       cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
       if (cursor === undefined) break;
     }
-    if (kind === 'tools') this.deps.catalog.noteToolSchemas(server, items);
+    if (kind === 'tools') this.noteTools(server, items);
     return namesOf(items, spec.field);
   }
 
@@ -338,6 +341,16 @@ export class ListRouter {
     return caps === undefined ? capability === 'tools' : caps[capability] !== undefined;
   }
 
+  /** What an upstream listed of its tools: their schemas for the argument check, their definitions for the pins. */
+  private noteTools(server: string, items: readonly unknown[]): void {
+    this.deps.catalog.noteToolSchemas(server, items);
+    try {
+      this.deps.pins?.note(server, items);
+    } catch (error) {
+      this.deps.log(`pinning the tools of ${server} failed: ${errorText(error)}`);
+    }
+  }
+
   /** The items of one upstream's list as the client should see them: renamed, ambiguous and always-denied items left out. */
   private shown(kind: ListKind, server: string, items: readonly unknown[]): unknown[] {
     const policy = this.deps.policy();
@@ -364,6 +377,8 @@ export class ListRouter {
       // A tool the policy denies whatever the arguments is not offered at all; a prompt has no arguments that count.
       if (kind === 'prompts')
         return policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent }).decision === 'allow';
+      // A tool whose definition is held (changed since it was pinned) is not offered until accepted.
+      if (this.deps.pins?.held(server, item.name) !== undefined) return false;
       return !policy.alwaysDenies({ tool: item.name, server, agent });
     });
     return catalog.prefixed

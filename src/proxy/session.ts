@@ -24,6 +24,7 @@ import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
 import { callTool, type ToolCallDeps } from './tool-call.js';
+import type { ToolPins } from './tool-pins.js';
 import {
   UpstreamConnection,
   type UpstreamHooks,
@@ -59,6 +60,8 @@ export interface SessionDeps {
   routing?: Partial<RoutingTimings> | undefined;
   /** How upstream transports are made (the real ones unless a test joins in-process servers). */
   upstreamTransport?: UpstreamTransportFactory | undefined;
+  /** Pins tool definitions on first use and holds changed ones; none: nothing is pinned. */
+  pins?: ToolPins | undefined;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -120,6 +123,7 @@ export class DownstreamSession {
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
       timings: deps.routing,
+      pins: deps.pins,
     });
     this.toolCalls = {
       agent: deps.agent,
@@ -127,6 +131,7 @@ export class DownstreamSession {
       resolve: (exposed, extra) => this.listRouter.resolveName('tools', exposed, extra),
       confirm: (exposed, route) => this.listRouter.confirm('tools', exposed, route),
       inputSchema: (route) => this.catalog.toolSchema(route.server, route.name),
+      held: (route) => deps.pins?.held(route.server, route.name),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
       log: deps.log,
     };

@@ -17,6 +17,8 @@ export interface ToolCallDeps {
   confirm(exposed: string, route: Route): void;
   /** The inputSchema the route's upstream listed for the tool, for the gate's argument check. */
   inputSchema?(route: Route): ToolInputSchema | undefined;
+  /** Why the route's tool is held by its pin (a changed definition), or undefined. */
+  held?(route: Route): string | undefined;
   forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
   log(message: string): void;
 }
@@ -45,6 +47,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     tool: route?.name ?? exposed,
     args: params.arguments,
     inputSchema: route ? deps.inputSchema?.(route) : undefined,
+    held: route ? deps.held?.(route) : undefined,
     unrouted: resolution.kind === 'route' ? undefined : unroutedReason('tools', exposed, resolution),
     signal: extra.signal,
     progress:
