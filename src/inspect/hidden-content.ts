@@ -1,5 +1,6 @@
 // Hidden content in text a model reads but a person skims: invisible and bidi characters, tag characters, comments, blobs, instructions aimed at the model.
 
+import { pointer } from '../secrets/index.js';
 import { instructionKinds } from './instructions.js';
 
 /** What kind of hidden content was found. */
@@ -94,19 +95,15 @@ export function inspectText(text: string, at = ''): HiddenFinding[] {
   return findings;
 }
 
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 /** Every string in a value (and every object key: a property name is read by the model too). */
-export function inspectValue(value: unknown, at = ''): HiddenFinding[] {
-  if (typeof value === 'string') return inspectText(value, at);
-  if (Array.isArray(value)) return value.flatMap((item, i) => inspectValue(item, `${at}/${i}`));
+export function inspectValue(value: unknown, path: readonly (string | number)[] = []): HiddenFinding[] {
+  if (typeof value === 'string') return inspectText(value, pointer(path));
+  if (Array.isArray(value)) return value.flatMap((item, i) => inspectValue(item, [...path, i]));
   if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([key, item]) => {
-      const path = `${at}/${escapePointer(key)}`;
-      return [...inspectText(key, `${path}#key`), ...inspectValue(item, path)];
-    });
+    return Object.entries(value).flatMap(([key, item]) => [
+      ...inspectText(key, `${pointer([...path, key])}#key`),
+      ...inspectValue(item, [...path, key]),
+    ]);
   }
   return [];
 }

@@ -1,20 +1,12 @@
 // A held definition against its pin, as a unified diff of their pretty JSON: what a person reads before accepting.
 import { createTwoFilesPatch } from 'diff';
+import { canonicalJson } from '../util/index.js';
 import type { PinnedDefinition } from './definition.js';
 
-/** Pretty JSON with keys sorted, so a diff shows what changed and not how the server ordered it. */
+/** Pretty JSON with keys sorted (canonical JSON, re-indented), so a diff shows what changed and not how the server ordered it. */
 function pretty(definition: PinnedDefinition | undefined): string {
   if (definition === undefined) return '';
-  const sorted = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sorted);
-    if (typeof value !== 'object' || value === null) return value;
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
-    );
-  };
-  return `${JSON.stringify(sorted(definition), null, 2)}\n`;
+  return `${JSON.stringify(JSON.parse(canonicalJson(definition)), null, 2)}\n`;
 }
 
 /**
