@@ -130,6 +130,13 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  // One for every session: a hold seen in one session holds the tool in all of them.
+  const pins = new PinGuard({
+    store: new PinStore(options.dataDir),
+    settings: () => policy.current.pins,
+    record: (event) => recordQuietly(audit, log, event),
+    log,
+  });
   const web = parts.add(
     await startWeb({
       dataDir: options.dataDir,
@@ -148,6 +155,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
             upstreams.specs.map((s) => s.name),
             isPrefixed(policy.current.naming, upstreams.specs.length),
           ),
+          ...pins.warnings(),
         ],
       }),
       log,
@@ -155,7 +163,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   );
   approvals.uiUrl = web.uiUrl;
   const sessions = parts.add(
-    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables }),
+    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   const downstream = parts.add(await startDownstream(options, policy, sessions));
@@ -198,16 +206,10 @@ function openSessions(deps: {
   approvals: Approvals;
   ambiguities: Ambiguities;
   confusables: Confusables;
+  pins: PinGuard;
 }): Sessions {
-  const { options, policy, audit, upstreams } = deps;
+  const { options, policy, audit, upstreams, pins } = deps;
   const { log } = options;
-  // One for every session: a hold seen in one session holds the tool in all of them.
-  const pins = new PinGuard({
-    store: new PinStore(options.dataDir),
-    settings: () => policy.current.pins,
-    record: (event) => recordQuietly(audit, log, event),
-    log,
-  });
   const gate = new Gate({
     policy: () => policy.current,
     audit,

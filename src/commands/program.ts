@@ -147,9 +147,10 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
     pins
       .command('list')
       .argument('[server]', 'one server (default: all)')
+      .option('--full', 'print whole hashes, as a pin: in the policy takes them')
       .description('print pins and held definitions'),
-  ).action((server: string | undefined, options: { dataDir: string }) =>
-    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server }, io)),
+  ).action((server: string | undefined, options: { dataDir: string; full?: boolean }) =>
+    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server, full: options.full === true }, io)),
   );
   dataDir(
     pins
