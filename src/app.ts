@@ -30,9 +30,11 @@ import {
 } from './proxy/index.js';
 import { urlHost } from './util/index.js';
 import {
+  instanceKey,
   loadOrCreateToken,
   type PolicyStatus,
   type ReadyReport,
+  servesDataDir,
   serveWeb,
   WebAuth,
   WebPortInUseError,
@@ -331,6 +333,7 @@ export function openApprovals(deps: {
       store,
       settings: () => deps.policy?.current.approval ?? DEFAULT_APPROVAL_SETTINGS,
       uiUrl: () => approvals.uiUrl,
+      dataDir: deps.dataDir,
       audit: deps.audit,
       onError: (error) => deps.log(`approvals: ${errorText(error)}`),
     }),
@@ -373,14 +376,16 @@ export async function startWeb(deps: {
   const host = '127.0.0.1';
   const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
   const { audit } = deps;
+  const key = instanceKey(deps.dataDir);
   let server: WebServer | undefined;
   let uiUrl: string;
-  try {
-    server = await serveWeb({
+  const serve = (port: number) =>
+    serveWeb({
       queue: deps.approvals.queue,
       auth,
       host,
-      port: deps.ui,
+      port,
+      instanceKey: key,
       policy: deps.policy ? () => deps.policy?.current : undefined,
       policyStatus: deps.policyStatus,
       ready: audit ? auditReadiness(audit) : undefined,
@@ -390,11 +395,24 @@ export async function startWeb(deps: {
       audit,
       log: deps.log,
     });
+  try {
+    server = await serve(deps.ui);
     uiUrl = server.url;
   } catch (error) {
     if (!(error instanceof WebPortInUseError)) throw error;
-    uiUrl = `http://${urlHost(host)}:${error.port}`;
-    deps.log(`approvals UI: ${uiUrl} is already served (by another Portcullis process, presumably)`);
+    const taken = `http://${urlHost(host)}:${error.port}`;
+    if (await servesDataDir(taken, key)) {
+      uiUrl = taken;
+      deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
+    } else {
+      // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
+      server = await serve(0);
+      uiUrl = server.url;
+      deps.log(
+        `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
+          `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
+      );
+    }
   }
   deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
   return { server, uiUrl, close: async () => server?.close() };

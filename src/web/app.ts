@@ -17,6 +17,7 @@ import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
 import { approvalMasker } from './display.js';
+import { instanceProof } from './instance.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
@@ -56,6 +57,8 @@ export interface WebAppOptions {
   log?: ((line: string) => void) | undefined;
   /** Keep-alive comment interval on the live-update stream. */
   sseHeartbeatMs?: number | undefined;
+  /** The data dir's instance key: with it, /health/instance proves which data dir this UI serves. */
+  instanceKey?: string | undefined;
 }
 
 export interface WebApp {
@@ -166,6 +169,10 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       checkStore: () => void options.queue.store.countPending(),
       ready: options.ready,
       registry: metrics.registry,
+      instanceProof:
+        options.instanceKey === undefined
+          ? undefined
+          : (c) => instanceProof(options.instanceKey as string, c),
     }),
   );
   app.route('/api', apiRoutes({ ...options, mask, reveal }));
