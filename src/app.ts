@@ -30,12 +30,14 @@ import {
 } from './proxy/index.js';
 import { urlHost } from './util/index.js';
 import {
+  healthApp,
   instanceKey,
   loadOrCreateToken,
   type PolicyStatus,
   type ReadyReport,
   servesDataDir,
   serveWeb,
+  type WebApp,
   WebAuth,
   WebPortInUseError,
   type WebServer,
@@ -168,7 +170,12 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
-  const downstream = parts.add(await startDownstream(options, policy, sessions));
+  // Without a UI, its health and metrics routes move to the MCP port, so a container or a scrape still has them.
+  const health =
+    options.ui === 'off' && options.http
+      ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
+      : undefined;
+  const downstream = parts.add(await startDownstream(options, policy, sessions, health));
   return running({ policy, audit, approvals, web: web.server }, downstream, parts);
 }
 
@@ -516,6 +523,7 @@ async function startDownstream(
   options: AppOptions,
   policy: PolicySource,
   sessions: Sessions,
+  health?: WebApp,
 ): Promise<Downstream> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -551,6 +559,7 @@ async function startDownstream(
     newSession: (agent) => sessions.create(agent),
     log: options.log,
   });
+  if (health) endpoint.app.route('/', health.app as unknown as typeof endpoint.app);
   let listener: Awaited<ReturnType<typeof listen>>;
   try {
     listener = await listen(endpoint, host, port);

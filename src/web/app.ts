@@ -21,7 +21,7 @@ import { instanceProof } from './instance.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
-import { publicRoutes, type ReadyReport } from './routes/public.js';
+import { healthRoutes, publicRoutes, type ReadyReport } from './routes/public.js';
 import { revealer } from './routes/reveal.js';
 import { securityHeaders, type WebEnv } from './security.js';
 import { layout } from './views/layout.js';
@@ -154,6 +154,24 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
     log?.(`web: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
     return errorResponse(c, 500, 'Internal error');
   });
+}
+
+/**
+ * Liveness, readiness and metrics alone, for the MCP endpoint to serve when the UI is off (a
+ * container's health check, a Prometheus scrape): no sign-in, nothing secret, the same answers as the UI's.
+ */
+export function healthApp(options: Pick<WebAppOptions, 'queue' | 'ready'>): WebApp {
+  const metrics = createMetrics(options.queue);
+  const app = new Hono<WebEnv>();
+  app.route(
+    '/',
+    healthRoutes({
+      checkStore: () => void options.queue.store.countPending(),
+      ready: options.ready,
+      registry: metrics.registry,
+    }),
+  );
+  return { app, registry: metrics.registry, close: metrics.close };
 }
 
 export function buildWebApp(options: WebAppOptions): WebApp {

@@ -24,7 +24,7 @@ export interface PublicDeps {
 }
 
 /** The store's check, then the dependencies' report; any failure makes the whole 503. */
-async function readiness({ checkStore, ready }: PublicDeps): Promise<ReadyReport> {
+async function readiness({ checkStore, ready }: Omit<PublicDeps, 'assets'>): Promise<ReadyReport> {
   const checks: NonNullable<ReadyReport['checks']> = {};
   try {
     checkStore();
@@ -54,7 +54,13 @@ export function publicRoutes(deps: PublicDeps): Hono<WebEnv> {
     c.header('Cache-Control', 'no-cache');
     return c.body(asset.body, 200, { 'Content-Type': asset.type });
   });
+  routes.route('/', healthRoutes(deps));
+  return routes;
+}
 
+/** Liveness, readiness, the instance proof and metrics: what the MCP port serves too when the UI is off. */
+export function healthRoutes(deps: Omit<PublicDeps, 'assets'>): Hono<WebEnv> {
+  const routes = new Hono<WebEnv>();
   routes.get('/health/live', (c) => c.json({ status: 'ok' }));
   routes.get('/health/instance', (c) => {
     const challenge = c.req.query('challenge') ?? '';
