@@ -30,10 +30,14 @@ import {
 } from './proxy/index.js';
 import { urlHost } from './util/index.js';
 import {
+  healthApp,
+  instanceKey,
   loadOrCreateToken,
   type PolicyStatus,
   type ReadyReport,
+  servesDataDir,
   serveWeb,
+  type WebApp,
   WebAuth,
   WebPortInUseError,
   type WebServer,
@@ -130,6 +134,13 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  // One for every session: a hold seen in one session holds the tool in all of them.
+  const pins = new PinGuard({
+    store: new PinStore(options.dataDir),
+    settings: () => policy.current.pins,
+    record: (event) => recordQuietly(audit, log, event),
+    log,
+  });
   const web = parts.add(
     await startWeb({
       dataDir: options.dataDir,
@@ -148,6 +159,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
             upstreams.specs.map((s) => s.name),
             isPrefixed(policy.current.naming, upstreams.specs.length),
           ),
+          ...pins.warnings(),
         ],
       }),
       log,
@@ -155,10 +167,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   );
   approvals.uiUrl = web.uiUrl;
   const sessions = parts.add(
-    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables }),
+    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
-  const downstream = parts.add(await startDownstream(options, policy, sessions));
+  // Without a UI, its health and metrics routes move to the MCP port, so a container or a scrape still has them.
+  const health =
+    options.ui === 'off' && options.http
+      ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
+      : undefined;
+  const downstream = parts.add(await startDownstream(options, policy, sessions, health));
   return running({ policy, audit, approvals, web: web.server }, downstream, parts);
 }
 
@@ -198,16 +215,10 @@ function openSessions(deps: {
   approvals: Approvals;
   ambiguities: Ambiguities;
   confusables: Confusables;
+  pins: PinGuard;
 }): Sessions {
-  const { options, policy, audit, upstreams } = deps;
+  const { options, policy, audit, upstreams, pins } = deps;
   const { log } = options;
-  // One for every session: a hold seen in one session holds the tool in all of them.
-  const pins = new PinGuard({
-    store: new PinStore(options.dataDir),
-    settings: () => policy.current.pins,
-    record: (event) => recordQuietly(audit, log, event),
-    log,
-  });
   const gate = new Gate({
     policy: () => policy.current,
     audit,
@@ -329,6 +340,7 @@ export function openApprovals(deps: {
       store,
       settings: () => deps.policy?.current.approval ?? DEFAULT_APPROVAL_SETTINGS,
       uiUrl: () => approvals.uiUrl,
+      dataDir: deps.dataDir,
       audit: deps.audit,
       onError: (error) => deps.log(`approvals: ${errorText(error)}`),
     }),
@@ -371,14 +383,16 @@ export async function startWeb(deps: {
   const host = '127.0.0.1';
   const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
   const { audit } = deps;
+  const key = instanceKey(deps.dataDir);
   let server: WebServer | undefined;
   let uiUrl: string;
-  try {
-    server = await serveWeb({
+  const serve = (port: number) =>
+    serveWeb({
       queue: deps.approvals.queue,
       auth,
       host,
-      port: deps.ui,
+      port,
+      instanceKey: key,
       policy: deps.policy ? () => deps.policy?.current : undefined,
       policyStatus: deps.policyStatus,
       ready: audit ? auditReadiness(audit) : undefined,
@@ -388,11 +402,24 @@ export async function startWeb(deps: {
       audit,
       log: deps.log,
     });
+  try {
+    server = await serve(deps.ui);
     uiUrl = server.url;
   } catch (error) {
     if (!(error instanceof WebPortInUseError)) throw error;
-    uiUrl = `http://${urlHost(host)}:${error.port}`;
-    deps.log(`approvals UI: ${uiUrl} is already served (by another Portcullis process, presumably)`);
+    const taken = `http://${urlHost(host)}:${error.port}`;
+    if (await servesDataDir(taken, key)) {
+      uiUrl = taken;
+      deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
+    } else {
+      // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
+      server = await serve(0);
+      uiUrl = server.url;
+      deps.log(
+        `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
+          `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
+      );
+    }
   }
   deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
   return { server, uiUrl, close: async () => server?.close() };
@@ -496,6 +523,7 @@ async function startDownstream(
   options: AppOptions,
   policy: PolicySource,
   sessions: Sessions,
+  health?: WebApp,
 ): Promise<Downstream> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -531,6 +559,7 @@ async function startDownstream(
     newSession: (agent) => sessions.create(agent),
     log: options.log,
   });
+  if (health) endpoint.app.route('/', health.app as unknown as typeof endpoint.app);
   let listener: Awaited<ReturnType<typeof listen>>;
   try {
     listener = await listen(endpoint, host, port);

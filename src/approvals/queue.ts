@@ -45,6 +45,8 @@ export interface ApprovalQueueOptions {
   settings?: (() => ApprovalSettings) | undefined;
   /** Where people decide (the UI's address), once known; named in pending results and progress. */
   uiUrl?: (() => string | undefined) | undefined;
+  /** The data dir, named in the `portcullis approvals` command a pending call points to when no UI is served. */
+  dataDir?: string | undefined;
   audit?: AuditSink | undefined;
   /** Called when an audit record could not be written (the gate's own records are the fail-closed ones). */
   onError?: ((error: unknown) => void) | undefined;
@@ -62,6 +64,7 @@ export class ApprovalQueue implements ReviewHandler {
   readonly store: ApprovalStore;
   private readonly settingsOf: () => ApprovalSettings;
   private readonly uiUrlOf: () => string | undefined;
+  private readonly dataDir: string | undefined;
   private readonly audit: AuditSink | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly progressIntervalMs: number;
@@ -79,6 +82,7 @@ export class ApprovalQueue implements ReviewHandler {
     this.store = options.store;
     this.settingsOf = options.settings ?? (() => DEFAULT_APPROVAL_SETTINGS);
     this.uiUrlOf = options.uiUrl ?? (() => undefined);
+    this.dataDir = options.dataDir;
     this.audit = options.audit;
     this.onError = options.onError ?? (() => {});
     this.progressIntervalMs = options.progressIntervalMs ?? 5_000;
@@ -257,7 +261,7 @@ export class ApprovalQueue implements ReviewHandler {
       const sendProgress = (): void => {
         const info: WaitingInfo = { approvalId: id, elapsedMs: this.now() - started, uiUrl: this.uiUrlOf() };
         try {
-          request.onWaiting?.(waitingMessage(id, info.uiUrl), info);
+          request.onWaiting?.(waitingMessage(id, info.uiUrl, this.dataDir), info);
         } catch (error) {
           this.onError(error);
         }
@@ -333,7 +337,7 @@ export class ApprovalQueue implements ReviewHandler {
   }
 
   private pendingFor(approval: Approval): ReviewVerdict {
-    return pendingVerdict(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs);
+    return pendingVerdict(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs, this.dataDir);
   }
 
   /**

@@ -7,14 +7,21 @@ function approvalUrl(base: string | undefined, id: string): string | undefined {
   return base ? `${base.replace(/\/+$/, '')}/#${id}` : undefined;
 }
 
-function where(base: string | undefined, id: string): string {
+/**
+ * Where a person decides: the UI's page, or without a UI the command that decides from a shell, so a
+ * pending call never says "waiting for a person" without saying where.
+ */
+function where(base: string | undefined, id: string, dataDir?: string): string {
   const url = approvalUrl(base, id);
-  return url ? ` at ${url}` : '';
+  if (url) return ` at ${url}`;
+  if (dataDir === undefined) return '';
+  const dir = /^[\w./:-]+$/.test(dataDir) ? dataDir : JSON.stringify(dataDir);
+  return ` (no approvals UI is served: decide with "portcullis approvals approve ${id} --data-dir ${dir}" or "portcullis approvals deny ${id} --data-dir ${dir}")`;
 }
 
 /** The progress text of a held call. */
-export function waitingMessage(id: string, uiUrl: string | undefined): string {
-  return `awaiting approval ${id}${where(uiUrl, id)}`;
+export function waitingMessage(id: string, uiUrl: string | undefined, dataDir?: string): string {
+  return `awaiting approval ${id}${where(uiUrl, id, dataDir)}`;
 }
 
 /**
@@ -87,10 +94,11 @@ export function pendingVerdict(
   approval: Approval,
   uiUrl: string | undefined,
   retryWindowMs: number,
+  dataDir?: string,
 ): ReviewVerdict {
   const minutes = Math.max(1, Math.round(retryWindowMs / 60_000));
   const text =
-    `Approval ${approval.id} is waiting for a person${where(uiUrl, approval.id)}. ` +
+    `Approval ${approval.id} is waiting for a person${where(uiUrl, approval.id, dataDir)}. ` +
     `Nothing has run. Retry the same call with the same arguments after it is approved ` +
     `(within ${minutes} minute${minutes === 1 ? '' : 's'} of the approval); it then runs once.`;
   return { kind: 'respond', text, approvalId: approval.id };

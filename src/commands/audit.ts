@@ -91,6 +91,8 @@ export function formatRecord(record: AuditRecord, chain = 1): string {
 const EXTRA_KEYS = [
   'action',
   'approval_id',
+  'status',
+  'decided_by',
   'by',
   'note',
   'path',

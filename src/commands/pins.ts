@@ -15,6 +15,8 @@ interface PinsOptions {
   dataDir: string;
   server?: string | undefined;
   tool?: string | undefined;
+  /** Whole hashes rather than their first 12 digits. */
+  full?: boolean | undefined;
 }
 
 function servers(store: PinStore, server: string | undefined): string[] {
@@ -40,13 +42,20 @@ export function pinsList(opts: PinsOptions, io: Io): number {
     const held = Object.keys(state.file.held).length;
     io.out(`${server}: ${Object.keys(state.file.tools).length} pinned, ${held} held`);
     for (const [tool, pin] of Object.entries(state.file.tools).sort(([a], [b]) => a.localeCompare(b))) {
-      io.out(`  ${tool}  ${pin.sha256.slice(0, 19)}…  since ${pin.pinnedAt}`);
+      const sha256 = opts.full ? pin.sha256 : `${pin.sha256.slice(0, 19)}…`;
+      const by = pin.acceptedAt ? ' (accepted by a person)' : '';
+      io.out(`  ${tool}  ${sha256}  since ${pin.pinnedAt}${by}`);
     }
     for (const [tool, entry] of Object.entries(state.file.held).sort(([a], [b]) => a.localeCompare(b))) {
-      const why = state.file.tools[tool] ? 'changed' : 'new';
+      const why = entry.findings
+        ? `hidden content: ${entry.findings.join('; ')}`
+        : state.file.tools[tool]
+          ? 'changed'
+          : 'new';
       const rejected = entry.rejectedAt ? `, rejected ${entry.rejectedAt}` : '';
+      const sha256 = opts.full ? `  ${entry.sha256}` : '';
       io.out(
-        `  HELD ${tool}  ${why}, seen ${entry.seenAt}${rejected}  (portcullis pins diff ${server} ${tool})`,
+        `  HELD ${tool}${sha256}  ${why}, seen ${entry.seenAt}${rejected}  (portcullis pins diff ${server} ${tool})`,
       );
     }
   }
@@ -70,7 +79,9 @@ export function pinsDiff(opts: PinsOptions & { server: string }, io: Io): number
   }
   for (const tool of tools.sort()) {
     const held = file.held[tool];
-    if (held) io.out(definitionDiff(`${opts.server}/${tool}`, file.tools[tool]?.definition, held.definition));
+    if (!held) continue;
+    if (held.findings) io.out(`${opts.server}/${tool} carries hidden content: ${held.findings.join('; ')}`);
+    io.out(definitionDiff(`${opts.server}/${tool}`, file.tools[tool]?.definition, held.definition));
   }
   return EXIT_OK;
 }

@@ -1,6 +1,7 @@
 // The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PACKAGE_VERSION } from '../proxy/index.js';
+import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
@@ -8,7 +9,7 @@ import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js
 import { policyExplain, policyMigrate, policyTest, policyValidate } from './policy.js';
 import { runProxy } from './run.js';
 
-const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'help']);
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'help']);
 
 /** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
 export function normaliseArgv(args: readonly string[]): string[] {
@@ -147,9 +148,10 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
     pins
       .command('list')
       .argument('[server]', 'one server (default: all)')
+      .option('--full', 'print whole hashes, as a pin: in the policy takes them')
       .description('print pins and held definitions'),
-  ).action((server: string | undefined, options: { dataDir: string }) =>
-    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server }, io)),
+  ).action((server: string | undefined, options: { dataDir: string; full?: boolean }) =>
+    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server, full: options.full === true }, io)),
   );
   dataDir(
     pins
@@ -177,6 +179,34 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   ).action(async (server: string, options: { dataDir: string }) =>
     setExit(await pinsReset({ dataDir: resolveDataDir(options.dataDir), server }, io)),
   );
+
+  const approvals = program
+    .command('approvals')
+    .description('calls waiting for a person, decided from the command line (the same queue as the UI)');
+  dataDir(
+    approvals
+      .command('list')
+      .description('print the pending approvals: id, agent, tool, rule, reason, arguments, time left')
+      .option('--all', 'the latest 50 approvals of every status, with who decided')
+      .option('--reveal', 'print arguments as they are (secret-looking values are masked by default)'),
+  ).action((options: { dataDir: string; all?: boolean; reveal?: boolean }) =>
+    setExit(approvalsList({ ...options, dataDir: resolveDataDir(options.dataDir) }, io)),
+  );
+  for (const [verb, decide, what] of [
+    ['approve', approvalsApprove, 'approve the call: it runs once, exactly as shown (audited)'],
+    ['deny', approvalsDeny, 'deny the call (audited)'],
+  ] as const) {
+    dataDir(
+      approvals
+        .command(verb)
+        .argument('<id>', 'the approval id (ap_...), as list prints it')
+        .description(what)
+        .option('--by <name>', 'who decides, for the record (default: the account running the command)')
+        .option('--note <text>', 'a note kept with the decision'),
+    ).action(async (id: string, options: { dataDir: string; by?: string; note?: string }) =>
+      setExit(await decide({ ...options, id, dataDir: resolveDataDir(options.dataDir) }, io)),
+    );
+  }
   return program;
 }
 

@@ -1,5 +1,6 @@
 // The proxy's ToolPins, backed by pin files: judges each listing, remembers which tools are held, audits each hold once.
 import type { AuditEvent } from '../audit/index.js';
+import { type HiddenFinding, inspectTool } from '../inspect/index.js';
 import type { PinSettings } from '../policy/index.js';
 import type { ToolPins } from '../proxy/index.js';
 import { type Judgement, judgeListing, type ToolTrust } from './judge.js';
@@ -27,67 +28,165 @@ function heldReason(server: string, tool: string, trust: ToolTrust): string | un
       return `tool "${tool}" appeared on ${server} after its tools were pinned, and pins.new_tools is quarantine: ${decide}`;
     case 'unverifiable':
       return `the pins of ${server} cannot be trusted (${trust.error}), so every tool of ${server} is held`;
+    case 'mismatch':
+      return (
+        `the definition of tool "${tool}" on ${server} is not the one the policy pins ` +
+        `(${trust.expected.map((p) => `${p.source}: ${p.sha256.slice(0, 19)}…`).join('; ')}; listed ${trust.sha256}): ` +
+        'it is held until the policy pins this definition'
+      );
+    case 'flagged':
+      return `the definition of tool "${tool}" on ${server} carries hidden content (${trust.findings.join('; ')}), and pins.hidden_content is quarantine: ${decide}`;
     default:
       return undefined;
   }
+}
+
+/** One finding of hidden content, as reasons, warnings and the audit show it (never more than the detector's safe detail). */
+function describe(finding: HiddenFinding): string {
+  return `${finding.kind} at ${finding.at || '/'}: ${finding.detail}`;
+}
+
+type Listed = { name: string } & Record<string, unknown>;
+
+/** What was found in one listed definition, for the Policy page. */
+interface Flag {
+  sha256: string;
+  findings: readonly string[];
 }
 
 export class PinGuard implements ToolPins {
   private readonly deps: PinGuardDeps;
   /** Why each held tool is held, by server; a tool not in it runs as pinned. */
   private readonly holds = new Map<string, Map<string, string>>();
-  /** Definitions already recorded as held in this process, so a relisting does not repeat the record. */
+  /** Definitions already recorded (held or flagged) in this process, so a relisting does not repeat the record. */
   private readonly recorded = new Set<string>();
+  /** The latest definition of each tool each server listed, and the settings it was judged under. */
+  private readonly listings = new Map<string, { settings: PinSettings; tools: Map<string, Listed> }>();
+  /** Hidden content in the latest listed definitions, by server and tool. */
+  private readonly flags = new Map<string, Map<string, Flag>>();
 
   constructor(deps: PinGuardDeps) {
     this.deps = deps;
   }
 
   note(server: string, tools: readonly unknown[]): void {
-    const settings = this.deps.settings();
-    if (!settings.enabled) {
-      this.holds.delete(server);
-      return;
-    }
     const listed = tools.filter(
-      (t): t is { name: string } & Record<string, unknown> =>
+      (t): t is Listed =>
         typeof t === 'object' && t !== null && typeof (t as { name?: unknown }).name === 'string',
     );
-    const judgement: Judgement = judgeListing(server, this.deps.store.read(server), listed, {
-      newTools: settings.newTools,
-      now: (this.deps.now ?? (() => new Date()))(),
-    });
-    if (judgement.write) this.deps.store.write(judgement.write);
-    let holds = this.holds.get(server);
-    if (!holds) {
-      holds = new Map();
-      this.holds.set(server, holds);
+    let listing = this.listings.get(server);
+    if (!listing) {
+      listing = { settings: this.deps.settings(), tools: new Map() };
+      this.listings.set(server, listing);
     }
+    for (const tool of listed) listing.tools.set(tool.name, tool);
+    this.judge(server, listed);
+  }
+
+  held(server: string, tool: string): string | undefined {
+    // A reload may pin, unpin or quarantine differently: the last listing is judged again under it.
+    const listing = this.listings.get(server);
+    if (listing && listing.settings !== this.deps.settings()) this.judge(server, [...listing.tools.values()]);
+    return this.holds.get(server)?.get(tool);
+  }
+
+  /** Hidden content and policy-pin mismatches in what the upstreams list now, for the Policy page. */
+  warnings(): string[] {
+    const out: string[] = [];
+    for (const [server, flags] of this.flags) {
+      for (const [tool, flag] of flags) {
+        const held = this.holds.get(server)?.has(tool) ? 'held' : 'not held (pins.hidden_content: warn)';
+        out.push(`tool ${tool} on ${server} carries hidden content, ${held}: ${flag.findings.join('; ')}`);
+      }
+    }
+    for (const [server, holds] of this.holds) {
+      for (const [tool, reason] of holds) {
+        if (!this.flags.get(server)?.has(tool)) out.push(`tool ${tool} on ${server} is held: ${reason}`);
+      }
+    }
+    return out;
+  }
+
+  private judge(server: string, listed: readonly Listed[]): void {
+    const settings = this.deps.settings();
+    const listing = this.listings.get(server);
+    if (listing) listing.settings = settings;
+    const flagged = new Map<string, string[]>();
+    for (const tool of listed) {
+      const findings = inspectTool(tool).map(describe);
+      if (findings.length > 0) flagged.set(tool.name, findings);
+    }
+    const judgement: Judgement = judgeListing(
+      server,
+      settings.enabled ? this.deps.store.read(server) : { kind: 'none' },
+      listed,
+      {
+        newTools: settings.newTools,
+        now: (this.deps.now ?? (() => new Date()))(),
+        tofu: settings.enabled,
+        policyPins: settings.policyPins(server),
+        flagged,
+        hiddenContent: settings.hiddenContent,
+      },
+    );
+    if (judgement.write) this.deps.store.write(judgement.write);
+    const holds = mapOf(this.holds, server);
+    const flags = mapOf(this.flags, server);
     for (const [tool, trust] of judgement.tools) {
+      const findings = flagged.get(tool);
+      if (findings) {
+        flags.set(tool, { sha256: trust.sha256, findings });
+        this.recordFlag(server, tool, trust, findings);
+      } else flags.delete(tool);
       const reason = heldReason(server, tool, trust);
       if (reason === undefined) {
         holds.delete(tool);
         continue;
       }
       holds.set(tool, reason);
-      const key = `${server}\u0000${tool}\u0000${trust.sha256}`;
-      if (this.recorded.has(key)) continue;
-      this.recorded.add(key);
-      this.deps.log(`pins: ${reason}`);
-      this.deps.record({
-        event: 'pin',
-        action: 'held',
-        server,
-        tool,
-        status: trust.status,
-        sha256: trust.sha256,
-        reason,
-      });
+      if (this.once('held', server, tool, trust.sha256)) {
+        this.deps.log(`pins: ${reason}`);
+        this.deps.record({
+          event: 'pin',
+          action: 'held',
+          server,
+          tool,
+          status: trust.status,
+          sha256: trust.sha256,
+          reason,
+        });
+      }
     }
   }
 
-  held(server: string, tool: string): string | undefined {
-    if (!this.deps.settings().enabled) return undefined;
-    return this.holds.get(server)?.get(tool);
+  /** Hidden content is audited once per definition, held or not, so a warned-about tool leaves a trace too. */
+  private recordFlag(server: string, tool: string, trust: ToolTrust, findings: readonly string[]): void {
+    if (!this.once('flagged', server, tool, trust.sha256)) return;
+    this.deps.log(`pins: tool ${tool} on ${server} carries hidden content: ${findings.join('; ')}`);
+    this.deps.record({
+      event: 'pin',
+      action: 'flagged',
+      server,
+      tool,
+      sha256: trust.sha256,
+      findings: [...findings],
+      held: trust.status === 'flagged',
+    });
   }
+
+  private once(what: string, server: string, tool: string, sha256: string): boolean {
+    const key = `${what}\u0000${server}\u0000${tool}\u0000${sha256}`;
+    if (this.recorded.has(key)) return false;
+    this.recorded.add(key);
+    return true;
+  }
+}
+
+function mapOf<V>(maps: Map<string, Map<string, V>>, server: string): Map<string, V> {
+  let map = maps.get(server);
+  if (!map) {
+    map = new Map();
+    maps.set(server, map);
+  }
+  return map;
 }

@@ -6,6 +6,7 @@ export {
   acceptHeld,
   type HeldEntry,
   type Judgement,
+  type JudgeOptions,
   judgeListing,
   PinDecisionError,
   type PinEntry,

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { type AccessDefaults, accessDecisions, asResourceRule, ruleKind } from './access.js';
 import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
-import { literalPrefix } from './glob.js';
+import { asList, literalPrefix } from './glob.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
 import type { PolicyV2Doc, RuleDoc } from './schema.js';
 import type {
@@ -14,6 +14,8 @@ import type {
   Decision,
   DecisionKind,
   InputSchemaSettings,
+  PinSettings,
+  PolicyPin,
   PolicyTestCase,
   ResultSettings,
   SessionSettings,
@@ -136,7 +138,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     approval: approvalSettings(doc.approval),
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),
-    pins: { enabled: doc.pins?.enabled ?? true, newTools: doc.pins?.new_tools ?? 'allow' },
+    pins: pinSettings(doc, compiled),
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
@@ -157,6 +159,43 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
       const granted = (call.server === undefined ? undefined : roots[call.server]) ?? fallback;
       return granted === undefined ? null : containmentProblem(call.args, granted);
     },
+  };
+}
+
+/** `pins:` with the definition hashes the policy pins itself (`pin:` on rules and servers). */
+function pinSettings(doc: PolicyV2Doc, compiled: readonly CompiledRule[]): PinSettings {
+  const byServer = new Map<string, Map<string, PolicyPin[]>>();
+  const fromRules: { rule: CompiledRule; tool: string; pin: PolicyPin }[] = [];
+  doc.rules.forEach((r, i) => {
+    const rule = compiled[i];
+    // load.ts refuses a pin on a rule that is not one exact tool name.
+    if (r.pin === undefined || rule === undefined || ruleKind(r) !== 'tool') return;
+    fromRules.push({
+      rule,
+      tool: (asList(r.match)[0] as string).toLowerCase(),
+      pin: { sha256: r.pin, source: `rule ${rule.id}` },
+    });
+  });
+  const add = (map: Map<string, PolicyPin[]>, tool: string, pin: PolicyPin): void => {
+    map.set(tool, [...(map.get(tool) ?? []), pin]);
+  };
+  const policyPins = (server: string): ReadonlyMap<string, readonly PolicyPin[]> => {
+    let pins = byServer.get(server);
+    if (pins) return pins;
+    pins = new Map();
+    for (const [tool, sha256] of Object.entries(doc.servers?.[server]?.pin ?? {}))
+      add(pins, tool.toLowerCase(), { sha256, source: `servers.${server}.pin` });
+    for (const { rule, tool, pin } of fromRules)
+      if (!rule.server || rule.server(server)) add(pins, tool, pin);
+    // A handful of upstream names at most; each is computed once per policy.
+    byServer.set(server, pins);
+    return pins;
+  };
+  return {
+    enabled: doc.pins?.enabled ?? true,
+    newTools: doc.pins?.new_tools ?? 'allow',
+    hiddenContent: doc.pins?.hidden_content ?? 'warn',
+    policyPins,
   };
 }
 

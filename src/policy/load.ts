@@ -221,6 +221,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   sessionProblems(doc, problems);
   redactProblems(doc, problems);
   resultProblems(doc, problems);
+  pinProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -244,6 +245,49 @@ function resultProblems(doc: PolicyV2Doc, problems: Problems): void {
         { atKey: true, severity: 'warning' },
       );
   });
+}
+
+/**
+ * A pin names one definition, so it sits on a rule of one exact tool name (matched case-insensitively,
+ * like the rule). Pins that contradict each other in one server entry could never be satisfied.
+ */
+function pinProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    if (rule.pin === undefined) return;
+    const names = asList(rule.match);
+    if ((rule.kind ?? 'tool') !== 'tool')
+      problems.path(['rules', i, 'pin'], `rules[${i}].pin: only a kind: tool rule can pin a definition`, {
+        atKey: true,
+      });
+    else if (names.length !== 1 || /[*?[\]{}()!+@\\]/.test(names[0] as string))
+      problems.path(
+        ['rules', i, 'pin'],
+        `rules[${i}].pin: a pin is one tool's definition, so match must be one exact tool name (no glob)`,
+        { atKey: true },
+      );
+    if (rule.decision === 'deny')
+      problems.path(
+        ['rules', i, 'pin'],
+        `rules[${i}].pin: a deny rule's tool never runs, so its pin protects nothing`,
+        {
+          atKey: true,
+          severity: 'warning',
+        },
+      );
+  });
+  for (const [name, server] of Object.entries(doc.servers ?? {})) {
+    const seen = new Map<string, string>();
+    for (const [tool, sha256] of Object.entries(server.pin ?? {})) {
+      const other = seen.get(tool.toLowerCase());
+      if (other !== undefined && other !== sha256)
+        problems.path(
+          ['servers', name, 'pin', tool],
+          `servers.${name}.pin: ${tool} is pinned twice with different hashes (tool names match case-insensitively)`,
+          { atKey: true },
+        );
+      seen.set(tool.toLowerCase(), sha256);
+    }
+  }
 }
 
 /** The shape of each upstream (command or url) is the schema's union (see serverProblems); its name is checked here. */

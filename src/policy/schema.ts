@@ -33,6 +33,19 @@ const Roots = Type.Array(Type.String({ minLength: 1 }), {
     'absolute directories the server may touch: every path-like argument of its calls must normalise to inside one, or the call is denied before any rule',
 });
 
+const DEFINITION_HASH = '^sha256:[0-9a-f]{64}$';
+const DefinitionHash = Type.String({
+  pattern: DEFINITION_HASH,
+  description:
+    'a tool definition hash as `portcullis pins list --full` prints it: sha256: and 64 lowercase hex digits',
+});
+
+/** Definitions pinned in the policy itself, reviewed in code review: they override trust on first use. */
+const ServerPins = Type.Record(Type.String({ minLength: 1 }), DefinitionHash, {
+  description:
+    "tool name -> the only definition hash this server's tool may have; any other definition is held (not run, hidden) until the policy changes",
+});
+
 const CommandServer = Type.Object(
   {
     command: Type.String({ minLength: 1, description: 'stdio upstream: the program to run' }),
@@ -40,6 +53,7 @@ const CommandServer = Type.Object(
     env: Type.Optional(StringMap),
     cwd: Type.Optional(Type.String({ minLength: 1 })),
     roots: Type.Optional(Roots),
+    pin: Type.Optional(ServerPins),
   },
   { ...strict, description: 'a stdio upstream: a program the proxy starts' },
 );
@@ -62,6 +76,7 @@ const UrlServer = Type.Object(
       }),
     ),
     roots: Type.Optional(Roots),
+    pin: Type.Optional(ServerPins),
   },
   { ...strict, description: 'a Streamable HTTP upstream' },
 );
@@ -162,6 +177,12 @@ const Pins = Type.Object(
           'a tool that appears after its server was first pinned: allow (pinned as it comes; the default) or quarantine (held like a changed one)',
       }),
     ),
+    hidden_content: Type.Optional(
+      Type.Union([Type.Literal('warn'), Type.Literal('quarantine')], {
+        description:
+          'a tool definition with hidden content (invisible or bidi characters, tag characters, comments, base64 blobs, instructions aimed at the model): warn (audited and shown on the Policy page; the default) or quarantine (also held until a person accepts it)',
+      }),
+    ),
   },
   { ...strict, description: 'tool-definition pinning (trust on first use)' },
 );
@@ -260,6 +281,13 @@ const Rule = Type.Object(
     decision: DecisionKind,
     reason: Type.Optional(Type.String()),
     results: Type.Optional(Results),
+    pin: Type.Optional(
+      Type.String({
+        pattern: DEFINITION_HASH,
+        description:
+          'kind: tool rules whose match is one exact tool name: the only definition hash that tool may have (on the servers the rule names); any other definition is held until the policy changes',
+      }),
+    ),
   },
   strict,
 );

@@ -110,6 +110,20 @@ export interface ResultSettings {
 export interface PinSettings {
   enabled: boolean;
   newTools: 'allow' | 'quarantine';
+  /** A definition with hidden content: only warned about, or also held until a person accepts it. */
+  hiddenContent: 'warn' | 'quarantine';
+  /**
+   * The definition hashes the policy itself pins for `server`'s tools, by lower-cased tool name (tool
+   * names match rules case-insensitively, so a pin must too). Enforced even with `enabled: false`.
+   */
+  policyPins(server: string): ReadonlyMap<string, readonly PolicyPin[]>;
+}
+
+/** A definition hash written in the policy: `pin:` on a rule or a `servers:` entry. */
+export interface PolicyPin {
+  sha256: string;
+  /** Where it is written, for reasons: `rule <id>` or `servers.<name>.pin`. */
+  source: string;
 }
 
 /** What the gate does with arguments the tool's own inputSchema refuses (see policy `input_schema`). */

@@ -17,10 +17,11 @@ import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
 import { approvalMasker } from './display.js';
+import { instanceProof } from './instance.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
-import { publicRoutes, type ReadyReport } from './routes/public.js';
+import { healthRoutes, publicRoutes, type ReadyReport } from './routes/public.js';
 import { revealer } from './routes/reveal.js';
 import { securityHeaders, type WebEnv } from './security.js';
 import { layout } from './views/layout.js';
@@ -56,6 +57,8 @@ export interface WebAppOptions {
   log?: ((line: string) => void) | undefined;
   /** Keep-alive comment interval on the live-update stream. */
   sseHeartbeatMs?: number | undefined;
+  /** The data dir's instance key: with it, /health/instance proves which data dir this UI serves. */
+  instanceKey?: string | undefined;
 }
 
 export interface WebApp {
@@ -153,6 +156,24 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
   });
 }
 
+/**
+ * Liveness, readiness and metrics alone, for the MCP endpoint to serve when the UI is off (a
+ * container's health check, a Prometheus scrape): no sign-in, nothing secret, the same answers as the UI's.
+ */
+export function healthApp(options: Pick<WebAppOptions, 'queue' | 'ready'>): WebApp {
+  const metrics = createMetrics(options.queue);
+  const app = new Hono<WebEnv>();
+  app.route(
+    '/',
+    healthRoutes({
+      checkStore: () => void options.queue.store.countPending(),
+      ready: options.ready,
+      registry: metrics.registry,
+    }),
+  );
+  return { app, registry: metrics.registry, close: metrics.close };
+}
+
 export function buildWebApp(options: WebAppOptions): WebApp {
   const metrics = createMetrics(options.queue, options.registry);
   const mask = approvalMasker(options.redactArgs);
@@ -166,6 +187,10 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       checkStore: () => void options.queue.store.countPending(),
       ready: options.ready,
       registry: metrics.registry,
+      instanceProof:
+        options.instanceKey === undefined
+          ? undefined
+          : (c) => instanceProof(options.instanceKey as string, c),
     }),
   );
   app.route('/api', apiRoutes({ ...options, mask, reveal }));

@@ -7,6 +7,7 @@
 // FIXTURE_EXTRA_TOOLS: comma-separated extra tool names; each answers `<FIXTURE_NAME>:<tool>:<arguments JSON>`.
 // FIXTURE_PROMPTS: comma-separated prompt names; turns on the prompts capability.
 // FIXTURE_TOOL_SCHEMAS: JSON object of extra tool name to the inputSchema it lists (default { type: object }).
+// FIXTURE_TOOL_DESCRIPTIONS: JSON object of extra tool name to the description it lists (default none).
 // FIXTURE_RESOURCES: comma-separated resource URIs (FIXTURE_TEMPLATES: URI templates); turns on the
 // resources capability (with subscribe). Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
@@ -59,6 +60,7 @@ export function fixtureServer(host: FixtureHost): Server {
     string,
     { type: 'object'; [key: string]: unknown }
   >;
+  const descriptions = JSON.parse(env.FIXTURE_TOOL_DESCRIPTIONS ?? '{}') as Record<string, string>;
   const resources = listOf(env.FIXTURE_RESOURCES);
   const templates = listOf(env.FIXTURE_TEMPLATES);
   const hasResources = resources.length > 0 || templates.length > 0;
@@ -139,6 +141,7 @@ export function fixtureServer(host: FixtureHost): Server {
       listOf(env.FIXTURE_EXTRA_TOOLS).map((name) => ({
         name,
         kind: 'extra',
+        ...(descriptions[name] !== undefined && { description: descriptions[name] }),
         inputSchema: extraSchemas[name] ?? { type: 'object' as const },
       })),
     );

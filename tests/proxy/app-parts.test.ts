@@ -1,5 +1,7 @@
 // Two proxies sharing one data dir: one serves the UI, both see decisions; nothing leaks the token.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Approvals, openApprovals, startWeb, type Web } from '../../src/app.js';
@@ -19,10 +21,11 @@ afterEach(async () => {
 async function proxyParts(
   ui: number | 'off',
   log: (line: string) => void,
+  dataDir = tmp.dir,
 ): Promise<{ approvals: Approvals; web: Web }> {
-  const approvals = openApprovals({ dataDir: tmp.dir, log });
+  const approvals = openApprovals({ dataDir, log });
   started.push(approvals);
-  const web = await startWeb({ dataDir: tmp.dir, ui, env: {}, approvals, log });
+  const web = await startWeb({ dataDir, ui, env: {}, approvals, log });
   started.push(web);
   approvals.uiUrl = web.uiUrl;
   return { approvals, web };
@@ -73,7 +76,42 @@ describe('the approvals and web parts', () => {
     for (const line of logs) expect(line).not.toContain(token);
   });
 
-  it('runs without a UI when it is off: pending results then name no address', async () => {
+  it('does not send agents to a UI on another data dir, or to another program on the port: it serves its own', async () => {
+    const logs: string[] = [];
+    const log = (line: string) => logs.push(line);
+    const first = await proxyParts(0, log);
+    const port = first.web.server?.port as number;
+    const otherDir = join(tmp.dir, 'other');
+    const second = await proxyParts(port, log, otherDir);
+    expect(second.web.server).toBeDefined();
+    expect(second.web.uiUrl).not.toBe(first.web.uiUrl);
+    expect(logs).toContainEqual(
+      `approvals UI: port ${port} is taken by something that does not serve ${otherDir} (another program, or a Portcullis on another data dir); serving this data dir's UI at ${second.web.uiUrl} instead`,
+    );
+    // The second UI sees the second data dir's approvals: what its pending calls point to works.
+    const token = readFileSync(join(otherDir, 'ui-token'), 'utf8').trim();
+    const res = await fetch(`${second.web.uiUrl}/api/approvals`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+
+    // Something that is not Portcullis, answering anything with 200 and a made-up proof.
+    const impostor = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ proof: 'ab'.repeat(32) }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (impostor.address() as AddressInfo).port;
+      const third = await proxyParts(taken, log);
+      expect(third.web.server).toBeDefined();
+      expect(third.web.uiUrl).not.toBe(`http://127.0.0.1:${taken}`);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
+  it('runs without a UI when it is off: pending results then name the command that decides', async () => {
     const { approvals, web } = await proxyParts('off', () => {});
     expect(web.server).toBeUndefined();
     const verdict = await approvals.queue.review({
@@ -85,6 +123,8 @@ describe('the approvals and web parts', () => {
     });
     expect(verdict.kind).toBe('respond');
     if (verdict.kind === 'respond')
-      expect(verdict.text).toMatch(/^Approval ap_[0-9a-f]{16} is waiting for a person\./);
+      expect(verdict.text).toMatch(
+        /^Approval (ap_[0-9a-f]{16}) is waiting for a person \(no approvals UI is served: decide with "portcullis approvals approve \1 --data-dir [^"]+" or "portcullis approvals deny \1 --data-dir [^"]+"\)\./,
+      );
   });
 });
