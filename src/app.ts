@@ -130,6 +130,16 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
+  // an accept in the UI releases it in all of them.
+  let sessions: Sessions | undefined;
+  const pins = new PinGuard({
+    store: new PinStore(options.dataDir),
+    settings: () => policy.current.pins,
+    record: (event) => recordQuietly(audit, log, event),
+    log,
+    released: () => sessions?.toolsChanged(),
+  });
   const web = parts.add(
     await startWeb({
       dataDir: options.dataDir,
@@ -138,6 +148,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       approvals,
       audit,
       policy,
+      pins,
       policyStatus: () => ({
         ...reloads.status(policy),
         warnings: [
@@ -154,8 +165,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     }),
   );
   approvals.uiUrl = web.uiUrl;
-  const sessions = parts.add(
-    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables }),
+  sessions = parts.add(
+    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   const downstream = parts.add(await startDownstream(options, policy, sessions));
@@ -198,16 +209,10 @@ function openSessions(deps: {
   approvals: Approvals;
   ambiguities: Ambiguities;
   confusables: Confusables;
+  pins: PinGuard;
 }): Sessions {
-  const { options, policy, audit, upstreams } = deps;
+  const { options, policy, audit, upstreams, pins } = deps;
   const { log } = options;
-  // One for every session: a hold seen in one session holds the tool in all of them.
-  const pins = new PinGuard({
-    store: new PinStore(options.dataDir),
-    settings: () => policy.current.pins,
-    record: (event) => recordQuietly(audit, log, event),
-    log,
-  });
   const gate = new Gate({
     policy: () => policy.current,
     audit,
@@ -364,6 +369,8 @@ export async function startWeb(deps: {
   approvals: Approvals;
   audit?: AuditLog | undefined;
   policy?: PolicySource | undefined;
+  /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
+  pins?: PinGuard | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   log(line: string): void;
 }): Promise<Web> {
@@ -386,6 +393,10 @@ export async function startWeb(deps: {
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
       audit,
+      pins:
+        deps.pins && audit
+          ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
+          : undefined,
       log: deps.log,
     });
     uiUrl = server.url;
@@ -425,6 +436,11 @@ class Sessions {
     this.open.add(session);
     session.onClosed(() => this.open.delete(session));
     return session;
+  }
+
+  /** Held tools were accepted: every open session's client is told to list tools again. */
+  toolsChanged(): void {
+    for (const session of this.open) session.toolsChanged();
   }
 
   /** Applies a new policy to every open session (re-lists, hides, re-routes). */

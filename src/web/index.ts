@@ -1,6 +1,7 @@
 // The web UI and admin API: build the Hono app, serve it, and manage its credentials.
 export { buildWebApp, type WebApp, type WebAppOptions } from './app.js';
 export { LoginCodes, loadOrCreateToken, type Session, Sessions, WebAuth, WebConfigError } from './auth.js';
+export type { WebPins } from './routes/pins.js';
 export type { ReadyReport } from './routes/public.js';
 export {
   DEFAULT_UI_PORT,
