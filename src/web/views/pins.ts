@@ -21,8 +21,10 @@ function diffView(diff: string): Html {
   const rows = body
     .filter((line, i) => line !== '' || i < body.length - 1)
     .filter((line) => !line.startsWith('\\ No newline'))
-    .map((line) => {
-      if (line.startsWith('@@')) return html`<span class="dl hunk" aria-hidden="true">⋯</span>`;
+    .map((line, i) => {
+      // Between hunks, a gap marker; the first hunk needs none.
+      if (line.startsWith('@@'))
+        return i === 0 ? '' : html`<span class="dl hunk" title="unchanged lines left out">⋯</span>`;
       const sign = line[0];
       const text = line.slice(1);
       if (sign === '+') return html`<ins class="dl add"><span class="sign">+</span>${text}</ins>`;
@@ -58,7 +60,11 @@ function heldCard(server: string, held: HeldTool, csrf: string): Html {
     <input type="hidden" name="server" value="${server}">
     <input type="hidden" name="tool" value="${held.tool}">
     <input type="hidden" name="sha256" value="${held.sha256}">
-    <p class="muted decide-help">Accept trusts this definition: it becomes the pin and the tool runs again at once. Reject keeps the old pin; the tool stays held.</p>
+    <p class="muted decide-help">${
+      held.rejectedAt
+        ? 'You rejected this definition: the old pin stays and the tool stays held while the server lists it. You can still accept it.'
+        : 'Accept trusts this definition: it becomes the pin and the tool runs again at once. Reject keeps the old pin; the tool stays held.'
+    }</p>
     <div class="actions">
       <button type="submit" name="decision" value="reject" class="btn deny"${held.rejectedAt ? ' disabled' : ''}>Reject</button>
       <button type="submit" name="decision" value="accept" class="btn approve">Accept</button>
@@ -78,6 +84,17 @@ function pinnedList(pinned: PinnedTool[]): Html {
 </details>`;
 }
 
+/** A command line that wraps between its words, never inside an option such as `--data-dir`. */
+function commandView(command: string): Html[] {
+  return command
+    .split(' ')
+    .map((word, i) =>
+      word.startsWith('-')
+        ? html`${i > 0 ? ' ' : ''}<span class="word">${word}</span>`
+        : html`${i > 0 ? ' ' : ''}${word}`,
+    );
+}
+
 function serverSection(entry: ServerPins, csrf: string): Html {
   if (entry.state === 'unreadable') {
     return html`<section class="pins-server card bad" aria-labelledby="srv-${entry.server}">
@@ -85,7 +102,7 @@ function serverSection(entry: ServerPins, csrf: string): Html {
   <p>Every tool of this server is held: its pins cannot be trusted, so nothing of it runs.</p>
   <pre>${entry.error}</pre>
   <p>Fix the file, or remove it so the next listing pins this server's tools anew (trust on first use again):</p>
-  <pre class="command">${entry.resetCommand}</pre>
+  <pre class="command">${commandView(entry.resetCommand)}</pre>
 </section>`;
   }
   const held = entry.held.length;
@@ -97,8 +114,20 @@ function serverSection(entry: ServerPins, csrf: string): Html {
 </section>`;
 }
 
+/** What is held, in one line: definitions waiting for a decision, and servers whose pin file holds everything. */
+function summary(held: number, unreadable: number): Html {
+  const bad =
+    unreadable > 0
+      ? html`<strong class="bad-note">${unreadable === 1 ? 'every tool of 1 server' : `every tool of ${unreadable} servers`} (unreadable pin file)</strong>`
+      : '';
+  if (held === 0 && unreadable === 0) return html`<strong>Nothing is held</strong>`;
+  if (held === 0) return html`<strong>Held:</strong> ${bad}`;
+  return html`<strong>${held} held</strong>${unreadable > 0 ? html`, and ${bad}` : ''}`;
+}
+
 export function pinsPage(servers: ServerPins[], csrf: string, flash?: PinsFlash): Html {
-  const held = servers.reduce((n, s) => n + (s.state === 'pinned' ? s.held.length : 1), 0);
+  const held = servers.reduce((n, s) => n + (s.state === 'pinned' ? s.held.length : 0), 0);
+  const unreadable = servers.filter((s) => s.state === 'unreadable').length;
   return html`<div class="page-head">
   <h1>Pins</h1>
   <p class="sub">Each server's tool definitions are pinned the first time it is listed. A definition that changes later (or a new tool, if the policy quarantines them) is held: agents do not see it and its calls are refused until you accept it here.</p>
@@ -107,7 +136,7 @@ ${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` :
 ${
   servers.length === 0
     ? html`<p class="empty">No pins yet: a server's tools are pinned when it is first listed.</p>`
-    : html`<p class="pending-total"><strong>${held === 0 ? 'Nothing is held' : `${held} held`}</strong> <span class="muted">· ${servers.length} server${servers.length === 1 ? '' : 's'}</span></p>
+    : html`<p class="pending-total">${summary(held, unreadable)} <span class="muted">· ${servers.length} server${servers.length === 1 ? '' : 's'}</span></p>
 ${servers.map((s) => serverSection(s, csrf))}`
 }`;
 }
