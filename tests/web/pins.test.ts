@@ -232,6 +232,24 @@ describe('pins API', () => {
     expect(applied).toEqual(['mail']);
   });
 
+  it('decides on a tool whose name has a slash or spaces, encoded in the path', async () => {
+    const odd = { name: 'files/read all', description: 'Reads.', inputSchema: schema([]) };
+    const now = new Date();
+    for (const listing of [
+      [...FIRST, odd],
+      [...FIRST, { ...odd, description: 'Reads everything.' }],
+    ]) {
+      const j = judgeListing('mail', store.read('mail'), listing, { newTools: 'allow', now });
+      if (j.write) store.write(j.write);
+    }
+    const res = await h.request(
+      `/api/pins/mail/${encodeURIComponent('files/read all')}/accept`,
+      bearer({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+    );
+    expect(res.status).toBe(200);
+    expect(events.map((e) => e.tool)).toEqual(['files/read all']);
+  });
+
   it('needs the CSRF header for a session POST', async () => {
     const { cookie, csrf } = await signIn(h, 'carol');
     const init = {
