@@ -134,12 +134,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
-  // One for every session: a hold seen in one session holds the tool in all of them.
+  // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
+  // an accept in the UI releases it in all of them.
+  let sessions: Sessions | undefined;
   const pins = new PinGuard({
     store: new PinStore(options.dataDir),
     settings: () => policy.current.pins,
     record: (event) => recordQuietly(audit, log, event),
     log,
+    released: () => sessions?.toolsChanged(),
   });
   const web = parts.add(
     await startWeb({
@@ -149,6 +152,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       approvals,
       audit,
       policy,
+      pins,
       policyStatus: () => ({
         ...reloads.status(policy),
         warnings: [
@@ -166,7 +170,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     }),
   );
   approvals.uiUrl = web.uiUrl;
-  const sessions = parts.add(
+  sessions = parts.add(
     openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
@@ -376,6 +380,8 @@ export async function startWeb(deps: {
   approvals: Approvals;
   audit?: AuditLog | undefined;
   policy?: PolicySource | undefined;
+  /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
+  pins?: PinGuard | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   log(line: string): void;
 }): Promise<Web> {
@@ -400,6 +406,10 @@ export async function startWeb(deps: {
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
       audit,
+      pins:
+        deps.pins && audit
+          ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
+          : undefined,
       log: deps.log,
     });
   try {
@@ -452,6 +462,11 @@ class Sessions {
     this.open.add(session);
     session.onClosed(() => this.open.delete(session));
     return session;
+  }
+
+  /** Held tools were accepted: every open session's client is told to list tools again. */
+  toolsChanged(): void {
+    for (const session of this.open) session.toolsChanged();
   }
 
   /** Applies a new policy to every open session (re-lists, hides, re-routes). */

@@ -191,6 +191,13 @@
     void reveal(form);
   });
 
+  // On a phone the nav scrolls sideways: bring the current page's link into view (Pins sits past the edge).
+  const nav = document.querySelector('.topbar nav');
+  const current = nav?.querySelector('a.active');
+  if (nav && current && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - 8;
+  }
+
   localizeTimes(document);
   tick();
   setInterval(tick, 1000);

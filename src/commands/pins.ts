@@ -2,12 +2,13 @@
 import { userInfo } from 'node:os';
 import { AuditLog } from '../audit/index.js';
 import {
-  acceptHeld,
+  decideHeld,
   definitionDiff,
   PinDecisionError,
   type PinFile,
   PinStore,
-  rejectHeld,
+  pinnedFile,
+  resetPins,
 } from '../pins/index.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
@@ -63,10 +64,12 @@ export function pinsList(opts: PinsOptions, io: Io): number {
 }
 
 function pinned(store: PinStore, server: string): PinFile {
-  const state = store.read(server);
-  if (state.kind === 'pinned') return state.file;
-  if (state.kind === 'none') throw new UsageError(`server ${server} has no pins in ${store.dir}`);
-  throw new UsageError(`${state.error}; fix or remove it (portcullis pins reset ${server}) to pin anew`);
+  try {
+    return pinnedFile(store, server);
+  } catch (error) {
+    if (error instanceof PinDecisionError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The held definitions of a server (or one tool) against their pins, as unified diffs. Exit 1 when nothing is held. */
@@ -95,25 +98,22 @@ function person(): string {
   }
 }
 
-/** A decision on a held definition (or a reset), written to the audit log first: no record, no change. */
+/** A decision on a held definition (or a reset), through the same path as the UI's: recorded first, no record, no change. */
 async function decide(
   opts: PinsOptions & { server: string },
   io: Io,
   action: 'accepted' | 'rejected' | 'reset',
 ): Promise<number> {
   const store = new PinStore(opts.dataDir);
-  let next: PinFile | null = null;
-  let sha256: string | undefined;
+  const tool = opts.tool;
   if (action !== 'reset') {
-    if (opts.tool === undefined)
+    if (tool === undefined)
       throw new UsageError(`pins ${action === 'accepted' ? 'accept' : 'reject'} needs SERVER TOOL`);
-    const file = pinned(store, opts.server);
-    sha256 = file.held[opts.tool]?.sha256;
+    // Refused before the audit log is opened: a decision that cannot be made leaves no record.
     try {
-      next =
-        action === 'accepted'
-          ? acceptHeld(file, opts.tool, new Date())
-          : rejectHeld(file, opts.tool, new Date());
+      const file = pinnedFile(store, opts.server);
+      if (!file.held[tool])
+        throw new PinDecisionError(`server ${opts.server} has no held definition of ${tool}`);
     } catch (error) {
       if (error instanceof PinDecisionError) throw new UsageError(error.message);
       throw error;
@@ -121,20 +121,15 @@ async function decide(
   }
   const audit = await AuditLog.open({ dataDir: opts.dataDir });
   try {
-    await audit.append({
-      event: 'pin',
-      action,
-      server: opts.server,
-      tool: opts.tool ?? null,
-      ...(sha256 !== undefined && { sha256 }),
-      by: person(),
-    });
+    if (action === 'reset') await resetPins(store, audit, opts.server, person());
+    else await decideHeld(store, audit, { server: opts.server, tool: tool as string, action, by: person() });
+  } catch (error) {
+    if (error instanceof PinDecisionError) throw new UsageError(error.message);
+    throw error;
   } finally {
     await audit.close();
   }
-  if (next) store.write(next);
-  else store.reset(opts.server);
-  const what = opts.tool ? `${opts.server}/${opts.tool}` : opts.server;
+  const what = tool ? `${opts.server}/${tool}` : opts.server;
   io.out(
     action === 'reset'
       ? `pins of ${what} removed: its tools are pinned anew when it is next listed`

@@ -14,6 +14,8 @@ export interface PinGuardDeps {
   record(event: AuditEvent): void;
   log(line: string): void;
   now?: (() => Date) | undefined;
+  /** Tools of `server` that were held and run now (a person accepted them): clients should list tools again. */
+  released?: ((server: string, tools: readonly string[]) => void) | undefined;
 }
 
 function heldReason(server: string, tool: string, trust: ToolTrust): string | undefined {
@@ -69,6 +71,11 @@ export class PinGuard implements ToolPins {
     this.deps = deps;
   }
 
+  /** The pin files this guard judges against (the UI decides on the same ones). */
+  get store(): PinStore {
+    return this.deps.store;
+  }
+
   note(server: string, tools: readonly unknown[]): void {
     const listed = tools.filter(
       (t): t is Listed =>
@@ -83,11 +90,23 @@ export class PinGuard implements ToolPins {
     this.judge(server, listed);
   }
 
+  /**
+   * Why the tool is held, or undefined. A reload may pin, unpin or quarantine differently: the last
+   * listing is judged again under it. A held tool's pin file is read again (only here, never for a
+   * tool that runs): a person may have accepted it since, in the UI or with the CLI of another
+   * process, and the very next call should run without the client listing tools again.
+   */
   held(server: string, tool: string): string | undefined {
-    // A reload may pin, unpin or quarantine differently: the last listing is judged again under it.
     const listing = this.listings.get(server);
     if (listing && listing.settings !== this.deps.settings()) this.judge(server, [...listing.tools.values()]);
+    if (this.holds.get(server)?.get(tool) === undefined) return undefined;
+    this.recheck(server, [tool]);
     return this.holds.get(server)?.get(tool);
+  }
+
+  /** Judges the held tools of `server` again now (after a decision in the UI), and says which run now. */
+  refresh(server: string): string[] {
+    return this.recheck(server, [...(this.holds.get(server)?.keys() ?? [])]);
   }
 
   /** Hidden content and policy-pin mismatches in what the upstreams list now, for the Policy page. */
@@ -107,16 +126,18 @@ export class PinGuard implements ToolPins {
     return out;
   }
 
-  private judge(server: string, listed: readonly Listed[]): void {
+  /** One listing against the pin file and the policy: nothing is written or recorded here. */
+  private judgement(
+    server: string,
+    listed: readonly Listed[],
+  ): { judgement: Judgement; flagged: Map<string, string[]> } {
     const settings = this.deps.settings();
-    const listing = this.listings.get(server);
-    if (listing) listing.settings = settings;
     const flagged = new Map<string, string[]>();
     for (const tool of listed) {
       const findings = inspectTool(tool).map(describe);
       if (findings.length > 0) flagged.set(tool.name, findings);
     }
-    const judgement: Judgement = judgeListing(
+    const judgement = judgeListing(
       server,
       settings.enabled ? this.deps.store.read(server) : { kind: 'none' },
       listed,
@@ -129,6 +150,13 @@ export class PinGuard implements ToolPins {
         hiddenContent: settings.hiddenContent,
       },
     );
+    return { judgement, flagged };
+  }
+
+  private judge(server: string, listed: readonly Listed[]): void {
+    const listing = this.listings.get(server);
+    if (listing) listing.settings = this.deps.settings();
+    const { judgement, flagged } = this.judgement(server, listed);
     if (judgement.write) this.deps.store.write(judgement.write);
     const holds = mapOf(this.holds, server);
     const flags = mapOf(this.flags, server);
@@ -172,6 +200,41 @@ export class PinGuard implements ToolPins {
       findings: [...findings],
       held: trust.status === 'flagged',
     });
+  }
+
+  /**
+   * Held tools judged again on the definitions last listed. Only a definition the pin file (or the
+   * policy) now trusts is released; nothing is written here (a reset or allowed new tool is pinned
+   * by the next listing, not from a remembered one), and a file gone corrupt holds them with its error.
+   */
+  private recheck(server: string, tools: readonly string[]): string[] {
+    const holds = this.holds.get(server);
+    const listed = this.listings.get(server)?.tools;
+    if (!holds || !listed) return [];
+    const definitions = tools.flatMap((t) => listed.get(t) ?? []);
+    if (definitions.length === 0) return [];
+    let judgement: Judgement;
+    try {
+      judgement = this.judgement(server, definitions).judgement;
+    } catch (error) {
+      this.deps.log(`pins: judging the held tools of ${server} again failed: ${(error as Error).message}`);
+      return [];
+    }
+    const released: string[] = [];
+    for (const [tool, trust] of judgement.tools) {
+      if (trust.status === 'trusted' || trust.status === 'policy') {
+        holds.delete(tool);
+        released.push(tool);
+        continue;
+      }
+      const reason = heldReason(server, tool, trust);
+      if (reason !== undefined) holds.set(tool, reason);
+    }
+    if (released.length > 0) {
+      this.deps.log(`pins: ${released.join(', ')} of ${server} accepted, runs again`);
+      this.deps.released?.(server, released);
+    }
+    return released;
   }
 
   private once(what: string, server: string, tool: string, sha256: string): boolean {

@@ -290,6 +290,12 @@ export class DownstreamSession {
     this.notifyOtherLists();
   }
 
+  /** Tools that were held run again (a person accepted their definitions): the client should list tools again. */
+  toolsChanged(): void {
+    if (!this.init || this.closed) return;
+    this.notifyClient('notifications/tools/list_changed');
+  }
+
   private reconnected(upstream: UpstreamConnection): void {
     // Its earlier names still count until it is listed again: routing must not change because it restarted.
     this.catalog.markServerStale(upstream.name);

@@ -11,6 +11,7 @@ import {
   type ApprovalQueue,
 } from '../approvals/index.js';
 import { AuditQueryError, type AuditSink } from '../audit/index.js';
+import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Redaction } from '../secrets/index.js';
 import { type HostGuardRefusal, hostGuard } from '../util/index.js';
@@ -21,6 +22,7 @@ import { instanceProof } from './instance.js';
 import { createMetrics } from './metrics.js';
 import { apiRoutes } from './routes/api.js';
 import { pageRoutes } from './routes/pages.js';
+import type { WebPins } from './routes/pins.js';
 import { healthRoutes, publicRoutes, type ReadyReport } from './routes/public.js';
 import { revealer } from './routes/reveal.js';
 import { securityHeaders, type WebEnv } from './security.js';
@@ -47,6 +49,8 @@ export interface WebAppOptions {
    * arguments, which are what an approval forwards; a masked value can be revealed on purpose.
    */
   redactArgs?: ((args: unknown) => Redaction) | undefined;
+  /** The running proxy's pin files: the Pins page and /api/pins (both off without it). */
+  pins?: WebPins | undefined;
   /** Where reveals of masked values are recorded; without it nothing can be revealed. */
   audit?: AuditSink | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
@@ -148,6 +152,7 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
     if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
       return errorResponse(c, 400, error.message, { code: error.code });
     }
+    if (error instanceof PinDecisionError) return errorResponse(c, 409, error.message, { code: error.code });
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
     }

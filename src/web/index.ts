@@ -2,6 +2,7 @@
 export { buildWebApp, healthApp, type WebApp, type WebAppOptions } from './app.js';
 export { LoginCodes, loadOrCreateToken, type Session, Sessions, WebAuth, WebConfigError } from './auth.js';
 export { instanceKey, servesDataDir } from './instance.js';
+export type { WebPins } from './routes/pins.js';
 export type { ReadyReport } from './routes/public.js';
 export {
   DEFAULT_UI_PORT,

@@ -8,6 +8,8 @@ export interface FrameDeps {
   /** Whether the Policy and Audit pages exist (they are off without a policy status or an audit dir). */
   showPolicy: boolean;
   showAudit: boolean;
+  /** Whether the Pins page exists (off without the proxy's pins). */
+  showPins?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -27,6 +29,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         active,
         showPolicy: deps.showPolicy,
         showAudit: deps.showAudit,
+        showPins: deps.showPins,
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

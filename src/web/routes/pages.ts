@@ -8,12 +8,17 @@ import { type AuditDeps, auditPageRoute } from './audit.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
+import { type PinsDeps, pinsPageRoutes } from './pins.js';
 import { type PolicyDeps, policyPageRoute } from './policy.js';
 import { pageRevealRoute, type Reveal } from './reveal.js';
 import { logoutRoute, requireSession, signInRoutes } from './sign-in.js';
 
 /** What all pages are built from; each feature below takes only its part. */
-export interface PageDeps extends Omit<PendingDeps, 'frame'>, AuditDeps, Pick<PolicyDeps, 'policyStatus'> {
+export interface PageDeps
+  extends Omit<PendingDeps, 'frame'>,
+    AuditDeps,
+    Pick<PolicyDeps, 'policyStatus'>,
+    PinsDeps {
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -27,6 +32,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     pendingCount: () => deps.queue.store.countPending(),
     showPolicy: deps.policyStatus !== undefined,
     showAudit,
+    showPins: deps.pins !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
@@ -35,6 +41,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   decidedRoute(pages, { queue: deps.queue, mask: deps.mask, frame, auditLinks: showAudit });
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });
+  pinsPageRoutes(pages, { pins: deps.pins, log: deps.log, frame });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;

@@ -6,12 +6,13 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'audit' | 'policy' | 'none';
+  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
   showPolicy: boolean;
   showAudit?: boolean | undefined;
+  showPins?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -47,6 +48,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${navLink('/', html`Pending <span class="badge" id="pending-count">${props.pendingCount ?? 0}</span>`, props.active === 'pending')}
     ${navLink('/decided', 'Decided', props.active === 'decided')}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
+    ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
   </nav>
   <form class="signout" method="post" action="/logout">
