@@ -76,7 +76,10 @@ type Outcome = 'ok' | 'tool_error' | 'protocol_error';
  * A decision and what the same policy lets its call's result hold; `flow` set when the deciding rule
  * says `sensitive: true`, so its result is remembered.
  */
-type Judged = Decision & { results: ResultSecretAction; flow?: FlowSettings | undefined };
+type Judged = Decision & {
+  results: ResultSecretAction;
+  sensitive?: { rule: string; flow: FlowSettings } | undefined;
+};
 
 /** The fields every audit record of one call shares. */
 type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: string | null };
@@ -126,11 +129,8 @@ export class Gate {
     const schema = this.schemaAction(policy, call, call.server);
     if (schema?.action === 'deny') return this.refuse(base, call, schema.reason, policy.sha256);
     const flow = this.flowCheck(policy, call, call.server);
-    const decision = withFlow(
-      withSchemaReview(this.decide(policy, call, call.server), schema),
-      flow,
-      policy.flow,
-    );
+    const ruled = this.decide(policy, call, call.server);
+    const decision = withFlow(withSchemaReview(ruled, schema), flow, policy.flow);
     const written = await this.record({
       ...base,
       event: 'decision',
@@ -154,7 +154,9 @@ export class Gate {
     const judged: Judged = {
       ...decision,
       results: policy.resultsFor(decision.rule).secrets,
-      ...(policy.sensitive(decision.rule) && { flow: policy.flow }),
+      // The rule's own word, even where a schema review took the rule's name off the decision.
+      ...(ruled.rule !== null &&
+        policy.sensitive(ruled.rule) && { sensitive: { rule: ruled.rule, flow: policy.flow } }),
     };
     if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
     return this.reviewed(call, base, judged);
@@ -171,16 +173,18 @@ export class Gate {
   }
 
   /** Remembers a sensitive call's result for its agent (hashes only); a failure is logged, never the result's fault. */
-  private rememberFlow(base: CallBase, result: Result, decision: Judged): void {
+  private rememberFlow(base: CallBase, result: Result, decision: Judged): number | undefined {
     const tool = base.tool;
-    if (decision.flow === undefined || decision.rule === null || base.server === null) return;
-    if (typeof tool !== 'string' || tool === '') return;
+    const sensitive = decision.sensitive;
+    if (sensitive === undefined || base.server === null) return undefined;
+    if (typeof tool !== 'string' || tool === '') return undefined;
     try {
-      const source = { server: base.server, tool, rule: decision.rule };
       const agent = typeof base.agent === 'string' ? base.agent : '';
-      this.flow.remember(agent, source, result, decision.flow);
+      const source = { server: base.server, tool, rule: sensitive.rule };
+      return this.flow.remember(agent, source, result, sensitive.flow);
     } catch (error) {
       this.deps.log(`remembering a sensitive result failed: ${errorText(error)}`);
+      return undefined;
     }
   }
 
@@ -361,13 +365,14 @@ export class Gate {
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
     let screened: ScreenedResult | undefined;
+    let remembered: number | undefined;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
       screened = this.screen(result, decision);
       if (screened.action !== 'blocked') {
         // The upstream's own result, not the masked one: a credential the scan missed is in there too.
-        this.rememberFlow(base, result, decision);
+        remembered = this.rememberFlow(base, result, decision);
         return screened.result;
       }
       const at = screened.findings.slice(0, 5).map((f) => f.pointer || '(the result)');
@@ -400,6 +405,8 @@ export class Gate {
         }),
         ...(screened !== undefined &&
           screened.instructions.length > 0 && { result_instructions: screened.instructions }),
+        // How many hashes a sensitive result left in the agent's flow memory (never what they are of).
+        ...(remembered !== undefined && { flow_remembered: remembered }),
       });
     }
   }

@@ -28,7 +28,9 @@ rules:
   });
 
   it('refuses sensitive on resource and prompt rules, a zero window and an unknown action', () => {
-    const resource = load('rules:\n  - { match: "file:///**", kind: resource, decision: allow, sensitive: true }\n');
+    const resource = load(
+      'rules:\n  - { match: "file:///**", kind: resource, decision: allow, sensitive: true }\n',
+    );
     expect(resource.ok).toBe(false);
     if (!resource.ok) expect(resource.errors[0]?.message).toMatch(/only tool results are tracked/);
     const zero = load('flow: { window: 0 }\nrules: []\n');
