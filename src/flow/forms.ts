@@ -36,6 +36,8 @@ function leaves(value: unknown): Leaf[] {
   const out: Leaf[] = [];
   const visit = (item: unknown, named: boolean, depth: number): void => {
     if (typeof item === 'string') out.push({ text: item, named });
+    // An account or card number may come as a JSON number: searched for as its decimal text.
+    else if (typeof item === 'number') out.push({ text: String(item), named });
     else if (depth > 64 || typeof item !== 'object' || item === null) return;
     else if (Array.isArray(item)) for (const x of item) visit(x, named, depth + 1);
     else
@@ -139,6 +141,7 @@ export function argumentTexts(args: unknown): { texts: string[]; complete: boole
   };
   const visit = (item: unknown, depth: number): void => {
     if (typeof item === 'string') add(item);
+    else if (typeof item === 'number') add(String(item));
     else if (typeof item !== 'object' || item === null) return;
     else if (depth > MAX_ARGUMENT_DEPTH) complete = false;
     else if (Array.isArray(item)) for (const x of item) visit(x, depth + 1);

@@ -85,6 +85,13 @@ describe('flow memory', () => {
     expect(memory.check('alice', OTHER, { s: 'CorrectHorse' }, LIMITS)).toBeDefined();
   });
 
+  it('remembers numbers as their decimal text, and finds them as numbers or in text', () => {
+    const { memory } = memoryWith({ structuredContent: { account: 4111111111111111, pin: 1234 } });
+    expect(memory.check('alice', OTHER, { to: 4111111111111111 }, LIMITS)).toBeDefined();
+    expect(memory.check('alice', OTHER, { memo: 'acct 4111111111111111' }, LIMITS)).toBeDefined();
+    expect(memory.check('alice', OTHER, { pin: 1234 }, LIMITS)).toBeUndefined();
+  });
+
   it('does not remember plain words or short strings, so ordinary calls are not held', () => {
     const { memory } = memoryWith({
       structuredContent: { name: 'database_password', kind: 'Credential', short: 'ab12' },
