@@ -58,7 +58,7 @@ function encodings(text: string): string[] {
 
 /**
  * The normalised forms to remember from a result, most telling first (scanner findings, values
- * under secret key names, whole string values, then tokens), each with its base64, base64url, hex and
+ * under secret key names, whole string values, then tokens), then their base64, base64url, hex and
  * URL-encoded forms; at most MAX_FORMS_PER_RESULT, none shorter than `minLength`.
  */
 export function sensitiveForms(result: unknown, minLength: number): string[] {
@@ -77,11 +77,20 @@ export function sensitiveForms(result: unknown, minLength: number): string[] {
         if (token.length >= minLength && !plainWord(token)) tokens.push(token);
   }
   const forms = new Set<string>();
-  for (const raw of [...found, ...named, ...whole, ...tokens]) {
+  const add = (form: string): void => {
+    const n = normalize(form);
+    if (n.length >= minLength) forms.add(n);
+  };
+  // Every value as it is before any encoded form: over the cap, a value is worth more than an encoding.
+  const raws = [...new Set([...found, ...named, ...whole, ...tokens])];
+  for (const raw of raws) {
     if (forms.size >= MAX_FORMS_PER_RESULT) break;
-    for (const form of [raw, ...encodings(raw)]) {
-      const n = normalize(form);
-      if (n.length >= minLength && forms.size < MAX_FORMS_PER_RESULT) forms.add(n);
+    add(raw);
+  }
+  for (const raw of raws) {
+    for (const form of encodings(raw)) {
+      if (forms.size >= MAX_FORMS_PER_RESULT) return [...forms];
+      add(form);
     }
   }
   return [...forms];

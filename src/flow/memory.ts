@@ -29,12 +29,19 @@ export interface FlowMemoryOptions {
   maxAgents?: number | undefined;
   /** Hashes remembered per agent; the least recently seen one is forgotten first. */
   maxPerAgent?: number | undefined;
-  /** Window steps one check may take (arguments length times distinct remembered lengths); over it the call is held unchecked. */
+  /** Characters of argument text one check reads; over it the call is held unchecked. */
   checkBudget?: number | undefined;
+  /** Candidate windows one check confirms by HMAC; over it the call is held unchecked. */
+  confirmBudget?: number | undefined;
 }
 
 /** 128 agents x 4096 hashes (a ~100-byte entry each) bounds the memory at about 50 MB. */
-export const FLOW_LIMITS = { maxAgents: 128, maxPerAgent: 4096, checkBudget: 8_000_000 } as const;
+export const FLOW_LIMITS = {
+  maxAgents: 128,
+  maxPerAgent: 4096,
+  checkBudget: 16_000_000,
+  confirmBudget: 100_000,
+} as const;
 
 interface Seen extends FlowSource {
   at: number;
@@ -42,7 +49,10 @@ interface Seen extends FlowSource {
 
 interface Entry {
   length: number;
-  fingerprint: number;
+  /** How many leading characters `anchor` covers (the policy's min_length when it was remembered). */
+  anchorLength: number;
+  /** The keyed rolling fingerprint of the form's first anchorLength characters. */
+  anchor: number;
   /** By `server\0tool`: the same value from several tools keeps each (the same-tool exemption is per source). */
   sources: Map<string, Seen>;
 }
@@ -50,44 +60,40 @@ interface Entry {
 interface AgentMemory {
   entries: LRUCache<string, Entry>;
   newest: number;
-  /** Rolling fingerprints by length, rebuilt after entries were added (null: stale). */
-  index: Map<number, Set<number>> | null;
-}
-
-const BASE = 0x01000193;
-
-/** A 32-bit polynomial fingerprint of text[start, start + length), the one the rolling scan updates. */
-function fingerprint(text: string, start = 0, length = text.length): number {
-  let h = 0;
-  for (let i = start; i < start + length; i++) h = (Math.imul(h, BASE) + text.charCodeAt(i)) | 0;
-  return h;
-}
-
-/** BASE to the power n, mod 2^32. */
-function power(n: number): number {
-  let p = 1;
-  for (let i = 0; i < n; i++) p = Math.imul(p, BASE);
-  return p;
+  /** Anchor length to anchor fingerprint to the form lengths that start so; rebuilt after entries were added (null: stale). */
+  index: Map<number, Map<number, Set<number>>> | null;
 }
 
 /**
  * Only keyed hashes are kept (HMAC-SHA256 with a key made at start and never written anywhere), so
  * neither a heap dump nor a log line of this memory gives the values or lets them be guessed offline.
- * A 32-bit rolling fingerprint per hash finds candidate windows in arguments (Rabin-Karp), so a value
- * inside a longer string is found in one pass per remembered length; each candidate is confirmed by its HMAC.
+ * A 32-bit rolling fingerprint (Rabin-Karp, with a random base: keyed too) of each form's first
+ * min_length characters finds where in an argument a remembered value may start, in one pass
+ * whatever the lengths remembered; each candidate is confirmed by the HMAC of the window.
  */
 export class FlowMemory {
   private readonly agents: LRUCache<string, AgentMemory>;
   private readonly key = randomBytes(32);
+  /** Odd, so multiplying by it is invertible mod 2^32 and no character drops out of the fingerprint. */
+  private readonly base = randomBytes(4).readUInt32LE(0) | 1;
   private readonly now: () => number;
   private readonly maxPerAgent: number;
   private readonly checkBudget: number;
+  private readonly confirmBudget: number;
 
   constructor(options: FlowMemoryOptions = {}) {
     this.now = options.now ?? Date.now;
     this.maxPerAgent = options.maxPerAgent ?? FLOW_LIMITS.maxPerAgent;
     this.checkBudget = options.checkBudget ?? FLOW_LIMITS.checkBudget;
+    this.confirmBudget = options.confirmBudget ?? FLOW_LIMITS.confirmBudget;
     this.agents = new LRUCache({ max: options.maxAgents ?? FLOW_LIMITS.maxAgents });
+  }
+
+  /** The fingerprint of text[start, start + length), the one the rolling scan updates. */
+  private fingerprint(text: string, start: number, length: number): number {
+    let h = 0;
+    for (let i = start; i < start + length; i++) h = (Math.imul(h, this.base) + text.charCodeAt(i)) | 0;
+    return h;
   }
 
   private hash(form: string): string {
@@ -116,7 +122,8 @@ export class FlowMemory {
       }
       memory.entries.set(hash, {
         length: form.length,
-        fingerprint: fingerprint(form),
+        anchorLength: limits.minLength,
+        anchor: this.fingerprint(form, 0, limits.minLength),
         sources: new Map([[where, seen]]),
       });
     }
@@ -166,9 +173,9 @@ export class FlowMemory {
     });
     const { texts, complete } = argumentTexts(args);
     const index = this.indexOf(memory);
-    let steps = 0;
-    for (const text of texts) steps += text.length * index.size;
-    if (!complete || steps > this.checkBudget) {
+    let chars = 0;
+    for (const text of texts) chars += text.length * index.size;
+    const newestLive = (): FlowFinding | undefined => {
       // Too deep or too large to look through: held like a match, naming the newest live source.
       let newest: Seen | undefined;
       for (const entry of memory.entries.values()) {
@@ -176,36 +183,50 @@ export class FlowMemory {
         if (seen !== undefined && (newest === undefined || seen.at > newest.at)) newest = seen;
       }
       return newest === undefined ? undefined : found(newest, true);
-    }
-    for (const text of texts) {
-      for (const [length, prints] of index) {
-        if (text.length < length) continue;
-        const high = power(length - 1);
-        let h = fingerprint(text, 0, length);
+    };
+    if (!complete || chars > this.checkBudget) return newestLive();
+    let confirms = 0;
+    for (const [anchorLength, anchors] of index) {
+      let high = 1;
+      for (let i = 1; i < anchorLength; i++) high = Math.imul(high, this.base);
+      for (const text of texts) {
+        if (text.length < anchorLength) continue;
+        let h = this.fingerprint(text, 0, anchorLength);
         for (let i = 0; ; i++) {
-          if (prints.has(h)) {
-            const entry = memory.entries.get(this.hash(text.slice(i, i + length)));
-            const seen = entry === undefined ? undefined : live(entry);
-            if (seen !== undefined) return found(seen, false);
+          const lengths = anchors.get(h);
+          if (lengths !== undefined) {
+            for (const length of lengths) {
+              if (i + length > text.length) continue;
+              if (++confirms > this.confirmBudget) return newestLive();
+              const entry = memory.entries.get(this.hash(text.slice(i, i + length)));
+              const seen = entry === undefined ? undefined : live(entry);
+              if (seen !== undefined) return found(seen, false);
+            }
           }
-          if (i + length >= text.length) break;
-          h = (Math.imul(h - Math.imul(text.charCodeAt(i), high), BASE) + text.charCodeAt(i + length)) | 0;
+          if (i + anchorLength >= text.length) break;
+          const out = Math.imul(text.charCodeAt(i), high);
+          h = (Math.imul(h - out, this.base) + text.charCodeAt(i + anchorLength)) | 0;
         }
       }
     }
     return undefined;
   }
 
-  private indexOf(memory: AgentMemory): Map<number, Set<number>> {
+  private indexOf(memory: AgentMemory): Map<number, Map<number, Set<number>>> {
     if (memory.index !== null) return memory.index;
-    const index = new Map<number, Set<number>>();
+    const index = new Map<number, Map<number, Set<number>>>();
     for (const entry of memory.entries.values()) {
-      let prints = index.get(entry.length);
-      if (prints === undefined) {
-        prints = new Set();
-        index.set(entry.length, prints);
+      let anchors = index.get(entry.anchorLength);
+      if (anchors === undefined) {
+        anchors = new Map();
+        index.set(entry.anchorLength, anchors);
       }
-      prints.add(entry.fingerprint);
+      let lengths = anchors.get(entry.anchor);
+      if (lengths === undefined) {
+        lengths = new Set();
+        anchors.set(entry.anchor, lengths);
+      }
+      lengths.add(entry.length);
     }
     memory.index = index;
     return index;

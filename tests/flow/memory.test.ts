@@ -143,6 +143,29 @@ describe('flow memory', () => {
     });
   });
 
+  it('holds arguments that make too many candidate windows, unchecked', () => {
+    const memory = new FlowMemory({ confirmBudget: 100 });
+    memory.remember('alice', VAULT, { url: 'https://vault.internal/v1/secret/Db2' }, LIMITS);
+    const args = { s: 'https://'.repeat(1000) };
+    expect(memory.check('alice', OTHER, args, LIMITS)).toMatchObject({ unchecked: true });
+    expect(new FlowMemory().check('alice', OTHER, args, LIMITS)).toBeUndefined();
+  });
+
+  it('checks a megabyte of arguments against a full memory in well under a second', () => {
+    const memory = new FlowMemory();
+    const tokens = Array.from({ length: 800 }, (_, i) => `tok${i}-${'x'.repeat(i % 40)}-Q${i * 7919}`);
+    memory.remember('alice', VAULT, { text: tokens.join(' ') }, LIMITS);
+    expect(memory.size('alice')).toBeGreaterThan(1000);
+    const big = { body: 'lorem ipsum dolor sit amet '.repeat(40_000) };
+    const started = performance.now();
+    expect(memory.check('alice', OTHER, big, LIMITS)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(memory.check('alice', OTHER, { body: `${big.body}${tokens[799]}` }, LIMITS)).toBeDefined();
+    expect(
+      memory.check('alice', OTHER, { body: Buffer.from(tokens[799] as string).toString('hex') }, LIMITS),
+    ).toBeUndefined(); // over the cap: no encoded forms
+  });
+
   it('is bounded per agent and over all agents', () => {
     const memory = new FlowMemory({ maxAgents: 2, maxPerAgent: 10 });
     memory.remember('a', VAULT, { list: Array.from({ length: 50 }, (_, i) => `token-${i}-XyZ123`) }, LIMITS);
