@@ -73,8 +73,8 @@ export interface AccessCall {
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
 
 /**
- * A decision and what the same policy lets its call's result hold; `flow` set when the deciding rule
- * says `sensitive: true`, so its result is remembered.
+ * A decision and what the same policy lets its call's result hold; `sensitive` set when the rule
+ * that matched says `sensitive: true`, so its result is remembered for the agent.
  */
 type Judged = Decision & {
   results: ResultSecretAction;
@@ -371,7 +371,8 @@ export class Gate {
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
       screened = this.screen(result, decision);
       if (screened.action !== 'blocked') {
-        // The upstream's own result, not the masked one: a credential the scan missed is in there too.
+        // The upstream's own result, not the masked one: a credential masked here still reaches the
+        // agent by other roads (another client of the same agent, a person pasting it), and is known then.
         remembered = this.rememberFlow(base, result, decision);
         return screened.result;
       }
