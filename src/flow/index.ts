@@ -8,5 +8,6 @@ export {
   FlowMemory,
   type FlowMemoryOptions,
   type FlowSource,
+  failedFlowCheck,
   flowReason,
 } from './memory.js';

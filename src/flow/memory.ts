@@ -16,6 +16,13 @@ export interface FlowFinding extends FlowSource {
   ageMs: number;
   /** False for a match; true when the arguments could not be checked (too large or too deep) and are held anyway. */
   unchecked: boolean;
+  /** Set when the check itself threw: nothing is known of the source (server, tool and rule are empty). */
+  failed?: true | undefined;
+}
+
+/** What a check that threw stands for: held unchecked (closed), with no source to name. */
+export function failedFlowCheck(): FlowFinding {
+  return { server: '', tool: '', rule: '', ageMs: 0, unchecked: true, failed: true };
 }
 
 export interface FlowLimits {
@@ -244,6 +251,7 @@ export function ageText(ms: number): string {
 /** The reason a held call gives: the source and its age, never the value. */
 export function flowReason(finding: FlowFinding): string {
   const from = `${finding.server}/${finding.tool} ${ageText(finding.ageMs)} ago (rule ${finding.rule})`;
+  if (finding.failed) return 'the check for values from sensitive results failed, so the call is held';
   return finding.unchecked
     ? `the arguments are too large or too deeply nested to check for values returned by ${from}`
     : `carries a value returned by ${from}`;

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/index.js';
-import { type FlowFinding, FlowMemory, flowReason } from '../flow/index.js';
+import { type FlowFinding, FlowMemory, failedFlowCheck, flowReason } from '../flow/index.js';
 import type {
   AccessKind,
   CompiledPolicy,
@@ -168,7 +168,7 @@ export class Gate {
       return this.flow.check(call.agent, { server, tool: call.tool }, call.args, policy.flow);
     } catch (error) {
       this.deps.log(`sensitive data flow check failed: ${errorText(error)}`);
-      return { server: '?', tool: '?', rule: '?', ageMs: 0, unchecked: true };
+      return failedFlowCheck();
     }
   }
 
@@ -494,6 +494,7 @@ function flowRecord(flow: FlowFinding): Record<string, unknown> {
     source_rule: flow.rule,
     age_s: Math.round(flow.ageMs / 1000),
     ...(flow.unchecked && { unchecked: true }),
+    ...(flow.failed && { failed: true }),
   };
 }
 

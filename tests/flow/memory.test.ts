@@ -1,6 +1,6 @@
 // The flow memory and matcher alone: what a sensitive result leaves behind, what a later call is found to carry, and what not.
 import { describe, expect, it } from 'vitest';
-import { FlowMemory, flowReason } from '../../src/flow/index.js';
+import { FlowMemory, failedFlowCheck, flowReason } from '../../src/flow/index.js';
 import { testClock } from '../helpers/clock.js';
 
 const LIMITS = { windowMs: 30 * 60_000, minLength: 8 };
@@ -165,6 +165,12 @@ describe('flow memory', () => {
     expect(
       memory.check('alice', OTHER, { body: Buffer.from(tokens[799] as string).toString('hex') }, LIMITS),
     ).toBeUndefined(); // over the cap: no encoded forms
+  });
+
+  it('says a failed check holds the call without naming a source', () => {
+    expect(flowReason(failedFlowCheck())).toBe(
+      'the check for values from sensitive results failed, so the call is held',
+    );
   });
 
   it('is bounded per agent and over all agents', () => {
