@@ -61,6 +61,8 @@ export interface AppOptions {
   routing?: Partial<RoutingTimings> | undefined;
   /** How upstream transports are made; tests join in-process servers. The real ones by default. */
   upstreamTransport?: UpstreamTransportFactory | undefined;
+  /** The clock of the sensitive data flow memory (how long ago a value was read); tests move it. */
+  now?: (() => number) | undefined;
   log(line: string): void;
 }
 
@@ -229,6 +231,7 @@ function openSessions(deps: {
     review: deps.approvals.queue,
     log,
     roots: commandRoots(options.command),
+    now: options.now,
   });
   return new Sessions((agent) => ({
     agent,

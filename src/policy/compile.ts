@@ -13,6 +13,7 @@ import type {
   CompiledPolicy,
   Decision,
   DecisionKind,
+  FlowSettings,
   InputSchemaSettings,
   PinSettings,
   PolicyPin,
@@ -48,6 +49,21 @@ export const DEFAULT_RESULTS: ResultSettings = { secrets: 'redact' };
 /** Settings from a `results:` block, each key falling back to `fallback`'s. */
 function resultSettings(doc: PolicyV2Doc['results'], fallback: ResultSettings): ResultSettings {
   return { secrets: doc?.secrets ?? fallback.secrets };
+}
+
+/**
+ * Half an hour covers an agent's task that reads a secret and then uses it; a review (not a deny) by
+ * default because carrying a credential to the tool that needs it is often the point, and a person
+ * can tell. Eight characters, as for the secret scanner: shorter strings are words, not secrets.
+ */
+export const DEFAULT_FLOW: FlowSettings = { windowMs: 30 * 60_000, action: 'review', minLength: 8 };
+
+function flowSettings(doc: PolicyV2Doc['flow'] = {}): FlowSettings {
+  return {
+    windowMs: doc.window === undefined ? DEFAULT_FLOW.windowMs : durationMs(doc.window),
+    action: doc.action ?? DEFAULT_FLOW.action,
+    minLength: doc.min_length ?? DEFAULT_FLOW.minLength,
+  };
 }
 
 /**
@@ -129,6 +145,12 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
       r.results === undefined ? [] : [[rules[i]?.id as string, resultSettings(r.results, results)] as const],
     ),
   );
+  // Only tool rules: resource and prompt results are not tracked (load.ts refuses the key there).
+  const sensitiveRules = new Set(
+    compiled
+      .filter((_rule, i) => doc.rules[i]?.sensitive === true && ruleKind(doc.rules[i] as RuleDoc) === 'tool')
+      .map((r) => r.id),
+  );
   const roots = rootsByServer(doc);
   return {
     sha256,
@@ -142,6 +164,8 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
+    flow: flowSettings(doc.flow),
+    sensitive: (rule) => rule !== null && sensitiveRules.has(rule),
     inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),
     ruleIds: compiled.map((r) => r.id),

@@ -1,5 +1,11 @@
 // The policy engine's public face: load, evaluate, explain, migrate. Pure: no I/O, no clock.
-export { DEFAULT_APPROVAL, DEFAULT_INPUT_SCHEMA, DEFAULT_RESULTS, DEFAULT_SESSIONS } from './compile.js';
+export {
+  DEFAULT_APPROVAL,
+  DEFAULT_FLOW,
+  DEFAULT_INPUT_SCHEMA,
+  DEFAULT_RESULTS,
+  DEFAULT_SESSIONS,
+} from './compile.js';
 export { filesystemDirectories, rootProblem } from './containment.js';
 export { durationMs } from './duration.js';
 export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';

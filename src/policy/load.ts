@@ -222,6 +222,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   redactProblems(doc, problems);
   resultProblems(doc, problems);
   pinProblems(doc, problems);
+  flowProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -288,6 +289,30 @@ function pinProblems(doc: PolicyV2Doc, problems: Problems): void {
       seen.set(tool.toLowerCase(), sha256);
     }
   }
+}
+
+/**
+ * `sensitive:` marks results the proxy remembers: a deny rule's calls never run (said, as for
+ * `results:`), and resource and prompt results are not tracked, which a user must not assume.
+ */
+function flowProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    if (rule.sensitive === undefined) return;
+    if ((rule.kind ?? 'tool') !== 'tool')
+      problems.path(
+        ['rules', i, 'sensitive'],
+        `rules[${i}].sensitive: only tool results are tracked; resource and prompt results are not`,
+        { atKey: true },
+      );
+    else if (rule.sensitive && rule.decision === 'deny')
+      problems.path(
+        ['rules', i, 'sensitive'],
+        `rules[${i}].sensitive: a deny rule's calls never run, so there is no result to remember`,
+        { atKey: true, severity: 'warning' },
+      );
+  });
+  if (doc.flow?.window !== undefined && durationMs(doc.flow.window) <= 0)
+    problems.path(['flow', 'window'], 'flow.window: must be longer than 0');
 }
 
 /** The shape of each upstream (command or url) is the schema's union (see serverProblems); its name is checked here. */

@@ -288,8 +288,44 @@ const Rule = Type.Object(
           'kind: tool rules whose match is one exact tool name: the only definition hash that tool may have (on the servers the rule names); any other definition is held until the policy changes',
       }),
     ),
+    sensitive: Type.Optional(
+      Type.Boolean({
+        description:
+          "the results of calls this rule lets run (allowed or approved) are sensitive: the agent's later calls that carry a value from them to another tool or server are held (see flow:)",
+      }),
+    ),
   },
   strict,
+);
+
+/** What a call that carries a value from a sensitive result gets. */
+export const FLOW_ACTIONS = ['review', 'deny'] as const;
+const Flow = Type.Object(
+  {
+    window: Type.Optional(Duration),
+    action: Type.Optional(
+      Type.Union(
+        FLOW_ACTIONS.map((a) => Type.Literal(a)),
+        {
+          description:
+            'a call that carries a value from a sensitive result to another tool or server: review (held for a person; the default) or deny',
+        },
+      ),
+    ),
+    min_length: Type.Optional(
+      Type.Integer({
+        minimum: 4,
+        maximum: 1024,
+        description:
+          'values and tokens shorter than this (after case folding and removing whitespace) are not remembered (default 8)',
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description:
+      'sensitive data flow: how long values from sensitive results are remembered per agent (window, default 30m), and what a call carrying one gets',
+  },
 );
 
 const TestCall = Type.Object(
@@ -343,6 +379,7 @@ export const PolicyV2Schema = Type.Object(
     audit: Type.Optional(Audit),
     results: Type.Optional(Results),
     input_schema: Type.Optional(InputSchema),
+    flow: Type.Optional(Flow),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
     roots: Type.Optional(

@@ -1,8 +1,9 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
-import { RESULT_SECRET_ACTIONS, type ServerDoc, TRUST_LEVELS } from './schema.js';
+import { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, type ServerDoc, TRUST_LEVELS } from './schema.js';
 
 // Defined beside the schema that validates them (so the schema imports nothing from here).
-export { RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export type FlowAction = (typeof FLOW_ACTIONS)[number];
 export type ResultSecretAction = (typeof RESULT_SECRET_ACTIONS)[number];
 export type Trust = (typeof TRUST_LEVELS)[number];
 
@@ -138,6 +139,16 @@ export interface InputSchemaSettings {
   onInvalidSchema: 'skip' | 'deny';
 }
 
+/** Sensitive data flow (policy `flow:`): how long sensitive results are remembered, and what a call carrying one gets. */
+export interface FlowSettings {
+  /** A remembered value is forgotten this long after the result that held it. */
+  windowMs: number;
+  /** review: held for a person; deny: refused. Never widens a decision (a deny stays a deny). */
+  action: FlowAction;
+  /** Values and tokens shorter than this (case-folded, whitespace removed) are not remembered. */
+  minLength: number;
+}
+
 export interface PolicyTestCase {
   name: string;
   call: Call;
@@ -174,6 +185,10 @@ export interface CompiledPolicy {
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
   /** The result settings for a call the rule `rule` decided (null: the default decided). */
   resultsFor(rule: string | null): ResultSettings;
+  /** Sensitive data flow settings (`flow:`). */
+  readonly flow: FlowSettings;
+  /** True when the tool rule `rule` says `sensitive: true` (null: the default decided, never sensitive). */
+  sensitive(rule: string | null): boolean;
   /** What resources and prompts no rule of their kind matches get. */
   readonly accessDefaults: Readonly<Record<AccessKind, 'allow' | 'deny'>>;
   /**

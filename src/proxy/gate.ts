@@ -3,7 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent, AuditSink } from '../audit/index.js';
-import type { AccessKind, CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
+import { type FlowFinding, FlowMemory, failedFlowCheck, flowReason } from '../flow/index.js';
+import type {
+  AccessKind,
+  CompiledPolicy,
+  Decision,
+  FlowSettings,
+  ResultSecretAction,
+} from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
 import { ArgumentSchemas, type SchemaFinding, type ToolInputSchema } from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
@@ -22,6 +29,10 @@ export interface GateDeps {
   roots?: Readonly<Record<string, readonly string[]>> | undefined;
   /** Compiled inputSchema validators; one per gate unless shared. */
   schemas?: ArgumentSchemas | undefined;
+  /** What sensitive results held, per agent; one per gate unless shared (it holds every session's agents). */
+  flow?: FlowMemory | undefined;
+  /** The clock of the flow memory a gate makes itself (tests move it). */
+  now?: (() => number) | undefined;
 }
 
 export interface GateCall {
@@ -61,8 +72,14 @@ export interface AccessCall {
 
 type Outcome = 'ok' | 'tool_error' | 'protocol_error';
 
-/** A decision and what the same policy lets its call's result hold. */
-type Judged = Decision & { results: ResultSecretAction };
+/**
+ * A decision and what the same policy lets its call's result hold; `sensitive` set when the rule
+ * that matched says `sensitive: true`, so its result is remembered for the agent.
+ */
+type Judged = Decision & {
+  results: ResultSecretAction;
+  sensitive?: { rule: string; flow: FlowSettings } | undefined;
+};
 
 /** The fields every audit record of one call shares. */
 type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: string | null };
@@ -70,10 +87,12 @@ type CallBase = Omit<AuditEvent, 'event'> & { correlation_id: string; server: st
 export class Gate {
   private readonly deps: GateDeps;
   private readonly schemas: ArgumentSchemas;
+  private readonly flow: FlowMemory;
 
   constructor(deps: GateDeps) {
     this.deps = deps;
     this.schemas = deps.schemas ?? new ArgumentSchemas({ log: deps.log });
+    this.flow = deps.flow ?? new FlowMemory({ now: deps.now });
   }
 
   /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
@@ -109,7 +128,9 @@ export class Gate {
     // rule reads them (a rule that looks at `path` must not be passed by a call that also says `file`).
     const schema = this.schemaAction(policy, call, call.server);
     if (schema?.action === 'deny') return this.refuse(base, call, schema.reason, policy.sha256);
-    const decision = withSchemaReview(this.decide(policy, call, call.server), schema);
+    const flow = this.flowCheck(policy, call, call.server);
+    const ruled = this.decide(policy, call, call.server);
+    const decision = withFlow(withSchemaReview(ruled, schema), flow, policy.flow);
     const written = await this.record({
       ...base,
       event: 'decision',
@@ -118,6 +139,8 @@ export class Gate {
       reason: decision.reason,
       policy_sha256: decision.policySha256,
       args: call.args,
+      // The source and its age, never the value (the record would otherwise keep what is guarded).
+      ...(flow !== undefined && { flow: flowRecord(flow) }),
     });
     const ctx = { decision, correlationId: base.correlation_id };
     if (decision.decision === 'deny') return denied(decision.reason, { ...ctx, rule: decision.rule });
@@ -128,9 +151,41 @@ export class Gate {
       });
     }
     // The policy that decided also says what the result may hold, even if a reload comes in between.
-    const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
+    const judged: Judged = {
+      ...decision,
+      results: policy.resultsFor(decision.rule).secrets,
+      // The rule's own word, even where a schema review took the rule's name off the decision.
+      ...(ruled.rule !== null &&
+        policy.sensitive(ruled.rule) && { sensitive: { rule: ruled.rule, flow: policy.flow } }),
+    };
     if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
     return this.reviewed(call, base, judged);
+  }
+
+  /** A remembered sensitive value the arguments carry to this tool; a check that throws holds the call (closed). */
+  private flowCheck(policy: CompiledPolicy, call: GateCall, server: string): FlowFinding | undefined {
+    try {
+      return this.flow.check(call.agent, { server, tool: call.tool }, call.args, policy.flow);
+    } catch (error) {
+      this.deps.log(`sensitive data flow check failed: ${errorText(error)}`);
+      return failedFlowCheck();
+    }
+  }
+
+  /** Remembers a sensitive call's result for its agent (hashes only); a failure is logged, never the result's fault. */
+  private rememberFlow(base: CallBase, result: Result, decision: Judged): number | undefined {
+    const tool = base.tool;
+    const sensitive = decision.sensitive;
+    if (sensitive === undefined || base.server === null) return undefined;
+    if (typeof tool !== 'string' || tool === '') return undefined;
+    try {
+      const agent = typeof base.agent === 'string' ? base.agent : '';
+      const source = { server: base.server, tool, rule: sensitive.rule };
+      return this.flow.remember(agent, source, result, sensitive.flow);
+    } catch (error) {
+      this.deps.log(`remembering a sensitive result failed: ${errorText(error)}`);
+      return undefined;
+    }
   }
 
   /** What the policy's `input_schema` settings make of the arguments; undefined: nothing to add. */
@@ -310,11 +365,17 @@ export class Gate {
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
     let screened: ScreenedResult | undefined;
+    let remembered: number | undefined;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
       screened = this.screen(result, decision);
-      if (screened.action !== 'blocked') return screened.result;
+      if (screened.action !== 'blocked') {
+        // The upstream's own result, not the masked one: a credential masked here still reaches the
+        // agent by other roads (another client of the same agent, a person pasting it), and is known then.
+        remembered = this.rememberFlow(base, result, decision);
+        return screened.result;
+      }
       const at = screened.findings.slice(0, 5).map((f) => f.pointer || '(the result)');
       if (screened.findings.length > 5) at.push(`${screened.findings.length - 5} more`);
       const reason = `the result holds credentials (${detectorsOf(screened.findings).join(', ')}) at ${at.join(', ')}, and results.secrets is block`;
@@ -345,6 +406,8 @@ export class Gate {
         }),
         ...(screened !== undefined &&
           screened.instructions.length > 0 && { result_instructions: screened.instructions }),
+        // How many hashes a sensitive result left in the agent's flow memory (never what they are of).
+        ...(remembered !== undefined && { flow_remembered: remembered }),
       });
     }
   }
@@ -408,6 +471,31 @@ function withSchemaReview(decision: Decision, schema: SchemaAction | undefined):
   if (schema?.action !== 'review' || decision.decision === 'deny') return decision;
   if (decision.decision === 'review') return { ...decision, reason: `${decision.reason}; ${schema.reason}` };
   return { decision: 'review', rule: null, reason: schema.reason, policySha256: decision.policySha256 };
+}
+
+/**
+ * A call that carries a sensitive value elsewhere: never widened (a deny stays a deny), an allow
+ * becomes the flow action, a review stays a review with the flow named (or becomes a deny when the
+ * flow action is deny). The deciding rule is kept: its results settings still apply once approved.
+ */
+function withFlow(decision: Decision, flow: FlowFinding | undefined, settings: FlowSettings): Decision {
+  if (flow === undefined || decision.decision === 'deny') return decision;
+  const reason = flowReason(flow);
+  if (decision.decision === 'review' && settings.action === 'review')
+    return { ...decision, reason: `${decision.reason}; ${reason}` };
+  return { ...decision, decision: settings.action, reason };
+}
+
+/** The flow finding as the decision record carries it. */
+function flowRecord(flow: FlowFinding): Record<string, unknown> {
+  return {
+    source_server: flow.server,
+    source_tool: flow.tool,
+    source_rule: flow.rule,
+    age_s: Math.round(flow.ageMs / 1000),
+    ...(flow.unchecked && { unchecked: true }),
+    ...(flow.failed && { failed: true }),
+  };
 }
 
 /** Names a denial Portcullis made itself, before or beside any rule. */

@@ -32,6 +32,8 @@ export async function startHttpProxy(options: {
   routing?: Partial<RoutingTimings>;
   /** In-process upstreams (inProcessFixtures()) where a child process is not what the test is about. */
   upstreamTransport?: UpstreamTransportFactory;
+  /** The app's injected clock (sensitive data flow ages). */
+  now?: () => number;
 }): Promise<TestProxy> {
   const dir = tempDir().dir;
   const policyFile = path.join(dir, 'policy.yml');
@@ -48,6 +50,7 @@ export async function startHttpProxy(options: {
     env: options.env,
     routing: options.routing,
     upstreamTransport: options.upstreamTransport,
+    now: options.now,
     log: (line) => logs.push(line),
   });
   return {
