@@ -1,6 +1,6 @@
 // The policy engine's public face: load, evaluate, explain, migrate. Pure: no I/O, no clock.
 export { DEFAULT_APPROVAL, DEFAULT_INPUT_SCHEMA, DEFAULT_RESULTS, DEFAULT_SESSIONS } from './compile.js';
-export { filesystemDirectories, rootProblem } from './containment.js';
+export { containmentChecks, filesystemDirectories, type PathCheck, rootProblem } from './containment.js';
 export { durationMs } from './duration.js';
 export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';
 export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256Hex } from './load.js';

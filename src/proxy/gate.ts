@@ -5,7 +5,14 @@ import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js'
 import type { AuditEvent, AuditSink } from '../audit/index.js';
 import type { AccessKind, CompiledPolicy, Decision, ResultSecretAction } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
-import { ArgumentSchemas, type SchemaFinding, type ToolInputSchema } from './arg-schema.js';
+import {
+  ArgumentSchemas,
+  type SchemaAction,
+  type SchemaFinding,
+  schemaActionOf,
+  type ToolInputSchema,
+  withSchemaReview,
+} from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
@@ -149,15 +156,7 @@ export class Gate {
         reason: `the arguments of tool "${call.tool}" could not be checked against its inputSchema`,
       };
     }
-    if (finding === undefined) return undefined;
-    const action =
-      finding.kind === 'mismatch'
-        ? settings.onMismatch
-        : finding.kind === 'extra'
-          ? settings.extraProperties
-          : settings.onInvalidSchema;
-    if (action === 'allow' || action === 'skip') return undefined;
-    return { action, reason: finding.reason };
+    return schemaActionOf(settings, finding);
   }
 
   /**
@@ -393,21 +392,6 @@ export class Gate {
       return false;
     }
   }
-}
-
-interface SchemaAction {
-  action: 'deny' | 'review';
-  reason: string;
-}
-
-/**
- * A schema finding that asks for review makes an allowed call reviewed and adds its reason to a
- * reviewed one; a policy deny stays a deny (the stricter of the two wins).
- */
-function withSchemaReview(decision: Decision, schema: SchemaAction | undefined): Decision {
-  if (schema?.action !== 'review' || decision.decision === 'deny') return decision;
-  if (decision.decision === 'review') return { ...decision, reason: `${decision.reason}; ${schema.reason}` };
-  return { decision: 'review', rule: null, reason: schema.reason, policySha256: decision.policySha256 };
 }
 
 /** Names a denial Portcullis made itself, before or beside any rule. */
