@@ -190,15 +190,17 @@ export class Gate {
       const reason = `the audit log cannot be written, so the ${call.method} was not forwarded`;
       throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
     }
-    // Results of resource reads and prompts are scanned and their findings audited, but passed as they
-    // are: masking or blocking them (results.secrets) covers tool results only so far.
-    const judged = { ...decision, results: 'allow' as const };
+    // What a resource or prompt returns reaches the model like a tool result, so the same
+    // results.secrets applies (the deciding rule's, else the policy's); a block is a JSON-RPC error.
+    const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
     return this.execute(
       { forward: () => call.forward() },
       undefined,
       { ...base, ...subject },
       judged,
       undefined,
+      undefined,
+      'error',
     );
   }
 
@@ -304,11 +306,14 @@ export class Gate {
     decision: Judged,
     approvalId: string | undefined,
     executed?: (report: ExecutionReport) => void,
+    /** How a blocked result is refused: a tool error result, or (methods without one) a JSON-RPC error. */
+    refusal: 'result' | 'error' = 'result',
   ): Promise<Result> {
     const started = performance.now();
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
     let screened: ScreenedResult | undefined;
+    let refusedError: RpcError | undefined;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
@@ -317,15 +322,22 @@ export class Gate {
       const at = screened.findings.slice(0, 5).map((f) => f.pointer || '(the result)');
       if (screened.findings.length > 5) at.push(`${screened.findings.length - 5} more`);
       const reason = `the result holds credentials (${detectorsOf(screened.findings).join(', ')}) at ${at.join(', ')}, and results.secrets is block`;
-      return blocked(reason, {
+      const refused = blocked(reason, {
         decision,
         rule: decision.rule,
         correlationId: base.correlation_id,
         approvalId,
       });
+      if (refusal === 'result') return refused;
+      const text = (refused.content[0] as { text: string }).text;
+      refusedError = new RpcError(ACCESS_DENIED, text, refused._meta);
+      throw refusedError;
     } catch (error) {
-      outcome = 'protocol_error';
-      failure = errorText(error);
+      // The upstream answered; only Portcullis refused what it said (recorded as result_action).
+      if (error !== refusedError) {
+        outcome = 'protocol_error';
+        failure = errorText(error);
+      }
       throw error;
     } finally {
       const latency = Math.round((performance.now() - started) * 1000) / 1000;

@@ -89,6 +89,16 @@ describe('resource and prompt decisions', () => {
     expect(read('file:///SRV/pub/a.txt').rule).toBe(null);
   });
 
+  it('keeps each rule’s own results: whatever kinds come before it', () => {
+    const p = policyFrom(`version: 2
+rules:
+  - { id: res, kind: resource, match: "file:///srv/**", decision: allow, results: { secrets: block } }
+  - { id: t, match: "x", decision: allow, results: { secrets: allow } }
+`);
+    expect(p.resultsFor('res').secrets).toBe('block');
+    expect(p.resultsFor('t').secrets).toBe('allow');
+  });
+
   it('sends a review rule to review (the gate queues it for a person)', () => {
     expect(read('db://prod/users')).toMatchObject({ decision: 'review', rule: 'ask' });
   });
