@@ -62,6 +62,10 @@ export interface AccessCall {
   name: string;
   /** A prompt's arguments, for the audit record. */
   args?: unknown;
+  /** Aborted when the client cancels or disconnects: a held review is withdrawn. */
+  signal?: AbortSignal | undefined;
+  /** Present when the client sent a progress token: a held review reports that it is waiting. */
+  progress?: ((message: string) => void) | undefined;
   /** Sends the request upstream unchanged and returns the upstream's result untouched. */
   forward(): Promise<Result>;
 }
@@ -185,7 +189,13 @@ export class Gate {
       ...(call.args !== undefined && { args: call.args }),
     });
     const ctx = { decision, correlationId: base.correlation_id };
-    if (decision.decision !== 'allow') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    if (decision.decision === 'deny') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    // A subscription is a stream of updates with no one request a person could approve and run once:
+    // holding it would leave the client without an answer, so it is denied and says why.
+    if (decision.decision === 'review' && call.method === 'resources/subscribe') {
+      const reason = `${decision.reason} (under review; a subscription cannot wait for a person, so it is denied: read the resource instead)`;
+      throw accessDenied(reason, { ...ctx, rule: decision.rule });
+    }
     if (!written) {
       const reason = `the audit log cannot be written, so the ${call.method} was not forwarded`;
       throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
@@ -193,15 +203,64 @@ export class Gate {
     // What a resource or prompt returns reaches the model like a tool result, so the same
     // results.secrets applies (the deciding rule's, else the policy's); a block is a JSON-RPC error.
     const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
-    return this.execute(
-      { forward: () => call.forward() },
-      undefined,
-      { ...base, ...subject },
-      judged,
-      undefined,
-      undefined,
-      'error',
-    );
+    const forward = { forward: () => call.forward() };
+    if (decision.decision === 'allow')
+      return this.execute(forward, undefined, { ...base, ...subject }, judged, undefined, undefined, 'error');
+    return this.reviewedAccess(call, { ...base, ...subject }, judged, forward);
+  }
+
+  /**
+   * A resource read or prompt get under review: queued for a person like a tool call. Approved, the
+   * very same request runs once (it is forwarded unchanged: the reviewer saw its URI or name and
+   * arguments); denied, expired or still pending, a -32003 error says why.
+   */
+  private async reviewedAccess(
+    call: AccessCall,
+    base: CallBase,
+    decision: Judged,
+    forward: Pick<GateCall, 'forward'>,
+  ): Promise<Result> {
+    const correlationId = base.correlation_id;
+    let verdict: ReviewVerdict;
+    try {
+      verdict = await this.deps.review.review({
+        kind: call.kind,
+        agent: call.agent,
+        server: call.server,
+        tool: call.name,
+        args: call.args ?? {},
+        rule: decision.rule,
+        reason: decision.reason,
+        policySha256: decision.policySha256,
+        correlationId,
+        canWait: call.progress !== undefined,
+        onWaiting: call.progress ? (message) => call.progress?.(message) : undefined,
+        signal: call.signal,
+      });
+    } catch (error) {
+      this.deps.log(`review failed: ${errorText(error)}`);
+      verdict = { kind: 'deny', cause: 'failed', reason: 'review failed' };
+    }
+    const ctx = { decision, correlationId, approvalId: verdict.approvalId };
+    if (verdict.kind === 'deny') throw accessDenied(verdict.reason, { ...ctx, rule: decision.rule });
+    if (verdict.kind === 'respond') {
+      throw new RpcError(ACCESS_DENIED, verdict.text, {
+        [DECISION_META_KEY]: meta('review', decision.reason, { ...ctx, rule: decision.rule }),
+      });
+    }
+    const released = await this.record({
+      ...base,
+      event: 'approval',
+      status: 'released',
+      ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      ...(call.args !== undefined && { args: call.args }),
+    });
+    if (!released) {
+      const reason = `the audit log cannot be written, so the approved ${call.method} was not forwarded`;
+      verdict.executed?.({ ok: false, error: reason });
+      throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
+    }
+    return this.execute(forward, undefined, base, decision, verdict.approvalId, verdict.executed, 'error');
   }
 
   /** Like decide(): text that is not Unicode and an engine that throws both deny. */

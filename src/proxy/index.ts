@@ -49,6 +49,7 @@ export type {
   DenyCause,
   ExecutionReport,
   ReviewHandler,
+  ReviewKind,
   ReviewRequest,
   ReviewVerdict,
   WaitingInfo,
