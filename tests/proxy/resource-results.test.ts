@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_DENIED, RESULT_META_KEY } from '../../src/proxy/index.js';
+import { ACCESS_DENIED, RESULT_META_KEY, screenResult } from '../../src/proxy/index.js';
 import { fixtureLog } from '../helpers/fixture-log.js';
 import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
 
@@ -138,5 +138,27 @@ describe('resources/read results: results.secrets (default redact)', () => {
     expect((error as McpError).message).not.toContain(pemBody);
     expect(await upstreamRead(uri)).toBe(1);
     expect((await executions(uri))[0]).toMatchObject({ outcome: 'ok', result_action: 'blocked' });
+  });
+});
+
+describe('screenResult on blobs', () => {
+  it('masks a text blob embedded in a tool result and leaves clean or binary blobs byte for byte', () => {
+    const bom = `\uFEFFplain text, long enough to be scanned at all`;
+    const result = {
+      content: [
+        { type: 'resource', resource: { uri: 'file:///k', blob: b64(`id=${awsId}`) } },
+        { type: 'resource', resource: { uri: 'file:///b', blob: b64(bom) } },
+        // Valid UTF-8 with a NUL byte: binary, so it is not decoded (and not changed).
+        { type: 'resource', resource: { uri: 'file:///n', blob: b64(`\u0000${awsId}`) } },
+      ],
+    };
+    const screened = screenResult(result, 'redact');
+    expect(screened.action).toBe('redacted');
+    expect(screened.findings.map((f) => f.pointer)).toEqual(['/content/0/resource/blob']);
+    const content = (screened.result as typeof result).content;
+    expect(Buffer.from(content[0]?.resource.blob as string, 'base64').toString('utf8')).not.toContain(awsId);
+    expect(content[1]?.resource.blob).toBe(b64(bom));
+    expect(content[2]?.resource.blob).toBe(b64(`\u0000${awsId}`));
+    expect(result.content[0]?.resource.blob).toBe(b64(`id=${awsId}`));
   });
 });
