@@ -18,12 +18,17 @@ export function canonicalArgs(args: unknown): string {
   }
 }
 
-/** Same agent, server, tool and canonical arguments: the identity a retry is matched by. */
+/**
+ * Same agent, server, tool and canonical arguments: the identity a retry is matched by. A resource read
+ * or prompt get adds its kind, so approving prompt "x" never releases tool "x" (tool keys are unchanged).
+ */
 export function callKey(
   agent: string | null,
   server: string | null,
   tool: string,
   argsSha256: string,
+  kind: 'tool' | 'resource' | 'prompt' = 'tool',
 ): string {
-  return sha256Hex(canonicalJson([agent, server, tool, argsSha256]));
+  const parts = kind === 'tool' ? [agent, server, tool, argsSha256] : [agent, server, tool, argsSha256, kind];
+  return sha256Hex(canonicalJson(parts));
 }

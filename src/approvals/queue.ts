@@ -115,14 +115,16 @@ export class ApprovalQueue implements ReviewHandler {
     const server = request.server ?? null;
     const started = this.now();
     this.sweep(started);
+    const kind = request.kind ?? 'tool';
     const admission = this.store.admit(
       {
+        kind,
         agent,
         server,
         tool: request.tool,
         argsCanonical,
         argsSha256,
-        callKey: callKey(agent, server, request.tool, argsSha256),
+        callKey: callKey(agent, server, request.tool, argsSha256, kind),
         rule: request.rule,
         reason: request.reason,
         policySha256: request.policySha256 ?? null,
@@ -404,7 +406,7 @@ export class ApprovalQueue implements ReviewHandler {
       correlation_id: request.correlationId ?? undefined,
       agent: refusal.agent,
       server: request.server ?? null,
-      tool: request.tool,
+      ...subjectOf(request.kind ?? 'tool', request.tool),
       decision: 'deny',
       rule: request.rule,
       reason: refusal.reason,
@@ -429,7 +431,7 @@ export class ApprovalQueue implements ReviewHandler {
       correlation_id: approval.correlationId ?? undefined,
       agent: approval.agent,
       server: approval.server,
-      tool: approval.tool,
+      ...subjectOf(approval.kind, approval.tool),
       decision: 'review',
       rule: approval.rule,
       reason: approval.reason,
@@ -462,4 +464,9 @@ function at(time: number, now: () => number, fn: () => void, signal: AbortSignal
 function every(ms: number, fn: () => void, signal: AbortSignal): void {
   const interval = setInterval(fn, ms);
   signal.addEventListener('abort', () => clearInterval(interval), { once: true });
+}
+
+/** How an audit record names what waited: `tool`, or (as the gate's records do) `resource` / `prompt` with tool null. */
+function subjectOf(kind: 'tool' | 'resource' | 'prompt', name: string): Record<string, string | null> {
+  return kind === 'tool' ? { tool: name } : { tool: null, [kind]: name };
 }

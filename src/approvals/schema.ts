@@ -1,10 +1,15 @@
 // The approvals database: its schema (versioned with user_version) and how a row becomes an Approval.
-import type { Approval, ApprovalStatus } from './types.js';
+import type { Approval, ApprovalKind, ApprovalStatus } from './types.js';
 
 // 2: approval_refusals and the per-agent index (the pending cap). An older Portcullis refuses a newer
 // database rather than queue past a cap it does not know about.
 // 3: ui_login_codes, which the UI's LoginCodes created for itself before; IF NOT EXISTS keeps those.
-export const SCHEMA_VERSION = 3;
+// 4: approvals.kind (tool, resource or prompt), added by KIND_MIGRATION; existing rows are tool calls.
+export const SCHEMA_VERSION = 4;
+
+/** Run when the approvals table has no kind column yet (a database of schema 3 or older, or a new one). */
+export const KIND_MIGRATION = `ALTER TABLE approvals ADD COLUMN kind TEXT NOT NULL DEFAULT 'tool'
+  CHECK (kind IN ('tool','resource','prompt'))`;
 
 export const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -56,6 +61,7 @@ export function agentKey(agent: string | null): string {
 export interface Row {
   id: string;
   status: ApprovalStatus;
+  kind: ApprovalKind;
   agent: string | null;
   server: string | null;
   tool: string;
@@ -81,6 +87,7 @@ export function toApproval(row: Row): Approval {
   return {
     id: row.id,
     status: row.status,
+    kind: row.kind,
     agent: row.agent,
     server: row.server,
     tool: row.tool,

@@ -5,11 +5,12 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExecutionReport } from '../proxy/index.js';
 import { type ApprovalCursor, decodeCursor, encodeCursor, orderOf } from './paging.js';
-import { agentKey, MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
+import { agentKey, KIND_MIGRATION, MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
 import {
   type AgentPending,
   type Approval,
   ApprovalConflictError,
+  type ApprovalKind,
   ApprovalNotFoundError,
   type ApprovalPage,
   ApprovalQueryError,
@@ -19,6 +20,8 @@ import {
 } from './types.js';
 
 export interface NewApproval {
+  /** Default tool. */
+  kind?: ApprovalKind | undefined;
   agent: string | null;
   server: string | null;
   tool: string;
@@ -103,6 +106,8 @@ export class ApprovalStore {
         throw new Error(`approvals database ${this.file} has schema ${version}, newer than this Portcullis`);
       }
       this.db.exec(MIGRATIONS);
+      const columns = this.db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'kind')) this.db.exec(KIND_MIGRATION);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     });
     tx.immediate();
@@ -313,8 +318,8 @@ export class ApprovalStore {
       this.db
         .prepare(
           `INSERT INTO approvals (id, status, agent, server, tool, args_canonical, args_sha256, call_key, rule,
-             reason, policy_sha256, correlation_id, created_at, expires_at)
-           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             reason, policy_sha256, correlation_id, created_at, expires_at, kind)
+           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -330,6 +335,7 @@ export class ApprovalStore {
           input.correlationId,
           now,
           now + timeoutMs,
+          input.kind ?? 'tool',
         );
       const created = this.get(id);
       if (!created) throw new Error('approval vanished inside its own transaction');

@@ -10,10 +10,16 @@ export const APPROVAL_STATUSES: readonly ApprovalStatus[] = [
   'withdrawn',
 ];
 
+export type ApprovalKind = 'tool' | 'resource' | 'prompt';
+
+export const APPROVAL_KINDS: readonly ApprovalKind[] = ['tool', 'resource', 'prompt'];
+
 /** One approval as stored; times are epoch milliseconds. */
 export interface Approval {
   id: string;
   status: ApprovalStatus;
+  /** A tool call, a resource read (`tool` holds its URI) or a prompt get (`tool` holds its name). */
+  kind: ApprovalKind;
   agent: string | null;
   server: string | null;
   tool: string;

@@ -1,18 +1,7 @@
 // `portcullis policy validate|test|explain|migrate`: the policy file checked, exercised and converted from the shell.
 import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import {
-  type Call,
-  type Decision,
-  formatProblem,
-  JsonInputError,
-  type LoadResult,
-  loadPolicy,
-  parseJsonStrict,
-  runPolicyTests,
-  TRUST_LEVELS,
-  type Trust,
-} from '../policy/index.js';
+import { formatProblem, type LoadResult, loadPolicy, runPolicyTests } from '../policy/index.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
 /** Reads and loads a policy file; an unreadable file is a usage error (exit 2), a bad policy is not. */
@@ -53,56 +42,6 @@ export async function policyTest(file: string, io: Io): Promise<number> {
   const failed = results.filter((r) => !r.passed).length;
   io.out(`${results.length - failed} passed, ${failed} failed`);
   return failed > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
-}
-
-export interface ExplainOptions {
-  tool: string;
-  server?: string | undefined;
-  agent?: string | undefined;
-  trust?: string | undefined;
-  args?: string | undefined;
-  json?: boolean | undefined;
-}
-
-export async function policyExplain(file: string, options: ExplainOptions, io: Io): Promise<number> {
-  let args: unknown = {};
-  if (options.args !== undefined) {
-    try {
-      args = parseJsonStrict(options.args);
-    } catch (error) {
-      if (error instanceof JsonInputError) throw new UsageError(`--args: ${error.message}`);
-      throw error;
-    }
-  }
-  if (options.trust !== undefined && !(TRUST_LEVELS as readonly string[]).includes(options.trust)) {
-    throw new UsageError(`--trust must be one of ${TRUST_LEVELS.join(', ')}`);
-  }
-  const { result } = await readPolicyFile(file);
-  printProblems(result, io);
-  if (!result.ok) return EXIT_CHECK_FAILED;
-  const call: Call = { tool: options.tool, server: options.server, agent: options.agent, args };
-  if (options.trust !== undefined) call.trust = options.trust as Trust;
-  // As in the gate: a call outside its server's roots is denied before any rule is read.
-  const outside = result.policy.containment(call);
-  const d: Decision =
-    outside === null
-      ? result.policy.evaluate(call, { explain: true })
-      : { decision: 'deny', rule: null, reason: outside, policySha256: result.policy.sha256, trace: [] };
-  if (options.json) {
-    io.out(JSON.stringify({ decision: d.decision, rule: d.rule, reason: d.reason, trace: d.trace ?? [] }));
-    return EXIT_OK;
-  }
-  io.out(
-    `${d.decision.toUpperCase()} by ${outside !== null ? 'Portcullis (containment)' : d.rule === null ? 'the default' : `rule ${d.rule}`}: ${d.reason}`,
-  );
-  for (const step of d.trace ?? []) io.out(`  ${step.matched ? '->' : '  '} ${step.rule}: ${step.detail}`);
-  if (outside !== null)
-    io.out(
-      `  -> containment: the server's roots are ${(result.policy.roots[call.server as string] ?? []).join(', ')}`,
-    );
-  else if (d.rule === null) io.out(`  -> default: ${result.policy.defaultDecision}`);
-  io.out(`policy sha256 ${d.policySha256}`);
-  return EXIT_OK;
 }
 
 export async function policyMigrate(file: string, io: Io): Promise<number> {

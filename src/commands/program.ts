@@ -4,9 +4,10 @@ import { PACKAGE_VERSION } from '../proxy/index.js';
 import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
+import { policyExplain } from './explain.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
 import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js';
-import { policyExplain, policyMigrate, policyTest, policyValidate } from './policy.js';
+import { policyMigrate, policyTest, policyValidate } from './policy.js';
 import { runProxy } from './run.js';
 
 const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'help']);
@@ -85,16 +86,39 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   policy
     .command('explain')
     .argument('<file>', 'policy YAML file')
-    .description('show which rule decides a call, and why each earlier rule did not')
-    .requiredOption('--tool <name>', 'tool name as the upstream lists it')
-    .option('--server <name>', 'upstream server name')
+    .argument(
+      '[command...]',
+      'after --: the stdio upstream as `run` takes it (server-filesystem DIRs become roots)',
+    )
+    .description('show which rule decides a call, resource read or prompt, and why each earlier rule did not')
+    .option('--tool <name>', 'tool name as the upstream lists it')
+    .option('--resource <uri>', 'a resource URI (resources/read) instead of a tool')
+    .option('--prompt <name>', 'a prompt name (prompts/get) instead of a tool')
+    .option('--server <name>', 'upstream server name (default with -- COMMAND: derived from it, as run does)')
     .option('--agent <id>', 'agent id (its trust comes from the policy agents:)')
     .addOption(
       new Option('--trust <level>', 'override the agent trust').choices(['low', 'medium', 'high', 'admin']),
     )
     .option('--args <json>', 'the call arguments as a JSON object')
-    .option('--json', 'print one JSON object: {decision, rule, reason, trace}')
-    .action(async (file: string, options) => setExit(await policyExplain(file, options, io)));
+    .option(
+      '--schema <file>',
+      "JSON file with the tool's inputSchema (or its whole definition) to check --args against",
+    )
+    .option('--data-dir <dir>', "check --args against the tool's pinned definition in DIR/pins/SERVER.json")
+    .option('--json', 'print one JSON object: {decision, rule, reason, trace, containment?, schema}')
+    .action(async (file: string, command: string[], options) =>
+      setExit(
+        await policyExplain(
+          file,
+          {
+            ...options,
+            dataDir: options.dataDir === undefined ? undefined : resolveDataDir(options.dataDir),
+            command: command.length > 0 ? command : undefined,
+          },
+          io,
+        ),
+      ),
+    );
   policy
     .command('migrate')
     .argument('<file>', 'AegisMCP version 1 policy')

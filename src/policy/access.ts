@@ -2,7 +2,15 @@
 import { compileGlobs, literalPrefix } from './glob.js';
 import { type CompiledRule, identityMismatch, type Subject } from './rules.js';
 import type { RuleDoc } from './schema.js';
-import type { Access, AccessKind, CompiledPolicy, Decision, TemplateAccess, Trust } from './types.js';
+import type {
+  Access,
+  AccessKind,
+  CompiledPolicy,
+  Decision,
+  TemplateAccess,
+  TraceStep,
+  Trust,
+} from './types.js';
 import { normalizeResourceUri, normalizeUriGlob } from './uris.js';
 
 export type AccessDefaults = Record<AccessKind, 'allow' | 'deny'>;
@@ -35,10 +43,6 @@ export function accessDecisions(
   inputs: AccessInputs,
 ): Pick<CompiledPolicy, 'evaluateAccess' | 'hidesTemplate'> {
   const { rules, defaults, sha256 } = inputs;
-  const decide = (partial: Omit<Decision, 'policySha256'>): Decision => ({
-    ...partial,
-    policySha256: sha256,
-  });
   // Without resource rules and with the default allow, nothing reads URIs: everything passes as before.
   const governed = rules.resource.length > 0 || defaults.resource === 'deny';
 
@@ -49,7 +53,13 @@ export function accessDecisions(
     trust: a.trust ?? inputs.trustOf(a.agent),
   });
 
-  const evaluateAccess = (access: Access): Decision => {
+  const evaluateAccess = (access: Access, options?: { explain?: boolean }): Decision => {
+    const trace: TraceStep[] | undefined = options?.explain ? [] : undefined;
+    const decide = (partial: Omit<Decision, 'policySha256'>): Decision => ({
+      ...partial,
+      policySha256: sha256,
+      ...(trace !== undefined && { trace }),
+    });
     let name = access.name;
     if (access.kind === 'resource' && governed) {
       const read = normalizeResourceUri(access.name);
@@ -59,15 +69,18 @@ export function accessDecisions(
     }
     const subject = subjectOf(access, name);
     for (const rule of rules[access.kind]) {
-      if (identityMismatch(rule, subject) !== null) continue;
-      if (rule.decision !== 'review')
-        return decide({ decision: rule.decision, rule: rule.id, reason: rule.reason });
-      // Honest rather than half-done: the approval queue holds tool calls only.
-      return decide({
-        decision: 'deny',
-        rule: rule.id,
-        reason: `${rule.reason} (review is not available for ${NOUN[access.kind]}s, so it is denied)`,
-      });
+      const mismatch = identityMismatch(rule, subject);
+      if (mismatch !== null) {
+        trace?.push({
+          rule: rule.id,
+          matched: false,
+          detail: mismatch.replace(/^tool /, `${NOUN[access.kind]} `),
+        });
+        continue;
+      }
+      trace?.push({ rule: rule.id, matched: true, detail: `${rule.decision}: ${rule.reason}` });
+      // review goes to the approval queue like a tool call (the gate holds it until a person decides).
+      return decide({ decision: rule.decision, rule: rule.id, reason: rule.reason });
     }
     const fallback = defaults[access.kind];
     return decide({
@@ -99,7 +112,7 @@ export function accessDecisions(
         const base = g.slice(0, -2);
         return literalPrefix(base) === base && p.startsWith(fold ? base.toLowerCase() : base);
       });
-      if (covers) return rule.decision !== 'allow';
+      if (covers) return rule.decision === 'deny';
       const mayMatch = rule.globs.some((g) => {
         const lit = fold ? literalPrefix(g).toLowerCase() : literalPrefix(g);
         return lit.startsWith(p) || p.startsWith(lit);

@@ -140,9 +140,12 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
   const agentsByKey = new Map(agents.filter((a) => a.key_sha256).map((a) => [a.key_sha256 as string, a]));
   const defaultDecision = doc.default ?? 'deny';
   const results = resultSettings(doc.results, DEFAULT_RESULTS);
+  // By the id of every rule (of any kind): `rules` holds the tool rules only, so its positions differ.
   const resultsByRule = new Map(
     doc.rules.flatMap((r, i) =>
-      r.results === undefined ? [] : [[rules[i]?.id as string, resultSettings(r.results, results)] as const],
+      r.results === undefined
+        ? []
+        : [[compiled[i]?.id as string, resultSettings(r.results, results)] as const],
     ),
   );
   // Only tool rules: resource and prompt results are not tracked (load.ts refuses the key there).

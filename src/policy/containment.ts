@@ -152,6 +152,36 @@ const label = (where: string, key: string): string => {
  * Returns null when the call stays inside, else a reason naming the first argument that does not.
  */
 export function containmentProblem(args: unknown, roots: Roots): string | null {
+  const found = walkPaths(args, (value, where) => pathOutside(value, where, roots));
+  return found === null ? null : `containment: ${found}`;
+}
+
+/** One path argument the check read, and the root it fell in (null: in none), for an explanation. */
+export interface PathCheck {
+  argument: string;
+  value: string;
+  root: string | null;
+  problem: string | null;
+}
+
+/** Every path argument containmentProblem reads, each with the root that holds it (or why none does). */
+export function containmentChecks(args: unknown, roots: Roots): PathCheck[] {
+  const checks: PathCheck[] = [];
+  walkPaths(args, (value, where) => {
+    const problem = pathOutside(value, where, roots);
+    const read = normalizeFilePath(value);
+    const root =
+      problem === null && read.ok
+        ? (roots.find((r) => r === '/' || read.path === r || read.path.startsWith(`${r}/`)) ?? null)
+        : null;
+    checks.push({ argument: where, value, root, problem });
+    return null;
+  });
+  return checks;
+}
+
+/** Walks the strings containment reads as paths; stops at the first `visit` that returns a reason. */
+function walkPaths(args: unknown, visit: (value: string, where: string) => string | null): string | null {
   const walk = (
     value: unknown,
     where: string,
@@ -162,7 +192,7 @@ export function containmentProblem(args: unknown, roots: Roots): string | null {
       return `argument ${where || '(top level)'} is nested deeper than ${MAX_CONTAINMENT_DEPTH} levels`;
     if (typeof value === 'string') {
       if (mode === 'path' || (mode === 'any' && looksLikePath(value)))
-        return pathOutside(value, where || '(top level)', roots);
+        return visit(value, where || '(top level)');
       return null;
     }
     if (Array.isArray(value)) {
@@ -181,6 +211,5 @@ export function containmentProblem(args: unknown, roots: Roots): string | null {
     }
     return null;
   };
-  const found = walk(args, '', 'any', 0);
-  return found === null ? null : `containment: ${found}`;
+  return walk(args, '', 'any', 0);
 }

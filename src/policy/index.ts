@@ -6,7 +6,7 @@ export {
   DEFAULT_RESULTS,
   DEFAULT_SESSIONS,
 } from './compile.js';
-export { filesystemDirectories, rootProblem } from './containment.js';
+export { containmentChecks, filesystemDirectories, type PathCheck, rootProblem } from './containment.js';
 export { durationMs } from './duration.js';
 export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';
 export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256Hex } from './load.js';

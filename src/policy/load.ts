@@ -516,14 +516,6 @@ function accessRuleProblems(rule: RuleDoc, at: Key[], i: number, problems: Probl
         `rules[${i}].${field}: a kind: ${rule.kind} rule has no arguments to read`,
       );
   }
-  if (rule.decision === 'review')
-    problems.path(
-      [...at, 'decision'],
-      `rules[${i}]: review is not available for ${rule.kind}s, so it denies`,
-      {
-        severity: 'warning',
-      },
-    );
   if (rule.kind !== 'resource') return;
   asList(rule.match).forEach((glob, j) => {
     const where = typeof rule.match === 'string' ? [...at, 'match'] : [...at, 'match', j];

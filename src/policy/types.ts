@@ -192,10 +192,10 @@ export interface CompiledPolicy {
   /** What resources and prompts no rule of their kind matches get. */
   readonly accessDefaults: Readonly<Record<AccessKind, 'allow' | 'deny'>>;
   /**
-   * A resource or prompt decision: allow or deny (a review rule denies: reads are not queued). A
+   * A resource or prompt decision: allow, deny or review (the gate queues a review for a person). A
    * denied one is hidden from its list, since no arguments can change the answer.
    */
-  evaluateAccess(access: Access): Decision;
+  evaluateAccess(access: Access, options?: { explain?: boolean }): Decision;
   /** True when every URI the template can expand to is denied: it is hidden from resources/templates/list. */
   hidesTemplate(template: TemplateAccess): boolean;
   /** The agent whose key hashes to this hex digest, if any. */

@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { LRUCache } from 'lru-cache';
+import type { Decision, InputSchemaSettings } from '../policy/index.js';
 import { canonicalJson, sha256Hex } from '../util/index.js';
 import { errorText } from './errors.js';
 
@@ -208,4 +209,36 @@ function clip(text: string): string {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What the policy's `input_schema` settings make of a finding (the gate and `policy explain` agree). */
+export interface SchemaAction {
+  action: 'deny' | 'review';
+  reason: string;
+}
+
+/** undefined: the finding changes nothing (no finding, or its setting is allow or skip). */
+export function schemaActionOf(
+  settings: InputSchemaSettings,
+  finding: SchemaFinding | undefined,
+): SchemaAction | undefined {
+  if (!settings.check || finding === undefined) return undefined;
+  const action =
+    finding.kind === 'mismatch'
+      ? settings.onMismatch
+      : finding.kind === 'extra'
+        ? settings.extraProperties
+        : settings.onInvalidSchema;
+  if (action === 'allow' || action === 'skip') return undefined;
+  return { action, reason: finding.reason };
+}
+
+/**
+ * A schema finding that asks for review makes an allowed call reviewed and adds its reason to a
+ * reviewed one; a policy deny stays a deny (the stricter of the two wins).
+ */
+export function withSchemaReview(decision: Decision, schema: SchemaAction | undefined): Decision {
+  if (schema?.action !== 'review' || decision.decision === 'deny') return decision;
+  if (decision.decision === 'review') return { ...decision, reason: `${decision.reason}; ${schema.reason}` };
+  return { decision: 'review', rule: null, reason: schema.reason, policySha256: decision.policySha256 };
 }

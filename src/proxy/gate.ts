@@ -12,7 +12,14 @@ import type {
   ResultSecretAction,
 } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
-import { ArgumentSchemas, type SchemaFinding, type ToolInputSchema } from './arg-schema.js';
+import {
+  ArgumentSchemas,
+  type SchemaAction,
+  type SchemaFinding,
+  schemaActionOf,
+  type ToolInputSchema,
+  withSchemaReview,
+} from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
@@ -66,6 +73,10 @@ export interface AccessCall {
   name: string;
   /** A prompt's arguments, for the audit record. */
   args?: unknown;
+  /** Aborted when the client cancels or disconnects: a held review is withdrawn. */
+  signal?: AbortSignal | undefined;
+  /** Present when the client sent a progress token: a held review reports that it is waiting. */
+  progress?: ((message: string) => void) | undefined;
   /** Sends the request upstream unchanged and returns the upstream's result untouched. */
   forward(): Promise<Result>;
 }
@@ -204,15 +215,7 @@ export class Gate {
         reason: `the arguments of tool "${call.tool}" could not be checked against its inputSchema`,
       };
     }
-    if (finding === undefined) return undefined;
-    const action =
-      finding.kind === 'mismatch'
-        ? settings.onMismatch
-        : finding.kind === 'extra'
-          ? settings.extraProperties
-          : settings.onInvalidSchema;
-    if (action === 'allow' || action === 'skip') return undefined;
-    return { action, reason: finding.reason };
+    return schemaActionOf(settings, finding);
   }
 
   /**
@@ -241,21 +244,78 @@ export class Gate {
       ...(call.args !== undefined && { args: call.args }),
     });
     const ctx = { decision, correlationId: base.correlation_id };
-    if (decision.decision !== 'allow') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    if (decision.decision === 'deny') throw accessDenied(decision.reason, { ...ctx, rule: decision.rule });
+    // A subscription is a stream of updates with no one request a person could approve and run once:
+    // holding it would leave the client without an answer, so it is denied and says why.
+    if (decision.decision === 'review' && call.method === 'resources/subscribe') {
+      const reason = `${decision.reason} (under review; a subscription cannot wait for a person, so it is denied: read the resource instead)`;
+      throw accessDenied(reason, { ...ctx, rule: decision.rule });
+    }
     if (!written) {
       const reason = `the audit log cannot be written, so the ${call.method} was not forwarded`;
       throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
     }
-    // Results of resource reads and prompts are scanned and their findings audited, but passed as they
-    // are: masking or blocking them (results.secrets) covers tool results only so far.
-    const judged = { ...decision, results: 'allow' as const };
-    return this.execute(
-      { forward: () => call.forward() },
-      undefined,
-      { ...base, ...subject },
-      judged,
-      undefined,
-    );
+    // What a resource or prompt returns reaches the model like a tool result, so the same
+    // results.secrets applies (the deciding rule's, else the policy's); a block is a JSON-RPC error.
+    const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
+    const forward = { forward: () => call.forward() };
+    if (decision.decision === 'allow')
+      return this.execute(forward, undefined, { ...base, ...subject }, judged, undefined, undefined, 'error');
+    return this.reviewedAccess(call, { ...base, ...subject }, judged, forward);
+  }
+
+  /**
+   * A resource read or prompt get under review: queued for a person like a tool call. Approved, the
+   * very same request runs once (it is forwarded unchanged: the reviewer saw its URI or name and
+   * arguments); denied, expired or still pending, a -32003 error says why.
+   */
+  private async reviewedAccess(
+    call: AccessCall,
+    base: CallBase,
+    decision: Judged,
+    forward: Pick<GateCall, 'forward'>,
+  ): Promise<Result> {
+    const correlationId = base.correlation_id;
+    let verdict: ReviewVerdict;
+    try {
+      verdict = await this.deps.review.review({
+        kind: call.kind,
+        agent: call.agent,
+        server: call.server,
+        tool: call.name,
+        args: call.args ?? {},
+        rule: decision.rule,
+        reason: decision.reason,
+        policySha256: decision.policySha256,
+        correlationId,
+        canWait: call.progress !== undefined,
+        onWaiting: call.progress ? (message) => call.progress?.(message) : undefined,
+        signal: call.signal,
+      });
+    } catch (error) {
+      this.deps.log(`review failed: ${errorText(error)}`);
+      verdict = { kind: 'deny', cause: 'failed', reason: 'review failed' };
+    }
+    const ctx = { decision, correlationId, approvalId: verdict.approvalId };
+    if (verdict.kind === 'deny') throw accessDenied(verdict.reason, { ...ctx, rule: decision.rule });
+    if (verdict.kind === 'respond') {
+      throw new RpcError(ACCESS_DENIED, verdict.text, {
+        [DECISION_META_KEY]: meta('review', decision.reason, { ...ctx, rule: decision.rule }),
+      });
+    }
+    const released = await this.record({
+      ...base,
+      event: 'approval',
+      status: 'released',
+      ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      ...(call.args !== undefined && { args: call.args }),
+    });
+    if (!released) {
+      const reason = `the audit log cannot be written, so the approved ${call.method} was not forwarded`;
+      verdict.executed?.({ ok: false, error: reason });
+      throw accessDenied(reason, { ...ctx, by: PORTCULLIS });
+    }
+    return this.execute(forward, undefined, base, decision, verdict.approvalId, verdict.executed, 'error');
   }
 
   /** Like decide(): text that is not Unicode and an engine that throws both deny. */
@@ -360,12 +420,15 @@ export class Gate {
     decision: Judged,
     approvalId: string | undefined,
     executed?: (report: ExecutionReport) => void,
+    /** How a blocked result is refused: a tool error result, or (methods without one) a JSON-RPC error. */
+    refusal: 'result' | 'error' = 'result',
   ): Promise<Result> {
     const started = performance.now();
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
     let screened: ScreenedResult | undefined;
     let remembered: number | undefined;
+    let refusedError: RpcError | undefined;
     try {
       const result = await call.forward(args);
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
@@ -379,15 +442,22 @@ export class Gate {
       const at = screened.findings.slice(0, 5).map((f) => f.pointer || '(the result)');
       if (screened.findings.length > 5) at.push(`${screened.findings.length - 5} more`);
       const reason = `the result holds credentials (${detectorsOf(screened.findings).join(', ')}) at ${at.join(', ')}, and results.secrets is block`;
-      return blocked(reason, {
+      const refused = blocked(reason, {
         decision,
         rule: decision.rule,
         correlationId: base.correlation_id,
         approvalId,
       });
+      if (refusal === 'result') return refused;
+      const text = (refused.content[0] as { text: string }).text;
+      refusedError = new RpcError(ACCESS_DENIED, text, refused._meta);
+      throw refusedError;
     } catch (error) {
-      outcome = 'protocol_error';
-      failure = errorText(error);
+      // The upstream answered; only Portcullis refused what it said (recorded as result_action).
+      if (error !== refusedError) {
+        outcome = 'protocol_error';
+        failure = errorText(error);
+      }
       throw error;
     } finally {
       const latency = Math.round((performance.now() - started) * 1000) / 1000;
@@ -456,21 +526,6 @@ export class Gate {
       return false;
     }
   }
-}
-
-interface SchemaAction {
-  action: 'deny' | 'review';
-  reason: string;
-}
-
-/**
- * A schema finding that asks for review makes an allowed call reviewed and adds its reason to a
- * reviewed one; a policy deny stays a deny (the stricter of the two wins).
- */
-function withSchemaReview(decision: Decision, schema: SchemaAction | undefined): Decision {
-  if (schema?.action !== 'review' || decision.decision === 'deny') return decision;
-  if (decision.decision === 'review') return { ...decision, reason: `${decision.reason}; ${schema.reason}` };
-  return { decision: 'review', rule: null, reason: schema.reason, policySha256: decision.policySha256 };
 }
 
 /**

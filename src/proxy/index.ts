@@ -3,7 +3,15 @@
 // isLoopback moved to src/util; app.ts and the run command still ask the proxy for it.
 export { isLoopback } from '../util/index.js';
 export { Ambiguities, type Ambiguity } from './ambiguity.js';
-export { ArgumentSchemas, type SchemaFinding, type ToolInputSchema, toolInputSchema } from './arg-schema.js';
+export {
+  ArgumentSchemas,
+  type SchemaAction,
+  type SchemaFinding,
+  schemaActionOf,
+  type ToolInputSchema,
+  toolInputSchema,
+  withSchemaReview,
+} from './arg-schema.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
 export { commandRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
@@ -41,6 +49,7 @@ export type {
   DenyCause,
   ExecutionReport,
   ReviewHandler,
+  ReviewKind,
   ReviewRequest,
   ReviewVerdict,
   WaitingInfo,

@@ -355,13 +355,14 @@ export class ListRouter {
   private shown(kind: ListKind, server: string, items: readonly unknown[]): unknown[] {
     const policy = this.deps.policy();
     const agent = this.deps.agent;
-    // A resource or template the policy denies whatever is asked is not offered at all.
+    // A resource or template the policy denies whatever is asked is not offered at all (one under
+    // review is: a person decides its read).
     if (kind === 'resources')
       return items.filter(
         (item) =>
           !isObject(item) ||
           !isString(item.uri) ||
-          policy.evaluateAccess({ kind: 'resource', name: item.uri, server, agent }).decision === 'allow',
+          policy.evaluateAccess({ kind: 'resource', name: item.uri, server, agent }).decision !== 'deny',
       );
     if (kind === 'templates')
       return items.filter(
@@ -376,7 +377,7 @@ export class ListRouter {
       if (catalog.isAmbiguous(kind, item.name)) return false;
       // A tool the policy denies whatever the arguments is not offered at all; a prompt has no arguments that count.
       if (kind === 'prompts')
-        return policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent }).decision === 'allow';
+        return policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent }).decision !== 'deny';
       // A tool whose definition is held (changed since it was pinned) is not offered until accepted.
       if (this.deps.pins?.held(server, item.name) !== undefined) return false;
       return !policy.alwaysDenies({ tool: item.name, server, agent });

@@ -2,11 +2,13 @@
 
 /** What the gate hands the reviewer for a call the policy sent to review. */
 export interface ReviewRequest {
+  /** What waits: a tool call (the default), a resource read or a prompt get. */
+  kind?: ReviewKind | undefined;
   agent?: string | null | undefined;
   server?: string | null | undefined;
-  /** The tool name as the upstream lists it. */
+  /** The tool name as the upstream lists it; for a resource its URI as sent, for a prompt its name. */
   tool: string;
-  /** The call's arguments as received (parsed JSON). */
+  /** The call's arguments as received (parsed JSON); a prompt's arguments; none for a resource. */
   args: unknown;
   rule: string | null;
   reason: string;
@@ -19,6 +21,9 @@ export interface ReviewRequest {
   /** Aborted when the client cancels or disconnects: the call is withdrawn and never runs. */
   signal?: AbortSignal | undefined;
 }
+
+/** What a reviewed request is: a person approves a tool call, a resource read or a prompt get. */
+export type ReviewKind = 'tool' | 'resource' | 'prompt';
 
 export interface WaitingInfo {
   approvalId: string;

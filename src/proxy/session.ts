@@ -19,7 +19,7 @@ import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import type { Confusables } from './confusables.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
-import type { Gate } from './gate.js';
+import type { AccessCall, Gate } from './gate.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
@@ -338,8 +338,30 @@ export class DownstreamSession {
       server: route.server,
       name: route.name,
       args: params.arguments,
+      ...this.waiting(extra),
       forward: () => this.forward(route.server, 'prompts/get', { ...params, name: route.name }, extra),
     });
+  }
+
+  /** What a request held for review needs: the client's cancel signal and, with a progress token, progress. */
+  private waiting(extra: Extra): Pick<AccessCall, 'signal' | 'progress'> {
+    const token = extra._meta?.progressToken;
+    let step = 0;
+    return {
+      signal: extra.signal,
+      progress:
+        token === undefined
+          ? undefined
+          : (message) => {
+              step += 1;
+              extra
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { progressToken: token, progress: step, message },
+                })
+                .catch((error: unknown) => this.deps.log(`cannot send progress: ${errorText(error)}`));
+            },
+    };
   }
 
   /** resources/read and subscribe are judged by the gate (kind: resource rules); unsubscribe only gives up access. */
@@ -354,6 +376,7 @@ export class DownstreamSession {
       agent: this.deps.agent,
       server: owner,
       name: params.uri,
+      ...this.waiting(extra),
       forward: () => this.forward(owner, method, params, extra),
     });
   }

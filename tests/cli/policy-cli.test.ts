@@ -68,7 +68,7 @@ describe('portcullis policy', () => {
     );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out)).toEqual(['decision', 'rule', 'reason', 'trace']);
+    expect(Object.keys(out)).toEqual(['decision', 'rule', 'reason', 'trace', 'schema']);
     expect(out).toMatchObject({ decision: 'review', rule: 'small-refunds' });
     expect(out.reason).toContain('over the cap of 15000');
     const fallback = await cli('policy', 'explain', 'policies/aegismcp-v2.yml', '--tool', 'x', '--json');

@@ -10,6 +10,7 @@
 // FIXTURE_TOOL_DESCRIPTIONS: JSON object of extra tool name to the description it lists (default none).
 // FIXTURE_RESOURCES: comma-separated resource URIs (FIXTURE_TEMPLATES: URI templates); turns on the
 // resources capability (with subscribe). Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
+// FIXTURE_RESOURCE_CONTENTS: JSON object of URI to the contents array its read answers (each item gets the uri).
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
 
 import { appendFileSync } from 'node:fs';
@@ -64,6 +65,10 @@ export function fixtureServer(host: FixtureHost): Server {
   const resources = listOf(env.FIXTURE_RESOURCES);
   const templates = listOf(env.FIXTURE_TEMPLATES);
   const hasResources = resources.length > 0 || templates.length > 0;
+  const contents = JSON.parse(env.FIXTURE_RESOURCE_CONTENTS ?? '{}') as Record<
+    string,
+    Record<string, unknown>[]
+  >;
 
   const server = new Server(
     { name: 'fixture', version: '1.0.0' },
@@ -260,6 +265,8 @@ export function fixtureServer(host: FixtureHost): Server {
     server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
       const { uri } = request.params;
       record({ method: 'resources/read', uri });
+      const own = contents[uri];
+      if (own !== undefined) return { contents: own.map((item) => ({ uri, ...item })) };
       return { contents: [{ uri, text: `${label}:${uri}` }] };
     });
     server.setRequestHandler(SubscribeRequestSchema, async (request) => {

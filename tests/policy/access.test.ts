@@ -89,10 +89,32 @@ describe('resource and prompt decisions', () => {
     expect(read('file:///SRV/pub/a.txt').rule).toBe(null);
   });
 
-  it('turns review into deny with a reason', () => {
-    const d = read('db://prod/users');
-    expect(d).toMatchObject({ decision: 'deny', rule: 'ask' });
-    expect(d.reason).toContain('review is not available');
+  it('keeps each rule’s own results: whatever kinds come before it', () => {
+    const p = policyFrom(`version: 2
+rules:
+  - { id: res, kind: resource, match: "file:///srv/**", decision: allow, results: { secrets: block } }
+  - { id: t, match: "x", decision: allow, results: { secrets: allow } }
+`);
+    expect(p.resultsFor('res').secrets).toBe('block');
+    expect(p.resultsFor('t').secrets).toBe('allow');
+  });
+
+  it('sends a review rule to review (the gate queues it for a person)', () => {
+    expect(read('db://prod/users')).toMatchObject({ decision: 'review', rule: 'ask' });
+  });
+
+  it('explains a resource and a prompt: each rule looked at, then the default', () => {
+    const d = policyFrom(POLICY).evaluateAccess(
+      { kind: 'resource', name: 'file:///srv/pub/a.txt', server: 'fs' },
+      { explain: true },
+    );
+    expect(d.trace?.at(-1)).toMatchObject({ rule: 'pub', matched: true });
+    const p = policyFrom(
+      'version: 2\ndefault_prompts: deny\nrules:\n  - { id: g, kind: prompt, match: greet, decision: allow }\n',
+    );
+    const other = p.evaluateAccess({ kind: 'prompt', name: 'other' }, { explain: true });
+    expect(other).toMatchObject({ decision: 'deny', rule: null });
+    expect(other.trace).toEqual([{ rule: 'g', matched: false, detail: 'prompt other does not match greet' }]);
   });
 
   it('keeps today’s behaviour without resource rules: everything allowed, nothing normalised', () => {
@@ -139,7 +161,8 @@ rules:
     expect(p.hidesTemplate({ template: 'FILE:///etc/conf/{name}' })).toBe(true);
     expect(p.hidesTemplate({ template: 'file:///{path}' })).toBe(false);
     expect(p.hidesTemplate({ template: 'file:///srv/pub/{name}' })).toBe(false);
-    expect(p.hidesTemplate({ template: 'db://prod/{table}' })).toBe(true);
+    // Under review, not denied: offered, and each read waits for a person.
+    expect(p.hidesTemplate({ template: 'db://prod/{table}' })).toBe(false);
     const closed = policyFrom(`version: 2
 default_resources: deny
 rules:
@@ -184,7 +207,7 @@ rules:
       'version: 2\nrules:\n  - { kind: prompt, match: x, decision: review }\n',
       't.yml',
     );
-    expect(loaded.warnings.map((w) => w.message).join('\n')).toContain('review is not available for prompts');
+    expect(loaded.warnings).toEqual([]);
   });
 
   it('refuses an unknown kind and accepts kind: tool as the default', () => {

@@ -111,9 +111,9 @@ describe('resources', () => {
     expect((error.data as Record<string, { rule: string }>)[DECISION_META_KEY]?.rule).toBe('no-etc');
   });
 
-  it('treats review as deny for resources', async () => {
+  it('queues a resource under review for a person and reads nothing meanwhile (tests/proxy/resource-review.test.ts)', async () => {
     const error = await refusal(client.readResource({ uri: 'db://prod/users' }));
-    expect(error.message).toContain('review is not available for resources');
+    expect(error.message).toContain('is waiting for a person');
     expect(await received('resources/read')).not.toContain('db://prod/users');
   });
 
@@ -125,7 +125,8 @@ describe('resources', () => {
 
   it('hides denied resources and templates from their lists', async () => {
     const uris = (await client.listResources()).resources.map((r) => r.uri);
-    expect(uris).toEqual(['file:///srv/readme']);
+    // db://prod/users is under review, not denied: offered, and each read waits for a person.
+    expect(uris).toEqual(['file:///srv/readme', 'db://prod/users']);
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
     expect(templates).toEqual(['file:///srv/{name}']);
   });

@@ -73,7 +73,7 @@ describe('an approvals database from before schema 3', () => {
     old.db.pragma('user_version = 2');
     old.close();
     const reopened = new ApprovalStore(file);
-    expect(reopened.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(reopened.db.pragma('user_version', { simple: true })).toBe(4);
     expect(new LoginCodes(reopened.db).consume(issued)).toBe(true);
     reopened.db.exec('DROP TABLE ui_login_codes');
     reopened.db.pragma('user_version = 2');

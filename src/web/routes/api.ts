@@ -33,6 +33,8 @@ export function approvalJson(a: Approval | MaskedApproval) {
   return {
     id: a.id,
     status: a.status,
+    // tool: a tool call; resource / prompt: `tool` holds the URI or the prompt name.
+    kind: a.kind,
     server: a.server,
     tool: a.tool,
     args: JSON.parse(a.argsCanonical) as unknown,

@@ -20,8 +20,20 @@ function timestamp(ms: number | null): Html {
   return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
+/** What a reviewer approves besides a tool call: the label names the request, so a URI never reads as a tool. */
+const KIND_LABEL = { resource: 'resource read', prompt: 'prompt get' } as const;
+
 function toolName(approval: Approval): Html {
-  return html`${approval.server ? html`<span class="server">${approval.server}</span><span class="sep">/</span>` : ''}<span class="tool">${approval.tool}</span>`;
+  const kind =
+    approval.kind === 'tool'
+      ? ''
+      : html`<span class="kind kind-${approval.kind}">${KIND_LABEL[approval.kind]}</span> `;
+  return html`${kind}${approval.server ? html`<span class="server">${approval.server}</span><span class="sep">/</span>` : ''}<span class="tool">${approval.tool}</span>`;
+}
+
+/** The arguments block's heading: a resource read has none, a prompt's are its arguments. */
+function argsHeading(approval: Approval): string {
+  return approval.kind === 'prompt' ? 'Prompt arguments' : 'Arguments';
 }
 
 function remaining(approval: Approval, now: number): string {
@@ -46,11 +58,15 @@ export function pendingCard(
     <div><dt>Requested</dt><dd>${timestamp(approval.createdAt)}</dd></div>
     <div><dt>Approval</dt><dd><code>${approval.id}</code></dd></div>
   </dl>
-  <section class="args" aria-label="Arguments">
-    <h3>Arguments <span class="hash" title="SHA-256 of the canonical arguments">sha256 ${approval.argsSha256.slice(0, 16)}…</span></h3>
+  ${
+    approval.kind === 'resource'
+      ? html`<p class="args-none">Approving lets this read run once, for this agent and this URI only.</p>`
+      : html`<section class="args" aria-label="${argsHeading(approval)}">
+    <h3>${argsHeading(approval)} <span class="hash" title="SHA-256 of the canonical arguments">sha256 ${approval.argsSha256.slice(0, 16)}…</span></h3>
     <pre>${prettyArgs(approval)}</pre>
     ${maskedList(approval.id, approval.maskedPaths, csrf)}
-  </section>
+  </section>`
+  }
   <form class="decide" method="post" action="/approvals/${approval.id}/decide">
     <input type="hidden" name="_csrf" value="${csrf}">
     <label for="note-${approval.id}">Note <span class="muted">(optional, recorded in the audit log)</span></label>
@@ -134,7 +150,7 @@ ${
   ${approvals.map(
     (a) => html`<tr id="${a.id}">
     <td>${statusBadge(a)}</td>
-    <td><div class="call">${toolName(a)}</div><details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details><code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
+    <td><div class="call">${toolName(a)}</div>${a.kind === 'resource' ? '' : html`<details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details>`}<code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
     <td>${a.decidedBy ?? ''}</td>
     <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>
