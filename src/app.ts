@@ -9,7 +9,6 @@ import {
   Ambiguities,
   type CommandUpstream,
   Confusables,
-  commandRoots,
   DownstreamSession,
   errorText,
   Gate,
@@ -22,6 +21,8 @@ import {
   RequestGuard,
   type RoutingTimings,
   resolveUpstreams,
+  specRoots,
+  UpstreamHealth,
   StartRefusedError,
   StdioDownstream,
   type UpstreamSpec,
@@ -123,7 +124,9 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const env = options.env ?? process.env;
   const policy = parts.add(await PolicySource.open(options.policyFile, log));
   const audit = parts.add(await openAudit(options.dataDir, policy, log));
-  const upstreams = new Upstreams(policy, options.command, env, log);
+  const upstreams = new Upstreams(policy, options.command, env, log, {
+    preflight: options.upstreamTransport === undefined,
+  });
   upstreams.requireOne();
   const reloads = new ReloadStatus();
   // One for all sessions: a name seen ambiguous in any session is refused in every one.
@@ -138,6 +141,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       approvals,
       audit,
       policy,
+      upstreams: () => upstreams.health.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
         warnings: [
@@ -213,7 +217,8 @@ function openSessions(deps: {
     audit,
     review: deps.approvals.queue,
     log,
-    roots: commandRoots(options.command),
+    // The specs' roots are the -- COMMAND's too: its spec runs in the proxy's working directory.
+    roots: () => specRoots(upstreams.specs),
   });
   return new Sessions((agent) => ({
     agent,
@@ -222,8 +227,12 @@ function openSessions(deps: {
     gate,
     info: PROXY_INFO,
     log,
-    lifecycle: (server, action, detail) =>
-      recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
+    lifecycle: (server, action, detail) => {
+      if (action !== 'exited') upstreams.health.up(server);
+      recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail });
+    },
+    upstreamFailed: (server, error, detail) => upstreams.health.down(server, error, detail),
+    notStarted: () => upstreams.health.notStarted(),
     ambiguities: deps.ambiguities,
     confusables: deps.confusables,
     routing: options.routing,
@@ -257,13 +266,17 @@ class Upstreams {
   specs: UpstreamSpec[] = [];
   /** Why configured upstreams were not started (a missing variable, plain http to a remote host), for the Policy page. */
   errors: string[] = [];
+  /** Which upstreams are down, across sessions: /health/ready, the start-up line, a client's error. */
+  readonly health: UpstreamHealth;
 
   constructor(
     private readonly policy: PolicySource,
     private readonly command: CommandUpstream | undefined,
     private readonly env: NodeJS.ProcessEnv,
     private readonly log: (line: string) => void,
+    private readonly options: { preflight: boolean },
   ) {
+    this.health = new UpstreamHealth(log);
     this.resolve();
   }
 
@@ -272,6 +285,13 @@ class Upstreams {
     for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
     this.specs = resolved.specs;
     this.errors = resolved.errors.map((error) => `upstream not started: ${error.message}`);
+    this.health.configure(
+      this.specs,
+      resolved.errors.flatMap((error) =>
+        error.server === undefined ? [] : [{ server: error.server, reason: error.message }],
+      ),
+      this.options,
+    );
   }
 
   /** A proxy with nothing behind it is a mistake in how it was started. */
@@ -365,6 +385,8 @@ export async function startWeb(deps: {
   audit?: AuditLog | undefined;
   policy?: PolicySource | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
+  /** Whether every upstream is up (or not yet known down), for /health/ready. */
+  upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
@@ -381,7 +403,7 @@ export async function startWeb(deps: {
       port: deps.ui,
       policy: deps.policy ? () => deps.policy?.current : undefined,
       policyStatus: deps.policyStatus,
-      ready: audit ? auditReadiness(audit) : undefined,
+      ready: readiness(audit, deps.upstreams),
       // The root: the UI and API read every writer's chain, not only this process's.
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
@@ -396,6 +418,21 @@ export async function startWeb(deps: {
   }
   deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
   return { server, uiUrl, close: async () => server?.close() };
+}
+
+/** The audit log's readiness and the upstreams': any failure makes /health/ready 503. */
+function readiness(
+  audit: AuditLog | undefined,
+  upstreams: (() => { ok: boolean; detail?: string | undefined }) | undefined,
+): (() => ReadyReport) | undefined {
+  if (!audit && !upstreams) return undefined;
+  const auditReady = audit ? auditReadiness(audit) : undefined;
+  return () => {
+    const report = auditReady?.() ?? { ready: true, checks: {} };
+    if (!upstreams) return report;
+    const check = upstreams();
+    return { ready: report.ready && check.ok, checks: { ...report.checks, upstreams: check } };
+  };
 }
 
 function auditReadiness(audit: AuditLog): () => ReadyReport {

@@ -5,7 +5,7 @@ export { isLoopback } from '../util/index.js';
 export { Ambiguities, type Ambiguity } from './ambiguity.js';
 export { ArgumentSchemas, type SchemaFinding, type ToolInputSchema, toolInputSchema } from './arg-schema.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
-export { commandRoots } from './command-roots.js';
+export { commandRoots, specRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
@@ -55,6 +55,7 @@ export {
   type UpstreamInit,
   type UpstreamTransportFactory,
 } from './upstream.js';
+export { preflight, UpstreamHealth, type UpstreamStatus } from './upstream-health.js';
 export {
   type CommandUpstream,
   deriveServerName,

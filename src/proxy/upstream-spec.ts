@@ -98,6 +98,7 @@ export function resolveUpstreams(
       errors.push(
         new UpstreamConfigError(
           `upstream name "${command.name}" is used by -- COMMAND and by servers: (choose another with --name)`,
+          command.name,
         ),
       );
     } else {
@@ -131,18 +132,21 @@ export function resolveUpstreams(
           ...(config.ca_file !== undefined && { ca: readCa(path.resolve(policyDir, config.ca_file), where) }),
         });
       } else {
-        const cwd = path.resolve(policyDir, config.cwd ?? '.');
+        // The child's working directory is the policy file's folder unless `cwd` says otherwise (relative
+        // to that folder), so a policy and the server beside it work from wherever the proxy is started.
+        const cwd = path.resolve(policyDir, expandEnv(config.cwd ?? '.', env, `${where}.cwd`));
         specs.push({
           kind: 'stdio',
           name,
-          command: resolveCommand(config.command, cwd),
-          args: [...(config.args ?? [])],
+          command: resolveCommand(expandEnv(config.command, env, `${where}.command`), cwd),
+          // Passed as written once expanded: a relative argument is the child's to resolve, in `cwd`.
+          args: (config.args ?? []).map((arg, i) => expandEnv(arg, env, `${where}.args[${i}]`)),
           env: { ...getDefaultEnvironment(), ...expandEnvMap(config.env, env, `${where}.env`) },
           cwd,
         });
       }
     } catch (error) {
-      if (error instanceof UpstreamConfigError) errors.push(error);
+      if (error instanceof UpstreamConfigError) errors.push(new UpstreamConfigError(error.message, name));
       else throw error;
     }
   }
