@@ -21,10 +21,11 @@ import {
   RequestGuard,
   type RoutingTimings,
   resolveUpstreams,
-  specRoots,
-  UpstreamHealth,
   StartRefusedError,
   StdioDownstream,
+  serversAndCommandWarning,
+  specRoots,
+  UpstreamHealth,
   type UpstreamSpec,
   type UpstreamTransportFactory,
   unprefixedServers,
@@ -283,6 +284,9 @@ class Upstreams {
   resolve(): void {
     const resolved = resolveUpstreams(this.policy.current.servers, this.policy.dir, this.command, this.env);
     for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
+    const { naming, servers } = this.policy.current;
+    const both = serversAndCommandWarning(servers, naming.prefix, naming.separator, this.command);
+    if (both !== undefined) this.log(`warning: ${both}`);
     this.specs = resolved.specs;
     this.errors = resolved.errors.map((error) => `upstream not started: ${error.message}`);
     this.health.configure(

@@ -35,7 +35,10 @@ const bySpecs = new WeakMap<readonly UpstreamSpec[], Record<string, string[]>>()
  * derived from literal absolute directories) win over these; the gate asks on every call, so a
  * reload that changes a server's arguments changes its roots too.
  */
-export function specRoots(specs: readonly UpstreamSpec[], home: string = os.homedir()): Record<string, string[]> {
+export function specRoots(
+  specs: readonly UpstreamSpec[],
+  home: string = os.homedir(),
+): Record<string, string[]> {
   const known = bySpecs.get(specs);
   if (known) return known;
   const out: Record<string, string[]> = {};

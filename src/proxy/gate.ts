@@ -22,7 +22,10 @@ export interface GateDeps {
    * Roots the started upstreams grant, by upstream name (server-filesystem's resolved directories);
    * the policy's win. A function is asked on every call (the upstreams change on reload).
    */
-  roots?: Readonly<Record<string, readonly string[]>> | (() => Readonly<Record<string, readonly string[]>>) | undefined;
+  roots?:
+    | Readonly<Record<string, readonly string[]>>
+    | (() => Readonly<Record<string, readonly string[]>>)
+    | undefined;
   /** Compiled inputSchema validators; one per gate unless shared. */
   schemas?: ArgumentSchemas | undefined;
 }

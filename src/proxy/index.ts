@@ -60,6 +60,7 @@ export {
   type CommandUpstream,
   deriveServerName,
   resolveUpstreams,
+  serversAndCommandWarning,
   specKey,
   type UpstreamSpec,
 } from './upstream-spec.js';

@@ -163,7 +163,10 @@ export class ListRouter {
         }
       }
       if (holder) return { kind: 'route', route: holder };
-      const unavailable = view.stale.map((server) => ({ server, message: this.whyUnavailable(kind, server) }));
+      const unavailable = view.stale.map((server) => ({
+        server,
+        message: this.whyUnavailable(kind, server),
+      }));
       if (unavailable.length === 0 && view.relevant.length > 0 && !missListed && inTime) {
         missListed = true;
         await this.listAfter(kind, view.relevant, arrival, deadline, signal);

@@ -179,6 +179,30 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/**
+ * The warning for a policy with `servers:` run with a `-- COMMAND` too: both start, so there are
+ * several upstreams, names are prefixed (unless naming.prefix says never) and the plain names the
+ * policy's rules and the client expect are refused. Undefined when only one of them applies.
+ */
+export function serversAndCommandWarning(
+  servers: Readonly<Record<string, unknown>>,
+  prefix: 'auto' | 'always' | 'never',
+  separator: string,
+  command: CommandUpstream | undefined,
+): string | undefined {
+  const names = Object.keys(servers);
+  if (!command || names.length === 0) return undefined;
+  const all = [...names, command.name];
+  const effect =
+    prefix === 'never'
+      ? 'tools two of them list are ambiguous and refused'
+      : `every tool is listed as SERVER${separator}TOOL (${all.map((n) => `${n}${separator}...`).join(', ')}) and calls to plain tool names are denied`;
+  return (
+    `servers: (${names.join(', ')}) and the -- COMMAND (${command.name}) both apply: ` +
+    `the proxy runs ${all.length} upstreams, so ${effect}; use one of them (drop servers: from the file, or the -- COMMAND)`
+  );
+}
+
 /** Same spec, same running upstream: used to decide what a policy reload restarts. */
 export function specKey(spec: UpstreamSpec): string {
   return JSON.stringify(spec);

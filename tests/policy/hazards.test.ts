@@ -305,7 +305,9 @@ describe("server-filesystem's directories as its roots", () => {
     // Not every directory is literal: the proxy derives them all once the server is started.
     expect(partial.roots).toBeUndefined();
     expect(partial.warnings).toEqual([
-      expect.stringMatching(/"\$HOME\/x" has a \$NAME, which is passed as written: write \$\{NAME\} to expand it/),
+      expect.stringMatching(
+        /"\$HOME\/x" has a \$NAME, which is passed as written: write \$\{NAME\} to expand it/,
+      ),
     ]);
     // Relative, `~` and `${VAR}` directories are resolved at start: no warning, no roots here.
     for (const dir of ['.', '~/p', '"${HOME}/p"', '../data']) {
