@@ -172,10 +172,11 @@ export class ListRouter {
         await this.listAfter(kind, view.relevant, arrival, deadline, signal);
         continue;
       }
-      const notStarted = (this.deps.notStarted?.() ?? []).map(({ server, reason }) => ({
-        server,
-        message: `upstream ${server} is down: ${reason}`,
-      }));
+      // A prefixed name tells whose it is; otherwise any upstream that never started may have it.
+      const separator = this.deps.policy().naming.separator;
+      const notStarted = (this.deps.notStarted?.() ?? [])
+        .filter(({ server }) => !catalog.prefixed || exposed.startsWith(`${server}${separator}`))
+        .map(({ server, reason }) => ({ server, message: `upstream ${server} is down: ${reason}` }));
       return { kind: 'unlisted', unavailable: [...unavailable, ...notStarted] };
     }
   }

