@@ -17,7 +17,7 @@ const dollar = (name: string): string => `$${'{'}${name}}`;
 describe('resolving servers: entries', () => {
   const env = { TOOLS: '/opt/tools', WORK: 'work', DIR: '/srv/data' };
 
-  it('expands ${VAR} in command, args and cwd, and resolves a relative cwd and command against the policy folder', () => {
+  it('expands variables in command, args and cwd, and resolves a relative cwd and command against the policy folder', () => {
     const { specs, errors } = resolveUpstreams(
       {
         fs: {
