@@ -94,6 +94,7 @@ describe('upstreams that are down', () => {
         `  dies: { command: node, args: [${JSON.stringify(FIXTURE)}], env: { FIXTURE_EXIT_IF_EXISTS: ${JSON.stringify(exists)} } }`,
         `  unset: { command: node, args: [${JSON.stringify(FIXTURE)}, "${dollar('PORTCULLIS_TEST_UNSET_3F9')}"] }`,
         `  ok: { command: node, args: [${JSON.stringify(FIXTURE)}] }`,
+        `  loud: { command: node, args: [-e, "console.error('boom: no API key'); process.exit(2)"] }`,
         ALLOW_ALL,
       ].join('\n'),
       ui: 0,
@@ -131,6 +132,13 @@ describe('upstreams that are down', () => {
         ),
       ]);
       expect(linesAbout('missing')).toHaveLength(1);
+      // What the server said on its way out is the operator's best clue: it ends the line.
+      await waitFor(() => linesAbout('loud').length > 0, 'the loud upstream to be reported');
+      expect(linesAbout('loud')).toEqual([
+        expect.stringMatching(
+          /^upstream loud is down: node -e .+: cannot start: .+; its last output: boom: no API key$/,
+        ),
+      ]);
     } finally {
       await client.close();
     }
