@@ -27,6 +27,7 @@ export function commandRoots(
   return resolved.length > 0 ? { [command.name]: resolved } : {};
 }
 
+/** The gate asks on every call; the specs change only on reload (a new array). */
 const bySpecs = new WeakMap<readonly UpstreamSpec[], Record<string, string[]>>();
 
 /**
@@ -35,10 +36,8 @@ const bySpecs = new WeakMap<readonly UpstreamSpec[], Record<string, string[]>>()
  * derived from literal absolute directories) win over these; the gate asks on every call, so a
  * reload that changes a server's arguments changes its roots too.
  */
-export function specRoots(
-  specs: readonly UpstreamSpec[],
-  home: string = os.homedir(),
-): Record<string, string[]> {
+export function specRoots(specs: readonly UpstreamSpec[]): Record<string, string[]> {
+  const home = os.homedir();
   const known = bySpecs.get(specs);
   if (known) return known;
   const out: Record<string, string[]> = {};

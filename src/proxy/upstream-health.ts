@@ -2,7 +2,7 @@
 
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { UpstreamSpec } from './upstream-spec.js';
+import { specKey, type UpstreamSpec } from './upstream-spec.js';
 
 export interface UpstreamStatus {
   state: 'starting' | 'up' | 'down';
@@ -18,6 +18,8 @@ export interface UpstreamStatus {
  */
 export class UpstreamHealth {
   private readonly status = new Map<string, UpstreamStatus>();
+  /** The spec each status is about: a reload that changes a server's spec starts its status over. */
+  private readonly keys = new Map<string, string>();
   /** Configured upstreams that have no spec (a missing variable, a bad URL): they are never started. */
   private unstarted: { server: string; reason: string }[] = [];
 
@@ -31,9 +33,11 @@ export class UpstreamHealth {
   ): void {
     const names = new Set(specs.map((s) => s.name));
     for (const name of [...this.status.keys()]) if (!names.has(name)) this.status.delete(name);
+    // Their one line ("upstream not started: ...") is the caller's, as it was before this class.
     this.unstarted = [...unstarted];
-    for (const { server, reason } of unstarted) this.log(`upstream ${server} is down: ${reason}`);
     for (const spec of specs) {
+      if (this.keys.get(spec.name) !== specKey(spec)) this.status.delete(spec.name);
+      this.keys.set(spec.name, specKey(spec));
       const problem = options.preflight === false ? null : preflight(spec);
       if (problem !== null) this.down(spec.name, problem, `${commandLine(spec)}: ${problem}`);
       else if (!this.status.has(spec.name)) this.status.set(spec.name, { state: 'starting' });
