@@ -345,7 +345,9 @@ export class UpstreamConnection {
     this.setState('down');
     if (Date.now() - this.connectedAt >= this.restart.healthyAfterMs) this.backoff = undefined;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
-    this.fail('it exited; the proxy is restarting it');
+    this.fail(
+      `${this.spec.kind === 'stdio' ? 'it exited' : 'its connection closed'}; the proxy is restarting it`,
+    );
     this.hooks.lifecycle?.(this, 'exited', 'connection closed');
     this.hooks.dropped?.(this);
     this.scheduleRetry();
