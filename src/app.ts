@@ -9,7 +9,6 @@ import {
   Ambiguities,
   type CommandUpstream,
   Confusables,
-  commandRoots,
   DownstreamSession,
   errorText,
   Gate,
@@ -24,6 +23,9 @@ import {
   resolveUpstreams,
   StartRefusedError,
   StdioDownstream,
+  serversAndCommandWarning,
+  specRoots,
+  UpstreamHealth,
   type UpstreamSpec,
   type UpstreamTransportFactory,
   unprefixedServers,
@@ -129,7 +131,9 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const env = options.env ?? process.env;
   const policy = parts.add(await PolicySource.open(options.policyFile, log));
   const audit = parts.add(await openAudit(options.dataDir, policy, log));
-  const upstreams = new Upstreams(policy, options.command, env, log);
+  const upstreams = new Upstreams(policy, options.command, env, log, {
+    preflight: options.upstreamTransport === undefined,
+  });
   upstreams.requireOne();
   const reloads = new ReloadStatus();
   // One for all sessions: a name seen ambiguous in any session is refused in every one.
@@ -155,6 +159,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       audit,
       policy,
       pins,
+      upstreams: () => upstreams.health.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
         warnings: [
@@ -230,7 +235,8 @@ function openSessions(deps: {
     audit,
     review: deps.approvals.queue,
     log,
-    roots: commandRoots(options.command),
+    // The specs' roots are the -- COMMAND's too: its spec runs in the proxy's working directory.
+    roots: () => specRoots(upstreams.specs),
     now: options.now,
   });
   return new Sessions((agent) => ({
@@ -240,8 +246,12 @@ function openSessions(deps: {
     gate,
     info: PROXY_INFO,
     log,
-    lifecycle: (server, action, detail) =>
-      recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail }),
+    lifecycle: (server, action, detail) => {
+      if (action !== 'exited') upstreams.health.up(server);
+      recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail });
+    },
+    upstreamFailed: (server, error, detail) => upstreams.health.down(server, error, detail),
+    notStarted: () => upstreams.health.notStarted(),
     ambiguities: deps.ambiguities,
     confusables: deps.confusables,
     routing: options.routing,
@@ -275,21 +285,35 @@ class Upstreams {
   specs: UpstreamSpec[] = [];
   /** Why configured upstreams were not started (a missing variable, plain http to a remote host), for the Policy page. */
   errors: string[] = [];
+  /** Which upstreams are down, across sessions: /health/ready, the start-up line, a client's error. */
+  readonly health: UpstreamHealth;
 
   constructor(
     private readonly policy: PolicySource,
     private readonly command: CommandUpstream | undefined,
     private readonly env: NodeJS.ProcessEnv,
     private readonly log: (line: string) => void,
+    private readonly options: { preflight: boolean },
   ) {
+    this.health = new UpstreamHealth(log);
     this.resolve();
   }
 
   resolve(): void {
     const resolved = resolveUpstreams(this.policy.current.servers, this.policy.dir, this.command, this.env);
     for (const error of resolved.errors) this.log(`upstream not started: ${error.message}`);
+    const { naming, servers } = this.policy.current;
+    const both = serversAndCommandWarning(servers, naming.prefix, naming.separator, this.command);
+    if (both !== undefined) this.log(`warning: ${both}`);
     this.specs = resolved.specs;
     this.errors = resolved.errors.map((error) => `upstream not started: ${error.message}`);
+    this.health.configure(
+      this.specs,
+      resolved.errors.flatMap((error) =>
+        error.server === undefined ? [] : [{ server: error.server, reason: error.message }],
+      ),
+      this.options,
+    );
   }
 
   /** A proxy with nothing behind it is a mistake in how it was started. */
@@ -386,6 +410,8 @@ export async function startWeb(deps: {
   /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
   pins?: PinGuard | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
+  /** Whether every upstream is up (or not yet known down), for /health/ready. */
+  upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
@@ -404,7 +430,7 @@ export async function startWeb(deps: {
       instanceKey: key,
       policy: deps.policy ? () => deps.policy?.current : undefined,
       policyStatus: deps.policyStatus,
-      ready: audit ? auditReadiness(audit) : undefined,
+      ready: readiness(audit, deps.upstreams),
       // The root: the UI and API read every writer's chain, not only this process's.
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
@@ -436,6 +462,21 @@ export async function startWeb(deps: {
   }
   deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
   return { server, uiUrl, close: async () => server?.close() };
+}
+
+/** The audit log's readiness and the upstreams': any failure makes /health/ready 503. */
+function readiness(
+  audit: AuditLog | undefined,
+  upstreams: (() => { ok: boolean; detail?: string | undefined }) | undefined,
+): (() => ReadyReport) | undefined {
+  if (!audit && !upstreams) return undefined;
+  const auditReady = audit ? auditReadiness(audit) : undefined;
+  return () => {
+    const report = auditReady?.() ?? { ready: true, checks: {} };
+    if (!upstreams) return report;
+    const check = upstreams();
+    return { ready: report.ready && check.ok, checks: { ...report.checks, upstreams: check } };
+  };
 }
 
 function auditReadiness(audit: AuditLog): () => ReadyReport {

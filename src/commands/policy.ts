@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { formatProblem, type LoadResult, loadPolicy, runPolicyTests } from '../policy/index.js';
+import { deriveServerName, serversAndCommandWarning } from '../proxy/index.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
 /** Reads and loads a policy file; an unreadable file is a usage error (exit 2), a bad policy is not. */
@@ -23,10 +24,18 @@ function printProblems(result: LoadResult, io: Io): void {
   for (const p of problems) io.err(formatProblem(p));
 }
 
-export async function policyValidate(file: string, io: Io): Promise<number> {
+/** `command`: the `-- COMMAND ARGS` it will be run with, so a file whose `servers:` would apply too is warned about. */
+export async function policyValidate(file: string, io: Io, command?: readonly string[]): Promise<number> {
   const { result } = await readPolicyFile(file);
   printProblems(result, io);
   if (!result.ok) return EXIT_CHECK_FAILED;
+  const [program, ...args] = command ?? [];
+  if (program !== undefined) {
+    const { naming, servers } = result.policy;
+    const upstream = { name: deriveServerName(program, args), command: program, args };
+    const both = serversAndCommandWarning(servers, naming.prefix, naming.separator, upstream);
+    if (both !== undefined) io.err(`${file}: warning: ${both}`);
+  }
   const from = result.sourceVersion === 1 ? ' (AegisMCP version 1, migrated in memory)' : '';
   io.out(`${file}: ok${from}: ${result.policy.ruleIds.length} rules, sha256 ${result.policy.sha256}`);
   return EXIT_OK;

@@ -76,8 +76,14 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   policy
     .command('validate')
     .argument('<file>', 'policy YAML file')
+    .argument(
+      '[command...]',
+      'after --: the -- COMMAND you will run it with (warns when servers: applies too)',
+    )
     .description('validate a policy; prints each problem as FILE:LINE:COL: message')
-    .action(async (file: string) => setExit(await policyValidate(file, io)));
+    .action(async (file: string, command: string[]) =>
+      setExit(await policyValidate(file, io, command.length > 0 ? command : undefined)),
+    );
   policy
     .command('test')
     .argument('<file>', 'policy YAML file')

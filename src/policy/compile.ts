@@ -233,12 +233,14 @@ function rootsByServer(doc: PolicyV2Doc): Record<string, readonly string[]> {
     if (list !== undefined) out[name] = list.map(normalRoot);
   };
   for (const [name, server] of Object.entries(doc.servers ?? {})) {
-    // server-filesystem's own directories are its roots unless the policy names them; load.ts warns
-    // about a directory that cannot be one (relative, an unexpanded variable), which then grants nothing.
-    const derived =
+    // server-filesystem's own directories are its roots unless the policy names them. Only literal
+    // absolute directories are known here; one with a `${VAR}`, `~` or a relative path is known only
+    // once started, so then the proxy derives all of them from the started spec (proxy/command-roots.ts).
+    const dirs =
       server.roots === undefined && 'command' in server
-        ? filesystemDirectories(server.command, server.args)?.filter((d) => rootProblem(d) === null)
-        : undefined;
+        ? filesystemDirectories(server.command, server.args)
+        : null;
+    const derived = dirs?.every((d) => rootProblem(d) === null) ? dirs : undefined;
     add(name, server.roots ?? (derived && derived.length > 0 ? derived : undefined));
   }
   for (const [name, list] of Object.entries(doc.roots ?? {})) add(name, list);

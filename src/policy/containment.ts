@@ -105,6 +105,29 @@ export function filesystemDirectories(command: string, args: readonly string[] =
   return tokens.slice(at + 1).filter((t) => !t.startsWith('-'));
 }
 
+/**
+ * A server-filesystem directory as the proxy will see it once started, with placeholders for what
+ * only the start knows: `${VAR}` expanded, `~` as a home, a relative path against the child's
+ * absolute cwd, `.` and `..` resolved (as the server's own path.resolve does). Only for judging
+ * whether it can become a root; the proxy derives the real one from the started spec.
+ */
+export function directoryAsStarted(dir: string): string {
+  const expanded = dir.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'var');
+  const absolute =
+    expanded === '~' || expanded.startsWith('~/')
+      ? `/home${expanded.slice(1)}`
+      : expanded.startsWith('/')
+        ? expanded
+        : `/cwd/${expanded}`;
+  const segments: string[] = [];
+  for (const segment of absolute.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
 /** Roots as the check compares them: normalised absolute paths, `/` covering everything. */
 export type Roots = readonly string[];
 

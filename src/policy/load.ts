@@ -4,7 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { compilePolicy, generatedRuleId } from './compile.js';
-import { filesystemDirectories, rootProblem } from './containment.js';
+import { directoryAsStarted, filesystemDirectories, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem, literalPrefix } from './glob.js';
 import { migrateV1 } from './migrate.js';
@@ -400,7 +400,9 @@ function filesystemWarnings(
 ): void {
   const dirs = filesystemDirectories(command, args);
   if (dirs === null) return;
-  const usable = dirs.filter((d) => rootProblem(d) === null);
+  // Variables, `~` and relative directories are resolved when the server starts: judged as they will be then.
+  const problem = (d: string): string | null => rootProblem(directoryAsStarted(d)) && rootProblem(d);
+  const usable = dirs.filter((d) => problem(d) === null);
   const where = ['servers', name];
   if (dirs.length === 0)
     problems.path(
@@ -411,14 +413,21 @@ function filesystemWarnings(
         severity: 'warning',
       },
     );
-  for (const d of dirs.filter((x) => rootProblem(x) !== null)) {
+  for (const d of dirs.filter((x) => /\$[A-Za-z_]/.test(x))) {
+    problems.path(
+      where,
+      `servers.${name}: server-filesystem directory "${d}" has a $NAME, which is passed as written: write \${NAME} to expand it`,
+      { atKey: true, severity: 'warning' },
+    );
+  }
+  for (const d of dirs.filter((x) => problem(x) !== null)) {
     const effect =
       usable.length > 0
         ? 'it is not a root, so paths in it are denied'
         : 'no root could be derived, so no path is contained';
     problems.path(
       where,
-      `servers.${name}: server-filesystem directory "${d}" is not an absolute normal path (${rootProblem(d)}): ${effect}; give roots:`,
+      `servers.${name}: server-filesystem directory "${d}" is not an absolute normal path (${problem(d)}): ${effect}; give roots:`,
       {
         atKey: true,
         severity: 'warning',

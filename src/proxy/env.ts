@@ -1,4 +1,4 @@
-// Expands `${VAR}` in upstream env values and headers; a missing variable is an error, never "".
+// Expands `${VAR}` in upstream commands, args, cwd, env values, URLs and headers; a missing variable is an error, never "".
 
 import { UpstreamConfigError } from './errors.js';
 

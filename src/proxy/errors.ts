@@ -13,8 +13,11 @@ export class ProxyError extends Error {
 
 /** An upstream's configuration cannot be used (e.g. a `${VAR}` that is not set). */
 export class UpstreamConfigError extends ProxyError {
-  constructor(message: string) {
+  /** The upstream it stops, when it is one (its name in `servers:` or the `-- COMMAND`'s). */
+  readonly server: string | undefined;
+  constructor(message: string, server?: string) {
     super('E_UPSTREAM_CONFIG', message);
+    this.server = server;
   }
 }
 

@@ -32,8 +32,14 @@ export interface GateDeps {
   audit: AuditSink;
   review: ReviewHandler;
   log(message: string): void;
-  /** Roots the command line grants, by upstream name (server-filesystem as `-- COMMAND`); the policy's win. */
-  roots?: Readonly<Record<string, readonly string[]>> | undefined;
+  /**
+   * Roots the started upstreams grant, by upstream name (server-filesystem's resolved directories);
+   * the policy's win. A function is asked on every call (the upstreams change on reload).
+   */
+  roots?:
+    | Readonly<Record<string, readonly string[]>>
+    | (() => Readonly<Record<string, readonly string[]>>)
+    | undefined;
   /** Compiled inputSchema validators; one per gate unless shared. */
   schemas?: ArgumentSchemas | undefined;
   /** What sensitive results held, per agent; one per gate unless shared (it holds every session's agents). */
@@ -129,10 +135,8 @@ export class Gate {
       return this.refuse(base, call, reason, policy.sha256);
     }
     // Outside the server's roots (a `..` in an argument no rule names): denied before any rule reads it.
-    const outside = policy.containment(
-      { server: call.server, args: call.args },
-      this.deps.roots?.[call.server],
-    );
+    const granted = typeof this.deps.roots === 'function' ? this.deps.roots() : this.deps.roots;
+    const outside = policy.containment({ server: call.server, args: call.args }, granted?.[call.server]);
     if (outside !== null) return this.refuse(base, call, outside, policy.sha256);
 
     // Strict with what we judge: arguments outside the tool's own schema are refused before any

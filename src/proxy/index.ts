@@ -13,7 +13,7 @@ export {
   withSchemaReview,
 } from './arg-schema.js';
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
-export { commandRoots } from './command-roots.js';
+export { commandRoots, specRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
@@ -64,10 +64,12 @@ export {
   type UpstreamInit,
   type UpstreamTransportFactory,
 } from './upstream.js';
+export { preflight, UpstreamHealth, type UpstreamStatus } from './upstream-health.js';
 export {
   type CommandUpstream,
   deriveServerName,
   resolveUpstreams,
+  serversAndCommandWarning,
   specKey,
   type UpstreamSpec,
 } from './upstream-spec.js';

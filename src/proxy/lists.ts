@@ -51,7 +51,7 @@ export type Resolution =
   | { kind: 'route'; route: Route }
   | { kind: 'ambiguous'; servers: readonly string[] }
   /** No upstream lists it; `unavailable` names upstreams that might but could not be asked. */
-  | { kind: 'unlisted'; unavailable: readonly { server: string; reason: string }[] };
+  | { kind: 'unlisted'; unavailable: readonly { server: string; message: string }[] };
 
 export interface ListRouterDeps {
   catalog: Catalog;
@@ -65,6 +65,8 @@ export interface ListRouterDeps {
   timings?: Partial<RoutingTimings> | undefined;
   /** Judges every tool listing against the pins, and says which tools are held. */
   pins?: ToolPins | undefined;
+  /** Configured upstreams that were not started at all (a missing variable), with why: any unlisted name may be theirs. */
+  notStarted?: (() => readonly { server: string; reason: string }[]) | undefined;
 }
 
 /**
@@ -161,13 +163,21 @@ export class ListRouter {
         }
       }
       if (holder) return { kind: 'route', route: holder };
-      const unavailable = view.stale.map((server) => ({ server, reason: this.whyUnavailable(kind, server) }));
+      const unavailable = view.stale.map((server) => ({
+        server,
+        message: this.whyUnavailable(kind, server),
+      }));
       if (unavailable.length === 0 && view.relevant.length > 0 && !missListed && inTime) {
         missListed = true;
         await this.listAfter(kind, view.relevant, arrival, deadline, signal);
         continue;
       }
-      return { kind: 'unlisted', unavailable };
+      // A prefixed name tells whose it is; otherwise any upstream that never started may have it.
+      const separator = this.deps.policy().naming.separator;
+      const notStarted = (this.deps.notStarted?.() ?? [])
+        .filter(({ server }) => !catalog.prefixed || exposed.startsWith(`${server}${separator}`))
+        .map(({ server, reason }) => ({ server, message: `upstream ${server} is down: ${reason}` }));
+      return { kind: 'unlisted', unavailable: [...unavailable, ...notStarted] };
     }
   }
 
@@ -287,9 +297,9 @@ export class ListRouter {
 
   private whyUnavailable(kind: ListKind, server: string): string {
     const upstream = this.deps.upstreams.get(server);
-    if (!upstream) return 'it is not configured';
-    if (upstream.state !== 'up') return upstream.unavailableReason;
-    return `listing its ${kind} did not succeed in time`;
+    if (!upstream) return `upstream ${server} is not available: it is not configured`;
+    if (upstream.state !== 'up') return upstream.unavailableMessage;
+    return `upstream ${server} is not available: listing its ${kind} did not succeed in time`;
   }
 
   /** Every name of one kind that an upstream lists now, asked directly (no client request attached). */
@@ -402,10 +412,10 @@ export function unroutedReason(
     );
   }
   if (resolution.unavailable.length === 0) return `${what} "${exposed}" is not listed by any upstream`;
-  const down = resolution.unavailable.map(
-    ({ server, reason }) => `upstream "${server}" is not available: ${reason}`,
-  );
-  return `${down.join('; ')}; ${what} "${exposed}" is not listed by any available upstream`;
+  // An upstream that could not be asked may well be the one with this name: say so first, and never
+  // call the name unknown while it might be.
+  const down = resolution.unavailable.map(({ message }) => message);
+  return `${down.join('; ')} (so ${what} "${exposed}" could not be looked up there)`;
 }
 
 /** Resolves when `promise` settles, the deadline passes or the signal aborts, whichever is first. */

@@ -52,6 +52,10 @@ export interface SessionDeps {
   log(message: string): void;
   /** Upstream starts, drops and restarts, for the audit log. */
   lifecycle?(server: string, action: UpstreamLifecycle, detail: string | undefined): void;
+  /** An upstream failed to start or dropped (see UpstreamHooks.failed), for the proxy's health. */
+  upstreamFailed?(server: string, error: string, detail: string): void;
+  /** Configured upstreams that were not started at all, and why (named to a client whose name is unlisted). */
+  notStarted?: (() => readonly { server: string; reason: string }[]) | undefined;
   /** Names two upstreams list without prefixes, shared by the proxy's sessions (else this session's own). */
   ambiguities?: Ambiguities | undefined;
   /** Names different upstreams list alike (case, homoglyphs), shared by the proxy's sessions; flagged only. */
@@ -124,6 +128,7 @@ export class DownstreamSession {
       log: deps.log,
       timings: deps.routing,
       pins: deps.pins,
+      notStarted: deps.notStarted,
     });
     this.toolCalls = {
       agent: deps.agent,
@@ -141,6 +146,10 @@ export class DownstreamSession {
       reconnected: (upstream) => this.reconnected(upstream),
       dropped: (upstream) => this.catalog.markServerStale(upstream.name),
       lifecycle: (upstream, action, detail) => deps.lifecycle?.(upstream.name, action, detail),
+      ...(deps.upstreamFailed && {
+        failed: (upstream: UpstreamConnection, error: string, detail: string) =>
+          deps.upstreamFailed?.(upstream.name, error, detail),
+      }),
       log: deps.log,
     };
   }

@@ -98,6 +98,7 @@ export function resolveUpstreams(
       errors.push(
         new UpstreamConfigError(
           `upstream name "${command.name}" is used by -- COMMAND and by servers: (choose another with --name)`,
+          command.name,
         ),
       );
     } else {
@@ -131,18 +132,21 @@ export function resolveUpstreams(
           ...(config.ca_file !== undefined && { ca: readCa(path.resolve(policyDir, config.ca_file), where) }),
         });
       } else {
-        const cwd = path.resolve(policyDir, config.cwd ?? '.');
+        // The child's working directory is the policy file's folder unless `cwd` says otherwise (relative
+        // to that folder), so a policy and the server beside it work from wherever the proxy is started.
+        const cwd = path.resolve(policyDir, expandEnv(config.cwd ?? '.', env, `${where}.cwd`));
         specs.push({
           kind: 'stdio',
           name,
-          command: resolveCommand(config.command, cwd),
-          args: [...(config.args ?? [])],
+          command: resolveCommand(expandEnv(config.command, env, `${where}.command`), cwd),
+          // Passed as written once expanded: a relative argument is the child's to resolve, in `cwd`.
+          args: (config.args ?? []).map((arg, i) => expandEnv(arg, env, `${where}.args[${i}]`)),
           env: { ...getDefaultEnvironment(), ...expandEnvMap(config.env, env, `${where}.env`) },
           cwd,
         });
       }
     } catch (error) {
-      if (error instanceof UpstreamConfigError) errors.push(error);
+      if (error instanceof UpstreamConfigError) errors.push(new UpstreamConfigError(error.message, name));
       else throw error;
     }
   }
@@ -173,6 +177,30 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
   return out;
+}
+
+/**
+ * The warning for a policy with `servers:` run with a `-- COMMAND` too: both start, so there are
+ * several upstreams, names are prefixed (unless naming.prefix says never) and the plain names the
+ * policy's rules and the client expect are refused. Undefined when only one of them applies.
+ */
+export function serversAndCommandWarning(
+  servers: Readonly<Record<string, unknown>>,
+  prefix: 'auto' | 'always' | 'never',
+  separator: string,
+  command: CommandUpstream | undefined,
+): string | undefined {
+  const names = Object.keys(servers);
+  if (!command || names.length === 0) return undefined;
+  const all = [...names, command.name];
+  const effect =
+    prefix === 'never'
+      ? 'tools two of them list are ambiguous and refused'
+      : `every tool is listed as SERVER${separator}TOOL (${all.map((n) => `${n}${separator}...`).join(', ')}) and calls to plain tool names are denied`;
+  return (
+    `servers: (${names.join(', ')}) and the -- COMMAND (${command.name}) both apply: ` +
+    `the proxy runs ${all.length} upstreams, so ${effect}; use one of them (drop servers: from the file, or the -- COMMAND)`
+  );
 }
 
 /** Same spec, same running upstream: used to decide what a policy reload restarts. */

@@ -50,6 +50,12 @@ export interface UpstreamHooks {
   reconnected(upstream: UpstreamConnection): void;
   /** The connection dropped (it is being restarted); what it listed may change. */
   dropped?(upstream: UpstreamConnection): void;
+  /**
+   * A connection attempt failed, or a running upstream dropped. `error` is fit for the client (no
+   * command line, which may hold expanded secrets); `detail` is for the operator's log: the command,
+   * its cwd, the error and the child's last stderr line.
+   */
+  failed?(upstream: UpstreamConnection, error: string, detail: string): void;
   /** Lifecycle for the audit log: first connection, a drop, a reconnection after a drop. */
   lifecycle?(upstream: UpstreamConnection, action: UpstreamLifecycle, detail: string | undefined): void;
   log(message: string): void;
@@ -139,6 +145,8 @@ export class UpstreamConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private everConnected = false;
   private lastError: string | undefined;
+  /** The child's last stderr line: why a server that exits at start says it exits. */
+  private lastOutput: string | undefined;
   private probing = false;
   /** Resolved on every state change (see untilUp). */
   private readonly stateWaiters = new Set<() => void>();
@@ -169,9 +177,40 @@ export class UpstreamConnection {
   /** Why the upstream is not up, for a message to the client. */
   get unavailableReason(): string {
     if (this.stateValue === 'closed') return 'the connection is closed';
+    if (this.lastError !== undefined) return this.lastError;
     if (this.stateValue === 'connecting')
       return this.everConnected ? 'it is reconnecting' : 'it is still starting';
-    return this.lastError ?? 'it disconnected; the proxy keeps retrying';
+    return 'it disconnected; the proxy keeps retrying';
+  }
+
+  /** Whether an attempt failed since it was last up (down, or retrying after a failure). */
+  get failing(): boolean {
+    return this.stateValue !== 'up' && this.stateValue !== 'closed' && this.lastError !== undefined;
+  }
+
+  /** What the client is told: "upstream NAME is down: why" once it has failed, else that it is not there yet. */
+  get unavailableMessage(): string {
+    return this.failing
+      ? `upstream ${this.name} is down: ${this.unavailableReason}`
+      : `upstream ${this.name} is not available: ${this.unavailableReason}`;
+  }
+
+  /** A failure with what the operator needs: the command (stdio), the error and the child's last words. */
+  private operatorDetail(error: string): string {
+    const what =
+      this.spec.kind === 'stdio'
+        ? `${[this.spec.command, ...this.spec.args].map(quoteArg).join(' ')} (in ${this.spec.cwd}): `
+        : '';
+    const output = this.lastOutput === undefined ? '' : `; its last output: ${this.lastOutput}`;
+    return `${what}${error}${output}`;
+  }
+
+  private fail(error: string): void {
+    this.lastError = error;
+    const detail = this.operatorDetail(error);
+    // Whoever watches failures logs them once per outage; otherwise every attempt is a line.
+    if (this.hooks.failed) this.hooks.failed(this, error, detail);
+    else this.hooks.log(`upstream ${this.name}: ${detail}`);
   }
 
   /**
@@ -232,8 +271,12 @@ export class UpstreamConnection {
       if (this.client === client) this.hooks.notification(this, notification as JSONRPCNotification);
     };
     client.fallbackRequestHandler = (request, extra) => this.hooks.request(this, request, extra);
+    this.lastOutput = undefined;
     const transport = new OrderedTransport(
-      this.transportFactory(this.spec, (message) => this.hooks.log(message)),
+      this.transportFactory(this.spec, (message) => {
+        this.lastOutput = message.replace(/^\[[^\]]*\] /, '').slice(0, 300);
+        this.hooks.log(message);
+      }),
     );
     client.onclose = () => this.dropped(client);
     client.onerror = (error) => {
@@ -245,10 +288,13 @@ export class UpstreamConnection {
     try {
       await client.connect(transport, { timeout: 30_000 });
     } catch (error) {
-      this.lastError = errorText(error);
-      this.hooks.log(`upstream ${this.name}: cannot connect: ${this.lastError}`);
+      // The child's stderr may still be arriving: its last line is often the reason.
       await client.close().catch(() => {});
-      if (this.state !== 'closed') this.scheduleRetry();
+      await new Promise((resolve) => setImmediate(resolve));
+      // Closed while starting (the session ended): not a failure of the upstream.
+      if (this.state === 'closed') return;
+      this.fail(`cannot start: ${errorText(error)}`);
+      this.scheduleRetry();
       return;
     }
     if (this.state === 'closed') {
@@ -299,6 +345,9 @@ export class UpstreamConnection {
     this.setState('down');
     if (Date.now() - this.connectedAt >= this.restart.healthyAfterMs) this.backoff = undefined;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
+    this.fail(
+      `${this.spec.kind === 'stdio' ? 'it exited' : 'its connection closed'}; the proxy is restarting it`,
+    );
     this.hooks.lifecycle?.(this, 'exited', 'connection closed');
     this.hooks.dropped?.(this);
     this.scheduleRetry();
@@ -324,11 +373,9 @@ export class UpstreamConnection {
   async request(method: string, params: unknown, options: RequestOptions = {}): Promise<Result> {
     const client = this.client;
     if (!client || this.stateValue !== 'up') {
-      throw new RpcError(
-        ErrorCode.ConnectionClosed,
-        `upstream "${this.name}" is not available${this.lastError ? ` (${this.lastError})` : ''}; the proxy keeps retrying`,
-        { server: this.name },
-      );
+      throw new RpcError(ErrorCode.ConnectionClosed, `${this.unavailableMessage}; the proxy keeps retrying`, {
+        server: this.name,
+      });
     }
     try {
       return await client.request({ method, params: params as Record<string, unknown> }, ResultSchema, {
@@ -369,4 +416,9 @@ export class UpstreamConnection {
     this.client = undefined;
     await client?.close().catch(() => {});
   }
+}
+
+/** An argument as a person would type it: quoted when it has a space or is empty. */
+function quoteArg(arg: string): string {
+  return arg === '' || /[\s"']/.test(arg) ? JSON.stringify(arg) : arg;
 }

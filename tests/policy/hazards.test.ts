@@ -302,13 +302,21 @@ describe("server-filesystem's directories as its roots", () => {
       '/srv/a/sub',
     ]);
     const partial = rootsOf('{ command: mcp-server-filesystem, args: [/srv/a, "$HOME/x"] }');
-    expect(partial.roots).toEqual(['/srv/a']);
+    // Not every directory is literal: the proxy derives them all once the server is started.
+    expect(partial.roots).toBeUndefined();
     expect(partial.warnings).toEqual([
       expect.stringMatching(
-        /"\$HOME\/x" is not an absolute normal path .*paths in it are denied; give roots:/,
+        /"\$HOME\/x" has a \$NAME, which is passed as written: write \$\{NAME\} to expand it/,
       ),
     ]);
-    const none = rootsOf('{ command: mcp-server-filesystem, args: [.] }');
+    // Relative, `~` and `${VAR}` directories are resolved at start: no warning, no roots here.
+    const home = '"$' + '{HOME}/p"';
+    for (const dir of ['.', '~/p', home, '../data']) {
+      const started = rootsOf(`{ command: mcp-server-filesystem, args: [${dir}] }`);
+      expect(started.roots).toBeUndefined();
+      expect(started.warnings).toEqual([]);
+    }
+    const none = rootsOf('{ command: mcp-server-filesystem, args: ["/srv/a\\b"] }');
     expect(none.roots).toBeUndefined();
     expect(none.warnings[0]).toMatch(/no root could be derived, so no path is contained/);
     expect(rootsOf('{ command: mcp-server-filesystem }').warnings[0]).toMatch(/without directories/);

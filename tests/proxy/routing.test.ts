@@ -253,7 +253,7 @@ describe('an upstream that stays down', () => {
     await proxy?.close();
   });
 
-  it('is named as not available, never as "not listed", and serves again once back', async () => {
+  it('is named as down, never as "not listed", and serves again once back', async () => {
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
     await writeFile(refuse, 'the fixture exits at start while this file exists');
     const pid = (await fixtureLog(log)).find((e) => e.event === 'started')?.pid as number;
@@ -263,13 +263,13 @@ describe('an upstream that stays down', () => {
     // A listed tool: routed to its upstream, whose absence is the error.
     await expect(client.callTool({ name: 'echo', arguments: { while: 'down' } })).rejects.toMatchObject({
       code: -32000,
-      message: expect.stringContaining('upstream "fixture" is not available'),
+      message: expect.stringContaining('upstream fixture is down: '),
     });
     // A name nobody listed: the denial says which upstream could not be asked.
     const unknown = await client.callTool({ name: 'maybe_new', arguments: {} });
     expect(unknown.isError).toBe(true);
-    expect(resultText(unknown)).toContain('upstream "fixture" is not available');
-    expect(resultText(unknown)).not.toContain('not listed by any upstream');
+    expect(resultText(unknown)).toContain('upstream fixture is down: ');
+    expect(resultText(unknown)).not.toContain('not listed');
 
     await rm(refuse);
     const back = await waitFor(
