@@ -46,9 +46,12 @@ function show(result: SpawnSyncReturns<string>): string {
   return `${result.stdout ?? ''}${result.stderr ?? ''}`;
 }
 
-/** Runs a command to the end; any exit but 0 fails the check with its output. */
+/**
+ * Runs a command to the end; any exit but 0 fails the check with its output. The bound is generous:
+ * compiling better-sqlite3 took 12 minutes on a loaded 2-core machine.
+ */
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): string {
-  const result = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: 15 * 60_000 });
+  const result = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: 30 * 60_000 });
   const output = show(result);
   if (result.error !== undefined) fail(`${command} ${args.join(' ')}: ${result.error.message}`);
   if (result.status !== 0) fail(`${command} ${args.join(' ')} exited ${result.status}:\n${output}`);
