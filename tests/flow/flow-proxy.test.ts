@@ -92,7 +92,8 @@ async function records(s: Setup, event: string): Promise<Record<string, unknown>
 
 const decisions = (s: Setup) => records(s, 'decision');
 
-const PENDING = /Approval ap_[0-9a-f]+ is waiting for a person. Nothing has run/;
+const PENDING =
+  /Approval ap_[0-9a-f]+ is waiting for a person \(no approvals UI is served: decide with "portcullis approvals approve ap_[0-9a-f]+ --data-dir [^"]+" or "portcullis approvals deny ap_[0-9a-f]+ --data-dir [^"]+"\)\. Nothing has run/;
 
 describe('sensitive data flow through the proxy', () => {
   let s: Setup;

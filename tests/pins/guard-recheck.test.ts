@@ -27,9 +27,11 @@ function guard() {
     return read(server);
   };
   const released: string[][] = [];
+  // One object per policy, as the proxy's policy.current.pins is: a new one means a reload.
+  const settings = defaults();
   const pins = new PinGuard({
     store,
-    settings: defaults,
+    settings: () => settings,
     record: () => {},
     log: () => {},
     released: (_server, tools) => released.push([...tools]),

@@ -223,7 +223,9 @@ describe('policies/filesystem.yml in front of server-filesystem', () => {
     }
     // An ordinary change is a review: with the UI off it is answered "pending" and does not run.
     const pending = await call('write_file', { path: `${root}/app/notes.md`, content: 'hi' });
-    expect(text(pending)).toMatch(/Approval ap_[0-9a-f]+ is waiting for a person. Nothing has run/);
+    expect(text(pending)).toMatch(
+      /Approval ap_[0-9a-f]+ is waiting for a person \(no approvals UI is served: decide with .*portcullis approvals approve ap_[0-9a-f]+ --data-dir .*\)\. Nothing has run/,
+    );
     const tree = await call('directory_tree', { path: root });
     expect(text(tree)).toMatch(/is waiting for a person/);
     expectNoSecret(tree, 'directory_tree of the root');

@@ -86,7 +86,7 @@ describe('several upstreams', () => {
       arguments: { path: path.join(files, 'b.txt'), content: 'x' },
     });
     expect(JSON.stringify(reviewed.content)).toMatch(
-      /Approval ap_[0-9a-f]+ is waiting for a person. Nothing has run/,
+      /Approval ap_[0-9a-f]+ is waiting for a person \(no approvals UI is served: decide with .*portcullis approvals approve ap_[0-9a-f]+ --data-dir .*\)\. Nothing has run/,
     );
     expect(existsSync(target)).toBe(false);
     expect(existsSync(path.join(files, 'b.txt'))).toBe(false);
