@@ -1,7 +1,9 @@
 // The UI bound to every interface (the container image): reachable through loopback names, still closed to other Host names.
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
 import { serveWeb, WebAuth, type WebServer } from '../../src/web/index.js';
 import { tempDir } from '../helpers/temp.js';
@@ -73,5 +75,54 @@ describe('serveWeb on 0.0.0.0', () => {
     });
     servers.push(server);
     expect(await statusWithHost(server.port, '/health/live', 'portcullis.lan:8787')).toBe(200);
+  });
+});
+
+describe('startApp with uiHost 0.0.0.0 (the container image)', () => {
+  it('serves the UI there, warns that it is reachable, and prints a sign-in link on 127.0.0.1', async () => {
+    const policyFile = join(tmp.dir, 'policy.yml');
+    writeFileSync(policyFile, 'version: 2\ndefault: deny\nrules: []\n');
+    const logs: string[] = [];
+    const app = await startApp({
+      policyFile,
+      http: { host: '127.0.0.1', port: 0 },
+      ui: 0,
+      uiHost: '0.0.0.0',
+      dataDir: join(tmp.dir, 'data'),
+      agent: 'anonymous',
+      command: { name: 'idle', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+      log: (line) => logs.push(line),
+    });
+    try {
+      const port = app.web?.port ?? 0;
+      expect(app.web?.host).toBe('0.0.0.0');
+      expect(logs.join('\n')).toContain('approvals UI bound to 0.0.0.0: whoever reaches it');
+      expect(logs.join('\n')).toContain(`sign in at http://127.0.0.1:${port}/login?code=`);
+      expect(await statusWithHost(port, '/health/ready', `localhost:${port}`)).toBe(200);
+      expect(await statusWithHost(port, '/health/ready', `attacker.example:${port}`)).toBe(403);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps the UI on 127.0.0.1 by default, without the warning', async () => {
+    const policyFile = join(tmp.dir, 'policy.yml');
+    writeFileSync(policyFile, 'version: 2\ndefault: deny\nrules: []\n');
+    const logs: string[] = [];
+    const app = await startApp({
+      policyFile,
+      http: { host: '127.0.0.1', port: 0 },
+      ui: 0,
+      dataDir: join(tmp.dir, 'data'),
+      agent: 'anonymous',
+      command: { name: 'idle', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+      log: (line) => logs.push(line),
+    });
+    try {
+      expect(app.web?.host).toBe('127.0.0.1');
+      expect(logs.join('\n')).not.toContain('approvals UI bound to');
+    } finally {
+      await app.close();
+    }
   });
 });
