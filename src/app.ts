@@ -52,6 +52,8 @@ export interface AppOptions {
   stdio?: { stdin: Readable; stdout: Writable } | undefined;
   /** The approvals web UI's port (0 = a free one) or off. */
   ui: number | 'off';
+  /** The address the UI binds; default 127.0.0.1 (`--ui-host`; 0.0.0.0 in the container image). */
+  uiHost?: string | undefined;
   dataDir: string;
   /** stdio: the caller's agent id; HTTP: the agent of keyless clients when the policy has no keyed agents. */
   agent: string;
@@ -154,6 +156,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     await startWeb({
       dataDir: options.dataDir,
       ui: options.ui,
+      uiHost: options.uiHost,
       env,
       approvals,
       audit,
@@ -403,6 +406,7 @@ export interface Web {
 export async function startWeb(deps: {
   dataDir: string;
   ui: number | 'off';
+  uiHost?: string | undefined;
   env: NodeJS.ProcessEnv;
   approvals: Approvals;
   audit?: AuditLog | undefined;
@@ -415,7 +419,12 @@ export async function startWeb(deps: {
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
-  const host = '127.0.0.1';
+  const host = deps.uiHost ?? '127.0.0.1';
+  if (!isLoopback(host)) {
+    deps.log(
+      `approvals UI bound to ${host}: whoever reaches it and holds a sign-in link can decide approvals; publish its port to loopback only`,
+    );
+  }
   const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
   const { audit } = deps;
   const key = instanceKey(deps.dataDir);

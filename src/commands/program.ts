@@ -59,6 +59,11 @@ Exit codes: 0 success, 1 a check failed, 2 usage error.`,
       'serve clients without a key on an address other hosts can reach (refused by default)',
     )
     .option('--ui <port|off>', 'approvals web UI port (0 = a free port, off = none)', uiPort, 8787)
+    .option(
+      '--ui-host <addr>',
+      'address the approvals UI binds (0.0.0.0 in a container, so a port mapping reaches it)',
+      '127.0.0.1',
+    )
     .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
     .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
     .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')

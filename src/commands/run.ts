@@ -18,6 +18,8 @@ export interface RunOptions {
   allowAnonymous?: boolean | undefined;
   /** Web UI port, 0 for a free one, or "off"; default 8787. */
   ui?: number | 'off' | undefined;
+  /** Address the web UI binds; default 127.0.0.1. */
+  uiHost?: string | undefined;
   /** Default ~/.portcullis. */
   dataDir?: string | undefined;
   /** The calling agent's id (stdio; HTTP clients without a key when the policy has no keyed agents). */
@@ -64,6 +66,7 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
         ? { stdin: control.stdin ?? process.stdin, stdout: control.stdout ?? process.stdout }
         : undefined,
       ui,
+      uiHost: options.uiHost,
       dataDir: resolveDataDir(options.dataDir),
       agent: options.agent ?? (stdio ? 'local' : 'anonymous'),
       allowAnonymous: options.allowAnonymous === true,

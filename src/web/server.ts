@@ -2,7 +2,7 @@
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import { closeServer, listenOn, urlHost } from '../util/index.js';
+import { closeServer, isWildcard, listenOn, urlHost } from '../util/index.js';
 import { buildWebApp, type WebAppOptions } from './app.js';
 import type { WebEnv } from './security.js';
 
@@ -40,9 +40,14 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/**
+ * Bound to every interface (a container publishing the port), the UI keeps its Host allowlist: the
+ * loopback names at its port (a `-p 127.0.0.1:8787:8787` mapping, the image's health check), and
+ * nothing else unless the operator adds names, since a DNS-rebound page must not read it.
+ */
 function hostsFor(host: string, port: number): string[] {
-  const hosts = [`${urlHost(host)}:${port}`];
-  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') {
+  const hosts = isWildcard(host) ? [] : [`${urlHost(host)}:${port}`];
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost' || isWildcard(host)) {
     hosts.push(`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`);
   }
   return [...new Set(hosts.map((h) => h.toLowerCase()))];
@@ -62,7 +67,8 @@ export async function serveWeb(options: WebServerOptions): Promise<WebServer> {
     },
   );
   allowed = [...hostsFor(host, port), ...(options.extraAllowedHosts ?? []).map((h) => h.toLowerCase())];
-  const url = `http://${urlHost(host)}:${port}`;
+  // A wildcard address is no place to send a browser; the loopback name is, through a port mapping too.
+  const url = `http://${isWildcard(host) ? '127.0.0.1' : urlHost(host)}:${port}`;
   let closed = false;
   return {
     url,
