@@ -22,7 +22,7 @@ import {
 } from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
-import type { ExecutionReport, ReviewHandler, ReviewVerdict } from './review.js';
+import type { ExecutionReport, ReviewHandler, ReviewRequest, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
 export const DECISION_META_KEY = 'portcullis/decision';
@@ -280,26 +280,11 @@ export class Gate {
     forward: Pick<GateCall, 'forward'>,
   ): Promise<Result> {
     const correlationId = base.correlation_id;
-    let verdict: ReviewVerdict;
-    try {
-      verdict = await this.deps.review.review({
-        kind: call.kind,
-        agent: call.agent,
-        server: call.server,
-        tool: call.name,
-        args: call.args ?? {},
-        rule: decision.rule,
-        reason: decision.reason,
-        policySha256: decision.policySha256,
-        correlationId,
-        canWait: call.progress !== undefined,
-        onWaiting: call.progress ? (message) => call.progress?.(message) : undefined,
-        signal: call.signal,
-      });
-    } catch (error) {
-      this.deps.log(`review failed: ${errorText(error)}`);
-      verdict = { kind: 'deny', cause: 'failed', reason: 'review failed' };
-    }
+    const verdict = await this.verdictFor(
+      { ...call, tool: call.name, args: call.args ?? {} },
+      decision,
+      correlationId,
+    );
     const ctx = { decision, correlationId, approvalId: verdict.approvalId };
     if (verdict.kind === 'deny') throw accessDenied(verdict.reason, { ...ctx, rule: decision.rule });
     if (verdict.kind === 'respond') {
@@ -392,13 +377,18 @@ export class Gate {
     return this.execute(call, verdict.args, base, decision, verdict.approvalId, verdict.executed);
   }
 
+  /** What the reviewer says of a call (a tool call, or a resource read or prompt get by `kind`); a failing reviewer denies. */
   private async verdictFor(
-    call: GateCall,
+    call: Pick<GateCall, 'agent' | 'server' | 'tool' | 'args' | 'progress'> & {
+      kind?: ReviewRequest['kind'];
+      signal?: AbortSignal | undefined;
+    },
     decision: Decision,
     correlationId: string,
   ): Promise<ReviewVerdict> {
     try {
       return await this.deps.review.review({
+        ...(call.kind !== undefined && { kind: call.kind }),
         agent: call.agent,
         server: call.server,
         tool: call.tool,

@@ -23,7 +23,7 @@ import type { AccessCall, Gate } from './gate.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
-import { callTool, type ToolCallDeps } from './tool-call.js';
+import { callTool, heldProgress, type ToolCallDeps } from './tool-call.js';
 import type { ToolPins } from './tool-pins.js';
 import {
   UpstreamConnection,
@@ -354,23 +354,7 @@ export class DownstreamSession {
 
   /** What a request held for review needs: the client's cancel signal and, with a progress token, progress. */
   private waiting(extra: Extra): Pick<AccessCall, 'signal' | 'progress'> {
-    const token = extra._meta?.progressToken;
-    let step = 0;
-    return {
-      signal: extra.signal,
-      progress:
-        token === undefined
-          ? undefined
-          : (message) => {
-              step += 1;
-              extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { progressToken: token, progress: step, message },
-                })
-                .catch((error: unknown) => this.deps.log(`cannot send progress: ${errorText(error)}`));
-            },
-    };
+    return { signal: extra.signal, progress: heldProgress(extra, this.deps.log) };
   }
 
   /** resources/read and subscribe are judged by the gate (kind: resource rules); unsubscribe only gives up access. */

@@ -24,6 +24,28 @@ export interface ToolCallDeps {
 }
 
 /**
+ * How a call held for review tells the client it is still waiting: numbered progress notifications
+ * on the client's own progress token; undefined when it sent none (it cannot be kept waiting then).
+ */
+export function heldProgress(
+  extra: Extra,
+  log: (message: string) => void,
+): ((message: string) => void) | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  let step = 0;
+  return (message) => {
+    step += 1;
+    extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress: step, message },
+      })
+      .catch((error: unknown) => log(`cannot send progress: ${errorText(error)}`));
+  };
+}
+
+/**
  * A name no upstream listed (exactly, in its case), or that two upstreams list without prefixes,
  * reaches the gate without a server, and the gate denies it with the reason. The arguments go to
  * the gate as parsed, and the gate forwards the object it judged.
@@ -39,8 +61,6 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
   const exposed = params.name;
   const resolution = await deps.resolve(exposed, extra);
   const route = resolution.kind === 'route' ? resolution.route : undefined;
-  const token = extra._meta?.progressToken;
-  let step = 0;
   return deps.gate.call({
     agent: deps.agent,
     server: route?.server,
@@ -50,18 +70,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     held: route ? deps.held?.(route) : undefined,
     unrouted: resolution.kind === 'route' ? undefined : unroutedReason('tools', exposed, resolution),
     signal: extra.signal,
-    progress:
-      token === undefined
-        ? undefined
-        : (message) => {
-            step += 1;
-            extra
-              .sendNotification({
-                method: 'notifications/progress',
-                params: { progressToken: token, progress: step, message },
-              })
-              .catch((error: unknown) => deps.log(`cannot send progress: ${errorText(error)}`));
-          },
+    progress: heldProgress(extra, deps.log),
     forward: (args) => {
       if (!route) throw new RpcError(ErrorCode.InternalError, 'no route');
       deps.confirm(exposed, route);
