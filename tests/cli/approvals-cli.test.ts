@@ -3,11 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
 import { cli } from '../helpers/cli.js';
 import { callsOf, fixtureLog, resultText } from '../helpers/fixture-log.js';
-import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
+import { fixtureProxyPerTest } from '../helpers/proxy.js';
 import { tempDir } from '../helpers/temp.js';
 
 const POLICY = `version: 2
@@ -17,24 +17,8 @@ rules:
   - { match: "*", decision: allow }
 `;
 
-let proxy: FixtureProxy | undefined;
-let client: Client | undefined;
-afterEach(async () => {
-  await client?.close();
-  await proxy?.close();
-  proxy = undefined;
-  client = undefined;
-});
-
-async function start(): Promise<{ proxy: FixtureProxy; client: Client }> {
-  proxy = await startFixtureProxy({
-    policy: POLICY,
-    upstream: 'in-process',
-    env: { FIXTURE_EXTRA_TOOLS: 'send' },
-  });
-  client = await httpClient(proxy.url);
-  return { proxy, client };
-}
+const open = fixtureProxyPerTest();
+const start = () => open({ policy: POLICY, upstream: 'in-process', env: { FIXTURE_EXTRA_TOOLS: 'send' } });
 
 const send = async (c: Client, args: Record<string, unknown>) =>
   (await c.callTool({ name: 'send', arguments: args })) as CallToolResult;

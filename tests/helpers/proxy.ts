@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach } from 'vitest';
 import { type App, startApp } from '../../src/app.js';
 import type { RoutingTimings, UpstreamTransportFactory } from '../../src/proxy/index.js';
 import { inProcessFixtures } from './in-process.js';
@@ -120,5 +121,27 @@ export async function startFixtureProxy(options: {
         await rm(logDir, { recursive: true, force: true });
       }
     },
+  };
+}
+
+/**
+ * Fixture proxies with an HTTP client each, for the tests of one file: `start` opens one, and every
+ * one opened is closed after each test (call this at the top level of the file or in a describe).
+ */
+export function fixtureProxyPerTest(): (
+  options: Parameters<typeof startFixtureProxy>[0],
+) => Promise<{ proxy: FixtureProxy; client: Client }> {
+  const open: { proxy: FixtureProxy; client?: Client }[] = [];
+  afterEach(async () => {
+    for (const { proxy, client } of open.splice(0).reverse()) {
+      await client?.close();
+      await proxy.close();
+    }
+  });
+  return async (options) => {
+    const entry: { proxy: FixtureProxy; client?: Client } = { proxy: await startFixtureProxy(options) };
+    open.push(entry);
+    entry.client = await httpClient(entry.proxy.url);
+    return { proxy: entry.proxy, client: entry.client };
   };
 }

@@ -2,13 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
 import { definitionHash, PinStore } from '../../src/pins/index.js';
 import type { WebServer } from '../../src/web/index.js';
 import { cli } from '../helpers/cli.js';
 import { callsOf, resultText } from '../helpers/fixture-log.js';
-import { type FixtureProxy, httpClient, startFixtureProxy } from '../helpers/proxy.js';
+import { type FixtureProxy, fixtureProxyPerTest } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SCHEMAS = {
@@ -28,25 +28,14 @@ const TYPED = definitionHash({ name: 'typed', inputSchema: SCHEMAS.typed });
 const TYPED_SWAPPED = definitionHash({ name: 'typed', inputSchema: SCHEMAS.open });
 const TOKEN = 'policy-pins-admin-token-0123456789';
 
-let proxy: FixtureProxy | undefined;
-let client: Client | undefined;
-afterEach(async () => {
-  await client?.close();
-  await proxy?.close();
-  proxy = undefined;
-  client = undefined;
-});
-
-async function start(head: string, rules = ''): Promise<{ proxy: FixtureProxy; client: Client }> {
-  proxy = await startFixtureProxy({
+const open = fixtureProxyPerTest();
+const start = (head: string, rules = '') =>
+  open({
     policy: `version: 2\n${head}rules:\n${rules}  - { id: rest, match: "*", decision: allow }\n`,
     upstream: 'in-process',
     ui: 0,
     env: { ...ENV, PORTCULLIS_UI_TOKEN: TOKEN },
   });
-  client = await httpClient(proxy.url);
-  return { proxy, client };
-}
 
 const call = async (c: Client, name: string, args: Record<string, unknown> = {}) =>
   (await c.callTool({ name, arguments: args })) as CallToolResult;
