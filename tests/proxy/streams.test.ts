@@ -11,7 +11,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { fixtureLog } from '../helpers/fixture-log.js';
+import { httpClient, startFixtureProxy, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 import { messagesOf, openSession, post, postOpen } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -376,3 +377,34 @@ describe('a dropped stream that is not resumed', () => {
     }
   });
 });
+
+describe('a DELETE on a session with stdio upstreams', () => {
+  it('stops the upstream child the session started', async () => {
+    const proxy = await startFixtureProxy({
+      policy: 'version: 2\nrules:\n  - { id: all, match: "*", decision: allow }\n',
+    });
+    try {
+      const session = await openSession(proxy.url);
+      const started = await waitFor(
+        async () => (await fixtureLog(proxy.fixtureLog)).find((e) => e.event === 'started'),
+        'the fixture child to start',
+      );
+      const pid = started.pid as number;
+      expect(alive(pid)).toBe(true);
+      const deleted = await fetch(proxy.url, { method: 'DELETE', headers: session });
+      expect(deleted.status).toBe(200);
+      await waitFor(() => !alive(pid), 'the child to be stopped');
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
