@@ -408,3 +408,47 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe('logging with several calls in flight to one upstream', () => {
+  it('goes with the most recent call: a quick call gets its own lines, and the running one the rest', async () => {
+    const upstream = await recordingUpstream();
+    const proxy = await startHttpProxy({ policy: policy(upstream.url) });
+    try {
+      const session = await openSession(proxy.url);
+      const slow = await fetch(proxy.url, {
+        method: 'POST',
+        headers: session,
+        body: JSON.stringify(call(1, 'slow')),
+      });
+      const reader = (slow.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let slowText = '';
+      const readSlow = async (marker: string): Promise<void> => {
+        while (!(slowText.includes(marker) && slowText.endsWith('\n\n'))) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          slowText += decoder.decode(value, { stream: true });
+        }
+      };
+      await readSlow('slow before');
+      const chatty = await post(proxy.url, session, call(2, 'chatty'));
+      expect(chatty.messages.map((m) => (m.params as { data?: string } | undefined)?.data ?? m.id)).toEqual([
+        'chatty one',
+        'chatty two',
+        2,
+      ]);
+      upstream.rec.release();
+      await readSlow('"id":1');
+      const slowMessages = messagesOf(slowText);
+      expect(slowMessages.map((m) => (m.params as { data?: string } | undefined)?.data ?? m.id)).toEqual([
+        'slow before',
+        'slow after',
+        1,
+      ]);
+    } finally {
+      upstream.rec.release();
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+});
