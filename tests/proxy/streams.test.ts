@@ -2,12 +2,15 @@
 
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
   CallToolRequestSchema,
   CancelledNotificationSchema,
   ListToolsRequestSchema,
+  LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -447,6 +450,61 @@ describe('logging with several calls in flight to one upstream', () => {
       ]);
     } finally {
       upstream.rec.release();
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('the SDK client through the proxy', () => {
+  it('resumes a call whose response stream was cut, by itself, and gets the answer and the logging it missed', async () => {
+    const upstream = await recordingUpstream();
+    const proxy = await startHttpProxy({ policy: policy(upstream.url) });
+    let cut = false;
+    const resumes: string[] = [];
+    // A network that cuts the call's response stream once its first log line has arrived.
+    const flakyFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const lastEventId = new Headers(init?.headers).get('last-event-id');
+      if (lastEventId !== null) resumes.push(lastEventId);
+      const response = await fetch(input, init);
+      if (cut || init?.method !== 'POST' || !String(init.body).includes('"slow"') || !response.body) {
+        return response;
+      }
+      const source = response.body.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await source.read();
+          if (done) return controller.close();
+          controller.enqueue(value);
+          text += decoder.decode(value, { stream: true });
+          if (text.includes('slow before') && text.endsWith('\n\n')) {
+            cut = true;
+            await source.cancel();
+            controller.close();
+          }
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const client = new Client({ name: 'resuming', version: '1' }, { capabilities: {} });
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push(n.params.data);
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(proxy.url), { fetch: flakyFetch }));
+    try {
+      const result = client.callTool({ name: 'slow', arguments: {} });
+      await waitFor(() => cut, 'the stream to be cut');
+      upstream.rec.release();
+      expect(await result).toMatchObject({ content: [{ type: 'text', text: 'slow done' }] });
+      expect(resumes).toHaveLength(1);
+      expect(logs).toEqual(['slow before', 'slow after']);
+      expect(upstream.rec.cancelled).toEqual([]);
+    } finally {
+      upstream.rec.release();
+      await client.close();
       await proxy.close();
       await upstream.close();
     }
