@@ -38,6 +38,8 @@ export const DEFAULT_APPROVAL = {
  * bounds keep a 2-core, 24 GB machine alive under a session flood while serving dozens of agents.
  */
 export const DEFAULT_SESSIONS = { max: 64, maxPerAgent: 16, idleTimeoutMs: 30 * 60_000 } as const;
+/** How long a dropped HTTP stream can be resumed: a few of the client's reconnection attempts. */
+export const DEFAULT_RESUME_WINDOW_MS = 30_000;
 
 /**
  * Credentials in results are masked by default: the client (often a model that repeats what it reads
@@ -283,6 +285,8 @@ function sessionSettings(sessions: PolicyV2Doc['sessions'] = {}): SessionSetting
       sessions.idle_timeout === undefined
         ? DEFAULT_SESSIONS.idleTimeoutMs
         : durationMs(sessions.idle_timeout),
+    resumeWindowMs:
+      sessions.resume_window === undefined ? DEFAULT_RESUME_WINDOW_MS : durationMs(sessions.resume_window),
   };
 }
 

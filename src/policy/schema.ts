@@ -131,6 +131,8 @@ const Sessions = Type.Object(
       Type.Integer({ minimum: 1, description: 'most HTTP sessions one agent may have open at once' }),
     ),
     idle_timeout: Type.Optional(Duration),
+    /** How long a dropped response stream can be resumed with Last-Event-ID; 0 turns resumability off. */
+    resume_window: Type.Optional(Duration),
   },
   { ...strict, description: 'bounds on downstream HTTP sessions (each starts its own stdio upstreams)' },
 );

@@ -95,6 +95,11 @@ export interface SessionSettings {
   maxPerAgent: number;
   /** A session with no request for this long is closed (with its upstreams). */
   idleTimeoutMs: number;
+  /**
+   * How long a dropped HTTP response stream can be resumed with Last-Event-ID: its events are kept
+   * and its calls run on that long; 0: no event store, a dropped stream cancels its calls at once.
+   */
+  resumeWindowMs: number;
 }
 
 export interface AuditSettings {

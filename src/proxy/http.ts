@@ -15,6 +15,7 @@ import {
   listenOn,
   urlHost,
 } from '../util/index.js';
+import { BoundedEventStore, DEFAULT_EVENT_STORE_BOUNDS, type EventStoreBounds } from './event-store.js';
 import { endpointAllowlist, identify } from './http-guard.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
@@ -22,6 +23,10 @@ import type { DownstreamSession } from './session.js';
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How often idle sessions are looked for, at most; shorter when the policy's idle timeout is short. */
 const REAP_INTERVAL_MS = 5_000;
+/** The `retry:` hint on resumable streams: how soon a client whose stream dropped reconnects. */
+export const RETRY_INTERVAL_MS = 1_000;
+/** The first protocol version whose clients resume streams (the SDK sends them ids from then on). */
+const RESUMABLE_PROTOCOL = '2025-11-25';
 
 export interface HttpEndpointOptions {
   host: string;
@@ -38,6 +43,8 @@ export interface HttpEndpointOptions {
   maxBodyBytes?: number | undefined;
   /** The clock idleness is measured by; tests pass their own instead of waiting. */
   now?: (() => number) | undefined;
+  /** Count and byte bounds of each session's event store (its age bound is `sessions.resume_window`). */
+  eventStore?: Partial<Omit<EventStoreBounds, 'maxAgeMs'>> | undefined;
 }
 
 interface Entry {
@@ -46,6 +53,10 @@ interface Entry {
   session: DownstreamSession;
   keyHash: string | null;
   lastSeen: number;
+  /** The session's SSE events, while resumability is on. */
+  events: BoundedEventStore | undefined;
+  /** Requests whose stream dropped, cancelled unless the client resumes within the resume window. */
+  detached: Set<NodeJS.Timeout>;
 }
 
 const REFUSALS: Record<HostGuardRefusal, string> = {
@@ -181,6 +192,7 @@ export class HttpEndpoint {
         return rpcError(403, -32000, 'Forbidden: this session belongs to another agent');
       }
       entry.lastSeen = this.now();
+      if (request.method === 'GET') return this.get(entry, request);
       if (request.method !== 'POST') return entry.transport.handleRequest(request);
       const parsed = await this.readBody(request);
       if (parsed instanceof Response) return parsed;
@@ -208,10 +220,36 @@ export class HttpEndpoint {
   }
 
   /**
+   * A GET: the standalone stream, or with `Last-Event-ID` the resumption of a dropped one. An id the
+   * store no longer holds is refused (the client missed events and must know it); a resume keeps
+   * the session's detached calls running.
+   */
+  private async get(entry: Entry, request: Request): Promise<Response> {
+    const lastEventId = request.headers.get('last-event-id');
+    if (lastEventId === null || !request.headers.get('accept')?.includes('text/event-stream'))
+      return entry.transport.handleRequest(request);
+    if (!entry.events) return rpcError(400, -32000, 'Bad Request: this proxy does not resume streams');
+    if (!entry.events.has(lastEventId)) {
+      return rpcError(
+        404,
+        -32000,
+        'Not Found: that event is no longer stored (older than sessions.resume_window, or past the store bounds); its stream cannot be resumed',
+      );
+    }
+    const response = await entry.transport.handleRequest(request);
+    if (response.ok) {
+      for (const timer of entry.detached) clearTimeout(timer);
+      entry.detached.clear();
+    }
+    return response;
+  }
+
+  /**
    * A POST on an open session. Its request ids are claimed before the SDK transport sees them (a
-   * reused id is refused here: past this point it would replace the first request's stream), and
-   * when the client's connection closes before they are answered, they are cancelled: without an
-   * event store a dropped stream can never be resumed, so its calls would run for nobody.
+   * reused id is refused here: past this point it would replace the first request's stream). When
+   * the client's connection closes before they are answered, they are cancelled: at once when the
+   * stream cannot be resumed (no event store, or a client too old to resume), else after the
+   * resume window unless the client resumes a stream of the session before that.
    */
   private async post(entry: Entry, request: Request, parsed: unknown): Promise<Response> {
     const ids = requestIds(parsed);
@@ -230,9 +268,24 @@ export class HttpEndpoint {
       entry.guard.release(ids);
     }
     if (ids.length > 0) {
-      const abandon = (): void => entry.guard.abandon(ids, 'the client closed its connection');
-      if (request.signal.aborted) abandon();
-      else request.signal.addEventListener('abort', abandon, { once: true });
+      const resumable =
+        entry.events !== undefined &&
+        (request.headers.get('mcp-protocol-version') ?? '') >= RESUMABLE_PROTOCOL &&
+        (response.headers.get('content-type') ?? '').includes('text/event-stream');
+      const dropped = (): void => {
+        if (!resumable) {
+          entry.guard.abandon(ids, 'the client closed its connection');
+          return;
+        }
+        const timer = setTimeout(() => {
+          entry.detached.delete(timer);
+          entry.guard.abandon(ids, 'the client did not resume its stream within sessions.resume_window');
+        }, this.options.policy().sessions.resumeWindowMs);
+        timer.unref();
+        entry.detached.add(timer);
+      };
+      if (request.signal.aborted) dropped();
+      else request.signal.addEventListener('abort', dropped, { once: true });
     }
     return response;
   }
@@ -283,16 +336,38 @@ export class HttpEndpoint {
     this.opening.set(agent, (this.opening.get(agent) ?? 0) + 1);
     try {
       const session = this.options.newSession(agent);
+      const resumeWindowMs = this.options.policy().sessions.resumeWindowMs;
+      const events =
+        resumeWindowMs > 0
+          ? new BoundedEventStore({
+              ...DEFAULT_EVENT_STORE_BOUNDS,
+              ...this.options.eventStore,
+              maxAgeMs: resumeWindowMs,
+            })
+          : undefined;
+      const detached = new Set<NodeJS.Timeout>();
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         maxRequestBodySize: this.maxBody,
+        ...(events && { eventStore: events, retryInterval: RETRY_INTERVAL_MS }),
         onsessioninitialized: (id) => {
-          this.sessions.set(id, { transport, guard, session, keyHash, lastSeen: this.now() });
+          this.sessions.set(id, {
+            transport,
+            guard,
+            session,
+            keyHash,
+            lastSeen: this.now(),
+            events,
+            detached,
+          });
         },
       });
       const guard = new RequestGuard(transport, this.options.log);
       session.onClosed(() => {
         if (transport.sessionId !== undefined) this.sessions.delete(transport.sessionId);
+        for (const timer of detached) clearTimeout(timer);
+        detached.clear();
+        events?.clear();
       });
       await session.connect(guard);
       const response = await transport.handleRequest(request, { parsedBody });

@@ -59,6 +59,18 @@ export class Relay {
   }
 
   /**
+   * The client request to this upstream that something the upstream sends now belongs with: the
+   * most recent one in flight (the one most likely still running the tool that speaks, since an
+   * upstream's messages do not say which call they are about), or none.
+   */
+  callInFlight(upstream: string): Extra | undefined {
+    return this.inFlight
+      .get(upstream)
+      ?.filter((extra) => !extra.signal.aborted)
+      .at(-1);
+  }
+
+  /**
    * Sampling, elicitation and roots requests from an upstream go to this session's client. While
    * a client request to that upstream is in flight, the request is tied to it (over HTTP it then
    * travels on that call's stream); otherwise it goes out on the session. The upstream's progress
@@ -80,10 +92,7 @@ export class Relay {
       };
     }
     const message = { method: request.method, params } as ServerRequest;
-    const related = this.inFlight
-      .get(upstream.name)
-      ?.filter((extra) => !extra.signal.aborted)
-      .at(-1);
+    const related = this.callInFlight(upstream.name);
     try {
       return related
         ? await related.sendRequest(message, ResultSchema, options)

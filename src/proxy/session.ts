@@ -79,6 +79,12 @@ const SERVER_NOTIFICATIONS = new Set([
   'notifications/message',
   'notifications/elicitation/complete',
 ]);
+/**
+ * Notifications that, while a call to their upstream runs, belong to it: direct, a server logs from
+ * the tool it runs on that call's response stream, and a client that opens no GET stream sees them
+ * only there. List changes and resource updates are about the session, not a call: GET stream.
+ */
+const CALL_NOTIFICATIONS = new Set(['notifications/message']);
 
 export class DownstreamSession {
   readonly server: PassthroughServer;
@@ -438,6 +444,17 @@ export class DownstreamSession {
     if (notification.method === 'notifications/resources/list_changed') {
       this.catalog.markStale('resources', upstream.name);
       this.catalog.markStale('templates', upstream.name);
+    }
+    const call = CALL_NOTIFICATIONS.has(notification.method)
+      ? this.relay.callInFlight(upstream.name)
+      : undefined;
+    if (call && !this.closed) {
+      call
+        .sendNotification({ method: notification.method, params: notification.params } as ServerNotification)
+        .catch((error: unknown) =>
+          this.deps.log(`cannot notify the client (${notification.method}): ${errorText(error)}`),
+        );
+      return;
     }
     this.notifyClient(notification.method, notification.params);
   }

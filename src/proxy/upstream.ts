@@ -34,6 +34,8 @@ import type { UpstreamSpec } from './upstream-spec.js';
 export const UPSTREAM_REQUEST_TIMEOUT_MS = 30 * 60_000;
 /** How long an HTTP upstream has to answer the ping that asks whether it is still there. */
 const PROBE_TIMEOUT_MS = 5_000;
+/** How long closing waits for an HTTP upstream to acknowledge the end of its session (DELETE). */
+const TERMINATE_TIMEOUT_MS = 2_000;
 
 type ServerToClientHandler = Parameters<NonNullable<Client['fallbackRequestHandler']>>[1];
 
@@ -138,6 +140,8 @@ export class UpstreamConnection {
   private readonly restart: RestartPolicy;
   private readonly transportFactory: UpstreamTransportFactory;
   private client: PassthroughClient | undefined;
+  /** The connected client's own transport (not the ordering wrapper): closing ends its HTTP session. */
+  private transport: Transport | undefined;
   private stateValue: UpstreamState = 'connecting';
   /** The wait before the last retry; undefined until one is scheduled, or after a healthy connection. */
   private backoff: IBackoff<unknown> | undefined;
@@ -272,12 +276,11 @@ export class UpstreamConnection {
     };
     client.fallbackRequestHandler = (request, extra) => this.hooks.request(this, request, extra);
     this.lastOutput = undefined;
-    const transport = new OrderedTransport(
-      this.transportFactory(this.spec, (message) => {
-        this.lastOutput = message.replace(/^\[[^\]]*\] /, '').slice(0, 300);
-        this.hooks.log(message);
-      }),
-    );
+    const inner = this.transportFactory(this.spec, (message) => {
+      this.lastOutput = message.replace(/^\[[^\]]*\] /, '').slice(0, 300);
+      this.hooks.log(message);
+    });
+    const transport = new OrderedTransport(inner);
     client.onclose = () => this.dropped(client);
     client.onerror = (error) => {
       // Transport noise (a bad line on stdout, an SSE hiccup) is logged; a real drop arrives as onclose,
@@ -302,6 +305,7 @@ export class UpstreamConnection {
       return;
     }
     this.client = client;
+    this.transport = inner;
     this.connectedAt = Date.now();
     this.lastError = undefined;
     this.setState('up');
@@ -342,6 +346,7 @@ export class UpstreamConnection {
   private dropped(client: PassthroughClient): void {
     if (this.client !== client || this.stateValue === 'closed') return;
     this.client = undefined;
+    this.transport = undefined;
     this.setState('down');
     if (Date.now() - this.connectedAt >= this.restart.healthyAfterMs) this.backoff = undefined;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
@@ -413,8 +418,31 @@ export class UpstreamConnection {
     this.setState('closed');
     clearTimeout(this.retryTimer);
     const client = this.client;
+    const transport = this.transport;
     this.client = undefined;
+    this.transport = undefined;
+    if (client && transport instanceof StreamableHTTPClientTransport) await this.terminate(transport);
     await client?.close().catch(() => {});
+  }
+
+  /**
+   * Ends the upstream's HTTP session (DELETE with its session id), as a client that leaves should:
+   * else the upstream keeps the session, and whatever it holds for it, until its own timeout. An
+   * upstream that does not answer in time or refuses is logged, and closing goes on.
+   */
+  private async terminate(transport: StreamableHTTPClientTransport): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, TERMINATE_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([transport.terminateSession(), timeout]);
+    } catch (error) {
+      this.hooks.log(`upstream ${this.name}: cannot end its HTTP session: ${errorText(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.js';
 const TOKEN = 'client-gone-admin-token-0123456789abcdef';
 const POLICY = `version: 2
 default: deny
-sessions: { idle_timeout: 300ms }
+sessions: { idle_timeout: 300ms, resume_window: 300ms }
 approval: { timeout: 2m }
 rules:
   - { id: echo-waits, match: echo, decision: review, reason: "a person decides echo" }
