@@ -26,6 +26,7 @@ import {
   serversAndCommandWarning,
   specRoots,
   UpstreamHealth,
+  UpstreamPool,
   type UpstreamSpec,
   type UpstreamTransportFactory,
   unprefixedServers,
@@ -239,7 +240,9 @@ function openSessions(deps: {
     roots: () => specRoots(upstreams.specs),
     now: options.now,
   });
-  return new Sessions((agent) => ({
+  // One for every session: stdio upstreams are started once per agent (or once, or per session: `share:`).
+  const pool = new UpstreamPool({ transport: options.upstreamTransport });
+  return new Sessions(pool, (agent) => ({
     agent,
     policy: () => policy.current,
     upstreams: () => upstreams.specs,
@@ -257,6 +260,7 @@ function openSessions(deps: {
     routing: options.routing,
     upstreamTransport: options.upstreamTransport,
     pins,
+    pool,
   }));
 }
 
@@ -498,6 +502,7 @@ class Sessions {
   private readonly open = new Set<DownstreamSession>();
 
   constructor(
+    private readonly pool: UpstreamPool,
     private readonly depsFor: (agent: string) => ConstructorParameters<typeof DownstreamSession>[0],
   ) {}
 
@@ -523,7 +528,12 @@ class Sessions {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.open].map((s) => s.close()));
+    try {
+      await Promise.all([...this.open].map((s) => s.close()));
+    } finally {
+      // Idle shared upstreams wait for no one at shutdown.
+      await this.pool.close();
+    }
   }
 }
 
