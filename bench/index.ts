@@ -3,11 +3,13 @@ import { run as audit } from './audit.js';
 import { run as lineReader } from './line-reader.js';
 import { run as policy } from './policy.js';
 import { run as proxy } from './proxy.js';
+import { run as sessions } from './sessions.js';
 
 for (const [name, run] of [
   ['policy', policy],
   ['proxy', proxy],
   ['audit', audit],
+  ['sessions and shared upstreams', sessions],
   ['stdio line reader', lineReader],
 ] as const) {
   console.log(`\n== ${name}`);

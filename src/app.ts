@@ -26,6 +26,7 @@ import {
   serversAndCommandWarning,
   specRoots,
   UpstreamHealth,
+  UpstreamPool,
   type UpstreamSpec,
   type UpstreamTransportFactory,
   unprefixedServers,
@@ -242,7 +243,9 @@ function openSessions(deps: {
     roots: () => specRoots(upstreams.specs),
     now: options.now,
   });
-  return new Sessions((agent) => ({
+  // One for every session: stdio upstreams are started once per agent (or once, or per session: `share:`).
+  const pool = new UpstreamPool({ transport: options.upstreamTransport });
+  return new Sessions(pool, (agent) => ({
     agent,
     policy: () => policy.current,
     upstreams: () => upstreams.specs,
@@ -260,6 +263,7 @@ function openSessions(deps: {
     routing: options.routing,
     upstreamTransport: options.upstreamTransport,
     pins,
+    pool,
   }));
 }
 
@@ -507,6 +511,7 @@ class Sessions {
   private readonly open = new Set<DownstreamSession>();
 
   constructor(
+    private readonly pool: UpstreamPool,
     private readonly depsFor: (agent: string) => ConstructorParameters<typeof DownstreamSession>[0],
   ) {}
 
@@ -532,7 +537,12 @@ class Sessions {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.open].map((s) => s.close()));
+    try {
+      await Promise.all([...this.open].map((s) => s.close()));
+    } finally {
+      // Idle shared upstreams wait for no one at shutdown.
+      await this.pool.close();
+    }
   }
 }
 

@@ -46,6 +46,18 @@ const ServerPins = Type.Record(Type.String({ minLength: 1 }), DefinitionHash, {
     "tool name -> the only definition hash this server's tool may have; any other definition is held (not run, hidden) until the policy changes",
 });
 
+const ShareMode = Type.Union(
+  [Type.Literal('per_agent'), Type.Literal('per_session'), Type.Literal('shared')],
+  {
+    description:
+      'who shares one connection (one child process for stdio): per_agent (the default for stdio: the sessions of one agent), per_session (each session its own; the default for url:), shared (every agent: their state mixes on the server)',
+  },
+);
+const IdleStop = Type.Union(Duration.anyOf, {
+  description:
+    'how long a shared connection with no session left keeps running before it is stopped (restarted on demand); default 2m, 0 stops at once',
+});
+
 const CommandServer = Type.Object(
   {
     command: Type.String({ minLength: 1, description: 'stdio upstream: the program to run' }),
@@ -54,6 +66,8 @@ const CommandServer = Type.Object(
     cwd: Type.Optional(Type.String({ minLength: 1 })),
     roots: Type.Optional(Roots),
     pin: Type.Optional(ServerPins),
+    share: Type.Optional(ShareMode),
+    idle_stop: Type.Optional(IdleStop),
   },
   { ...strict, description: 'a stdio upstream: a program the proxy starts' },
 );
@@ -77,6 +91,8 @@ const UrlServer = Type.Object(
     ),
     roots: Type.Optional(Roots),
     pin: Type.Optional(ServerPins),
+    share: Type.Optional(ShareMode),
+    idle_stop: Type.Optional(IdleStop),
   },
   { ...strict, description: 'a Streamable HTTP upstream' },
 );

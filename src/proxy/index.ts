@@ -66,9 +66,17 @@ export {
 } from './upstream.js';
 export { preflight, UpstreamHealth, type UpstreamStatus } from './upstream-health.js';
 export {
+  DEFAULT_IDLE_STOP_MS,
+  shareModeOf,
+  type UpstreamLease,
+  UpstreamPool,
+  type UpstreamPoolOptions,
+} from './upstream-pool.js';
+export {
   type CommandUpstream,
   deriveServerName,
   resolveUpstreams,
+  type ShareMode,
   serversAndCommandWarning,
   specKey,
   type UpstreamSpec,

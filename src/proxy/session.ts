@@ -25,13 +25,14 @@ import { type Extra, isImplementation, isObject, isString, type Params } from '.
 import { Relay } from './relay.js';
 import { callTool, heldProgress, type ToolCallDeps } from './tool-call.js';
 import type { ToolPins } from './tool-pins.js';
-import {
+import type {
   UpstreamConnection,
-  type UpstreamHooks,
-  type UpstreamInit,
-  type UpstreamLifecycle,
-  type UpstreamTransportFactory,
+  UpstreamHooks,
+  UpstreamInit,
+  UpstreamLifecycle,
+  UpstreamTransportFactory,
 } from './upstream.js';
+import { type UpstreamLease, UpstreamPool } from './upstream-pool.js';
 import { specKey, type UpstreamSpec } from './upstream-spec.js';
 
 /** The server side towards the client. Capability checks are off: the proxy allowlists methods itself. */
@@ -66,6 +67,8 @@ export interface SessionDeps {
   upstreamTransport?: UpstreamTransportFactory | undefined;
   /** Pins tool definitions on first use and holds changed ones; none: nothing is pinned. */
   pins?: ToolPins | undefined;
+  /** The proxy's shared upstream connections; none: this session starts its own (per session). */
+  pool?: UpstreamPool | undefined;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -90,6 +93,9 @@ export class DownstreamSession {
   readonly server: PassthroughServer;
   private readonly deps: SessionDeps;
   private readonly upstreams = new Map<string, UpstreamConnection>();
+  /** This session's hold on each of those connections (shared with other sessions or its own). */
+  private readonly leases = new Map<string, UpstreamLease>();
+  private readonly pool: UpstreamPool;
   private readonly catalog: Catalog;
   private readonly relay: Relay;
   private handling = 0;
@@ -103,6 +109,7 @@ export class DownstreamSession {
 
   constructor(deps: SessionDeps) {
     this.deps = deps;
+    this.pool = deps.pool ?? new UpstreamPool({ transport: deps.upstreamTransport, sharing: false });
     this.catalog = new Catalog(
       deps.upstreams().map((s) => s.name),
       deps.policy().naming,
@@ -276,17 +283,18 @@ export class DownstreamSession {
       if (!spec || specKey(spec) !== specKey(upstream.spec)) {
         this.upstreams.delete(name);
         this.catalog.forgetServer(name);
-        work.push(upstream.close());
+        const lease = this.leases.get(name);
+        if (lease) work.push(lease.release());
+        this.leases.delete(name);
         changed = true;
       }
     }
     for (const spec of specs) {
       if (this.upstreams.has(spec.name)) continue;
-      const upstream = new UpstreamConnection(spec, init, this.hooks, {
-        transport: this.deps.upstreamTransport,
-      });
-      this.upstreams.set(spec.name, upstream);
-      work.push(upstream.start());
+      const lease = this.pool.acquire(spec, this.deps.agent, init, this.hooks);
+      this.leases.set(spec.name, lease);
+      this.upstreams.set(spec.name, lease.connection);
+      work.push(lease.ready);
       changed = true;
     }
     this.catalog.configure(
@@ -334,7 +342,15 @@ export class DownstreamSession {
   private async forward(server: string, method: string, params: Params, extra: Extra): Promise<Result> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new RpcError(ErrorCode.ConnectionClosed, `upstream "${server}" is not configured`);
-    return this.relay.forward(upstream, method, params, extra);
+    const end = this.leases.get(server)?.begin();
+    try {
+      const result = await this.relay.forward(upstream, method, params, extra);
+      if (method === 'resources/subscribe' && isString(params.uri))
+        this.leases.get(server)?.subscribe(params.uri);
+      return result;
+    } finally {
+      end?.();
+    }
   }
 
   /** prompts/get: routed to the upstream that listed the name, then judged by the gate (kind: prompt rules). */
@@ -367,8 +383,11 @@ export class DownstreamSession {
   private async resourceRequest(method: string, params: Params, extra: Extra): Promise<Result> {
     if (!isString(params.uri)) throw new RpcError(ErrorCode.InvalidParams, `${method} needs a uri`);
     const owner = await this.listRouter.resourceOwner(params.uri, extra);
-    if (method !== 'resources/read' && method !== 'resources/subscribe')
+    if (method !== 'resources/read' && method !== 'resources/subscribe') {
+      // Another session sharing the upstream still wants its updates: only this session gives it up.
+      if (this.leases.get(owner)?.unsubscribe(params.uri) === false) return {};
       return this.forward(owner, method, params, extra);
+    }
     return this.deps.gate.access({
       kind: 'resource',
       method,
@@ -429,6 +448,8 @@ export class DownstreamSession {
 
   private async fromClient(notification: { method: string; params?: unknown }): Promise<void> {
     if (notification.method === 'notifications/roots/list_changed') {
+      // The roots/list it causes is this session's to answer.
+      for (const lease of this.leases.values()) lease.touch();
       await Promise.all(
         [...this.upstreams.values()].map((u) => u.notify(notification.method, notification.params)),
       );
@@ -466,7 +487,8 @@ export class DownstreamSession {
     try {
       await this.server.close();
     } finally {
-      await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+      await Promise.all([...this.leases.values()].map((lease) => lease.release()));
+      this.leases.clear();
       this.upstreams.clear();
       for (const listener of this.closeListeners) listener();
     }

@@ -4,11 +4,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { remotePlainHttpHost, type ServerConfig } from '../policy/index.js';
+import { durationMs, remotePlainHttpHost, type ServerConfig } from '../policy/index.js';
 import { expandEnv, expandEnvMap } from './env.js';
 import { UpstreamConfigError } from './errors.js';
 
-export interface StdioUpstreamSpec {
+/** Who shares one connection to an upstream (`share:`); see upstream-pool.ts. */
+export type ShareMode = 'per_session' | 'per_agent' | 'shared';
+
+/** How a connection is shared and when an unused one stops; part of the spec, so a change restarts it. */
+interface SharingSpec {
+  share?: ShareMode | undefined;
+  /** `idle_stop`: how long a pooled connection without sessions keeps running. */
+  idleStopMs?: number | undefined;
+}
+
+export interface StdioUpstreamSpec extends SharingSpec {
   kind: 'stdio';
   name: string;
   command: string;
@@ -18,7 +28,7 @@ export interface StdioUpstreamSpec {
   cwd: string;
 }
 
-export interface HttpUpstreamSpec {
+export interface HttpUpstreamSpec extends SharingSpec {
   kind: 'http';
   name: string;
   url: string;
@@ -130,6 +140,7 @@ export function resolveUpstreams(
           url,
           headers: expandEnvMap(config.headers, env, `${where}.headers`),
           ...(config.ca_file !== undefined && { ca: readCa(path.resolve(policyDir, config.ca_file), where) }),
+          ...sharing(config),
         });
       } else {
         // The child's working directory is the policy file's folder unless `cwd` says otherwise (relative
@@ -143,6 +154,7 @@ export function resolveUpstreams(
           args: (config.args ?? []).map((arg, i) => expandEnv(arg, env, `${where}.args[${i}]`)),
           env: { ...getDefaultEnvironment(), ...expandEnvMap(config.env, env, `${where}.env`) },
           cwd,
+          ...sharing(config),
         });
       }
     } catch (error) {
@@ -151,6 +163,13 @@ export function resolveUpstreams(
     }
   }
   return { specs, errors };
+}
+
+function sharing(config: ServerConfig): SharingSpec {
+  return {
+    ...(config.share !== undefined && { share: config.share }),
+    ...(config.idle_stop !== undefined && { idleStopMs: durationMs(config.idle_stop) }),
+  };
 }
 
 /** Read when the upstream is resolved (start and every reload), so a replaced file counts and a bad one is named. */

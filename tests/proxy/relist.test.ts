@@ -65,9 +65,11 @@ const text = (result: unknown): string => JSON.stringify((result as CallToolResu
 beforeAll(async () => {
   fixtureLog = path.join(tempDir().dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
-    policy: POLICY,
-    command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-    env: { ...process.env, FIXTURE_LOG: fixtureLog },
+    // Each session its own child (share: per_session): a rename in one test must not reach the next.
+    policy: POLICY.replace(
+      'rules:',
+      `servers:\n  fixture:\n    command: node\n    args: [${JSON.stringify(FIXTURE)}]\n    env: { FIXTURE_LOG: ${JSON.stringify(fixtureLog)} }\n    share: per_session\nrules:`,
+    ),
     // Misses wait for the next spaced listing; the default second would make this file slow.
     routing: { missIntervalMs: MISS_INTERVAL_MS },
   });
