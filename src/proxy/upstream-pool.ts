@@ -169,6 +169,17 @@ class Hub {
     };
     return {
       notification: (upstream, notification) => {
+        // Logging sent while calls run belongs to a call, as it does direct: on a shared connection
+        // only the session whose call started last gets it (the one that session sends on that
+        // call's stream), never the other sessions sharing the child.
+        const caller =
+          notification.method === 'notifications/message' && this.key !== undefined
+            ? this.caller()
+            : undefined;
+        if (caller) {
+          caller.hooks.notification(upstream, notification);
+          return;
+        }
         const uri = updatedUri(notification);
         for (const member of [...this.members]) {
           // Per session keeps today's behaviour: whatever its own upstream sends reaches it.
@@ -195,12 +206,8 @@ class Hub {
     };
   }
 
-  /**
-   * Whose client answers a sampling, elicitation or roots request: the session with the call that
-   * started last among those in flight (the SDK does not say which call a request belongs to);
-   * with none in flight, the session that was active last.
-   */
-  private requestOwner(): Member | undefined {
+  /** The session whose call in flight on this connection started last, if any call is in flight. */
+  private caller(): Member | undefined {
     let best: Member | undefined;
     let bestSeq = -1;
     for (const member of this.members) {
@@ -210,7 +217,19 @@ class Hub {
         bestSeq = last;
       }
     }
-    if (best) return best;
+    return best;
+  }
+
+  /**
+   * Whose client answers a sampling, elicitation or roots request: the session with the call that
+   * started last among those in flight (the SDK does not say which call a request belongs to);
+   * with none in flight, the session that was active last.
+   */
+  private requestOwner(): Member | undefined {
+    const caller = this.caller();
+    if (caller) return caller;
+    let best: Member | undefined;
+    let bestSeq = -1;
     for (const member of this.members) {
       if (member.lastActive > bestSeq) {
         best = member;

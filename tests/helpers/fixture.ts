@@ -11,6 +11,7 @@
 // FIXTURE_RESOURCES: comma-separated resource URIs (FIXTURE_TEMPLATES: URI templates); turns on the
 // resources capability (with subscribe). Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
 // FIXTURE_RESOURCE_CONTENTS: JSON object of URI to the contents array its read answers (each item gets the uri).
+// FIXTURE_LOGGING: turns on the logging capability and a `say` tool that logs `message` while it runs.
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
 
 import { appendFileSync } from 'node:fs';
@@ -77,6 +78,7 @@ export function fixtureServer(host: FixtureHost): Server {
         tools: { listChanged: true },
         ...(prompts.length > 0 && { prompts: {} }),
         ...(hasResources && { resources: { subscribe: true } }),
+        ...(env.FIXTURE_LOGGING && { logging: {} }),
       },
     },
   );
@@ -140,6 +142,13 @@ export function fixtureServer(host: FixtureHost): Server {
       inputSchema: { type: 'object' },
     },
   ];
+  if (env.FIXTURE_LOGGING)
+    builtIn.push({
+      name: 'say',
+      kind: 'say',
+      description: 'Logs `message` (notifications/message) while it runs, then answers.',
+      inputSchema: { type: 'object' },
+    });
   const tools = builtIn
     .map((tool) => ({ ...tool, name: `${prefix}${tool.name}` }))
     .concat(
@@ -211,6 +220,9 @@ export function fixtureServer(host: FixtureHost): Server {
       }
       case 'returns':
         return (args?.result ?? { content: [] }) as CallToolResult;
+      case 'say':
+        await server.sendLoggingMessage({ level: 'info', data: String(args?.message) });
+        return text('said');
       case 'ask': {
         const controller = new AbortController();
         let progressed = false;

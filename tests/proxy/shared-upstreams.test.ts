@@ -6,6 +6,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -205,5 +206,44 @@ describe('idle upstreams', () => {
     // A new session of the same agent reuses it: no new start.
     expect(await pidOf(await connect('alpha'), log)).toBe(pid);
     expect((await startedPids(log)).size).toBe(1);
+  });
+});
+
+describe('logging on a shared upstream', () => {
+  it('goes only to the session whose call is running, not to the other sessions sharing the child', async () => {
+    const log = path.join(tempDir('portcullis-shared-').dir, 'fixture.jsonl');
+    proxy = await startHttpProxy({
+      policy: `version: 2
+servers:
+  fx:
+    command: node
+    args: [${JSON.stringify(FIXTURE)}]
+    env: { FIXTURE_LOG: ${JSON.stringify(log)}, FIXTURE_LOGGING: "1" }
+agents:
+  - { id: alpha, key_sha256: "${sha('alpha-key')}", trust: low }
+rules:
+  - { id: all, match: "*", decision: allow }
+`,
+    });
+    const caller = await connect('alpha');
+    const other = await connect('alpha');
+    expect(await pidOf(caller, log)).toBe(await pidOf(other, log));
+    const heard = { caller: [] as unknown[], other: [] as unknown[] };
+    caller.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (n) => void heard.caller.push(n.params.data),
+    );
+    other.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (n) => void heard.other.push(n.params.data),
+    );
+    await other.setLoggingLevel('debug');
+    expect(resultText(await caller.callTool({ name: 'say', arguments: { message: 'for the caller' } }))).toBe(
+      'said',
+    );
+    await waitFor(() => heard.caller.length > 0, 'the log line at the caller');
+    // Give a wrongly fanned-out copy time to arrive at the other session before looking.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard).toEqual({ caller: ['for the caller'], other: [] });
   });
 });

@@ -1,6 +1,7 @@
 // Streams through the proxy as a direct connection has them: a call's logging on its own stream, resumable streams, DELETE passed on.
 
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -15,8 +16,10 @@ import {
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureLog } from '../helpers/fixture-log.js';
-import { httpClient, startFixtureProxy, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
+import { FIXTURE } from '../helpers/peers.js';
+import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 import { messagesOf, openSession, post, postOpen } from '../helpers/raw-http.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** What the recording upstream saw: HTTP requests by method, tool calls, cancellations. */
@@ -382,25 +385,42 @@ describe('a dropped stream that is not resumed', () => {
 });
 
 describe('a DELETE on a session with stdio upstreams', () => {
-  it('stops the upstream child the session started', async () => {
-    const proxy = await startFixtureProxy({
-      policy: 'version: 2\nrules:\n  - { id: all, match: "*", decision: allow }\n',
+  /** The fixture as a `servers:` entry with these sharing settings; its log tells the child's pid. */
+  async function fixtureServer(settings: string): Promise<{ proxy: TestProxy; log: string }> {
+    const log = path.join(tempDir('portcullis-delete-').dir, 'fixture.jsonl');
+    const proxy = await startHttpProxy({
+      policy: `version: 2
+servers:
+  fx: { command: node, args: [${JSON.stringify(FIXTURE)}], env: { FIXTURE_LOG: ${JSON.stringify(log)} }, ${settings} }
+rules:
+  - { id: all, match: "*", decision: allow }
+`,
     });
-    try {
-      const session = await openSession(proxy.url);
-      const started = await waitFor(
-        async () => (await fixtureLog(proxy.fixtureLog)).find((e) => e.event === 'started'),
-        'the fixture child to start',
-      );
-      const pid = started.pid as number;
-      expect(alive(pid)).toBe(true);
-      const deleted = await fetch(proxy.url, { method: 'DELETE', headers: session });
-      expect(deleted.status).toBe(200);
-      await waitFor(() => !alive(pid), 'the child to be stopped');
-    } finally {
-      await proxy.close();
-    }
-  });
+    return { proxy, log };
+  }
+
+  for (const [what, settings] of [
+    ['a child of its own (share: per_session)', 'share: per_session'],
+    ['a shared child it was the last to use (idle_stop: 0s)', 'idle_stop: 0s'],
+  ] as const) {
+    it(`stops ${what}`, async () => {
+      const { proxy, log } = await fixtureServer(settings);
+      try {
+        const session = await openSession(proxy.url);
+        const started = await waitFor(
+          async () => (await fixtureLog(log)).find((e) => e.event === 'started'),
+          'the fixture child to start',
+        );
+        const pid = started.pid as number;
+        expect(alive(pid)).toBe(true);
+        const deleted = await fetch(proxy.url, { method: 'DELETE', headers: session });
+        expect(deleted.status).toBe(200);
+        await waitFor(() => !alive(pid), 'the child to be stopped');
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });
 
 function alive(pid: number): boolean {
