@@ -6,8 +6,16 @@
 // node_modules for the installed program (only this script's own MCP client comes from the clone).
 
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -233,6 +241,11 @@ async function runInstalled(prefix: string, userDir: string): Promise<void> {
   }
   console.log(run('portcullis', ['audit', 'verify', stdioDataDir], { cwd: userDir, env }).trim());
 
+  step(
+    'the shipped policies/filesystem.yml as its header says, in front of the real server-filesystem (npx)',
+  );
+  await filesystemPolicy(installed, userDir, env);
+
   step('a proxied call over HTTP with the approvals UI: its assets ship too');
   const httpDataDir = join(work, 'data-http');
   const proxy = spawn(
@@ -277,6 +290,70 @@ async function runInstalled(prefix: string, userDir: string): Promise<void> {
     }
   } finally {
     proxy.kill('SIGTERM');
+  }
+}
+
+/**
+ * `portcullis run --policy <installed>/policies/filesystem.yml`, nothing else: it starts
+ * server-filesystem on ${HOME}/projects itself (npx fetches it from the registry, as for a user).
+ * HOME is a fresh folder holding projects/notes.txt and projects/.env; npm keeps the user's config
+ * and cache, so the registry settings still apply.
+ */
+async function filesystemPolicy(installed: string, userDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const home = join(work, 'home');
+  const projects = join(home, 'projects');
+  mkdirSync(projects, { recursive: true });
+  writeFileSync(join(projects, 'notes.txt'), 'shipped policy works\n');
+  writeFileSync(join(projects, '.env'), 'API_KEY=never-returned\n');
+  const realHome = homedir();
+  const transport = new StdioClientTransport({
+    command: 'portcullis',
+    args: [
+      'run',
+      '--policy',
+      join(installed, 'policies', 'filesystem.yml'),
+      '--ui',
+      'off',
+      '--data-dir',
+      join(work, 'data-fs'),
+    ],
+    cwd: userDir,
+    env: {
+      ...(env as Record<string, string>),
+      HOME: home,
+      npm_config_userconfig: process.env.npm_config_userconfig ?? join(realHome, '.npmrc'),
+      npm_config_cache: process.env.npm_config_cache ?? join(realHome, '.npm'),
+    },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'check-install', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    const names = (await client.listTools()).tools.map((tool) => tool.name);
+    console.log(`filesystem: ${names.length} tools, e.g. ${names.slice(0, 4).join(', ')}`);
+    if (!names.includes('read_text_file') && !names.includes('read_file'))
+      fail(`filesystem: no plain read tool listed (${names.join(', ')}): the policy's names do not match`);
+    const read = names.includes('read_text_file') ? 'read_text_file' : 'read_file';
+    const call = async (name: string, args: Record<string, unknown>) =>
+      (await client.callTool({ name, arguments: args })) as CallToolResult;
+    const notes = await call(read, { path: join(projects, 'notes.txt') });
+    console.log(`filesystem: ${read} notes.txt -> ${textOf(notes).trim()}`);
+    if (notes.isError === true || !textOf(notes).includes('shipped policy works'))
+      fail(`filesystem: the read was refused: ${textOf(notes)}`);
+    const secret = await call(read, { path: join(projects, '.env') });
+    console.log(`filesystem: ${read} .env -> ${textOf(secret).slice(0, 100)}`);
+    if (secret.isError !== true || textOf(secret).includes('never-returned'))
+      fail(`filesystem: .env was not denied: ${textOf(secret)}`);
+    const outside = await call(read, { path: join(home, 'elsewhere.txt') });
+    console.log(`filesystem: ${read} outside projects -> ${textOf(outside).slice(0, 100)}`);
+    if (outside.isError !== true)
+      fail(`filesystem: a path outside the roots was not denied: ${textOf(outside)}`);
+    const write = await call('write_file', { path: join(projects, 'new.txt'), content: 'x' });
+    console.log(`filesystem: write_file -> ${textOf(write).slice(0, 100)}`);
+    if (!/waiting for a person/.test(textOf(write)) || existsSync(join(projects, 'new.txt')))
+      fail(`filesystem: write_file did not wait for a person: ${textOf(write)}`);
+  } finally {
+    await client.close();
   }
 }
 
