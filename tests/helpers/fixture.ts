@@ -9,7 +9,8 @@
 // FIXTURE_TOOL_SCHEMAS: JSON object of extra tool name to the inputSchema it lists (default { type: object }).
 // FIXTURE_TOOL_DESCRIPTIONS: JSON object of extra tool name to the description it lists (default none).
 // FIXTURE_RESOURCES: comma-separated resource URIs (FIXTURE_TEMPLATES: URI templates); turns on the
-// resources capability (with subscribe). Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
+// resources capability (with subscribe) and a `touch` tool that sends resources/updated for `uri`.
+// Any URI can be read: the answer is `<FIXTURE_NAME>:<uri>`.
 // FIXTURE_RESOURCE_CONTENTS: JSON object of URI to the contents array its read answers (each item gets the uri).
 // FIXTURE_LOGGING: turns on the logging capability and a `say` tool that logs `message` while it runs.
 // Only as a process (fixture-server.ts): FIXTURE_NOISE, FIXTURE_EXIT_IF_EXISTS.
@@ -28,6 +29,7 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
   SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 /** What differs between the fixture as a process and in this process. */
@@ -142,6 +144,13 @@ export function fixtureServer(host: FixtureHost): Server {
       inputSchema: { type: 'object' },
     },
   ];
+  if (hasResources)
+    builtIn.push({
+      name: 'touch',
+      kind: 'touch',
+      description: 'Sends notifications/resources/updated for `uri`.',
+      inputSchema: { type: 'object' },
+    });
   if (env.FIXTURE_LOGGING)
     builtIn.push({
       name: 'say',
@@ -220,6 +229,9 @@ export function fixtureServer(host: FixtureHost): Server {
       }
       case 'returns':
         return (args?.result ?? { content: [] }) as CallToolResult;
+      case 'touch':
+        await server.sendResourceUpdated({ uri: String(args?.uri) });
+        return text('touched');
       case 'say':
         await server.sendLoggingMessage({ level: 'info', data: String(args?.message) });
         return text('said');
@@ -283,6 +295,10 @@ export function fixtureServer(host: FixtureHost): Server {
     });
     server.setRequestHandler(SubscribeRequestSchema, async (request) => {
       record({ method: 'resources/subscribe', uri: request.params.uri });
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      record({ method: 'resources/unsubscribe', uri: request.params.uri });
       return {};
     });
   }

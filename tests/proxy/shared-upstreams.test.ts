@@ -7,6 +7,7 @@ import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/cl
 import {
   CreateMessageRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -245,5 +246,55 @@ rules:
     // Give a wrongly fanned-out copy time to arrive at the other session before looking.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(heard).toEqual({ caller: ['for the caller'], other: [] });
+  });
+});
+
+describe('resource updates on a shared upstream', () => {
+  it('reach only the sessions that subscribed, and an unsubscribe stays local while another sharer wants the URI', async () => {
+    const log = path.join(tempDir('portcullis-shared-').dir, 'fixture.jsonl');
+    proxy = await startHttpProxy({
+      policy: `version: 2
+servers:
+  fx:
+    command: node
+    args: [${JSON.stringify(FIXTURE)}]
+    env: { FIXTURE_LOG: ${JSON.stringify(log)}, FIXTURE_RESOURCES: "note://a,note://b" }
+agents:
+  - { id: alpha, key_sha256: "${sha('alpha-key')}", trust: low }
+rules:
+  - { id: all, match: "*", decision: allow }
+`,
+    });
+    const first = await connect('alpha');
+    const second = await connect('alpha');
+    const third = await connect('alpha');
+    expect(new Set([await pidOf(first, log), await pidOf(second, log), await pidOf(third, log)]).size).toBe(
+      1,
+    );
+    const heard = new Map<Client, string[]>([first, second, third].map((c) => [c, []]));
+    for (const [client, uris] of heard)
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void uris.push(n.params.uri));
+    await first.subscribeResource({ uri: 'note://a' });
+    await second.subscribeResource({ uri: 'note://a' });
+    await third.subscribeResource({ uri: 'note://b' });
+
+    await first.callTool({ name: 'touch', arguments: { uri: 'note://a' } });
+    await waitFor(() => (heard.get(second)?.length ?? 0) > 0, 'the update at the second subscriber');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([heard.get(first), heard.get(second), heard.get(third)]).toEqual([['note://a'], ['note://a'], []]);
+
+    // The second still wants note://a: the first's unsubscribe must not reach the shared upstream.
+    await first.unsubscribeResource({ uri: 'note://a' });
+    const unsubscribes = async () =>
+      (await fixtureLog(log)).filter((e) => e.method === 'resources/unsubscribe').map((e) => e.uri);
+    expect(await unsubscribes()).toEqual([]);
+    await first.callTool({ name: 'touch', arguments: { uri: 'note://a' } });
+    await waitFor(() => (heard.get(second)?.length ?? 0) > 1, 'the second update at the second subscriber');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard.get(first)).toEqual(['note://a']);
+    // The last one interested lets go: now the upstream hears it.
+    await second.unsubscribeResource({ uri: 'note://a' });
+    await waitFor(async () => (await unsubscribes()).length === 1, 'the unsubscribe upstream');
+    expect(await unsubscribes()).toEqual(['note://a']);
   });
 });
