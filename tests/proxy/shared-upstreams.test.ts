@@ -28,8 +28,11 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-/** A proxy with one stdio fixture upstream `fx` (its `servers:` entry gets `extra`) and agents alpha and beta. */
-async function start(extra: string, top = ''): Promise<{ log: string }> {
+/**
+ * A proxy with one stdio fixture upstream `fx` (its `servers:` entry gets `extra`, its environment
+ * `env` besides FIXTURE_LOG) and agents alpha and beta.
+ */
+async function start(extra: string, top = '', env: Record<string, string> = {}): Promise<{ log: string }> {
   const log = path.join(tempDir('portcullis-shared-').dir, 'fixture.jsonl');
   proxy = await startHttpProxy({
     policy: `version: 2
@@ -37,7 +40,7 @@ servers:
   fx:
     command: node
     args: [${JSON.stringify(FIXTURE)}]
-    env: { FIXTURE_LOG: ${JSON.stringify(log)} }
+    env: ${JSON.stringify({ FIXTURE_LOG: log, ...env })}
 ${extra
   .split('\n')
   .filter(Boolean)
@@ -212,20 +215,7 @@ describe('idle upstreams', () => {
 
 describe('logging on a shared upstream', () => {
   it('goes only to the session whose call is running, not to the other sessions sharing the child', async () => {
-    const log = path.join(tempDir('portcullis-shared-').dir, 'fixture.jsonl');
-    proxy = await startHttpProxy({
-      policy: `version: 2
-servers:
-  fx:
-    command: node
-    args: [${JSON.stringify(FIXTURE)}]
-    env: { FIXTURE_LOG: ${JSON.stringify(log)}, FIXTURE_LOGGING: "1" }
-agents:
-  - { id: alpha, key_sha256: "${sha('alpha-key')}", trust: low }
-rules:
-  - { id: all, match: "*", decision: allow }
-`,
-    });
+    const { log } = await start('', '', { FIXTURE_LOGGING: '1' });
     const caller = await connect('alpha');
     const other = await connect('alpha');
     expect(await pidOf(caller, log)).toBe(await pidOf(other, log));
@@ -251,20 +241,7 @@ rules:
 
 describe('resource updates on a shared upstream', () => {
   it('reach only the sessions that subscribed, and an unsubscribe stays local while another sharer wants the URI', async () => {
-    const log = path.join(tempDir('portcullis-shared-').dir, 'fixture.jsonl');
-    proxy = await startHttpProxy({
-      policy: `version: 2
-servers:
-  fx:
-    command: node
-    args: [${JSON.stringify(FIXTURE)}]
-    env: { FIXTURE_LOG: ${JSON.stringify(log)}, FIXTURE_RESOURCES: "note://a,note://b" }
-agents:
-  - { id: alpha, key_sha256: "${sha('alpha-key')}", trust: low }
-rules:
-  - { id: all, match: "*", decision: allow }
-`,
-    });
+    const { log } = await start('', '', { FIXTURE_RESOURCES: 'note://a,note://b' });
     const first = await connect('alpha');
     const second = await connect('alpha');
     const third = await connect('alpha');
