@@ -37,9 +37,9 @@ const bySpecs = new WeakMap<readonly UpstreamSpec[], Record<string, string[]>>()
  * reload that changes a server's arguments changes its roots too.
  */
 export function specRoots(specs: readonly UpstreamSpec[]): Record<string, string[]> {
-  const home = os.homedir();
   const known = bySpecs.get(specs);
   if (known) return known;
+  const home = os.homedir();
   const out: Record<string, string[]> = {};
   for (const spec of specs) {
     if (spec.kind !== 'stdio') continue;
