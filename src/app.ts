@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
+import { Governance, type GovernanceParts } from './governance/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
   Ambiguities,
@@ -181,8 +182,19 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     }),
   );
   approvals.uiUrl = web.uiUrl;
+  const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   sessions = parts.add(
-    openSessions({ options, policy, audit, upstreams, approvals, ambiguities, confusables, pins }),
+    openSessions({
+      options,
+      policy,
+      audit,
+      upstreams,
+      approvals,
+      ambiguities,
+      confusables,
+      pins,
+      governance: governance.governance,
+    }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   // Without a UI, its health and metrics routes move to the MCP port, so a container or a scrape still has them.
@@ -231,13 +243,15 @@ function openSessions(deps: {
   ambiguities: Ambiguities;
   confusables: Confusables;
   pins: PinGuard;
+  governance: Governance;
 }): Sessions {
-  const { options, policy, audit, upstreams, pins } = deps;
+  const { options, policy, audit, upstreams, pins, governance } = deps;
   const { log } = options;
   const gate = new Gate({
     policy: () => policy.current,
     audit,
     review: deps.approvals.queue,
+    governor: governance,
     log,
     // The specs' roots are the -- COMMAND's too: its spec runs in the proxy's working directory.
     roots: () => specRoots(upstreams.specs),
@@ -245,8 +259,9 @@ function openSessions(deps: {
   });
   // One for every session: stdio upstreams are started once per agent (or once, or per session: `share:`).
   const pool = new UpstreamPool({ transport: options.upstreamTransport });
-  return new Sessions(pool, (agent) => ({
+  const sessions = new Sessions(pool, (agent) => ({
     agent,
+    standing: () => governance.standing(agent),
     policy: () => policy.current,
     upstreams: () => upstreams.specs,
     gate,
@@ -265,6 +280,43 @@ function openSessions(deps: {
     pins,
     pool,
   }));
+  // A suspension, reinstatement or trust change: that agent's clients list again.
+  sessions.closeWith(governance.subscribe((agent) => sessions.standingChanged(agent)));
+  return sessions;
+}
+
+/**
+ * Governance: the agent registry (trust, keys, auto-registration), limits and budgets, incidents
+ * and suspension, composed into the Governor the gate asks before every call. Each part is built
+ * here and closed with the rest.
+ */
+function openGovernance(deps: {
+  options: AppOptions;
+  policy: PolicySource;
+  audit: AuditLog;
+  approvals: Approvals;
+}): { governance: Governance; close(): Promise<void> } {
+  const closers: Array<() => void | Promise<void>> = [];
+  const governanceParts: GovernanceParts = { listeners: [] };
+  // A part that changes an agent's standing tells the sessions through this (bound below).
+  let changed: (agent: string) => void = () => {};
+
+  // ---- the agent registry ----
+
+  // ---- limits and budgets ----
+
+  // ---- incidents and suspension ----
+
+  const governance = new Governance(governanceParts);
+  changed = (agent) => governance.changed(agent);
+  void changed;
+  void deps;
+  return {
+    governance,
+    async close() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
 }
 
 /** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
@@ -515,6 +567,18 @@ class Sessions {
     private readonly depsFor: (agent: string) => ConstructorParameters<typeof DownstreamSession>[0],
   ) {}
 
+  private readonly closers: Array<() => void> = [];
+
+  /** Runs `close` when the sessions close (an unsubscribe). */
+  closeWith(close: () => void): void {
+    this.closers.push(close);
+  }
+
+  /** An agent's standing changed: its sessions' clients are told to list again. */
+  standingChanged(agent: string): void {
+    for (const session of this.open) if (session.agent === agent) session.standingChanged();
+  }
+
   create(agent: string): DownstreamSession {
     const session = new DownstreamSession(this.depsFor(agent));
     this.open.add(session);
@@ -537,6 +601,7 @@ class Sessions {
   }
 
   async close(): Promise<void> {
+    for (const close of this.closers.splice(0)) close();
     try {
       await Promise.all([...this.open].map((s) => s.close()));
     } finally {

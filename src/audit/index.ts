@@ -3,7 +3,7 @@
 // pages share. Files, the chain format, segments, recovery and writer slots stay internal.
 export { recordLine } from './chain.js';
 export { AuditPathError, auditTarget } from './locate.js';
-export { AuditLog, type AuditLogOptions, type ChainBreakProblem } from './log.js';
+export { AuditLog, type AuditLogOptions, type AuditObservation, type ChainBreakProblem } from './log.js';
 export {
   type AuditPage,
   type AuditQuery,

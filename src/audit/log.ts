@@ -21,6 +21,14 @@ import { chainDir, WriterLease } from './writers.js';
 
 export type { ChainBreakProblem } from './recovery.js';
 
+/** One append as observers are told of it: written (`record`) or failed (`error`), and how long it took. */
+export interface AuditObservation {
+  event: AuditEvent;
+  record?: AuditRecord | undefined;
+  error?: unknown;
+  ms: number;
+}
+
 export interface AuditLogOptions {
   /**
    * The data directory: the log goes to <dataDir>/audit/ (or <dataDir>/audit/writer-N/ when other
@@ -85,6 +93,7 @@ export class AuditLog implements AuditSink {
   #checkpointAt = 0;
   #failure: { error: string; since: string } | null = null;
   #queue: Pending[] = [];
+  readonly #observers = new Set<(observation: AuditObservation) => void>();
   #scheduled = false;
   #closed = false;
 
@@ -145,15 +154,52 @@ export class AuditLog implements AuditSink {
 
   /** Resolves with the record as written (redacted, chained) once it is on disk. */
   append(event: AuditEvent): Promise<AuditRecord> {
-    if (this.#closed) return Promise.reject(new AuditWriteError('the audit log is closed', 'closed'));
+    if (this.#closed) {
+      const closed = new AuditWriteError('the audit log is closed', 'closed');
+      this.#tell({ event, error: closed, ms: 0 });
+      return Promise.reject(closed);
+    }
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
+      const observed = this.#observers.size > 0;
+      const started = observed ? performance.now() : 0;
+      const done = !observed
+        ? { resolve, reject }
+        : {
+            resolve: (record: AuditRecord) => {
+              resolve(record);
+              this.#tell({ event, record, ms: performance.now() - started });
+            },
+            reject: (error: unknown) => {
+              reject(error);
+              this.#tell({ event, error, ms: performance.now() - started });
+            },
+          };
+      this.#queue.push({ event, ...done });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // Everything appended in the same tick is written with one write(): one syscall, one order.
         queueMicrotask(() => this.#drain());
       }
     });
+  }
+
+  /**
+   * Tells `listener` of every append once it is written (or failed), with how long it took: the
+   * metrics, incidents and notifications follow the log this way. A listener that throws is ignored.
+   */
+  observe(listener: (observation: AuditObservation) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
+  #tell(observation: AuditObservation): void {
+    for (const listener of this.#observers) {
+      try {
+        listener(observation);
+      } catch {
+        // An observer's failure is its own; the record is written either way.
+      }
+    }
   }
 
   status(): AuditStatus {

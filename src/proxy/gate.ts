@@ -21,6 +21,7 @@ import {
   withSchemaReview,
 } from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
+import { type Admission, type Governor, type Standing, UNGOVERNED } from './governor.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewRequest, ReviewVerdict } from './review.js';
 
@@ -46,6 +47,8 @@ export interface GateDeps {
   flow?: FlowMemory | undefined;
   /** The clock of the flow memory a gate makes itself (tests move it). */
   now?: (() => number) | undefined;
+  /** The agent registry, limits and budgets, incidents and suspension; none: every agent as the policy says. */
+  governor?: Governor | undefined;
 }
 
 export interface GateCall {
@@ -96,6 +99,8 @@ type Outcome = 'ok' | 'tool_error' | 'protocol_error';
 type Judged = Decision & {
   results: ResultSecretAction;
   sensitive?: { rule: string; flow: FlowSettings } | undefined;
+  /** What limits and budgets booked for the call: released when an approval runs it, ended once. */
+  admission?: Admission | undefined;
 };
 
 /** The fields every audit record of one call shares. */
@@ -105,11 +110,23 @@ export class Gate {
   private readonly deps: GateDeps;
   private readonly schemas: ArgumentSchemas;
   private readonly flow: FlowMemory;
+  private readonly governor: Governor;
 
   constructor(deps: GateDeps) {
     this.deps = deps;
     this.schemas = deps.schemas ?? new ArgumentSchemas({ log: deps.log });
     this.flow = deps.flow ?? new FlowMemory({ now: deps.now });
+    this.governor = deps.governor ?? UNGOVERNED;
+  }
+
+  /** The agent's standing; a registry that cannot tell suspends the call (closed). */
+  private standing(agent: string): Standing {
+    try {
+      return this.governor.standing(agent);
+    } catch (error) {
+      this.deps.log(`agent registry check failed: ${errorText(error)}`);
+      return { suspended: 'the agent registry cannot be read, so calls are denied until it recovers' };
+    }
   }
 
   /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
@@ -124,6 +141,9 @@ export class Gate {
       return this.refuse(base, call, call.unrouted ?? `tool "${call.tool}" is not listed by any upstream`);
     }
     const policy = this.deps.policy();
+    // A suspended agent runs nothing, whatever the policy says; a person reinstates it.
+    const standing = this.standing(call.agent);
+    if (standing.suspended !== undefined) return this.refuse(base, call, standing.suspended, policy.sha256);
     // A definition that changed since it was pinned is not the tool anyone trusted: nothing runs.
     if (call.held !== undefined) return this.refuse(base, call, call.held, policy.sha256);
     // Not valid Unicode: the upstream would receive text no UTF-8 peer can represent (the SDK writes
@@ -144,8 +164,13 @@ export class Gate {
     const schema = this.schemaAction(policy, call, call.server);
     if (schema?.action === 'deny') return this.refuse(base, call, schema.reason, policy.sha256);
     const flow = this.flowCheck(policy, call, call.server);
-    const ruled = this.decide(policy, call, call.server);
-    const decision = withFlow(withSchemaReview(ruled, schema), flow, policy.flow);
+    const ruled = this.decide(policy, call, call.server, standing);
+    const governed = { agent: call.agent, server: call.server, tool: call.tool, args: call.args };
+    const admission = this.admit(
+      { ...governed, correlationId: base.correlation_id },
+      withFlow(withSchemaReview(ruled, schema), flow, policy.flow),
+    );
+    const decision = admission.decision;
     const written = await this.record({
       ...base,
       event: 'decision',
@@ -156,8 +181,11 @@ export class Gate {
       args: call.args,
       // The source and its age, never the value (the record would otherwise keep what is guarded).
       ...(flow !== undefined && { flow: flowRecord(flow) }),
+      ...admission.record,
     });
+    if (written) this.decided({ ...governed, correlationId: base.correlation_id, decision }, admission);
     const ctx = { decision, correlationId: base.correlation_id };
+    if (decision.decision === 'deny' || !written) admission.end(false);
     if (decision.decision === 'deny') return denied(decision.reason, { ...ctx, rule: decision.rule });
     if (!written) {
       return denied('the audit log cannot be written, so the call was not forwarded', {
@@ -172,6 +200,7 @@ export class Gate {
       // The rule's own word, even where a schema review took the rule's name off the decision.
       ...(ruled.rule !== null &&
         policy.sensitive(ruled.rule) && { sensitive: { rule: ruled.rule, flow: policy.flow } }),
+      admission,
     };
     if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
     return this.reviewed(call, base, judged);
@@ -200,6 +229,30 @@ export class Gate {
     } catch (error) {
       this.deps.log(`remembering a sensitive result failed: ${errorText(error)}`);
       return undefined;
+    }
+  }
+
+  /**
+   * What limits and budgets make of the decision (a deny is not looked at: it books nothing). A
+   * governor that throws denies the call (closed).
+   */
+  private admit(call: Parameters<Governor['admit']>[0], decision: Decision): Admission {
+    const unbooked = (d: Decision): Admission => ({ decision: d, release: () => undefined, end() {} });
+    if (decision.decision === 'deny') return unbooked(decision);
+    try {
+      return this.governor.admit(call, decision);
+    } catch (error) {
+      this.deps.log(`limits check failed: ${errorText(error)}`);
+      return unbooked({ ...decision, decision: 'deny', rule: null, reason: 'the limits check failed' });
+    }
+  }
+
+  /** Tells governance of a recorded decision; what it does with it is never the call's fault. */
+  private decided(call: Parameters<Governor['decided']>[0], admission: Admission): void {
+    try {
+      this.governor.decided({ ...call, ...(admission.breach !== undefined && { breach: admission.breach }) });
+    } catch (error) {
+      this.deps.log(`governance could not take the decision: ${errorText(error)}`);
     }
   }
 
@@ -236,7 +289,11 @@ export class Gate {
     };
     const subject = { method: call.method, [call.kind]: call.name };
     const policy = this.deps.policy();
-    const decision = this.decideAccess(policy, call);
+    const standing = this.standing(call.agent);
+    const decision: Decision =
+      standing.suspended !== undefined
+        ? { decision: 'deny', rule: null, reason: standing.suspended, policySha256: policy.sha256 }
+        : this.decideAccess(policy, call, standing);
     const written = await this.record({
       ...base,
       ...subject,
@@ -308,7 +365,7 @@ export class Gate {
   }
 
   /** Like decide(): text that is not Unicode and an engine that throws both deny. */
-  private decideAccess(policy: CompiledPolicy, call: AccessCall): Decision {
+  private decideAccess(policy: CompiledPolicy, call: AccessCall, standing: Standing): Decision {
     const deny = (reason: string): Decision => ({
       decision: 'deny',
       rule: null,
@@ -326,6 +383,7 @@ export class Gate {
         name: call.name,
         server: call.server,
         agent: call.agent,
+        ...(standing.trust !== undefined && { trust: standing.trust }),
       });
     } catch (error) {
       this.deps.log(`policy evaluation failed: ${errorText(error)}`);
@@ -334,9 +392,15 @@ export class Gate {
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
-  private decide(policy: CompiledPolicy, call: GateCall, server: string): Decision {
+  private decide(policy: CompiledPolicy, call: GateCall, server: string, standing: Standing): Decision {
     try {
-      return policy.evaluate({ tool: call.tool, server, agent: call.agent, args: call.args });
+      return policy.evaluate({
+        tool: call.tool,
+        server,
+        agent: call.agent,
+        args: call.args,
+        ...(standing.trust !== undefined && { trust: standing.trust }),
+      });
     } catch (error) {
       this.deps.log(`policy evaluation failed: ${errorText(error)}`);
       return {
@@ -353,6 +417,7 @@ export class Gate {
     const correlationId = base.correlation_id;
     const verdict = await this.verdictFor(call, decision, correlationId);
     const ctx = { decision, correlationId, approvalId: verdict.approvalId };
+    if (verdict.kind !== 'run') decision.admission?.end(false);
     if (verdict.kind === 'deny') return denied(verdict.reason, { ...ctx, rule: decision.rule });
     if (verdict.kind === 'respond') {
       return {
@@ -360,6 +425,20 @@ export class Gate {
         isError: true,
         _meta: { [DECISION_META_KEY]: meta('review', decision.reason, { ...ctx, rule: decision.rule }) },
       };
+    }
+    // Limits and budgets are booked only now that it runs: a budget spent meanwhile refuses it.
+    const over = this.release(decision);
+    if (over !== undefined) {
+      await this.record({
+        ...base,
+        event: 'approval',
+        status: 'refused',
+        reason: over,
+        ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      });
+      verdict.executed?.({ ok: false, error: over });
+      decision.admission?.end(false);
+      return denied(over, { ...ctx, by: PORTCULLIS });
     }
     // What an approval releases is recorded before it runs, like every other forwarded call.
     const released = await this.record({
@@ -372,9 +451,20 @@ export class Gate {
     if (!released) {
       const reason = 'the audit log cannot be written, so the approved call was not forwarded';
       verdict.executed?.({ ok: false, error: reason });
+      decision.admission?.end(false);
       return denied(reason, { ...ctx, by: PORTCULLIS });
     }
     return this.execute(call, verdict.args, base, decision, verdict.approvalId, verdict.executed);
+  }
+
+  /** Books an approved call against its limits and budgets; a string: it may not run (a governor that throws refuses). */
+  private release(decision: Judged): string | undefined {
+    try {
+      return decision.admission?.release();
+    } catch (error) {
+      this.deps.log(`limits check failed: ${errorText(error)}`);
+      return 'the limits check failed, so the approved call was not forwarded';
+    }
   }
 
   /** What the reviewer says of a call (a tool call, or a resource read or prompt get by `kind`); a failing reviewer denies. */
@@ -454,6 +544,7 @@ export class Gate {
       }
       throw error;
     } finally {
+      decision.admission?.end(true);
       const latency = Math.round((performance.now() - started) * 1000) / 1000;
       executed?.({ ok: outcome === 'ok', error: failure, durationMs: latency });
       await this.record({

@@ -27,6 +27,8 @@ export {
   UpstreamConfigError,
 } from './errors.js';
 export { type AccessCall, DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
+export type { Admission, Breach, DecidedCall, GovernedCall, Governor, Standing } from './governor.js';
+export { UNGOVERNED } from './governor.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   HttpEndpoint,

@@ -5,6 +5,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import { type NamedKind, serverList } from './ambiguity.js';
 import type { Catalog, ListKind, NameView, Route } from './catalog.js';
 import { errorText, RESOURCE_NOT_FOUND, RpcError } from './errors.js';
+import type { Standing } from './governor.js';
 import { type Extra, isObject, isString, type Params } from './params.js';
 import { Refresher } from './refresher.js';
 import type { ToolPins } from './tool-pins.js';
@@ -67,6 +68,8 @@ export interface ListRouterDeps {
   pins?: ToolPins | undefined;
   /** Configured upstreams that were not started at all (a missing variable), with why: any unlisted name may be theirs. */
   notStarted?: (() => readonly { server: string; reason: string }[]) | undefined;
+  /** The agent's standing now (registry trust, suspension); none: as the policy says. */
+  standing?: (() => Standing) | undefined;
 }
 
 /**
@@ -361,10 +364,24 @@ export class ListRouter {
     }
   }
 
+  /** The agent's standing; a registry that cannot tell is treated as a suspension (closed). */
+  private standingNow(): Standing {
+    try {
+      return this.deps.standing?.() ?? {};
+    } catch (error) {
+      this.deps.log(`agent registry check failed: ${errorText(error)}`);
+      return { suspended: 'the agent registry cannot be read' };
+    }
+  }
+
   /** The items of one upstream's list as the client should see them: renamed, ambiguous and always-denied items left out. */
   private shown(kind: ListKind, server: string, items: readonly unknown[]): unknown[] {
     const policy = this.deps.policy();
     const agent = this.deps.agent;
+    const standing = this.standingNow();
+    // A suspended agent is offered nothing until a person reinstates it.
+    if (standing.suspended !== undefined) return [];
+    const trust = standing.trust;
     // A resource or template the policy denies whatever is asked is not offered at all (one under
     // review is: a person decides its read).
     if (kind === 'resources')
@@ -372,14 +389,15 @@ export class ListRouter {
         (item) =>
           !isObject(item) ||
           !isString(item.uri) ||
-          policy.evaluateAccess({ kind: 'resource', name: item.uri, server, agent }).decision !== 'deny',
+          policy.evaluateAccess({ kind: 'resource', name: item.uri, server, agent, trust }).decision !==
+            'deny',
       );
     if (kind === 'templates')
       return items.filter(
         (item) =>
           !isObject(item) ||
           !isString(item.uriTemplate) ||
-          !policy.hidesTemplate({ template: item.uriTemplate, server, agent }),
+          !policy.hidesTemplate({ template: item.uriTemplate, server, agent, trust }),
       );
     const catalog = this.deps.catalog;
     const shown = items.filter((item): item is Params & { name: string } => {
@@ -387,10 +405,12 @@ export class ListRouter {
       if (catalog.isAmbiguous(kind, item.name)) return false;
       // A tool the policy denies whatever the arguments is not offered at all; a prompt has no arguments that count.
       if (kind === 'prompts')
-        return policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent }).decision !== 'deny';
+        return (
+          policy.evaluateAccess({ kind: 'prompt', name: item.name, server, agent, trust }).decision !== 'deny'
+        );
       // A tool whose definition is held (changed since it was pinned) is not offered until accepted.
       if (this.deps.pins?.held(server, item.name) !== undefined) return false;
-      return !policy.alwaysDenies({ tool: item.name, server, agent });
+      return !policy.alwaysDenies({ tool: item.name, server, agent, trust });
     });
     return catalog.prefixed
       ? shown.map((item) => ({ ...item, name: catalog.exposedName(server, item.name) }))

@@ -20,6 +20,7 @@ import { Catalog } from './catalog.js';
 import type { Confusables } from './confusables.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import type { AccessCall, Gate } from './gate.js';
+import type { Standing } from './governor.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
@@ -69,6 +70,8 @@ export interface SessionDeps {
   pins?: ToolPins | undefined;
   /** The proxy's shared upstream connections; none: this session starts its own (per session). */
   pool?: UpstreamPool | undefined;
+  /** The agent's standing (registry trust, suspension) for what the lists offer; the gate asks it for calls. */
+  standing?: (() => Standing) | undefined;
 }
 
 /** Capabilities a client declares that an upstream may use; only these are passed upstream. */
@@ -142,6 +145,7 @@ export class DownstreamSession {
       timings: deps.routing,
       pins: deps.pins,
       notStarted: deps.notStarted,
+      standing: deps.standing,
     });
     this.toolCalls = {
       agent: deps.agent,
@@ -313,6 +317,23 @@ export class DownstreamSession {
     this.notifyOtherLists();
   }
 
+  /** The agent's standing changed (trust, suspension): every list may offer something else now. */
+  standingChanged(): void {
+    if (!this.init || this.closed) return;
+    this.notifyClient('notifications/tools/list_changed');
+    this.notifyOtherLists();
+  }
+
+  /** The standing for what this session offers; a registry that cannot tell suspends (closed). */
+  private standingNow(): Standing {
+    try {
+      return this.deps.standing?.() ?? {};
+    } catch (error) {
+      this.deps.log(`agent registry check failed: ${errorText(error)}`);
+      return { suspended: 'the agent registry cannot be read' };
+    }
+  }
+
   /** Tools that were held run again (a person accepted their definitions): the client should list tools again. */
   toolsChanged(): void {
     if (!this.init || this.closed) return;
@@ -417,7 +438,11 @@ export class DownstreamSession {
     }
     if (ref.type === 'ref/resource' && isString(ref.uri)) {
       const owner = single ?? (await this.listRouter.resourceOwner(ref.uri, extra));
-      if (this.deps.policy().hidesTemplate({ template: ref.uri, server: owner, agent: this.deps.agent }))
+      const standing = this.standingNow();
+      if (standing.suspended !== undefined)
+        throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: ${standing.suspended}`);
+      const template = { template: ref.uri, server: owner, agent: this.deps.agent, trust: standing.trust };
+      if (this.deps.policy().hidesTemplate(template))
         throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: the policy denies every URI of ${ref.uri}`);
       return this.forward(owner, 'completion/complete', params, extra);
     }
@@ -426,7 +451,12 @@ export class DownstreamSession {
   }
 
   private refuseDenied(kind: 'prompt', server: string, name: string): void {
-    const decision = this.deps.policy().evaluateAccess({ kind, name, server, agent: this.deps.agent });
+    const standing = this.standingNow();
+    if (standing.suspended !== undefined)
+      throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: ${standing.suspended}`);
+    const decision = this.deps
+      .policy()
+      .evaluateAccess({ kind, name, server, agent: this.deps.agent, trust: standing.trust });
     if (decision.decision !== 'allow')
       throw new RpcError(ACCESS_DENIED, `Denied by Portcullis: ${decision.reason}`);
   }

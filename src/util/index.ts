@@ -5,3 +5,4 @@ export { sha256Hex } from './hash.js';
 export { type HostGuardOptions, type HostGuardRefusal, hostGuard } from './host-guard.js';
 export { closeServer, isLoopback, isWildcard, listenOn, urlHost } from './net.js';
 export { createSecretFile } from './secret-file.js';
+export { GOVERNANCE_DB, migrateModule, openSqlite, type SqliteDatabase } from './sqlite.js';
