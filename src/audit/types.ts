@@ -13,6 +13,8 @@ export const AUDIT_EVENT_KINDS = [
   'upstream',
   'chain_break',
   'pin',
+  'agent',
+  'incident',
 ] as const;
 
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
@@ -171,4 +173,36 @@ export interface UpstreamAuditEvent extends AuditEvent {
   agent: string;
   /** Why it changed, when known ("connection closed"). */
   detail?: string | undefined;
+}
+
+/** What happened to an agent (src/agents, src/incidents): `by` who did it ("portcullis" for automatic ones). */
+export type AgentAuditAction =
+  | 'registered'
+  | 'added'
+  | 'updated'
+  | 'trust_changed'
+  | 'key_added'
+  | 'key_revoked'
+  | 'removed'
+  | 'suspended'
+  | 'reinstated';
+
+/**
+ * A change to an agent of the registry (`agent` names it): `trust`/`from` on trust_changed, `key`
+ * (the key's id and prefix, never the key) on key_added/key_revoked, `incident` on suspended.
+ */
+export interface AgentAuditEvent extends AuditEvent {
+  event: 'agent';
+  action: AgentAuditAction;
+  by: string;
+}
+
+/** An incident opened, acknowledged or resolved (src/incidents): `incident` is its id. */
+export interface IncidentAuditEvent extends AuditEvent {
+  event: 'incident';
+  action: 'opened' | 'acknowledged' | 'resolved' | 'recurred';
+  incident: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  type: string;
+  by: string;
 }

@@ -81,3 +81,33 @@ export interface LimitsPart {
 export interface DecisionListener {
   decided(call: DecidedCall): void;
 }
+
+/** Every agent the registry knows (registry, file and auto-registered ones), for the pages and the compliance numbers. */
+export interface AgentDirectory {
+  list(): AgentRecord[];
+  get(id: string): AgentRecord | undefined;
+}
+
+export interface IncidentFilter {
+  agent?: string | undefined;
+  status?: IncidentStatus | undefined;
+  severity?: Severity | undefined;
+  /** ISO time: only incidents opened at or after it. */
+  since?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface IncidentLog {
+  list(filter?: IncidentFilter): Incident[];
+  get(id: string): Incident | undefined;
+}
+
+/** How much of one budget one agent (and tool, for a per-tool budget) has used in its window now. */
+export interface BudgetUsage {
+  budget: string;
+  agent: string;
+  tool: string | null;
+  used: number;
+  max: number;
+  window_ms: number;
+}
