@@ -79,6 +79,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   if (header === null) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Only the IMF-fixdate form (`Wed, 21 Oct 2015 07:28:00 GMT`): Date.parse would read "-5" as a year.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
@@ -103,9 +105,13 @@ class HonourRetryAfter implements IBackoffFactory<IRetryBackoffContext<unknown>>
 /** Why an attempt failed, for status and logs: the status or the error's code, never the URL (it may hold a token). */
 function describe(error: unknown, timeoutMs: number): string {
   if (error instanceof WebhookDeliveryError) return error.message;
-  const e = error as { name?: string; cause?: { code?: string } };
+  type Failure = { name?: string; code?: string; cause?: Failure; errors?: Failure[] };
+  const e = error as Failure;
   if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  return e.cause?.code ?? e.name ?? 'network error';
+  // fetch's TypeError carries the socket's error as its cause (an AggregateError when several addresses were tried).
+  const cause = e.cause;
+  const what = cause?.code ?? cause?.errors?.[0]?.code ?? (cause as Error | undefined)?.message;
+  return what ? what.slice(0, 200) : 'network error';
 }
 
 interface Queued {

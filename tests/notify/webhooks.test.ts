@@ -44,7 +44,10 @@ async function receiver(answer?: (n: number) => Answer): Promise<Receiver> {
 }
 
 /** The real proxy over HTTP with the UI on (for its link, /health/ready and /metrics) and short backoffs. */
-async function proxy(policy: string): Promise<{ app: App; client: Client; logs: string[]; dir: string }> {
+async function proxy(
+  policy: string,
+  ui: number | 'off' = 0,
+): Promise<{ app: App; client: Client; logs: string[]; dir: string }> {
   const dir = tempDir().dir;
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, policy);
@@ -52,7 +55,7 @@ async function proxy(policy: string): Promise<{ app: App; client: Client; logs: 
   const app = await startApp({
     policyFile,
     http: { host: '127.0.0.1', port: 0 },
-    ui: 0,
+    ui,
     dataDir: path.join(dir, 'data'),
     agent: 'anonymous',
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
@@ -350,5 +353,73 @@ describe('incidents and suspensions in the audit log notify the webhook', () => 
     expect(only.received[0]?.json.portcullis.event).toBe('agent_suspended');
     // format: json carries only our fields.
     expect(Object.keys(only.received[0]?.json ?? {})).toEqual(['portcullis']);
+  });
+});
+
+describe('a policy reload', () => {
+  it('applies new webhook settings, and a disabled webhook shows on the Policy page and /health/ready', async () => {
+    const before = await receiver();
+    const after = await receiver();
+    const { app, dir } = await proxy(policyFor(before.url));
+    await writeFile(
+      path.join(dir, 'policy.yml'),
+      policyFor(after.url)
+        .replace('events: [approval_pending, incident_opened, agent_suspended]', 'events: [agent_suspended]')
+        .replace(
+          'rules:',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder is what is expanded
+          '    - { id: broken, url: "https://hooks.example.com/x", events: [agent_suspended], secret: "${NOT_SET_ANYWHERE}" }\nrules:',
+        ),
+    );
+    await waitFor(() => app.notifier.status().length === 2, 'the reload');
+    expect(app.notifier.status().map((s) => [s.id, s.enabled, s.events])).toEqual([
+      ['ops', true, ['agent_suspended']],
+      ['broken', false, ['agent_suspended']],
+    ]);
+    await app.audit.append({
+      event: 'incident',
+      action: 'opened',
+      incident: 'inc_2',
+      severity: 'low',
+      type: 'manual',
+      by: 'bob',
+    });
+    await app.audit.append({ event: 'agent', action: 'suspended', by: 'bob', agent: 'a2' });
+    await waitFor(() => after.received.length === 1, 'the delivery to the new URL');
+    expect(after.received[0]?.json.portcullis.event).toBe('agent_suspended');
+    expect(before.received).toHaveLength(0);
+
+    const policy = await fetch(`${app.web?.url}/api/policy`, {
+      headers: { authorization: 'Bearer notify-test-token-0123456789abcdef' },
+    });
+    const { warnings } = (await policy.json()) as { warnings: string[] };
+    expect(warnings).toContainEqual(
+      'notifications webhook broken: secret: environment variable NOT_SET_ANYWHERE is not set; the webhook is disabled',
+    );
+    const ready = await fetch(`${app.web?.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { checks: Record<string, unknown> }).checks.notifications).toEqual({
+      ok: false,
+      detail: 'webhook broken: disabled',
+    });
+  });
+});
+
+describe('without a UI', () => {
+  it('the MCP port serves the webhook check and metrics, and notifications carry no link', async () => {
+    const hook = await receiver(() => 400);
+    const { app, client } = await proxy(policyFor(hook.url), 'off');
+    await client.callTool({ name: 'echo', arguments: { note: 'no ui' } });
+    await waitFor(() => app.notifier.status()[0]?.failed === 1, 'the failure');
+    expect(hook.received[0]?.json.portcullis.url).toBeNull();
+    expect(hook.received[0]?.json.text).not.toContain('<http');
+    const base = new URL(app.url as string).origin;
+    const ready = await fetch(`${base}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(
+      ((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks.notifications?.ok,
+    ).toBe(false);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('portcullis_webhook_deliveries_total{webhook="ops",outcome="failed"} 1');
   });
 });
