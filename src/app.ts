@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import { Governance, type GovernanceParts } from './governance/index.js';
+import { type DeliveryTimings, Notifier, registerWebhookMetrics } from './notify/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
   Ambiguities,
@@ -69,6 +70,8 @@ export interface AppOptions {
   upstreamTransport?: UpstreamTransportFactory | undefined;
   /** The clock of the sensitive data flow memory (how long ago a value was read); tests move it. */
   now?: (() => number) | undefined;
+  /** How webhook deliveries back off, time out and give up; tests shorten them. */
+  notifications?: Partial<DeliveryTimings> | undefined;
   log(line: string): void;
 }
 
@@ -76,6 +79,8 @@ export interface App {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
+  /** The webhooks: their status (last success and failure, queued, dropped). */
+  notifier: Notifier;
   /** The approvals UI this process serves; undefined when another process serves it or the UI is off. */
   web: WebServer | undefined;
   /** The MCP endpoint URL in HTTP mode. */
@@ -147,6 +152,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
   // an accept in the UI releases it in all of them.
   let sessions: Sessions | undefined;
+  // Built once the UI's address is known; the Policy page and /health/ready read it through this.
+  let notifier: Notifier | undefined;
   const pins = new PinGuard({
     store: new PinStore(options.dataDir),
     settings: () => policy.current.pins,
@@ -165,6 +172,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       policy,
       pins,
       upstreams: () => upstreams.health.check(),
+      notifications: () => notifier?.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
         warnings: [
@@ -176,12 +184,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
             isPrefixed(policy.current.naming, upstreams.specs.length),
           ),
           ...pins.warnings(),
+          ...(notifier?.warnings() ?? []),
         ],
       }),
       log,
     }),
   );
   approvals.uiUrl = web.uiUrl;
+  notifier = parts.add(openNotifications({ options, env, policy, audit, approvals, uiUrl: web.uiUrl }));
+  if (web.server) parts.add({ close: registerWebhookMetrics(web.server.registry, notifier) });
   const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   sessions = parts.add(
     openSessions({
@@ -200,15 +211,21 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   // Without a UI, its health and metrics routes move to the MCP port, so a container or a scrape still has them.
   const health =
     options.ui === 'off' && options.http
-      ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
+      ? parts.add(
+          healthApp({
+            queue: approvals.queue,
+            ready: withNotifications(auditReadiness(audit), () => notifier?.check()),
+          }),
+        )
       : undefined;
+  if (health) parts.add({ close: registerWebhookMetrics(health.registry, notifier) });
   const downstream = parts.add(await startDownstream(options, policy, sessions, health));
-  return running({ policy, audit, approvals, web: web.server }, downstream, parts);
+  return running({ policy, audit, approvals, notifier, web: web.server }, downstream, parts);
 }
 
 /** The started app: closing it stops reloads first, then every part, newest first. */
 function running(
-  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'web'>,
+  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'notifier' | 'web'>,
   downstream: Downstream,
   started: Parts,
 ): App {
@@ -317,6 +334,32 @@ function openGovernance(deps: {
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/**
+ * Webhooks told of approvals waiting, incidents opened and agents suspended: built after the
+ * approvals and the audit log it follows, re-configured on every accepted reload, and closed (a
+ * short flush) before them.
+ */
+function openNotifications(deps: {
+  options: AppOptions;
+  env: NodeJS.ProcessEnv;
+  policy: PolicySource;
+  audit: AuditLog;
+  approvals: Approvals;
+  uiUrl: string | undefined;
+}): Notifier {
+  const { policy } = deps;
+  const notifier = new Notifier({
+    env: deps.env,
+    uiUrl: () => deps.uiUrl,
+    log: deps.options.log,
+    timings: deps.options.notifications,
+  });
+  notifier.configure(policy.current.notifications);
+  policy.onChange(({ policy: next }) => notifier.configure(next.notifications));
+  notifier.follow({ approvals: deps.approvals.queue, audit: deps.audit });
+  return notifier;
 }
 
 /** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
@@ -472,6 +515,8 @@ export async function startWeb(deps: {
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
+  /** The webhooks' check for /health/ready: shown, but never makes the proxy unready. */
+  notifications?: (() => { ok: boolean; detail?: string | undefined } | undefined) | undefined;
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
@@ -495,7 +540,7 @@ export async function startWeb(deps: {
       instanceKey: key,
       policy: deps.policy ? () => deps.policy?.current : undefined,
       policyStatus: deps.policyStatus,
-      ready: readiness(audit, deps.upstreams),
+      ready: withNotifications(readiness(audit, deps.upstreams), deps.notifications),
       // The root: the UI and API read every writer's chain, not only this process's.
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
@@ -541,6 +586,23 @@ function readiness(
     if (!upstreams) return report;
     const check = upstreams();
     return { ready: report.ready && check.ok, checks: { ...report.checks, upstreams: check } };
+  };
+}
+
+/**
+ * Adds the webhooks' check entry without touching `ready`: a chat service that is down must not take
+ * a proxy that still decides and records calls out of a load balancer. Failing webhooks show here,
+ * in the metrics and in the log.
+ */
+function withNotifications(
+  ready: (() => ReadyReport) | undefined,
+  notifications: (() => { ok: boolean; detail?: string | undefined } | undefined) | undefined,
+): (() => ReadyReport) | undefined {
+  if (!notifications) return ready;
+  return () => {
+    const report = ready?.() ?? { ready: true, checks: {} };
+    const check = notifications();
+    return check === undefined ? report : { ...report, checks: { ...report.checks, notifications: check } };
   };
 }
 

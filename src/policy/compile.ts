@@ -15,6 +15,7 @@ import type {
   DecisionKind,
   FlowSettings,
   InputSchemaSettings,
+  NotificationSettings,
   PinSettings,
   PolicyPin,
   PolicyTestCase,
@@ -65,6 +66,23 @@ function flowSettings(doc: PolicyV2Doc['flow'] = {}): FlowSettings {
     windowMs: doc.window === undefined ? DEFAULT_FLOW.windowMs : durationMs(doc.window),
     action: doc.action ?? DEFAULT_FLOW.action,
     minLength: doc.min_length ?? DEFAULT_FLOW.minLength,
+  };
+}
+
+/** Five seconds: a receiver that takes longer is treated as down, and the delivery is retried. */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5_000;
+
+function notificationSettings(doc: PolicyV2Doc['notifications'] = {}): NotificationSettings {
+  return {
+    webhooks: (doc.webhooks ?? []).map((w) => ({
+      id: w.id,
+      url: w.url,
+      events: [...w.events],
+      secret: w.secret,
+      format: w.format ?? 'slack',
+      timeoutMs: w.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_MS : durationMs(w.timeout),
+    })),
+    uiUrl: doc.ui_url,
   };
 }
 
@@ -170,6 +188,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
     flow: flowSettings(doc.flow),
+    notifications: notificationSettings(doc.notifications),
     sensitive: (rule) => rule !== null && sensitiveRules.has(rule),
     inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),

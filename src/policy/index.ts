@@ -5,6 +5,7 @@ export {
   DEFAULT_INPUT_SCHEMA,
   DEFAULT_RESULTS,
   DEFAULT_SESSIONS,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
 } from './compile.js';
 export { containmentChecks, filesystemDirectories, type PathCheck, rootProblem } from './containment.js';
 export { durationMs } from './duration.js';

@@ -223,6 +223,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   resultProblems(doc, problems);
   pinProblems(doc, problems);
   flowProblems(doc, problems);
+  notificationProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -313,6 +314,37 @@ function flowProblems(doc: PolicyV2Doc, problems: Problems): void {
   });
   if (doc.flow?.window !== undefined && durationMs(doc.flow.window) <= 0)
     problems.path(['flow', 'window'], 'flow.window: must be longer than 0');
+}
+
+/**
+ * Webhooks carry who waits for what to a third party: plain http:// leaves this machine only over
+ * TLS (no `insecure:` here: a receiver worth telling can take https), ids name them uniquely in
+ * status and metrics, and one without a secret is said to be unsigned. A host written as `${VAR}`
+ * is judged once expanded, when the notifier resolves it.
+ */
+function notificationProblems(doc: PolicyV2Doc, problems: Problems): void {
+  const seen = new Set<string>();
+  (doc.notifications?.webhooks ?? []).forEach((hook, i) => {
+    const at = ['notifications', 'webhooks', i];
+    const where = `notifications.webhooks[${i}]`;
+    if (seen.has(hook.id))
+      problems.path([...at, 'id'], `${where}.id: another webhook has the id "${hook.id}"`);
+    seen.add(hook.id);
+    const host = hostIsLiteral(hook.url) ? remotePlainHttpHost(hook.url) : undefined;
+    if (host !== undefined)
+      problems.path(
+        [...at, 'url'],
+        `${where}.url: plain http:// to ${host}, which is not this machine, would send notifications unencrypted: use https://`,
+      );
+    if (hook.secret === undefined)
+      problems.path(
+        at,
+        `${where} (${hook.id}): no secret, so its requests are not signed and a receiver cannot tell them from forgeries`,
+        { severity: 'warning' },
+      );
+    if (hook.timeout !== undefined && durationMs(hook.timeout) <= 0)
+      problems.path([...at, 'timeout'], `${where}.timeout: must be longer than 0`);
+  });
 }
 
 /** The shape of each upstream (command or url) is the schema's union (see serverProblems); its name is checked here. */

@@ -346,6 +346,57 @@ const Flow = Type.Object(
   },
 );
 
+/** What a webhook can be told of (policy `notifications.webhooks[].events`). */
+export const NOTIFICATION_EVENTS = ['approval_pending', 'incident_opened', 'agent_suspended'] as const;
+const Webhook = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+      description: 'names the webhook in status, metrics and logs (the URL never appears there)',
+    }),
+    url: Type.String({
+      pattern: '^https?://',
+      description:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder is what the notifier expands
+        'where the POST goes; https:// unless the host is this machine; ${VAR} is expanded from the environment (a Slack webhook URL is itself a secret)',
+    }),
+    events: Type.Array(Type.Union(NOTIFICATION_EVENTS.map((e) => Type.Literal(e))), {
+      minItems: 1,
+      uniqueItems: true,
+      description: `which events it is sent: ${NOTIFICATION_EVENTS.join(', ')}`,
+    }),
+    secret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder is what the notifier expands
+          'HMAC-SHA256 key for the X-Portcullis-Signature header, usually "${WEBHOOK_SECRET}"; a variable that is not set disables the webhook (never sent unsigned)',
+      }),
+    ),
+    format: Type.Optional(
+      Type.Union([Type.Literal('slack'), Type.Literal('json')], {
+        description:
+          'slack (the default): text and blocks a Slack incoming webhook shows, plus the fields under "portcullis"; json: only {"portcullis": ...}',
+      }),
+    ),
+    timeout: Type.Optional(Duration),
+  },
+  { ...strict, description: 'one webhook: a URL told of some events' },
+);
+const Notifications = Type.Object(
+  {
+    webhooks: Type.Optional(Type.Array(Webhook)),
+    ui_url: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          "the UI's address as the people notified reach it (behind a reverse proxy); default the address this process serves it at",
+      }),
+    ),
+  },
+  { ...strict, description: 'webhooks told of approvals waiting, incidents opened and agents suspended' },
+);
+
 const TestCall = Type.Object(
   {
     tool: Type.Optional(Type.String({ minLength: 1 })),
@@ -398,6 +449,7 @@ export const PolicyV2Schema = Type.Object(
     results: Type.Optional(Results),
     input_schema: Type.Optional(InputSchema),
     flow: Type.Optional(Flow),
+    notifications: Type.Optional(Notifications),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
     roots: Type.Optional(
@@ -428,6 +480,7 @@ export type PolicyV1Doc = Static<typeof PolicyV1Schema>;
 export type RuleDoc = Static<typeof Rule>;
 export type ArgConditionDoc = Static<typeof ArgCondition>;
 export type ServerDoc = Static<typeof ServerSchema>;
+export type WebhookDoc = Static<typeof Webhook>;
 
 /** The schema file shipped for editors: version 2 or version 1, by the `version` key. */
 export function publishedSchema(): Record<string, unknown> {

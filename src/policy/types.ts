@@ -1,8 +1,15 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
-import { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, type ServerDoc, TRUST_LEVELS } from './schema.js';
+import {
+  FLOW_ACTIONS,
+  NOTIFICATION_EVENTS,
+  RESULT_SECRET_ACTIONS,
+  type ServerDoc,
+  TRUST_LEVELS,
+} from './schema.js';
 
 // Defined beside the schema that validates them (so the schema imports nothing from here).
-export { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export { FLOW_ACTIONS, NOTIFICATION_EVENTS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type FlowAction = (typeof FLOW_ACTIONS)[number];
 export type ResultSecretAction = (typeof RESULT_SECRET_ACTIONS)[number];
 export type Trust = (typeof TRUST_LEVELS)[number];
@@ -154,6 +161,25 @@ export interface FlowSettings {
   minLength: number;
 }
 
+/** One webhook as the policy declares it; `${VAR}` in url and secret is expanded by the notifier, not here. */
+export interface WebhookConfig {
+  id: string;
+  url: string;
+  events: readonly NotificationEvent[];
+  /** The HMAC key as written (usually `${VAR}`); absent: requests are not signed. */
+  secret?: string | undefined;
+  format: 'slack' | 'json';
+  /** How long one attempt may take before it counts as a network failure (and is retried). */
+  timeoutMs: number;
+}
+
+/** Notifications (policy `notifications:`): webhooks, and the UI address their links use. */
+export interface NotificationSettings {
+  webhooks: readonly WebhookConfig[];
+  /** Overrides the address links point at; undefined: the UI this process serves or knows. */
+  uiUrl?: string | undefined;
+}
+
 export interface PolicyTestCase {
   name: string;
   call: Call;
@@ -192,6 +218,8 @@ export interface CompiledPolicy {
   resultsFor(rule: string | null): ResultSettings;
   /** Sensitive data flow settings (`flow:`). */
   readonly flow: FlowSettings;
+  /** Webhooks told of approvals waiting, incidents opened and agents suspended (`notifications:`). */
+  readonly notifications: NotificationSettings;
   /** True when the tool rule `rule` says `sensitive: true` (null: the default decided, never sensitive). */
   sensitive(rule: string | null): boolean;
   /** What resources and prompts no rule of their kind matches get. */
