@@ -270,6 +270,19 @@ describe('a spend budget', () => {
   });
 });
 
+describe('a ledger that cannot be read', () => {
+  it('denies budgeted calls (closed) and lets the others run', async () => {
+    const dir = tempDir('portcullis-limits-').dir;
+    const proxy = await start(dir, testClock().now);
+    limitsOf(proxy).ledger.close();
+    const r = await call(proxy.support, 'refund', { amount_cents: 100 });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toContain('the limits check failed');
+    expect((await call(proxy.support, 'echo', { n: 1 })).isError).toBeUndefined();
+    expect(await ran(dir, 'refund')).toEqual([]);
+  });
+});
+
 function limitsOf(r: Running) {
   return r.app.limits;
 }
