@@ -27,6 +27,8 @@ budgets:
   - { id: refunds-per-day, agent: support-bot, tool: refund, arg: amount_cents, max: 2000, window: 24h, unit: cents, over: deny }
   - { id: payouts, agent: support-bot, tool: payout, arg: "items[*].amount", max: 100, window: 1h, unit: EUR }
 rules:
+  - { id: no-huge-refunds, match: refund, args: { amount_cents: { gt: 100000 } }, decision: deny, reason: "never this much" }
+  - { id: held-hold, match: hold, args: { key: { eq: needs-a-person } }, decision: review }
   - { id: small-refunds, match: refund, args: { amount_cents: { lte: 500 } }, decision: allow }
   - { id: large-refunds, match: refund, decision: review, reason: "a person approves large refunds" }
   - { id: everything-else, match: "*", decision: allow }
@@ -179,6 +181,38 @@ describe('a concurrency limit', () => {
   });
 });
 
+describe('an approved call released over a limit', () => {
+  it('is refused at release (recorded as refused), not run, and the approval says why', async () => {
+    const dir = tempDir('portcullis-limits-').dir;
+    const { app, support } = await start(dir, testClock().now);
+    const key = 'needs-a-person';
+    expect(text(await call(support, 'hold', { key }))).toMatch(/^Approval ap_/);
+    const id = app.approvals.queue.list({ status: 'pending' })[0]?.id as string;
+    app.approvals.queue.decide(id, { decision: 'approve', by: 'alice' });
+    // While it waited it held no slot; now both are taken.
+    const a = call(support, 'hold', { key: 'a' });
+    const b = call(support, 'hold', { key: 'b' });
+    await expect.poll(async () => (await ran(dir, 'hold')).length).toBe(2);
+    const refused = await call(support, 'hold', { key });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toBe(
+      'Denied by Portcullis: concurrency limit two-holds: agent support-bot already has 2 of 2 calls in flight; retry when one ends',
+    );
+    const correlation = (refused._meta?.['portcullis/decision'] as { correlation_id: string }).correlation_id;
+    await expect
+      .poll(async () => (await queryAudit(app.audit.root, { correlation_id: correlation })).records.length)
+      .toBe(2);
+    const records = (await queryAudit(app.audit.root, { correlation_id: correlation })).records;
+    expect(records.map((r) => [r.event, r.status ?? r.decision])).toEqual([
+      ['approval', 'refused'],
+      ['decision', 'review'],
+    ]);
+    for (const k of ['a', 'b']) await call(support, 'release', { key: k });
+    await Promise.all([a, b]);
+    expect((await ran(dir, 'hold')).map((e) => (e.args as { key: string }).key)).toEqual(['a', 'b']);
+  });
+});
+
 describe('a spend budget', () => {
   it('sums allowed and approved calls, refuses the one that would overspend, and survives a restart', async () => {
     const dir = tempDir('portcullis-limits-').dir;
@@ -198,6 +232,11 @@ describe('a spend budget', () => {
     const queue = proxy.app.approvals.queue;
     queue.decide(queue.list({ status: 'pending' })[0]?.id as string, { decision: 'approve', by: 'alice' });
     expect((await call(proxy.support, 'refund', { amount_cents: 900 })).isError).toBeUndefined();
+    expect(usage()).toEqual([['support-bot', 1300]]);
+
+    // A call the policy denies books nothing.
+    const huge = await call(proxy.support, 'refund', { amount_cents: 100001 });
+    expect(text(huge)).toBe('Denied by Portcullis, rule "no-huge-refunds": never this much');
     expect(usage()).toEqual([['support-bot', 1300]]);
 
     // A call whose approval is denied books nothing.
