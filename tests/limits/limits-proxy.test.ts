@@ -198,7 +198,8 @@ describe('an approved call released over a limit', () => {
     expect(text(refused)).toBe(
       'Denied by Portcullis: concurrency limit two-holds: agent support-bot already has 2 of 2 calls in flight; retry when one ends',
     );
-    const correlation = (refused._meta?.['portcullis/decision'] as { correlation_id: string }).correlation_id;
+    const correlation = (refused._meta?.['portcullis/decision'] as { correlation_id?: string } | undefined)
+      ?.correlation_id;
     await expect
       .poll(async () => (await queryAudit(app.audit.root, { correlation_id: correlation })).records.length)
       .toBe(2);
