@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import { Governance, type GovernanceParts } from './governance/index.js';
+import { Limits } from './limits/index.js';
 import { type DeliveryTimings, Notifier, registerWebhookMetrics } from './notify/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
@@ -83,6 +84,8 @@ export interface App {
   notifier: Notifier;
   /** The approvals UI this process serves; undefined when another process serves it or the UI is off. */
   web: WebServer | undefined;
+  /** Rate and concurrency limits and the budgets' ledger (`usage()` for metrics and pages). */
+  limits: Limits;
   /** The MCP endpoint URL in HTTP mode. */
   url: string | undefined;
   /** The address and port the HTTP endpoint's socket is bound to (`0.0.0.0:3000`). */
@@ -220,12 +223,16 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       : undefined;
   if (health) parts.add({ close: registerWebhookMetrics(health.registry, notifier) });
   const downstream = parts.add(await startDownstream(options, policy, sessions, health));
-  return running({ policy, audit, approvals, notifier, web: web.server }, downstream, parts);
+  return running(
+    { policy, audit, approvals, notifier, web: web.server, limits: governance.limits },
+    downstream,
+    parts,
+  );
 }
 
 /** The started app: closing it stops reloads first, then every part, newest first. */
 function running(
-  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'notifier' | 'web'>,
+  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'notifier' | 'web' | 'limits'>,
   downstream: Downstream,
   started: Parts,
 ): App {
@@ -312,7 +319,7 @@ function openGovernance(deps: {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
-}): { governance: Governance; close(): Promise<void> } {
+}): { governance: Governance; limits: Limits; close(): Promise<void> } {
   const closers: Array<() => void | Promise<void>> = [];
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
@@ -321,6 +328,15 @@ function openGovernance(deps: {
   // ---- the agent registry ----
 
   // ---- limits and budgets ----
+  // Rates and calls in flight are this process's; budgets are the data dir's (governance.db).
+  const limits = Limits.open({
+    dataDir: deps.options.dataDir,
+    policy: () => deps.policy.current,
+    now: deps.options.now,
+    log: deps.options.log,
+  });
+  closers.push(() => limits.close());
+  governanceParts.limits = limits;
 
   // ---- incidents and suspension ----
 
@@ -330,6 +346,7 @@ function openGovernance(deps: {
   void deps;
   return {
     governance,
+    limits,
     async close() {
       for (const close of closers.reverse()) await close();
     },

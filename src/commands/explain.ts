@@ -1,13 +1,18 @@
 // `portcullis policy explain`: which rule decides a tool call, resource read or prompt, with the containment and schema checks the gate runs first.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BudgetLedger } from '../limits/index.js';
 import { PinStore } from '../pins/index.js';
 import {
   type Call,
+  type CompiledPolicy,
   containmentChecks,
   type Decision,
   formatProblem,
   type InputSchemaSettings,
   JsonInputError,
+  judgeLimits,
   type LoadResult,
   type PathCheck,
   parseJsonStrict,
@@ -25,6 +30,7 @@ import {
   toolInputSchema,
   withSchemaReview,
 } from '../proxy/index.js';
+import { GOVERNANCE_DB } from '../util/index.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 import { readPolicyFile } from './policy.js';
 
@@ -155,12 +161,14 @@ export async function policyExplain(file: string, options: ExplainOptions, io: I
     if (schemaAction?.action === 'review' && d.rule === null && d.decision === 'review')
       by = 'Portcullis (input schema)';
   }
+  const limits = limitsView(policy, { tool, server, agent: options.agent, args }, d, options.dataDir);
   if (options.json) {
     io.out(
       JSON.stringify({
         ...shape(d),
         ...(containment !== undefined && { containment }),
         schema,
+        ...(limits !== undefined && { limits: limitsJson(limits) }),
       }),
     );
     return EXIT_OK;
@@ -186,8 +194,104 @@ export async function policyExplain(file: string, options: ExplainOptions, io: I
     io.out(
       `  schema: checked against ${schema.source}: ${schema.finding ? `${schema.finding.reason} (${schema.action === 'none' ? 'input_schema lets it pass' : `input_schema: ${schema.action}`})` : 'the arguments match'}`,
     );
+  if (limits !== undefined) printLimits(limits, io);
   io.out(`policy sha256 ${d.policySha256}`);
   return EXIT_OK;
+}
+
+/** The limits and budgets that apply to the explained call, the budget state used, and what they make of it. */
+interface LimitsView {
+  ledger: string | null;
+  /** Why no ledger was read, when none was. */
+  note?: string;
+  budgets: {
+    id: string;
+    used: number;
+    amount: number | null;
+    max: number;
+    window: string;
+    unit: string | null;
+    over: string;
+  }[];
+  rates: { id: string; rate: string; over: string }[];
+  concurrency: { id: string; max: number }[];
+  after: Decision;
+  breach?: string;
+}
+
+function limitsView(
+  policy: CompiledPolicy,
+  call: { tool: string; server: string | undefined; agent: string | undefined; args: unknown },
+  decision: Decision,
+  dataDir: string | undefined,
+): LimitsView | undefined {
+  // As the proxy names a caller without a key (startApp's default agent).
+  const agent = call.agent ?? 'anonymous';
+  const applied = policy.limits.applicable({ agent, server: call.server ?? '', tool: call.tool });
+  if (applied.rates.length + applied.concurrency.length + applied.budgets.length === 0) return undefined;
+  const file = dataDir === undefined ? undefined : join(dataDir, GOVERNANCE_DB);
+  let ledger: BudgetLedger | undefined;
+  let note: string | undefined;
+  if (applied.budgets.length > 0) {
+    if (file === undefined) note = 'no ledger (give --data-dir): assumed 0 used';
+    else if (!existsSync(file)) note = `no ledger at ${file}: assumed 0 used`;
+    else ledger = BudgetLedger.openFile(file);
+  }
+  try {
+    const now = Date.now();
+    const used = new Map(applied.budgets.map((b) => [b.id, ledger?.used(b.id, agent, b.windowMs, now) ?? 0]));
+    // Rates and calls in flight live in each proxy process's memory: none is known here.
+    const judged = judgeLimits(
+      applied,
+      { agent, args: call.args },
+      { rates: new Map(), inFlight: new Map(), budgets: used },
+      decision,
+      'admit',
+    );
+    return {
+      ledger: ledger === undefined ? null : (file as string),
+      ...(note !== undefined && { note }),
+      budgets: applied.budgets.map((b) => ({
+        id: b.id,
+        used: used.get(b.id) ?? 0,
+        amount: judged.amounts.find((a) => a.budget === b.id)?.amount ?? null,
+        max: b.max,
+        window: b.window,
+        unit: b.unit,
+        over: b.over,
+      })),
+      rates: applied.rates.map((r) => ({ id: r.id, rate: `${r.max}/${r.per}`, over: r.over })),
+      concurrency: applied.concurrency.map((c) => ({ id: c.id, max: c.max })),
+      after: judged.decision,
+      ...(judged.breach !== undefined && { breach: judged.breach.id }),
+    };
+  } finally {
+    ledger?.close();
+  }
+}
+
+function limitsJson(view: LimitsView): Record<string, unknown> {
+  const { after, ...rest } = view;
+  return { ...rest, decision: after.decision, reason: after.reason };
+}
+
+function printLimits(view: LimitsView, io: Io): void {
+  const unit = (n: number, u: string | null) => (u === null ? String(n) : `${n} ${u}`);
+  for (const b of view.budgets) {
+    const amount = b.amount === null ? 'an unreadable amount' : unit(b.amount, b.unit);
+    io.out(
+      `  budget ${b.id}: ${unit(b.used, b.unit)} of ${unit(b.max, b.unit)} used in the last ${b.window}; this call ${amount} (over: ${b.over})`,
+    );
+  }
+  if (view.budgets.length > 0)
+    io.out(`     ${view.ledger !== null ? `read from the ledger ${view.ledger}` : view.note}`);
+  for (const r of view.rates) io.out(`  rate limit ${r.id}: ${r.rate} (over: ${r.over})`);
+  for (const c of view.concurrency) io.out(`  concurrency limit ${c.id}: ${c.max} at once`);
+  if (view.rates.length + view.concurrency.length > 0)
+    io.out('     rates and calls in flight are counted in each proxy process: assumed none used');
+  io.out(
+    `  -> after limits and budgets: ${view.after.decision.toUpperCase()}${view.breach !== undefined ? `: ${view.after.reason}` : ''}`,
+  );
 }
 
 function shape(d: Decision): Record<string, unknown> {

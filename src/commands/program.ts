@@ -115,7 +115,10 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       '--schema <file>',
       "JSON file with the tool's inputSchema (or its whole definition) to check --args against",
     )
-    .option('--data-dir <dir>', "check --args against the tool's pinned definition in DIR/pins/SERVER.json")
+    .option(
+      '--data-dir <dir>',
+      "check --args against the tool's pinned definition in DIR/pins/SERVER.json; read the budgets' use from DIR/governance.db",
+    )
     .option('--json', 'print one JSON object: {decision, rule, reason, trace, containment?, schema}')
     .action(async (file: string, command: string[], options) =>
       setExit(

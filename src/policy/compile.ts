@@ -4,6 +4,7 @@ import { type AccessDefaults, accessDecisions, asResourceRule, ruleKind } from '
 import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, literalPrefix } from './glob.js';
+import { compileLimits } from './limits.js';
 import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
 import type { PolicyV2Doc, RuleDoc } from './schema.js';
 import type {
@@ -203,6 +204,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     }),
     agentByKeySha256: (hex) => agentsByKey.get(hex.toLowerCase()),
     roots,
+    limits: compileLimits(doc.limits, doc.budgets),
     containment(call, fallback) {
       const granted = (call.server === undefined ? undefined : roots[call.server]) ?? fallback;
       return granted === undefined ? null : containmentProblem(call.args, granted);

@@ -10,6 +10,20 @@ export {
 export { containmentChecks, filesystemDirectories, type PathCheck, rootProblem } from './containment.js';
 export { durationMs } from './duration.js';
 export { JsonInputError, jsonEqual, parseJsonStrict } from './json.js';
+export {
+  type AppliedLimits,
+  type Budget,
+  type CompiledLimits,
+  type ConcurrencyLimit,
+  judgeLimits,
+  type LimitBreach,
+  type LimitJudgement,
+  type LimitPhase,
+  type LimitState,
+  type LimitSubject,
+  parseRate,
+  type RateLimit,
+} from './limits.js';
 export { formatProblem, type LoadResult, loadPolicy, type PolicyProblem, sha256Hex } from './load.js';
 export { migrateV1 } from './migrate.js';
 export { type PolicyTestResult, runPolicyTests } from './run-tests.js';

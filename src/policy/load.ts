@@ -7,6 +7,7 @@ import { compilePolicy, generatedRuleId } from './compile.js';
 import { directoryAsStarted, filesystemDirectories, rootProblem } from './containment.js';
 import { durationMs } from './duration.js';
 import { asList, globProblem, literalPrefix } from './glob.js';
+import { generatedLimitId, parseRate } from './limits.js';
 import { migrateV1 } from './migrate.js';
 import { looksLikePathGlob, pathGlobProblem } from './path-globs.js';
 import { parsePath } from './paths.js';
@@ -224,6 +225,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   pinProblems(doc, problems);
   flowProblems(doc, problems);
   notificationProblems(doc, problems);
+  limitProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -344,6 +346,72 @@ function notificationProblems(doc: PolicyV2Doc, problems: Problems): void {
       );
     if (hook.timeout !== undefined && durationMs(hook.timeout) <= 0)
       problems.path([...at, 'timeout'], `${where}.timeout: must be longer than 0`);
+  });
+}
+
+/**
+ * Limits and budgets share one namespace of ids (a breach names one), each limit is a rate or a
+ * number in flight, and every rate, window, glob and amount path must mean something.
+ */
+function limitProblems(doc: PolicyV2Doc, problems: Problems): void {
+  const ids = new Map<string, string>();
+  const unique = (id: string, where: string, at: Key[]): void => {
+    const earlier = ids.get(id);
+    if (earlier !== undefined) problems.path(at, `${where}: duplicate id "${id}" (also ${earlier})`);
+    else ids.set(id, where);
+  };
+  const globs = (entry: Record<string, unknown>, where: string, at: Key[]): void => {
+    for (const field of ['agent', 'tool', 'server'] as const) {
+      const value = entry[field] as string | string[] | undefined;
+      asList(value).forEach((glob, j) => {
+        const problem = globProblem(glob);
+        if (problem)
+          problems.path(
+            typeof value === 'string' ? [...at, field] : [...at, field, j],
+            `${where}.${field}: ${problem}`,
+          );
+      });
+    }
+  };
+  (doc.limits ?? []).forEach((limit, i) => {
+    const at: Key[] = ['limits', i];
+    const where = `limits[${i}]`;
+    unique(limit.id ?? generatedLimitId(i), where, limit.id === undefined ? at : [...at, 'id']);
+    globs(limit, where, at);
+    if ((limit.rate === undefined) === (limit.concurrent === undefined))
+      problems.path(
+        at,
+        `${where}: give exactly one of rate (calls per window) or concurrent (calls at once)`,
+      );
+    if (limit.rate !== undefined) {
+      const rate = parseRate(limit.rate);
+      if (typeof rate === 'string') problems.path([...at, 'rate'], `${where}.rate: ${rate}`);
+    }
+    if (limit.concurrent !== undefined && limit.over !== undefined)
+      problems.path(
+        [...at, 'over'],
+        `${where}.over: a concurrency limit always denies (nothing to review while calls are in flight)`,
+        {
+          atKey: true,
+        },
+      );
+  });
+  (doc.budgets ?? []).forEach((budget, i) => {
+    const at: Key[] = ['budgets', i];
+    const where = `budgets[${i}]`;
+    unique(budget.id, where, [...at, 'id']);
+    globs(budget, where, at);
+    const path = parsePath(budget.arg);
+    if (typeof path === 'string') problems.path([...at, 'arg'], `${where}.arg: ${path}`);
+    let windowMs = 0;
+    try {
+      windowMs = durationMs(budget.window);
+    } catch {
+      // The schema's pattern refuses what durationMs cannot read; 0 is reported below.
+    }
+    if (windowMs <= 0) problems.path([...at, 'window'], `${where}.window: must be longer than 0`);
+    if (budget.unit === 'cents' && !Number.isInteger(budget.max))
+      problems.path([...at, 'max'], `${where}.max: an amount in cents is a whole number`);
   });
 }
 

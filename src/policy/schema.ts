@@ -397,6 +397,118 @@ const Notifications = Type.Object(
   { ...strict, description: 'webhooks told of approvals waiting, incidents opened and agents suspended' },
 );
 
+/** What a call over a limit or budget gets. */
+export const OVER_ACTIONS = ['deny', 'review'] as const;
+const LIMIT_ID = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
+const RATE = '^\\s*\\d+\\s*/\\s*(second|minute|hour|day|\\d+(\\.\\d+)?\\s*(ms|s|m|h|d))\\s*$';
+const Limit = Type.Object(
+  {
+    id: Type.Optional(
+      Type.String({
+        pattern: LIMIT_ID,
+        description: 'names the limit in reasons, records and incidents (default limit-N, its position)',
+      }),
+    ),
+    agent: Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+      description: 'the agents it applies to; each agent has its own count',
+    }),
+    tool: Type.Optional(
+      Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+        description: 'the tools whose calls count (default every tool); they share one count per agent',
+      }),
+    ),
+    server: Type.Optional(
+      Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+        description: 'the upstreams whose calls count (default every upstream)',
+      }),
+    ),
+    rate: Type.Optional(
+      Type.String({
+        pattern: RATE,
+        description:
+          'calls per sliding window: N/second, N/minute, N/hour, N/day or N/DURATION (100/5m); a call counts for one window from when it was let run',
+      }),
+    ),
+    concurrent: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "most of the agent's matching calls running at once (in this process); one more is denied",
+      }),
+    ),
+    over: Type.Optional(
+      Type.Union(
+        OVER_ACTIONS.map((a) => Type.Literal(a)),
+        {
+          description:
+            'rate limits only: a call over the rate is denied with when to retry (deny, the default) or held for a person (review)',
+        },
+      ),
+    ),
+  },
+  {
+    ...strict,
+    description:
+      'a call rate (rate:) or a number of calls in flight (concurrent:) per agent, for the calls of the tools and servers named',
+  },
+);
+
+const Budget = Type.Object(
+  {
+    id: Type.String({
+      pattern: LIMIT_ID,
+      description: 'names the budget in reasons, records and its ledger',
+    }),
+    agent: Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+      description: 'the agents it applies to; each agent has its own budget',
+    }),
+    tool: Type.Optional(
+      Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+        description: 'the tools whose calls spend it (default every tool); they share one sum per agent',
+      }),
+    ),
+    server: Type.Optional(
+      Type.Union([Glob, Type.Array(Glob, { minItems: 1 })], {
+        description: 'the upstreams whose calls spend it (default every upstream)',
+      }),
+    ),
+    arg: Type.String({
+      minLength: 1,
+      description:
+        'dotted argument path of the amount, read as caps read it ([*] sums an array); a call whose amount cannot be read is denied',
+    }),
+    max: Type.Number({
+      minimum: 0,
+      description: 'most the amounts of calls that ran may sum to in one window',
+    }),
+    window: Type.Union(Duration.anyOf, {
+      description:
+        'the rolling window, e.g. 24h: an amount counts for this long from when its call was let run',
+    }),
+    over: Type.Optional(
+      Type.Union(
+        OVER_ACTIONS.map((a) => Type.Literal(a)),
+        {
+          description:
+            'a call that would take the sum over max: held for a person (review, the default) or denied (deny)',
+        },
+      ),
+    ),
+    unit: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z$€£%][A-Za-z0-9 $€£%_-]{0,31}$',
+        description:
+          'what the amount counts, for reasons and pages (cents: the amount must be a whole number)',
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description:
+      'a spend budget: the rolling sum of an amount argument per agent over a window, kept in governance.db',
+  },
+);
+
 const TestCall = Type.Object(
   {
     tool: Type.Optional(Type.String({ minLength: 1 })),
@@ -452,6 +564,17 @@ export const PolicyV2Schema = Type.Object(
     notifications: Type.Optional(Notifications),
     rules: Type.Array(Rule),
     tests: Type.Optional(Type.Array(PolicyTest)),
+    limits: Type.Optional(
+      Type.Array(Limit, {
+        description:
+          'call rates and concurrent calls per agent; every limit that applies to a call must hold',
+      }),
+    ),
+    budgets: Type.Optional(
+      Type.Array(Budget, {
+        description: 'spend budgets per agent; every budget that applies to a call must hold',
+      }),
+    ),
     roots: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }), Roots, {
         additionalProperties: false,
@@ -481,6 +604,8 @@ export type RuleDoc = Static<typeof Rule>;
 export type ArgConditionDoc = Static<typeof ArgCondition>;
 export type ServerDoc = Static<typeof ServerSchema>;
 export type WebhookDoc = Static<typeof Webhook>;
+export type LimitDoc = Static<typeof Limit>;
+export type BudgetDoc = Static<typeof Budget>;
 
 /** The schema file shipped for editors: version 2 or version 1, by the `version` key. */
 export function publishedSchema(): Record<string, unknown> {

@@ -1,4 +1,5 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
+import type { CompiledLimits } from './limits.js';
 import {
   FLOW_ACTIONS,
   NOTIFICATION_EVENTS,
@@ -241,4 +242,6 @@ export interface CompiledPolicy {
    * `granted`: roots from outside the policy (the command line), used when it gives this server none.
    */
   containment(call: Pick<Call, 'server' | 'args'>, granted?: readonly string[]): string | null;
+  /** Rate and concurrency limits and spend budgets (`limits:`, `budgets:`); their state lives at the edge (src/limits). */
+  readonly limits: CompiledLimits;
 }

@@ -186,7 +186,11 @@ export class Gate {
     if (written) this.decided({ ...governed, correlationId: base.correlation_id, decision }, admission);
     const ctx = { decision, correlationId: base.correlation_id };
     if (decision.decision === 'deny' || !written) admission.end(false);
-    if (decision.decision === 'deny') return denied(decision.reason, { ...ctx, rule: decision.rule });
+    if (decision.decision === 'deny') {
+      // A limit or budget denied it, not the rule: Portcullis says so (the rule stays in the metadata).
+      const by = admission.breach !== undefined ? { by: PORTCULLIS } : {};
+      return denied(decision.reason, { ...ctx, rule: decision.rule, ...by });
+    }
     if (!written) {
       return denied('the audit log cannot be written, so the call was not forwarded', {
         ...ctx,
