@@ -2,9 +2,17 @@
 
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { Registry } from 'prom-client';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
-import { Governance, type GovernanceParts } from './governance/index.js';
+import {
+  type AgentDirectory,
+  type BudgetUsage,
+  Governance,
+  type GovernanceParts,
+  type IncidentLog,
+} from './governance/index.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
   Ambiguities,
@@ -32,7 +40,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
-import { urlHost } from './util/index.js';
+import { type Log, urlHost } from './util/index.js';
 import {
   healthApp,
   instanceKey,
@@ -69,7 +77,13 @@ export interface AppOptions {
   upstreamTransport?: UpstreamTransportFactory | undefined;
   /** The clock of the sensitive data flow memory (how long ago a value was read); tests move it. */
   now?: (() => number) | undefined;
-  log(line: string): void;
+  /**
+   * Print the one-time sign-in link (default true). `--log-format json` turns it off: log
+   * collectors keep lines, and a link that signs in does not belong in them.
+   */
+  loginLink?: boolean | undefined;
+  /** A line for the operator; lines about one call carry its correlation id in `fields`. */
+  log: Log;
 }
 
 export interface App {
@@ -133,6 +147,8 @@ export async function startApp(options: AppOptions): Promise<App> {
 async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const { log } = options;
   const env = options.env ?? process.env;
+  // One registry for every metric of this process, served at /metrics by the UI or the MCP port.
+  const registry = new Registry();
   const policy = parts.add(await PolicySource.open(options.policyFile, log));
   const audit = parts.add(await openAudit(options.dataDir, policy, log));
   const upstreams = new Upstreams(policy, options.command, env, log, {
@@ -164,6 +180,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       audit,
       policy,
       pins,
+      registry,
+      loginLink: options.loginLink,
       upstreams: () => upstreams.health.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
@@ -183,6 +201,18 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   );
   approvals.uiUrl = web.uiUrl;
   const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
+  const metrics = parts.add(
+    createProxyMetrics({
+      registry,
+      audit,
+      queue: approvals.queue,
+      sessions: () => sessions?.count ?? 0,
+      governance: governance.governance,
+      budgets: governance.budgets,
+      incidents: governance.incidents,
+      agents: governance.agents,
+    }),
+  );
   sessions = parts.add(
     openSessions({
       options,
@@ -194,13 +224,14 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       confusables,
       pins,
       governance: governance.governance,
+      metrics,
     }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
   // Without a UI, its health and metrics routes move to the MCP port, so a container or a scrape still has them.
   const health =
     options.ui === 'off' && options.http
-      ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
+      ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit), registry }))
       : undefined;
   const downstream = parts.add(await startDownstream(options, policy, sessions, health));
   return running({ policy, audit, approvals, web: web.server }, downstream, parts);
@@ -244,14 +275,16 @@ function openSessions(deps: {
   confusables: Confusables;
   pins: PinGuard;
   governance: Governance;
+  metrics?: Pick<ProxyMetrics, 'observer' | 'upstreamFailed'> | undefined;
 }): Sessions {
-  const { options, policy, audit, upstreams, pins, governance } = deps;
+  const { options, policy, audit, upstreams, pins, governance, metrics } = deps;
   const { log } = options;
   const gate = new Gate({
     policy: () => policy.current,
     audit,
     review: deps.approvals.queue,
     governor: governance,
+    observer: metrics?.observer,
     log,
     // The specs' roots are the -- COMMAND's too: its spec runs in the proxy's working directory.
     roots: () => specRoots(upstreams.specs),
@@ -271,7 +304,10 @@ function openSessions(deps: {
       if (action !== 'exited') upstreams.health.up(server);
       recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail });
     },
-    upstreamFailed: (server, error, detail) => upstreams.health.down(server, error, detail),
+    upstreamFailed: (server, error, detail) => {
+      metrics?.upstreamFailed(server);
+      upstreams.health.down(server, error, detail);
+    },
     notStarted: () => upstreams.health.notStarted(),
     ambiguities: deps.ambiguities,
     confusables: deps.confusables,
@@ -295,8 +331,21 @@ function openGovernance(deps: {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
-}): { governance: Governance; close(): Promise<void> } {
+}): {
+  governance: Governance;
+  /** For the metrics (portcullis_budget_used_ratio): the limits part sets it. */
+  budgets?: (() => readonly BudgetUsage[]) | undefined;
+  /** For the metrics (portcullis_incidents_open): the incidents part sets it. */
+  incidents?: IncidentLog | undefined;
+  /** For the metrics (portcullis_agents_suspended): the registry sets it. */
+  agents?: AgentDirectory | undefined;
+  close(): Promise<void>;
+} {
   const closers: Array<() => void | Promise<void>> = [];
+  // What the metrics read of the parts (each part's section sets its own; none: no such series).
+  const budgets: (() => readonly BudgetUsage[]) | undefined = undefined;
+  const incidents: IncidentLog | undefined = undefined;
+  const agents: AgentDirectory | undefined = undefined;
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
   let changed: (agent: string) => void = () => {};
@@ -313,6 +362,9 @@ function openGovernance(deps: {
   void deps;
   return {
     governance,
+    budgets,
+    incidents,
+    agents,
     async close() {
       for (const close of closers.reverse()) await close();
     },
@@ -472,6 +524,10 @@ export async function startWeb(deps: {
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
+  /** The process's metrics registry, served at /metrics; the web part makes its own otherwise. */
+  registry?: Registry | undefined;
+  /** Print the one-time sign-in link (default true); off, the line names the admin token instead. */
+  loginLink?: boolean | undefined;
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
@@ -500,6 +556,7 @@ export async function startWeb(deps: {
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
       audit,
+      registry: deps.registry,
       pins:
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
@@ -525,7 +582,15 @@ export async function startWeb(deps: {
       );
     }
   }
-  deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  if (deps.loginLink === false) {
+    // No code is issued at all: one never printed cannot leak from a log collector.
+    deps.log(
+      `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
+        'one-time links are not written to JSON logs)',
+    );
+  } else {
+    deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  }
   return { server, uiUrl, close: async () => server?.close() };
 }
 
@@ -561,6 +626,11 @@ function auditReadiness(audit: AuditLog): () => ReadyReport {
 /** Every downstream session, one per MCP client; closing this closes them all. */
 class Sessions {
   private readonly open = new Set<DownstreamSession>();
+
+  /** How many sessions are open now (the metrics). */
+  get count(): number {
+    return this.open.size;
+  }
 
   constructor(
     private readonly pool: UpstreamPool,
