@@ -103,7 +103,7 @@ describe('/metrics of a running proxy (--ui off: served on the MCP port)', () =>
     expect(all.length).toBe(1);
     expect(all[0]?.labels).toEqual({ decision: 'deny', server: 'none', tool: 'other', rule: 'none' });
     expect(all[0]?.value).toBe(500);
-  });
+  }, 60_000);
 
   it('caps the tool label at 200 names even for tools an upstream lists', async () => {
     const extras = Array.from({ length: 205 }, (_, i) => `x${i}`);
@@ -119,7 +119,7 @@ describe('/metrics of a running proxy (--ui off: served on the MCP port)', () =>
     expect(value(samples(await scrape(metricsUrl(proxy))), 'portcullis_calls_total', { tool: 'other' })).toBe(
       5,
     );
-  });
+  }, 60_000);
 
   it('sets upstream_up to 0 when the upstream is killed, and counts the restart once it is back', async () => {
     const refuse = path.join(tempDir().dir, 'refuse');
@@ -146,6 +146,37 @@ describe('/metrics of a running proxy (--ui off: served on the MCP port)', () =>
     );
     const back = samples(await scrape(metricsUrl(proxy)));
     expect(value(back, 'portcullis_upstream_restarts_total', { server: 'fixture' })).toBe(1);
+  });
+
+  it('counts approvals decided and how long they waited, by outcome', async () => {
+    const log = path.join(tempDir().dir, 'fixture.jsonl');
+    const proxy = await startHttpProxy({
+      policy: 'version: 2\ndefault: deny\nrules:\n  - { id: ask, match: "echo", decision: review }\n',
+      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+      env: { ...process.env, FIXTURE_LOG: log },
+    });
+    const client = await httpClient(proxy.url);
+    open.push({ proxy, client });
+    const idOf = (result: { _meta?: unknown }) =>
+      (result._meta as Record<string, { approval_id: string }>)['portcullis/decision']?.approval_id as string;
+    // A client without a progress token is answered "pending" at once: the approval waits in the queue.
+    const first = idOf(await client.callTool({ name: 'echo', arguments: { n: 1 } }));
+    const second = idOf(await client.callTool({ name: 'echo', arguments: { n: 2 } }));
+    expect(value(samples(await scrape(metricsUrl(proxy))), 'portcullis_approvals_pending')).toBe(2);
+    expect(
+      value(samples(await scrape(metricsUrl(proxy))), 'portcullis_calls_total', {
+        decision: 'review',
+        rule: 'ask',
+      }),
+    ).toBe(2);
+    proxy.app.approvals.queue.decide(first, { decision: 'approve', by: 'test' });
+    proxy.app.approvals.queue.decide(second, { decision: 'deny', by: 'test' });
+    const all = samples(await scrape(metricsUrl(proxy)));
+    expect(value(all, 'portcullis_approvals_decided_total', { outcome: 'approved' })).toBe(1);
+    expect(value(all, 'portcullis_approvals_decided_total', { outcome: 'denied' })).toBe(1);
+    expect(value(all, 'portcullis_approval_wait_seconds_count', { outcome: 'approved' })).toBe(1);
+    expect(value(all, 'portcullis_approval_wait_seconds_count')).toBe(2);
+    expect(value(all, 'portcullis_approvals_pending')).toBe(0);
   });
 
   it('counts an audit write that fails, and the call it denied', async () => {
