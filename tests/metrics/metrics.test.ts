@@ -88,6 +88,24 @@ describe('/metrics of a running proxy (--ui off: served on the MCP port)', () =>
     expect(value(after, 'portcullis_agents_suspended')).toBe(0);
   });
 
+  it('is served by the approvals UI when the UI is on, on the same registry as the approval metrics', async () => {
+    const log = path.join(tempDir().dir, 'fixture.jsonl');
+    const proxy = await startHttpProxy({
+      policy: POLICY,
+      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+      env: { ...process.env, FIXTURE_LOG: log },
+      ui: 0,
+    });
+    const client = await httpClient(proxy.url);
+    open.push({ proxy, client });
+    await client.callTool({ name: 'echo', arguments: {} });
+    const all = samples(await scrape(`${proxy.app.web?.url}/metrics`));
+    expect(value(all, 'portcullis_calls_total', { decision: 'allow', tool: 'echo' })).toBe(1);
+    expect(all.some((s) => s.name === 'portcullis_approvals_pending')).toBe(true);
+    // The MCP port serves no metrics while the UI does.
+    expect((await fetch(metricsUrl(proxy))).status).not.toBe(200);
+  });
+
   it('keeps labels bounded: 500 unlisted tool names are one "other" series, never 500', async () => {
     const { proxy, client } = await start();
     // In batches: each unlisted name makes the proxy list again once before it refuses.
