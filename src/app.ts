@@ -528,13 +528,14 @@ export async function startWeb(deps: {
   registry?: Registry | undefined;
   /** Print the one-time sign-in link (default true); off, the line names the admin token instead. */
   loginLink?: boolean | undefined;
-  log(line: string): void;
+  log: Log;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
   const host = deps.uiHost ?? '127.0.0.1';
   if (!isLoopback(host)) {
     deps.log(
       `approvals UI bound to ${host}: whoever reaches it and holds a sign-in link can decide approvals; publish its port to loopback only`,
+      { level: 'warn' },
     );
   }
   const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
