@@ -2,10 +2,18 @@
 
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { Registry } from 'prom-client';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
-import { Governance, type GovernanceParts } from './governance/index.js';
+import {
+  type AgentDirectory,
+  type BudgetUsage,
+  Governance,
+  type GovernanceParts,
+  type IncidentLog,
+} from './governance/index.js';
 import { Limits } from './limits/index.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics/index.js';
 import { type DeliveryTimings, Notifier, registerWebhookMetrics } from './notify/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
@@ -34,7 +42,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
-import { urlHost } from './util/index.js';
+import { type Log, urlHost } from './util/index.js';
 import {
   healthApp,
   instanceKey,
@@ -73,7 +81,13 @@ export interface AppOptions {
   now?: (() => number) | undefined;
   /** How webhook deliveries back off, time out and give up; tests shorten them. */
   notifications?: Partial<DeliveryTimings> | undefined;
-  log(line: string): void;
+  /**
+   * Print the one-time sign-in link (default true). `--log-format json` turns it off: log
+   * collectors keep lines, and a link that signs in does not belong in them.
+   */
+  loginLink?: boolean | undefined;
+  /** A line for the operator; lines about one call carry its correlation id in `fields`. */
+  log: Log;
 }
 
 export interface App {
@@ -141,6 +155,8 @@ export async function startApp(options: AppOptions): Promise<App> {
 async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const { log } = options;
   const env = options.env ?? process.env;
+  // One registry for every metric of this process, served at /metrics by the UI or the MCP port.
+  const registry = new Registry();
   const policy = parts.add(await PolicySource.open(options.policyFile, log));
   const audit = parts.add(await openAudit(options.dataDir, policy, log));
   const upstreams = new Upstreams(policy, options.command, env, log, {
@@ -174,6 +190,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       audit,
       policy,
       pins,
+      registry,
+      loginLink: options.loginLink,
       upstreams: () => upstreams.health.check(),
       notifications: () => notifier?.check(),
       policyStatus: () => ({
@@ -197,6 +215,18 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   notifier = parts.add(openNotifications({ options, env, policy, audit, approvals, uiUrl: web.uiUrl }));
   if (web.server) parts.add({ close: registerWebhookMetrics(web.server.registry, notifier) });
   const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
+  const metrics = parts.add(
+    createProxyMetrics({
+      registry,
+      audit,
+      queue: approvals.queue,
+      sessions: () => sessions?.count ?? 0,
+      governance: governance.governance,
+      budgets: governance.budgets,
+      incidents: governance.incidents,
+      agents: governance.agents,
+    }),
+  );
   sessions = parts.add(
     openSessions({
       options,
@@ -208,6 +238,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       confusables,
       pins,
       governance: governance.governance,
+      metrics,
     }),
   );
   followReloads({ policy, audit, upstreams, sessions, reloads, log });
@@ -218,6 +249,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
           healthApp({
             queue: approvals.queue,
             ready: withNotifications(auditReadiness(audit), () => notifier?.check()),
+            registry,
           }),
         )
       : undefined;
@@ -268,14 +300,16 @@ function openSessions(deps: {
   confusables: Confusables;
   pins: PinGuard;
   governance: Governance;
+  metrics?: Pick<ProxyMetrics, 'observer' | 'upstreamFailed'> | undefined;
 }): Sessions {
-  const { options, policy, audit, upstreams, pins, governance } = deps;
+  const { options, policy, audit, upstreams, pins, governance, metrics } = deps;
   const { log } = options;
   const gate = new Gate({
     policy: () => policy.current,
     audit,
     review: deps.approvals.queue,
     governor: governance,
+    observer: metrics?.observer,
     log,
     // The specs' roots are the -- COMMAND's too: its spec runs in the proxy's working directory.
     roots: () => specRoots(upstreams.specs),
@@ -295,7 +329,10 @@ function openSessions(deps: {
       if (action !== 'exited') upstreams.health.up(server);
       recordQuietly(audit, log, { event: 'upstream', server, action, agent, detail });
     },
-    upstreamFailed: (server, error, detail) => upstreams.health.down(server, error, detail),
+    upstreamFailed: (server, error, detail) => {
+      metrics?.upstreamFailed(server);
+      upstreams.health.down(server, error, detail);
+    },
     notStarted: () => upstreams.health.notStarted(),
     ambiguities: deps.ambiguities,
     confusables: deps.confusables,
@@ -319,8 +356,21 @@ function openGovernance(deps: {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
-}): { governance: Governance; limits: Limits; close(): Promise<void> } {
+}): {
+  governance: Governance;
+  limits: Limits;
+  /** For the metrics (portcullis_budget_used_ratio): the limits part sets it. */
+  budgets?: (() => readonly BudgetUsage[]) | undefined;
+  /** For the metrics (portcullis_incidents_open): the incidents part sets it. */
+  incidents?: IncidentLog | undefined;
+  /** For the metrics (portcullis_agents_suspended): the registry sets it. */
+  agents?: AgentDirectory | undefined;
+  close(): Promise<void>;
+} {
   const closers: Array<() => void | Promise<void>> = [];
+  // What the metrics read of the parts (each part's section sets its own; none: no such series).
+  const incidents: IncidentLog | undefined = undefined;
+  const agents: AgentDirectory | undefined = undefined;
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
   let changed: (agent: string) => void = () => {};
@@ -337,6 +387,7 @@ function openGovernance(deps: {
   });
   closers.push(() => limits.close());
   governanceParts.limits = limits;
+  const budgets = (): readonly BudgetUsage[] => limits.usage();
 
   // ---- incidents and suspension ----
 
@@ -347,6 +398,9 @@ function openGovernance(deps: {
   return {
     governance,
     limits,
+    budgets,
+    incidents,
+    agents,
     async close() {
       for (const close of closers.reverse()) await close();
     },
@@ -534,13 +588,18 @@ export async function startWeb(deps: {
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
   /** The webhooks' check for /health/ready: shown, but never makes the proxy unready. */
   notifications?: (() => { ok: boolean; detail?: string | undefined } | undefined) | undefined;
-  log(line: string): void;
+  /** The process's metrics registry, served at /metrics; the web part makes its own otherwise. */
+  registry?: Registry | undefined;
+  /** Print the one-time sign-in link (default true); off, the line names the admin token instead. */
+  loginLink?: boolean | undefined;
+  log: Log;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
   const host = deps.uiHost ?? '127.0.0.1';
   if (!isLoopback(host)) {
     deps.log(
       `approvals UI bound to ${host}: whoever reaches it and holds a sign-in link can decide approvals; publish its port to loopback only`,
+      { level: 'warn' },
     );
   }
   const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
@@ -562,6 +621,7 @@ export async function startWeb(deps: {
       auditDir: audit?.root,
       redactArgs: audit ? (args) => audit.review(args) : undefined,
       audit,
+      registry: deps.registry,
       pins:
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
@@ -587,7 +647,15 @@ export async function startWeb(deps: {
       );
     }
   }
-  deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  if (deps.loginLink === false) {
+    // No code is issued at all: one never printed cannot leak from a log collector.
+    deps.log(
+      `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
+        'one-time links are not written to JSON logs)',
+    );
+  } else {
+    deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  }
   return { server, uiUrl, close: async () => server?.close() };
 }
 
@@ -640,6 +708,11 @@ function auditReadiness(audit: AuditLog): () => ReadyReport {
 /** Every downstream session, one per MCP client; closing this closes them all. */
 class Sessions {
   private readonly open = new Set<DownstreamSession>();
+
+  /** How many sessions are open now (the metrics). */
+  get count(): number {
+    return this.open.size;
+  }
 
   constructor(
     private readonly pool: UpstreamPool,

@@ -1,6 +1,7 @@
 // The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PACKAGE_VERSION } from '../proxy/index.js';
+import { LOG_FORMATS } from '../util/index.js';
 import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
@@ -67,6 +68,11 @@ Exit codes: 0 success, 1 a check failed, 2 usage error.`,
     .option('--data-dir <dir>', 'approvals database, audit log and UI token', DEFAULT_DATA_DIR)
     .option('--agent <id>', 'agent id of the stdio client (its trust comes from the policy agents:)')
     .option('--name <name>', 'server name of the -- COMMAND upstream (default: derived from the command)')
+    .addOption(
+      new Option('--log-format <format>', 'stderr log lines: text, or one JSON object per line')
+        .choices(LOG_FORMATS)
+        .default('text'),
+    )
     .addHelpText(
       'after',
       `

@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { type App, startApp } from '../app.js';
 import { deriveServerName, isLoopback, PolicyLoadError, StartRefusedError } from '../proxy/index.js';
+import { type LogFormat, lineLog } from '../util/index.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, type Io, UsageError } from './io.js';
 
@@ -28,6 +29,8 @@ export interface RunOptions {
   name?: string | undefined;
   /** The upstream command and its arguments (everything after `--`). */
   command?: string[] | undefined;
+  /** stderr lines as text (default, `portcullis: …`) or one JSON object per line. */
+  logFormat?: LogFormat | undefined;
 }
 
 /** Process-level hooks, replaceable in tests. */
@@ -55,7 +58,8 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
   const ui = options.ui ?? 8787;
   const host = options.host ?? '127.0.0.1';
   const stdio = http === undefined;
-  const log = (line: string): void => io.err(`portcullis: ${line}`);
+  const json = options.logFormat === 'json';
+  const log = lineLog(json ? 'json' : 'text', io.err);
 
   let app: App;
   try {
@@ -75,12 +79,17 @@ export async function runProxy(options: RunOptions, io: Io, control: RunControl 
           ? undefined
           : { name: options.name ?? deriveServerName(program, args), command: program, args },
       env: control.env,
+      loginLink: !json,
       log,
     });
   } catch (error) {
     if (error instanceof PolicyLoadError) {
-      io.err(error.message);
-      for (const problem of error.problems) io.err(problem);
+      // JSON logs stay one object per line: the problems go into the same line.
+      if (json) log([error.message, ...error.problems].join('\n'), { level: 'error' });
+      else {
+        io.err(error.message);
+        for (const problem of error.problems) io.err(problem);
+      }
       return EXIT_CHECK_FAILED;
     }
     if (error instanceof StartRefusedError) throw new UsageError(error.message);

@@ -12,6 +12,7 @@ import type {
   ResultSecretAction,
 } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
+import type { LogFields } from '../util/index.js';
 import {
   ArgumentSchemas,
   type SchemaAction,
@@ -32,7 +33,8 @@ export interface GateDeps {
   policy(): CompiledPolicy;
   audit: AuditSink;
   review: ReviewHandler;
-  log(message: string): void;
+  /** Lines about one call carry its correlation id (`--log-format json` writes it). */
+  log(message: string, fields?: LogFields): void;
   /**
    * Roots the started upstreams grant, by upstream name (server-filesystem's resolved directories);
    * the policy's win. A function is asked on every call (the upstreams change on reload).
@@ -49,6 +51,22 @@ export interface GateDeps {
   now?: (() => number) | undefined;
   /** The agent registry, limits and budgets, incidents and suspension; none: every agent as the policy says. */
   governor?: Governor | undefined;
+  /** Told how long the parts of each tools/call took (the metrics); none: nothing is timed. */
+  observer?: GateObserver | undefined;
+}
+
+/**
+ * Timings of tools/calls, in seconds. Called on the hot path with plain numbers (no objects made
+ * per call); an observer that throws is ignored.
+ */
+export interface GateObserver {
+  /** The policy's evaluation of one call. */
+  evaluated(seconds: number): void;
+  /**
+   * One forwarded call: the upstream's time, and what the proxy itself added around it (gate entry
+   * to result, less the upstream); `overhead` is undefined for a call a person held (their wait is not the proxy's).
+   */
+  forwarded(server: string, upstream: number, overhead: number | undefined): void;
 }
 
 export interface GateCall {
@@ -131,6 +149,7 @@ export class Gate {
 
   /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
   async call(call: GateCall): Promise<Result> {
+    const started = this.deps.observer === undefined ? undefined : performance.now();
     const base: CallBase = {
       correlation_id: randomUUID(),
       agent: call.agent,
@@ -163,8 +182,8 @@ export class Gate {
     // rule reads them (a rule that looks at `path` must not be passed by a call that also says `file`).
     const schema = this.schemaAction(policy, call, call.server);
     if (schema?.action === 'deny') return this.refuse(base, call, schema.reason, policy.sha256);
-    const flow = this.flowCheck(policy, call, call.server);
-    const ruled = this.decide(policy, call, call.server, standing);
+    const flow = this.flowCheck(policy, call, call.server, base.correlation_id);
+    const ruled = this.decide(policy, call, call.server, standing, base.correlation_id);
     const governed = { agent: call.agent, server: call.server, tool: call.tool, args: call.args };
     const admission = this.admit(
       { ...governed, correlationId: base.correlation_id },
@@ -206,16 +225,25 @@ export class Gate {
         policy.sensitive(ruled.rule) && { sensitive: { rule: ruled.rule, flow: policy.flow } }),
       admission,
     };
-    if (decision.decision === 'allow') return this.execute(call, call.args, base, judged, undefined);
+    if (decision.decision === 'allow')
+      return this.execute(call, call.args, base, judged, undefined, undefined, 'result', started);
     return this.reviewed(call, base, judged);
   }
 
   /** A remembered sensitive value the arguments carry to this tool; a check that throws holds the call (closed). */
-  private flowCheck(policy: CompiledPolicy, call: GateCall, server: string): FlowFinding | undefined {
+  private flowCheck(
+    policy: CompiledPolicy,
+    call: GateCall,
+    server: string,
+    correlationId: string,
+  ): FlowFinding | undefined {
     try {
       return this.flow.check(call.agent, { server, tool: call.tool }, call.args, policy.flow);
     } catch (error) {
-      this.deps.log(`sensitive data flow check failed: ${errorText(error)}`);
+      this.deps.log(`sensitive data flow check failed: ${errorText(error)}`, {
+        level: 'error',
+        correlation_id: correlationId,
+      });
       return failedFlowCheck();
     }
   }
@@ -231,7 +259,9 @@ export class Gate {
       const source = { server: base.server, tool, rule: sensitive.rule };
       return this.flow.remember(agent, source, result, sensitive.flow);
     } catch (error) {
-      this.deps.log(`remembering a sensitive result failed: ${errorText(error)}`);
+      this.deps.log(`remembering a sensitive result failed: ${errorText(error)}`, {
+        correlation_id: base.correlation_id,
+      });
       return undefined;
     }
   }
@@ -246,7 +276,10 @@ export class Gate {
     try {
       return this.governor.admit(call, decision);
     } catch (error) {
-      this.deps.log(`limits check failed: ${errorText(error)}`);
+      this.deps.log(`limits check failed: ${errorText(error)}`, {
+        level: 'error',
+        correlation_id: call.correlationId,
+      });
       return unbooked({ ...decision, decision: 'deny', rule: null, reason: 'the limits check failed' });
     }
   }
@@ -256,7 +289,10 @@ export class Gate {
     try {
       this.governor.decided({ ...call, ...(admission.breach !== undefined && { breach: admission.breach }) });
     } catch (error) {
-      this.deps.log(`governance could not take the decision: ${errorText(error)}`);
+      this.deps.log(`governance could not take the decision: ${errorText(error)}`, {
+        level: 'error',
+        correlation_id: call.correlationId,
+      });
     }
   }
 
@@ -270,7 +306,9 @@ export class Gate {
     } catch (error) {
       // The schema compiled, so what made its validator throw (a stack overflow on deeply nested
       // arguments) came with the call: such arguments are refused like a mismatch, never let through.
-      this.deps.log(`checking the arguments of tool "${call.tool}" failed: ${errorText(error)}`);
+      this.deps.log(`checking the arguments of tool "${call.tool}" failed: ${errorText(error)}`, {
+        level: 'warn',
+      });
       finding = {
         kind: 'mismatch',
         reason: `the arguments of tool "${call.tool}" could not be checked against its inputSchema`,
@@ -396,7 +434,15 @@ export class Gate {
   }
 
   /** The policy's decision; an engine that throws (it is pure and should not) denies the call. */
-  private decide(policy: CompiledPolicy, call: GateCall, server: string, standing: Standing): Decision {
+  private decide(
+    policy: CompiledPolicy,
+    call: GateCall,
+    server: string,
+    standing: Standing,
+    correlationId: string,
+  ): Decision {
+    const observer = this.deps.observer;
+    const started = observer === undefined ? 0 : performance.now();
     try {
       return policy.evaluate({
         tool: call.tool,
@@ -406,13 +452,24 @@ export class Gate {
         ...(standing.trust !== undefined && { trust: standing.trust }),
       });
     } catch (error) {
-      this.deps.log(`policy evaluation failed: ${errorText(error)}`);
+      this.deps.log(`policy evaluation failed: ${errorText(error)}`, {
+        level: 'error',
+        correlation_id: correlationId,
+      });
       return {
         decision: 'deny',
         rule: null,
         reason: 'policy evaluation failed',
         policySha256: policy.sha256,
       };
+    } finally {
+      if (observer !== undefined) {
+        try {
+          observer.evaluated((performance.now() - started) / 1000);
+        } catch {
+          // The metrics' failure is their own, never the call's.
+        }
+      }
     }
   }
 
@@ -466,7 +523,7 @@ export class Gate {
     try {
       return decision.admission?.release();
     } catch (error) {
-      this.deps.log(`limits check failed: ${errorText(error)}`);
+      this.deps.log(`limits check failed: ${errorText(error)}`, { level: 'error' });
       return 'the limits check failed, so the approved call was not forwarded';
     }
   }
@@ -496,7 +553,7 @@ export class Gate {
         signal: call.signal,
       });
     } catch (error) {
-      this.deps.log(`review failed: ${errorText(error)}`);
+      this.deps.log(`review failed: ${errorText(error)}`, { level: 'error', correlation_id: correlationId });
       return { kind: 'deny', cause: 'failed', reason: 'review failed' };
     }
   }
@@ -510,8 +567,11 @@ export class Gate {
     executed?: (report: ExecutionReport) => void,
     /** How a blocked result is refused: a tool error result, or (methods without one) a JSON-RPC error. */
     refusal: 'result' | 'error' = 'result',
+    /** When the gate took the call (performance.now()), for the overhead it added; undefined: not timed as overhead. */
+    entered?: number | undefined,
   ): Promise<Result> {
     const started = performance.now();
+    let answered: number | undefined;
     let outcome: Outcome = 'ok';
     let failure: string | null = null;
     let screened: ScreenedResult | undefined;
@@ -519,6 +579,7 @@ export class Gate {
     let refusedError: RpcError | undefined;
     try {
       const result = await call.forward(args);
+      answered = performance.now();
       if ((result as CallToolResult).isError === true) outcome = 'tool_error';
       screened = this.screen(result, decision);
       if (screened.action !== 'blocked') {
@@ -542,6 +603,7 @@ export class Gate {
       throw refusedError;
     } catch (error) {
       // The upstream answered; only Portcullis refused what it said (recorded as result_action).
+      answered ??= performance.now();
       if (error !== refusedError) {
         outcome = 'protocol_error';
         failure = errorText(error);
@@ -568,6 +630,17 @@ export class Gate {
         // How many hashes a sensitive result left in the agent's flow memory (never what they are of).
         ...(remembered !== undefined && { flow_remembered: remembered }),
       });
+      const observer = this.deps.observer;
+      if (observer !== undefined && base.server !== null) {
+        const upstream = ((answered ?? performance.now()) - started) / 1000;
+        const overhead =
+          entered === undefined ? undefined : Math.max(0, (performance.now() - entered) / 1000 - upstream);
+        try {
+          observer.forwarded(base.server, upstream, overhead);
+        } catch {
+          // The metrics' failure is their own, never the call's.
+        }
+      }
     }
   }
 
@@ -576,7 +649,7 @@ export class Gate {
     try {
       return screenResult(result, decision.results);
     } catch (error) {
-      this.deps.log(`result scan failed: ${errorText(error)}`);
+      this.deps.log(`result scan failed: ${errorText(error)}`, { level: 'error' });
       return {
         result,
         findings: [{ pointer: '', detector: 'scan-failed', count: 0 }],
@@ -611,7 +684,11 @@ export class Gate {
       await this.deps.audit.append(event);
       return true;
     } catch (error) {
-      this.deps.log(`AUDIT LOG WRITE FAILED, calls are denied until it recovers: ${errorText(error)}`);
+      const id = event.correlation_id;
+      this.deps.log(`AUDIT LOG WRITE FAILED, calls are denied until it recovers: ${errorText(error)}`, {
+        level: 'error',
+        ...(typeof id === 'string' && { correlation_id: id }),
+      });
       return false;
     }
   }

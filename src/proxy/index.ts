@@ -26,7 +26,14 @@ export {
   toRpcError,
   UpstreamConfigError,
 } from './errors.js';
-export { type AccessCall, DECISION_META_KEY, Gate, type GateCall, type GateDeps } from './gate.js';
+export {
+  type AccessCall,
+  DECISION_META_KEY,
+  Gate,
+  type GateCall,
+  type GateDeps,
+  type GateObserver,
+} from './gate.js';
 export type { Admission, Breach, DecidedCall, GovernedCall, Governor, Standing } from './governor.js';
 export { UNGOVERNED } from './governor.js';
 export {

@@ -3,6 +3,15 @@
 export { canonicalJson } from './canonical-json.js';
 export { sha256Hex } from './hash.js';
 export { type HostGuardOptions, type HostGuardRefusal, hostGuard } from './host-guard.js';
+export {
+  LOG_FORMATS,
+  type Log,
+  type LogFields,
+  type LogFormat,
+  type LogLevel,
+  levelOf,
+  lineLog,
+} from './log.js';
 export { closeServer, isLoopback, isWildcard, listenOn, urlHost } from './net.js';
 export { createSecretFile } from './secret-file.js';
 export { GOVERNANCE_DB, migrateModule, openSqlite, type SqliteDatabase } from './sqlite.js';

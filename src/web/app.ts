@@ -165,8 +165,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
  * Liveness, readiness and metrics alone, for the MCP endpoint to serve when the UI is off (a
  * container's health check, a Prometheus scrape): no sign-in, nothing secret, the same answers as the UI's.
  */
-export function healthApp(options: Pick<WebAppOptions, 'queue' | 'ready'>): WebApp {
-  const metrics = createMetrics(options.queue);
+export function healthApp(options: Pick<WebAppOptions, 'queue' | 'ready' | 'registry'>): WebApp {
+  const metrics = createMetrics(options.queue, options.registry);
   const app = new Hono<WebEnv>();
   app.route(
     '/',
