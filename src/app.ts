@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { AgentRegistry, SqliteAgentStore } from './agents/index.js';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import { Governance, type GovernanceParts } from './governance/index.js';
@@ -19,6 +20,7 @@ import {
   listen,
   PolicySource,
   PROXY_INFO,
+  type RegistryKeys,
   RequestGuard,
   type RoutingTimings,
   resolveUpstreams,
@@ -144,6 +146,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
   // an accept in the UI releases it in all of them.
   let sessions: Sessions | undefined;
@@ -164,6 +167,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       audit,
       policy,
       pins,
+      agents: governance.agents,
       upstreams: () => upstreams.health.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
@@ -182,7 +186,6 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     }),
   );
   approvals.uiUrl = web.uiUrl;
-  const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   sessions = parts.add(
     openSessions({
       options,
@@ -202,7 +205,9 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     options.ui === 'off' && options.http
       ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
       : undefined;
-  const downstream = parts.add(await startDownstream(options, policy, sessions, health));
+  const downstream = parts.add(
+    await startDownstream(options, policy, sessions, health, registryKeys(governance.agents)),
+  );
   return running({ policy, audit, approvals, web: web.server }, downstream, parts);
 }
 
@@ -295,13 +300,31 @@ function openGovernance(deps: {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
-}): { governance: Governance; close(): Promise<void> } {
+}): { governance: Governance; agents: AgentRegistry | undefined; close(): Promise<void> } {
   const closers: Array<() => void | Promise<void>> = [];
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
   let changed: (agent: string) => void = () => {};
 
   // ---- the agent registry ----
+  const { policy, audit, options } = deps;
+  const agents = new AgentRegistry({
+    store: SqliteAgentStore.inDataDir(options.dataDir),
+    policy: () => policy.current,
+    audit,
+    changed: (agent) => changed(agent),
+    now: options.now,
+    log: options.log,
+  });
+  closers.push(() => agents.close());
+  // An id in the policy's agents: and in the registry is a load error: at start, and at every reload.
+  const clashes = agents.clashes(policy.current);
+  if (clashes.length > 0) {
+    agents.close();
+    throw new StartRefusedError(clashes.join('; '));
+  }
+  policy.addCheck((next) => agents.clashes(next));
+  governanceParts.registry = agents;
 
   // ---- limits and budgets ----
 
@@ -309,14 +332,19 @@ function openGovernance(deps: {
 
   const governance = new Governance(governanceParts);
   changed = (agent) => governance.changed(agent);
-  void changed;
-  void deps;
   return {
     governance,
+    agents,
     async close() {
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/** The registry's keys as the HTTP endpoint asks for them (the proxy knows no registry). */
+function registryKeys(agents: AgentRegistry | undefined): RegistryKeys | undefined {
+  if (!agents) return undefined;
+  return { agentOf: (sha256) => agents.keyAgent(sha256), any: () => agents.hasKeys() };
 }
 
 /** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
@@ -469,6 +497,8 @@ export async function startWeb(deps: {
   policy?: PolicySource | undefined;
   /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
   pins?: PinGuard | undefined;
+  /** The agent registry: the Agents page and /api/agents (both off without it). */
+  agents?: AgentRegistry | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
@@ -504,6 +534,7 @@ export async function startWeb(deps: {
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
+      agents: deps.agents,
       log: deps.log,
     });
   try {
@@ -667,6 +698,7 @@ async function startDownstream(
   policy: PolicySource,
   sessions: Sessions,
   health?: WebApp,
+  keys?: RegistryKeys,
 ): Promise<Downstream> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -688,10 +720,14 @@ async function startDownstream(
   const { host, port } = options.http;
   const reachable = !isLoopback(host);
   const allowAnonymous = !reachable || options.allowAnonymous === true;
-  if (!allowAnonymous && !policy.current.agents.some((a) => a.key_sha256 !== undefined)) {
+  if (
+    !allowAnonymous &&
+    !policy.current.agents.some((a) => a.key_sha256 !== undefined) &&
+    keys?.any() !== true
+  ) {
     throw new StartRefusedError(
       `refusing to serve MCP anonymously on ${host}, which other hosts can reach: ` +
-        'give agents keys (agents: with key_sha256 in the policy), or pass --allow-anonymous',
+        'give agents keys (portcullis agents add, or agents: with key_sha256 in the policy), or pass --allow-anonymous',
     );
   }
   const endpoint = new HttpEndpoint({
@@ -699,6 +735,7 @@ async function startDownstream(
     policy: () => policy.current,
     anonymousAgent: options.agent,
     allowAnonymous,
+    registryKeys: keys,
     newSession: (agent) => sessions.create(agent),
     log: options.log,
   });
