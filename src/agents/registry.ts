@@ -125,7 +125,11 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
    */
   standing(agent: string): Standing {
     this.refresh();
-    if (this.fileAgent(agent)) return {};
+    if (this.fileAgent(agent)) {
+      // Not stored (the policy holds it): its last use is kept in memory for the page only.
+      this.seen.set(`a:${agent}`, new Date(this.now()).toISOString());
+      return {};
+    }
     const known = this.agents.get(agent) ?? this.register(agent);
     this.touch(`a:${agent}`, (at) => this.store.touchAgent(agent, at));
     return { trust: known.trust };

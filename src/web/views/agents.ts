@@ -91,13 +91,13 @@ export function agentsPage(
   const shown = all.filter((a) => matches(a, filters));
   const rows = shown.map(
     (a) => html`<tr data-agent="${a.id}">
-  <td><a href="/agents/${encodeURIComponent(a.id)}" class="agent-id">${a.id}</a> ${suspended(a)}</td>
-  <td>${sourceBadge(a)}</td>
-  <td><span class="trust ${a.trust}">${a.trust}</span></td>
-  <td>${a.owner ?? html`<span class="muted">—</span>`}</td>
-  <td>${a.env ?? html`<span class="muted">—</span>`}</td>
-  <td>${when(a.last_seen)}</td>
-  <td>${a.source === 'file' ? html`<span class="muted">in policy</span>` : `${activeKeys(a)} active`}</td>
+  <td data-label="Agent"><a href="/agents/${encodeURIComponent(a.id)}" class="agent-id">${a.id}</a> ${suspended(a)}</td>
+  <td data-label="Source">${sourceBadge(a)}</td>
+  <td data-label="Trust"><span class="trust ${a.trust}">${a.trust}</span></td>
+  <td data-label="Owner">${a.owner ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="Env">${a.env ?? html`<span class="muted">—</span>`}</td>
+  <td data-label="Last seen">${when(a.last_seen)}</td>
+  <td data-label="Keys">${a.source === 'file' ? html`<span class="muted">in policy</span>` : activeKeys(a) === 0 ? html`<span class="muted">none</span>` : `${activeKeys(a)} active`}</td>
 </tr>`,
   );
   return html`<h1>Agents</h1>
@@ -117,11 +117,11 @@ ${
 
 function keyRow(agent: AgentRecord, key: KeyRecord, csrf: string): Html {
   return html`<tr data-key="${key.id}">
-  <td><code>${key.prefix}…</code><span class="seq">${key.id}</span></td>
-  <td>${when(key.created_at)}</td>
-  <td>${when(key.last_used)}</td>
-  <td>${key.revoked_at ? html`<span class="status denied">Revoked</span> ${when(key.revoked_at)}` : html`<span class="status approved">Active</span>`}</td>
-  <td>${
+  <td data-label="Key"><code>${key.prefix}…</code><span class="seq">${key.id}</span></td>
+  <td data-label="Created">${when(key.created_at)}</td>
+  <td data-label="Last used">${when(key.last_used)}</td>
+  <td data-label="State">${key.revoked_at ? html`<span class="status denied">Revoked</span> ${when(key.revoked_at)}` : html`<span class="status approved">Active</span>`}</td>
+  <td class="key-action">${
     key.revoked_at
       ? ''
       : html`<form method="post" action="/agents/${encodeURIComponent(agent.id)}/keys/${key.id}/revoke">
@@ -138,7 +138,7 @@ export function agentPage(
   const path = `/agents/${encodeURIComponent(agent.id)}`;
   const readOnly = agent.source === 'file';
   return html`<p><a href="/agents">← All agents</a></p>
-<h1 class="call">${agent.id}</h1>
+<h1 class="agent-title">${agent.id}</h1>
 ${flashView(opts.flash)}
 <article class="card">
   <header class="card-head"><div>${sourceBadge(agent)} <span class="trust ${agent.trust}">${agent.trust}</span></div>${suspended(agent)}</header>
