@@ -177,12 +177,18 @@ describe('registry keys over HTTP', () => {
     expect((await session.callTool(echo)).isError).toBe(true);
     expect(await callsOf(fixtureLog, 'echo')).toBe(1);
 
+    // From the CLI (another connection to governance.db): the running proxy reads it on the next call.
+    expect((await cli('agents', 'set-trust', 'helper', 'medium', '--data-dir', proxy.dataDir)).code).toBe(0);
+    expect((await session.callTool(echo)).isError).not.toBe(true);
+    expect(await callsOf(fixtureLog, 'echo')).toBe(2);
+
     const changes = auditRecords(proxy.dataDir).filter(
       (r) => r.event === 'agent' && r.action === 'trust_changed',
     );
     expect(changes.map((r) => [r.from, r.trust])).toEqual([
       ['low', 'high'],
       ['high', 'low'],
+      ['low', 'medium'],
     ]);
     expect(changes[0]?.by).toBe('admin (API token)');
   });
