@@ -93,7 +93,8 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
   private version = -1;
   /** When this process last wrote a touch, and the newest use seen, by `a:<agent>` / `k:<key>`. */
   private readonly written = new Map<string, number>();
-  private readonly seen = new Map<string, string>();
+  /** Milliseconds, not ISO strings: made into text only when read or written, not per call. */
+  private readonly seen = new Map<string, number>();
 
   constructor(options: AgentRegistryOptions) {
     this.store = options.store;
@@ -127,7 +128,7 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
     this.refresh();
     if (this.fileAgent(agent)) {
       // Not stored (the policy holds it): its last use is kept in memory for the page only.
-      this.seen.set(`a:${agent}`, new Date(this.now()).toISOString());
+      this.seen.set(`a:${agent}`, this.now());
       return {};
     }
     const known = this.agents.get(agent) ?? this.register(agent);
@@ -169,13 +170,12 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
 
   private touch(slot: string, write: (at: string) => void): void {
     const now = this.now();
-    const at = new Date(now).toISOString();
-    this.seen.set(slot, at);
+    this.seen.set(slot, now);
     const last = this.written.get(slot);
     if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
     this.written.set(slot, now);
     try {
-      write(at);
+      write(new Date(now).toISOString());
     } catch (error) {
       // A usage time is information; failing to write it must not refuse the call.
       this.options.log?.(`agents: could not record last use: ${(error as Error).message}`);
@@ -222,7 +222,7 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
       owner: null,
       env: null,
       created_at: null,
-      last_seen: this.seen.get(`a:${a.id}`) ?? null,
+      last_seen: this.seenAt(`a:${a.id}`) ?? null,
       keys: [],
       suspension: this.options.suspension?.(a.id) ?? null,
     }));
@@ -243,10 +243,10 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
       owner: agent.owner,
       env: agent.env,
       created_at: agent.created_at,
-      last_seen: this.seen.get(`a:${agent.id}`) ?? agent.last_seen,
+      last_seen: this.seenAt(`a:${agent.id}`) ?? agent.last_seen,
       keys: [...this.keysById.values()]
         .filter((k) => k.agent === agent.id)
-        .map((k) => keyRecord(k, this.seen.get(`k:${k.id}`))),
+        .map((k) => keyRecord(k, this.seenAt(`k:${k.id}`))),
       suspension: this.options.suspension?.(agent.id) ?? null,
     };
   }
@@ -416,6 +416,11 @@ export class AgentRegistry implements AgentDirectory, StandingPart {
   private issued(id: string, key: string, keyId: string): IssuedKey {
     const agent = this.record(this.agents.get(id) as StoredAgent);
     return { agent, key, record: agent.keys.find((k) => k.id === keyId) as KeyRecord };
+  }
+
+  private seenAt(slot: string): string | undefined {
+    const at = this.seen.get(slot);
+    return at === undefined ? undefined : new Date(at).toISOString();
   }
 
   private iso(): string {

@@ -32,6 +32,7 @@ export class SqliteAgentStore implements AgentStore {
   private readonly db: SqliteDatabase;
   private dataVersion: number;
   private readonly bump: () => void;
+  private readonly dataVersionQuery: () => number;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -44,7 +45,10 @@ export class SqliteAgentStore implements AgentStore {
     }
     const bump = this.db.prepare('UPDATE agents_version SET n = n + 1 WHERE one = 1');
     this.bump = () => void bump.run();
-    this.dataVersion = this.readDataVersion();
+    // Prepared once: it runs on every HTTP request and every call.
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.dataVersionQuery = () => dataVersion.get() as number;
+    this.dataVersion = this.dataVersionQuery();
   }
 
   /** The store of a data dir. */
@@ -140,13 +144,9 @@ export class SqliteAgentStore implements AgentStore {
     return (this.db.prepare('SELECT n FROM agents_version WHERE one = 1').get() as { n: number }).n;
   }
 
-  private readDataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
-  }
-
   /** SQLite's data_version moves when another connection commits: a pragma, no table is read. */
   changedElsewhere(): boolean {
-    const now = this.readDataVersion();
+    const now = this.dataVersionQuery();
     if (now === this.dataVersion) return false;
     this.dataVersion = now;
     return true;
