@@ -1,5 +1,4 @@
 // The agents routes on a real Hono app and a real registry: a session's PATCH, DELETE and forms need its CSRF token; the key page is not cached; suspension shows.
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentRegistry, SqliteAgentStore } from '../../src/agents/index.js';
 import { BASE, bearer, form, type Harness, harness, signIn } from './helpers.js';
