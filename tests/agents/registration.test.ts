@@ -281,3 +281,25 @@ describe('last use', () => {
     expect(registry.get('busy')?.last_seen).toBe(new Date(now).toISOString());
   });
 });
+
+describe('the registry as a StandingPart', () => {
+  it('answers nothing for file agents (the policy decides) and never stores them; a change that cannot be audited is not made', async () => {
+    const store = new SqliteAgentStore(':memory:');
+    const failing = { append: () => Promise.reject(new Error('disk full')) };
+    const registry = new AgentRegistry({
+      store,
+      policy: () => ({ agents: [{ id: 'file-bot', trust: 'admin' }], defaultTrust: 'medium' }),
+      audit: failing as never,
+    });
+    cleanups.push(() => registry.close());
+    expect(registry.standing('file-bot')).toEqual({});
+    expect(store.agents()).toEqual([]);
+    expect(registry.get('file-bot')).toMatchObject({ source: 'file', trust: 'admin' });
+    // First seen: registered at default_trust even when its audit record fails (it is logged loudly).
+    expect(registry.standing('new-bot')).toEqual({ trust: 'medium' });
+    await expect(registry.add({ id: 'bot' }, 'test')).rejects.toThrow('disk full');
+    await expect(registry.update('new-bot', { trust: 'admin' }, 'test')).rejects.toThrow('disk full');
+    expect(store.agents().map((a) => [a.id, a.trust])).toEqual([['new-bot', 'medium']]);
+    expect(store.keys()).toEqual([]);
+  });
+});
