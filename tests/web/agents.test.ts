@@ -66,8 +66,20 @@ describe('agents routes', () => {
     });
     expect(posted.status).toBe(303);
     expect(registry.get('bot')?.trust).toBe('medium');
-    expect((await h.request('/api/agents/bot', bearer({ method: 'DELETE' }))).status).toBe(200);
+    // Remove from the page: refused without the token, done with it.
+    expect(
+      (await h.request('/agents/bot/remove', { ...form({}), headers: { ...form({}).headers, cookie } }))
+        .status,
+    ).toBe(403);
+    const removed = await h.request('/agents/bot/remove', {
+      ...form({ _csrf: csrf }),
+      headers: { ...form({}).headers, cookie },
+    });
+    expect(await removed.text()).toContain('Agent bot removed');
     expect(registry.get('bot')).toBeUndefined();
+    await registry.add({ id: 'bot2' }, 'test');
+    expect((await h.request('/api/agents/bot2', bearer({ method: 'DELETE' }))).status).toBe(200);
+    expect(registry.get('bot2')).toBeUndefined();
   });
 
   it('renders the new key once, uncached, and the page escapes what people typed', async () => {

@@ -111,7 +111,7 @@ function filtersFrom(query: Record<string, string>): AgentFilters {
   return { source: query.source ?? '', trust: query.trust ?? '', q: (query.q ?? '').slice(0, 200) };
 }
 
-/** GET /agents, GET /agents/:id and the forms: add, trust, rotate, revoke key. */
+/** GET /agents, GET /agents/:id and the forms: add, trust, rotate, revoke key, remove. */
 export function agentsPageRoutes(
   pages: Hono<WebEnv>,
   deps: AgentsDeps & { frame: Frame; auditLinks: boolean },
@@ -190,6 +190,12 @@ export function agentsPageRoutes(
           ? 'New key made; the old keys are revoked.'
           : 'New key made; the old keys keep working until you revoke them.',
     });
+  });
+
+  pages.post('/agents/:id/remove', async (c) => {
+    const id = c.req.param('id');
+    await agents.remove(id, who(c));
+    return list(c, { kind: 'ok', text: `Agent ${id} removed: its keys are refused from now on.` });
   });
 
   pages.post('/agents/:id/keys/:key/revoke', async (c) => {

@@ -37,7 +37,7 @@ function flashView(flash: AgentsFlash | undefined): Html | string {
   if (flash.kind !== 'key') return html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>`;
   return html`<section class="flash ok key-once" role="status">
   <p><strong>${flash.text}</strong> Copy the key now: it is shown only this once, and Portcullis keeps only its hash.</p>
-  <input class="key" readonly value="${flash.key}" aria-label="The new key" onfocus="this.select()">
+  <input class="key" readonly value="${flash.key}" aria-label="The new key" autofocus>
   <p class="muted">Give it to the agent as <code>Authorization: Bearer &lt;key&gt;</code>. Select the field and copy (Ctrl+C / ⌘C).</p>
 </section>`;
 }
@@ -174,6 +174,14 @@ ${
   <button class="btn primary" type="submit">New key</button>
   <label><input type="checkbox" name="revoke_old"> revoke the other keys</label>
   <span class="muted">Without it the old keys keep working until you revoke them: rotate without downtime.</span>
-</form>`
+</form>
+<details class="card remove-agent">
+  <summary>Remove this agent…</summary>
+  <form method="post" action="${path}/remove" class="inline-form" aria-label="Remove agent">
+    <input type="hidden" name="_csrf" value="${csrf}">
+    <button class="btn deny" type="submit">Remove agent</button>
+    <span class="muted">Revokes all its keys and removes it; the audit log keeps its history.${agent.source === 'auto' ? ' Seen again, it is registered anew at the default trust.' : ''}</span>
+  </form>
+</details>`
 }`;
 }
