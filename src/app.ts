@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Registry } from 'prom-client';
+import { AgentRegistry, SqliteAgentStore } from './agents/index.js';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import {
@@ -29,6 +30,7 @@ import {
   listen,
   PolicySource,
   PROXY_INFO,
+  type RegistryKeys,
   RequestGuard,
   type RoutingTimings,
   resolveUpstreams,
@@ -168,6 +170,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   const ambiguities = new Ambiguities(log);
   const confusables = new Confusables(log);
   const approvals = parts.add(openApprovals({ dataDir: options.dataDir, policy, audit, log }));
+  const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
   // an accept in the UI releases it in all of them.
   let sessions: Sessions | undefined;
@@ -192,6 +195,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       pins,
       registry,
       loginLink: options.loginLink,
+      agents: governance.agents,
       upstreams: () => upstreams.health.check(),
       notifications: () => notifier?.check(),
       policyStatus: () => ({
@@ -214,7 +218,6 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   approvals.uiUrl = web.uiUrl;
   notifier = parts.add(openNotifications({ options, env, policy, audit, approvals, uiUrl: web.uiUrl }));
   if (web.server) parts.add({ close: registerWebhookMetrics(web.server.registry, notifier) });
-  const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
   const metrics = parts.add(
     createProxyMetrics({
       registry,
@@ -254,7 +257,9 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
         )
       : undefined;
   if (health) parts.add({ close: registerWebhookMetrics(health.registry, notifier) });
-  const downstream = parts.add(await startDownstream(options, policy, sessions, health));
+  const downstream = parts.add(
+    await startDownstream(options, policy, sessions, health, registryKeys(governance.agents)),
+  );
   return running(
     { policy, audit, approvals, notifier, web: web.server, limits: governance.limits },
     downstream,
@@ -364,18 +369,35 @@ function openGovernance(deps: {
   /** For the metrics (portcullis_incidents_open): the incidents part sets it. */
   incidents?: IncidentLog | undefined;
   /** For the metrics (portcullis_agents_suspended): the registry sets it. */
-  agents?: AgentDirectory | undefined;
+  agents: AgentRegistry | undefined;
   close(): Promise<void>;
 } {
   const closers: Array<() => void | Promise<void>> = [];
   // What the metrics read of the parts (each part's section sets its own; none: no such series).
   const incidents: IncidentLog | undefined = undefined;
-  const agents: AgentDirectory | undefined = undefined;
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
   let changed: (agent: string) => void = () => {};
 
   // ---- the agent registry ----
+  const { policy, audit, options } = deps;
+  const agents = new AgentRegistry({
+    store: SqliteAgentStore.inDataDir(options.dataDir),
+    policy: () => policy.current,
+    audit,
+    changed: (agent) => changed(agent),
+    now: options.now,
+    log: options.log,
+  });
+  closers.push(() => agents.close());
+  // An id in the policy's agents: and in the registry is a load error: at start, and at every reload.
+  const clashes = agents.clashes(policy.current);
+  if (clashes.length > 0) {
+    agents.close();
+    throw new StartRefusedError(clashes.join('; '));
+  }
+  policy.addCheck((next) => agents.clashes(next));
+  governanceParts.registry = agents;
 
   // ---- limits and budgets ----
   // Rates and calls in flight are this process's; budgets are the data dir's (governance.db).
@@ -393,8 +415,6 @@ function openGovernance(deps: {
 
   const governance = new Governance(governanceParts);
   changed = (agent) => governance.changed(agent);
-  void changed;
-  void deps;
   return {
     governance,
     limits,
@@ -431,6 +451,12 @@ function openNotifications(deps: {
   policy.onChange(({ policy: next }) => notifier.configure(next.notifications));
   notifier.follow({ approvals: deps.approvals.queue, audit: deps.audit });
   return notifier;
+}
+
+/** The registry's keys as the HTTP endpoint asks for them (the proxy knows no registry). */
+function registryKeys(agents: AgentRegistry | undefined): RegistryKeys | undefined {
+  if (!agents) return undefined;
+  return { agentOf: (sha256) => agents.keyAgent(sha256), any: () => agents.hasKeys() };
 }
 
 /** Fails (and so refuses to start) when the audit directory cannot be used: nothing may run unrecorded. */
@@ -583,6 +609,8 @@ export async function startWeb(deps: {
   policy?: PolicySource | undefined;
   /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
   pins?: PinGuard | undefined;
+  /** The agent registry: the Agents page and /api/agents (both off without it). */
+  agents?: AgentRegistry | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
@@ -626,6 +654,7 @@ export async function startWeb(deps: {
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
+      agents: deps.agents,
       log: deps.log,
     });
   try {
@@ -819,6 +848,7 @@ async function startDownstream(
   policy: PolicySource,
   sessions: Sessions,
   health?: WebApp,
+  keys?: RegistryKeys,
 ): Promise<Downstream> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -840,10 +870,14 @@ async function startDownstream(
   const { host, port } = options.http;
   const reachable = !isLoopback(host);
   const allowAnonymous = !reachable || options.allowAnonymous === true;
-  if (!allowAnonymous && !policy.current.agents.some((a) => a.key_sha256 !== undefined)) {
+  if (
+    !allowAnonymous &&
+    !policy.current.agents.some((a) => a.key_sha256 !== undefined) &&
+    keys?.any() !== true
+  ) {
     throw new StartRefusedError(
       `refusing to serve MCP anonymously on ${host}, which other hosts can reach: ` +
-        'give agents keys (agents: with key_sha256 in the policy), or pass --allow-anonymous',
+        'give agents keys (portcullis agents add, or agents: with key_sha256 in the policy), or pass --allow-anonymous',
     );
   }
   const endpoint = new HttpEndpoint({
@@ -851,6 +885,7 @@ async function startDownstream(
     policy: () => policy.current,
     anonymousAgent: options.agent,
     allowAnonymous,
+    registryKeys: keys,
     newSession: (agent) => sessions.create(agent),
     log: options.log,
   });

@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PACKAGE_VERSION } from '../proxy/index.js';
 import { LOG_FORMATS } from '../util/index.js';
+import { agentsAdd, agentsList, agentsRevoke, agentsRotate, agentsSetTrust, agentsShow } from './agents.js';
 import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
@@ -11,7 +12,7 @@ import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js
 import { policyMigrate, policyTest, policyValidate } from './policy.js';
 import { runProxy } from './run.js';
 
-const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'help']);
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'agents', 'help']);
 
 /** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
 export function normaliseArgv(args: readonly string[]): string[] {
@@ -251,7 +252,86 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       setExit(await decide({ ...options, id, dataDir: resolveDataDir(options.dataDir) }, io)),
     );
   }
+  agentsCommands(program, io, setExit, dataDir);
   return program;
+}
+
+const TRUSTS = ['low', 'medium', 'high', 'admin'];
+
+/** `agents ...`: the registry's agents and keys (every change audited). */
+function agentsCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  dataDir: (command: Command) => Command,
+): void {
+  const agents = program
+    .command('agents')
+    .description('the agent registry: agents, their generated keys and trust (the same as the Agents page)');
+  const common = (command: Command): Command =>
+    dataDir(command).option(
+      '--policy <file>',
+      'the policy whose agents: are read-only file agents (default: policy.yml when it exists here)',
+    );
+  const base = (options: { dataDir: string; policy?: string }) => ({
+    dataDir: resolveDataDir(options.dataDir),
+    policy: options.policy,
+  });
+  common(
+    agents
+      .command('add')
+      .argument('<name>', 'the agent id (letters, digits and . _ @ -)')
+      .description('add an agent and print its first key, once (only its SHA-256 is stored; audited)')
+      .addOption(new Option('--trust <level>', 'its trust').choices(TRUSTS).default('low'))
+      .option('--owner <team>', 'who owns it')
+      .option('--env <env>', 'where it runs (prod, staging, ...)'),
+  ).action(async (id: string, options) =>
+    setExit(
+      await agentsAdd(
+        { ...base(options), id, trust: options.trust, owner: options.owner, env: options.env },
+        io,
+      ),
+    ),
+  );
+  common(agents.command('list').description('print every agent').option('--json', 'as JSON')).action(
+    async (options) => setExit(await agentsList({ ...base(options), json: options.json === true }, io)),
+  );
+  common(
+    agents
+      .command('show')
+      .argument('<id>')
+      .description('print an agent and its keys')
+      .option('--json', 'as JSON'),
+  ).action(async (id: string, options) =>
+    setExit(await agentsShow({ ...base(options), id, json: options.json === true }, io)),
+  );
+  common(
+    agents
+      .command('rotate')
+      .argument('<id>')
+      .description('make a new key; the old ones keep working until revoked (audited)')
+      .option('--revoke-old', 'revoke the other keys at once'),
+  ).action(async (id: string, options) =>
+    setExit(await agentsRotate({ ...base(options), id, revokeOld: options.revokeOld === true }, io)),
+  );
+  common(
+    agents
+      .command('revoke')
+      .argument('<id>')
+      .description('revoke one key (--key), or remove the agent and with it all its keys (audited)')
+      .option('--key <keyid>', 'the key id (key_...), as show prints it'),
+  ).action(async (id: string, options) =>
+    setExit(await agentsRevoke({ ...base(options), id, key: options.key }, io)),
+  );
+  common(
+    agents
+      .command('set-trust')
+      .argument('<id>')
+      .argument('<level>', TRUSTS.join(', '))
+      .description("set an agent's trust; a running proxy applies it to the next call (audited)"),
+  ).action(async (id: string, trust: string, options) =>
+    setExit(await agentsSetTrust({ ...base(options), id, trust }, io)),
+  );
 }
 
 /** A TCP port to listen on; 0 asks the system for a free one. */

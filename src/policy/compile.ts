@@ -181,6 +181,7 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     defaultDecision,
     servers: doc.servers ?? {},
     agents,
+    defaultTrust: doc.default_trust ?? 'low',
     approval: approvalSettings(doc.approval),
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),

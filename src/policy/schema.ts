@@ -553,6 +553,15 @@ export const PolicyV2Schema = Type.Object(
       }),
     ),
     agents: Type.Optional(Type.Array(Agent)),
+    default_trust: Type.Optional(
+      Type.Union(
+        TRUST_LEVELS.map((t) => Type.Literal(t)),
+        {
+          description:
+            'the trust an agent first seen (not in agents:, not added to the registry) is registered with; default low',
+        },
+      ),
+    ),
     approval: Type.Optional(Approval),
     naming: Type.Optional(Naming),
     sessions: Type.Optional(Sessions),

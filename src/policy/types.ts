@@ -197,6 +197,8 @@ export interface CompiledPolicy {
   readonly defaultDecision: 'deny' | 'review';
   readonly servers: Readonly<Record<string, ServerConfig>>;
   readonly agents: readonly AgentConfig[];
+  /** The trust an agent first seen is auto-registered with (`default_trust`, default low). */
+  readonly defaultTrust: Trust;
   readonly approval: ApprovalSettings;
   readonly naming: NamingSettings;
   readonly sessions: SessionSettings;

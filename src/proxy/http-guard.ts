@@ -26,11 +26,19 @@ export function endpointAllowlist(
   };
 }
 
+/** The agent registry's keys, looked up per request (a revoked key is refused at once, open session or not). */
+export interface RegistryKeys {
+  /** The agent whose active registry key hashes to this hex digest. */
+  agentOf(sha256: string): string | undefined;
+  /** Whether any registry agent has an active key (then a key is required, as for the policy's). */
+  any(): boolean;
+}
+
 export type Identity = { ok: true; agent: string; keyHash: string | null } | { ok: false; message: string };
 
 /**
- * Fail closed: a presented key must belong to an agent of the policy; a missing key is accepted
- * (as `fallbackAgent`) only when the policy declares no keyed agents at all, and anonymous
+ * Fail closed: a presented key must belong to an agent of the policy or an active key of the
+ * registry; a missing key is accepted (as `fallbackAgent`) only when neither has keyed agents, and anonymous
  * clients are allowed (they are not on an address other hosts can reach, unless the operator said so).
  */
 export function identify(
@@ -38,17 +46,24 @@ export function identify(
   policy: CompiledPolicy,
   fallbackAgent: string,
   allowAnonymous = true,
+  registry?: RegistryKeys | undefined,
 ): Identity {
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) return { ok: false, message: 'the Authorization header must be "Bearer <key>"' };
     const keyHash = sha256Hex(match[1]);
-    const agent = policy.agentByKeySha256(keyHash);
-    if (!agent) return { ok: false, message: 'unknown bearer key' };
-    return { ok: true, agent: agent.id, keyHash };
+    const agent = policy.agentByKeySha256(keyHash)?.id ?? registry?.agentOf(keyHash);
+    if (!agent) return { ok: false, message: 'unknown or revoked bearer key' };
+    return { ok: true, agent, keyHash };
   }
   if (policy.agents.some((a) => a.key_sha256 !== undefined)) {
     return { ok: false, message: 'this endpoint requires a bearer key (the policy declares agents)' };
+  }
+  if (registry?.any()) {
+    return {
+      ok: false,
+      message: 'this endpoint requires a bearer key (the agent registry has keyed agents)',
+    };
   }
   if (!allowAnonymous) {
     // A reload that dropped every key must not turn a reachable endpoint anonymous.

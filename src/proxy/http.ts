@@ -16,7 +16,7 @@ import {
   urlHost,
 } from '../util/index.js';
 import { BoundedEventStore, DEFAULT_EVENT_STORE_BOUNDS, type EventStoreBounds } from './event-store.js';
-import { endpointAllowlist, identify } from './http-guard.js';
+import { endpointAllowlist, identify, type RegistryKeys } from './http-guard.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -39,6 +39,8 @@ export interface HttpEndpointOptions {
    */
   allowAnonymous?: boolean | undefined;
   newSession(agent: string): DownstreamSession;
+  /** The agent registry's keys, besides the policy's (checked on every request). */
+  registryKeys?: RegistryKeys | undefined;
   log(message: string): void;
   maxBodyBytes?: number | undefined;
   /** The clock idleness is measured by; tests pass their own instead of waiting. */
@@ -177,6 +179,7 @@ export class HttpEndpoint {
       this.options.policy(),
       this.options.anonymousAgent,
       this.options.allowAnonymous ?? true,
+      this.options.registryKeys,
     );
     if (!who.ok) {
       return rpcError(401, -32001, `Unauthorized: ${who.message}`, {

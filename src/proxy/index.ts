@@ -43,7 +43,7 @@ export {
   type HttpListener,
   listen,
 } from './http.js';
-export { identify } from './http-guard.js';
+export { identify, type RegistryKeys } from './http-guard.js';
 export { DEFAULT_ROUTING_TIMINGS, type RoutingTimings } from './lists.js';
 export { loadTestedPolicy, type PolicyChange, PolicySource } from './policy-source.js';
 export { duplicateIdError, RequestGuard } from './request-guard.js';

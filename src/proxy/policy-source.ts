@@ -61,6 +61,7 @@ export class PolicySource {
   private readonly log: (line: string) => void;
   private readonly listeners = new Set<(change: PolicyChange) => void>();
   private readonly refusedListeners = new Set<(error: PolicyLoadError) => void>();
+  private readonly checks: Array<(policy: CompiledPolicy) => readonly string[]> = [];
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -100,6 +101,14 @@ export class PolicySource {
     this.listeners.add(listener);
   }
 
+  /**
+   * A check of another part on every reloaded policy (the agent registry: no id in both places): any
+   * problem refuses the reload like an invalid policy, and the last good one stays in force.
+   */
+  addCheck(check: (policy: CompiledPolicy) => readonly string[]): void {
+    this.checks.push(check);
+  }
+
   onRefused(listener: (error: PolicyLoadError) => void): void {
     this.refusedListeners.add(listener);
   }
@@ -128,6 +137,8 @@ export class PolicySource {
     let warnings: readonly string[];
     try {
       ({ policy, warnings } = loadTested(await readPolicy(this.file), this.file, this.log));
+      const problems = this.checks.flatMap((check) => check(policy));
+      if (problems.length > 0) throw new PolicyLoadError(`${this.file}: refused`, problems);
     } catch (error) {
       if (!(error instanceof PolicyLoadError)) throw error;
       this.log(

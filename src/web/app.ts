@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Registry } from 'prom-client';
+import { AgentError, type AgentRegistry } from '../agents/index.js';
 import {
   ApprovalConflictError,
   ApprovalNotFoundError,
@@ -11,6 +12,7 @@ import {
   type ApprovalQueue,
 } from '../approvals/index.js';
 import { AuditQueryError, type AuditSink } from '../audit/index.js';
+import type { Suspension } from '../governance/index.js';
 import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Redaction } from '../secrets/index.js';
@@ -51,6 +53,10 @@ export interface WebAppOptions {
   redactArgs?: ((args: unknown) => Redaction) | undefined;
   /** The running proxy's pin files: the Pins page and /api/pins (both off without it). */
   pins?: WebPins | undefined;
+  /** The agent registry: the Agents page and /api/agents (both off without it). */
+  agents?: AgentRegistry | undefined;
+  /** Who is suspended (the incidents part), shown on the Agents page. */
+  suspension?: ((agent: string) => Suspension | null) | undefined;
   /** Where reveals of masked values are recorded; without it nothing can be revealed. */
   audit?: AuditSink | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
@@ -153,6 +159,11 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
       return errorResponse(c, 400, error.message, { code: error.code });
     }
     if (error instanceof PinDecisionError) return errorResponse(c, 409, error.message, { code: error.code });
+    if (error instanceof AgentError) {
+      const status =
+        { E_AGENT_NOT_FOUND: 404, E_KEY_NOT_FOUND: 404, E_AGENT_INVALID: 400 }[error.code as string] ?? 409;
+      return errorResponse(c, status, error.message, { code: error.code });
+    }
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
     }

@@ -7,6 +7,7 @@ import type { WebAuth } from '../auth.js';
 import type { MaskApproval, MaskedApproval } from '../display.js';
 import { clientAddress } from '../rate-limit.js';
 import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
+import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
@@ -24,7 +25,7 @@ export interface ApprovalsApiDeps {
 }
 
 /** What the whole API is built from; each route group below takes only its part. */
-export interface ApiDeps extends ApprovalsApiDeps, AuditDeps, PolicyDeps, PinsDeps {
+export interface ApiDeps extends ApprovalsApiDeps, AuditDeps, PolicyDeps, PinsDeps, AgentsDeps {
   auth: WebAuth;
   reveal: Reveal;
 }
@@ -92,7 +93,7 @@ function requirePrincipal(auth: WebAuth, log: Log): MiddlewareHandler<WebEnv> {
       throw new HTTPException(401, { message: 'Authentication required' });
     }
     c.set('principal', principal);
-    if (c.req.method === 'POST') await checkCsrf(c, principal);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await checkCsrf(c, principal);
     await next();
   };
 }
@@ -144,6 +145,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   auditApiRoute(api, deps);
   policyApiRoutes(api, deps);
   pinsApiRoutes(api, { ...deps, reviewerOf });
+  agentsApiRoutes(api, { ...deps, reviewerOf });
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

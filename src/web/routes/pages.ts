@@ -4,6 +4,7 @@ import type { ApprovalQueue } from '../../approvals/index.js';
 import type { WebAuth } from '../auth.js';
 import type { MaskApproval } from '../display.js';
 import type { WebEnv } from '../security.js';
+import { type AgentsDeps, agentsPageRoutes } from './agents.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
@@ -18,7 +19,8 @@ export interface PageDeps
   extends Omit<PendingDeps, 'frame'>,
     AuditDeps,
     Pick<PolicyDeps, 'policyStatus'>,
-    PinsDeps {
+    PinsDeps,
+    AgentsDeps {
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -33,6 +35,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     showPolicy: deps.policyStatus !== undefined,
     showAudit,
     showPins: deps.pins !== undefined,
+    showAgents: deps.agents !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
@@ -42,6 +45,13 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });
   pinsPageRoutes(pages, { pins: deps.pins, log: deps.log, frame });
+  agentsPageRoutes(pages, {
+    agents: deps.agents,
+    suspension: deps.suspension,
+    log: deps.log,
+    frame,
+    auditLinks: showAudit,
+  });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;
