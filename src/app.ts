@@ -6,13 +6,7 @@ import { Registry } from 'prom-client';
 import { AgentRegistry, SqliteAgentStore } from './agents/index.js';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
-import {
-  type AgentDirectory,
-  type BudgetUsage,
-  Governance,
-  type GovernanceParts,
-  type IncidentLog,
-} from './governance/index.js';
+import { type BudgetUsage, Governance, type GovernanceParts, type IncidentLog } from './governance/index.js';
 import { Limits } from './limits/index.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics/index.js';
 import { type DeliveryTimings, Notifier, registerWebhookMetrics } from './notify/index.js';
