@@ -42,6 +42,7 @@ import {
   servesDataDir,
   serveWeb,
   type WebApp,
+  type WebAppOptions,
   WebAuth,
   WebPortInUseError,
   type WebServer,
@@ -472,6 +473,9 @@ export async function startWeb(deps: {
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
+  /** The Compliance page's agent counts and incidents (the lead connects them to the registry and incident log). */
+  directory?: WebAppOptions['directory'];
+  incidents?: WebAppOptions['incidents'];
   log(line: string): void;
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
@@ -504,6 +508,8 @@ export async function startWeb(deps: {
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
+      directory: deps.directory,
+      incidents: deps.incidents,
       log: deps.log,
     });
   try {

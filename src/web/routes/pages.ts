@@ -5,6 +5,7 @@ import type { WebAuth } from '../auth.js';
 import type { MaskApproval } from '../display.js';
 import type { WebEnv } from '../security.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
+import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
@@ -18,7 +19,8 @@ export interface PageDeps
   extends Omit<PendingDeps, 'frame'>,
     AuditDeps,
     Pick<PolicyDeps, 'policyStatus'>,
-    PinsDeps {
+    PinsDeps,
+    Pick<ComplianceDeps, 'policy' | 'directory' | 'incidents' | 'integrity' | 'now' | 'maxRecords'> {
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -42,6 +44,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });
   pinsPageRoutes(pages, { pins: deps.pins, log: deps.log, frame });
+  compliancePageRoute(pages, { ...complianceSources(deps), frame });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;

@@ -6,7 +6,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'none';
+  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'compliance' | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
@@ -50,6 +50,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
+    ${navLink('/compliance', 'Compliance', props.active === 'compliance')}
   </nav>
   <form class="signout" method="post" action="/logout">
     <input type="hidden" name="_csrf" value="${props.csrf}">
