@@ -161,7 +161,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
     if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
       return errorResponse(c, 400, error.message, { code: error.code });
     }
-    if (error instanceof ComplianceWindowError) return errorResponse(c, 400, error.message, { code: error.code });
+    if (error instanceof ComplianceWindowError)
+      return errorResponse(c, 400, error.message, { code: error.code });
     if (error instanceof PinDecisionError) return errorResponse(c, 409, error.message, { code: error.code });
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
@@ -194,7 +195,8 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   const mask = approvalMasker(options.redactArgs);
   const reveal = revealer({ queue: options.queue, mask, audit: options.audit, log: options.log });
   const compliance = {
-    integrity: options.integrity ?? (options.auditDir === undefined ? undefined : auditIntegrity(options.auditDir)),
+    integrity:
+      options.integrity ?? (options.auditDir === undefined ? undefined : auditIntegrity(options.auditDir)),
     now: () => options.queue.now(),
   };
   const app = new Hono<WebEnv>();

@@ -34,7 +34,9 @@ const call = async (client: Client, name: string, args: Record<string, unknown> 
   (await client.callTool({ name, arguments: args })) as Text;
 
 function auditRecords(dir: string): Record<string, unknown>[] {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /audit-\d+\.jsonl$/.test(f));
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+    /audit-\d+\.jsonl$/.test(f),
+  );
   return files.flatMap((f) =>
     readFileSync(path.join(dir, f), 'utf8')
       .split('\n')
@@ -50,7 +52,11 @@ beforeAll(async () => {
   proxy = await startHttpProxy({
     policy: POLICY,
     command: { name: 'fixture', command: 'node', args: [FIXTURE] },
-    env: { ...process.env, FIXTURE_LOG: path.join(tempDir().dir, 'fixture.jsonl'), PORTCULLIS_UI_TOKEN: TOKEN },
+    env: {
+      ...process.env,
+      FIXTURE_LOG: path.join(tempDir().dir, 'fixture.jsonl'),
+      PORTCULLIS_UI_TOKEN: TOKEN,
+    },
     upstreamTransport: inProcessFixtures(),
     ui: 0,
   });
@@ -100,7 +106,9 @@ describe('GET /api/compliance after a scripted run', () => {
     expect(report.decisions.deny).toBe(count((r) => r.decision === 'deny'));
     expect(report.decisions.review).toBe(count((r) => r.decision === 'review'));
     expect([report.decisions.allow, report.decisions.deny, report.decisions.review]).toEqual([5, 3, 3]);
-    expect(report.decisions.buckets.reduce((s, b) => s + b.allow + b.deny + b.review, 0)).toBe(decisions.length);
+    expect(report.decisions.buckets.reduce((s, b) => s + b.allow + b.deny + b.review, 0)).toBe(
+      decisions.length,
+    );
 
     for (const agent of ['alpha', 'beta']) {
       const row = report.agents.find((a) => a.agent === agent);
@@ -114,11 +122,16 @@ describe('GET /api/compliance after a scripted run', () => {
 
     const deniedBy = (key: string) => {
       const m = new Map<string, number>();
-      for (const r of decisions.filter((d) => d.decision === 'deny')) m.set(String(r[key]), (m.get(String(r[key])) ?? 0) + 1);
+      for (const r of decisions.filter((d) => d.decision === 'deny'))
+        m.set(String(r[key]), (m.get(String(r[key])) ?? 0) + 1);
       return Object.fromEntries(m);
     };
-    expect(Object.fromEntries(report.top_denied_tools.map((t) => [t.name, t.count]))).toEqual(deniedBy('tool'));
-    expect(Object.fromEntries(report.top_denying_rules.map((t) => [t.rule, t.count]))).toEqual(deniedBy('rule'));
+    expect(Object.fromEntries(report.top_denied_tools.map((t) => [t.name, t.count]))).toEqual(
+      deniedBy('tool'),
+    );
+    expect(Object.fromEntries(report.top_denying_rules.map((t) => [t.rule, t.count]))).toEqual(
+      deniedBy('rule'),
+    );
     expect(report.top_denied_tools[0]).toMatchObject({ name: 'env', count: 2 });
 
     const approvals = records.filter((r) => r.event === 'approval');
@@ -146,12 +159,17 @@ describe('GET /api/compliance after a scripted run', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'E_COMPLIANCE_WINDOW' });
     expect((await fetch(`${web.url}/api/compliance`)).status).toBe(401);
-    expect((await fetch(`${web.url}/api/compliance`, { headers: { authorization: 'Bearer alpha-key' } })).status).toBe(401);
+    expect(
+      (await fetch(`${web.url}/api/compliance`, { headers: { authorization: 'Bearer alpha-key' } })).status,
+    ).toBe(401);
   });
 
   it('says when the cap on records read stopped it', async () => {
     const { complianceReport } = await import('../../src/web/compliance/index.js');
-    const report = await complianceReport({ auditDir: path.join(proxy.dataDir, 'audit'), maxRecords: 4 }, '24h');
+    const report = await complianceReport(
+      { auditDir: path.join(proxy.dataDir, 'audit'), maxRecords: 4 },
+      '24h',
+    );
     expect(report.audit).toMatchObject({ capped: true, records_read: 4 });
   });
 });

@@ -39,7 +39,7 @@ export function barScale(data: BarsData, size: BarsSize) {
 }
 
 export function barsHeight(data: BarsData, size: BarsSize): number {
-  return size.font * 2 + data.rows.length * rowHeight(size.font) + size.font * 2.5;
+  return size.font * 2 + data.rows.length * rowHeight(size.font) + size.font * 3.2;
 }
 
 function rowHeight(font: number): number {
@@ -90,9 +90,7 @@ export function barsSvg(data: BarsData, size: BarsSize): string {
         `<rect class="bar" data-series="${esc(series.key)}" data-value="${value}" x="${px(x(point[0]))}" y="${px(y0 + font * 1.35)}" width="${px(x(point[1]) - x(point[0]))}" height="${px(font * 1.2)}" fill="url(#${fillId(chart, series.key)})"><title>${esc(row.label)}: ${num(value)} ${esc(series.label)}</title></rect>`,
       );
     });
-    parts.push(
-      `<text class="value" x="${px(x(total) + 4)}" y="${px(y0 + font * 2.3)}">${num(total)}</text>`,
-    );
+    parts.push(`<text class="value" x="${px(x(total) + 4)}" y="${px(y0 + font * 2.3)}">${num(total)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');

@@ -25,7 +25,19 @@ export interface ChartSize {
   font: number;
 }
 
-export const MARGIN = { top: 12, right: 12, bottom: 44, left: 52 };
+export const MARGIN = { top: 12, right: 12, left: 52 };
+
+/** A category label on up to two lines: "15–60 min" as "15–60" over "min", so narrow columns keep every label. */
+function labelLines(label: string): string[] {
+  const cut = label.lastIndexOf(' ');
+  return cut <= 0 ? [label] : [label.slice(0, cut), label.slice(cut + 1)];
+}
+
+/** Room under the plot: the category labels (one or two lines) and the axis title. */
+export function bottomMargin(data: ColumnsData, font: number): number {
+  const lines = Math.max(1, ...data.categories.map((c) => labelLines(c).length));
+  return 8 + lines * (font + 3) + font + 12;
+}
 
 /** The y scale the columns use: also what the tests check the bar heights against. */
 export function columnScale(data: ColumnsData, size: ChartSize) {
@@ -34,13 +46,13 @@ export function columnScale(data: ColumnsData, size: ChartSize) {
   return scaleLinear()
     .domain([0, max])
     .nice(4)
-    .range([size.height - MARGIN.bottom, MARGIN.top]);
+    .range([size.height - bottomMargin(data, size.font), MARGIN.top]);
 }
 
 /** Every `step`-th category label, so labels never overlap however narrow the chart is drawn. */
 function labelStep(labels: readonly string[], band: number, font: number): number {
-  const widest = Math.max(1, ...labels.map((l) => textWidth(l, font)));
-  return Math.max(1, Math.ceil((widest + font) / Math.max(1, band)));
+  const widest = Math.max(1, ...labels.flatMap((l) => labelLines(l).map((line) => textWidth(line, font))));
+  return Math.max(1, Math.ceil((widest + font / 2) / Math.max(1, band)));
 }
 
 export function columnsSvg(data: ColumnsData, size: ChartSize): string {
@@ -71,7 +83,7 @@ export function columnsSvg(data: ColumnsData, size: ChartSize): string {
     );
   }
   parts.push(
-    `<text class="axis-label" transform="translate(${font},${px((MARGIN.top + height - MARGIN.bottom) / 2)}) rotate(-90)" text-anchor="middle">${esc(data.yLabel)}</text>`,
+    `<text class="axis-label" transform="translate(${font},${px((MARGIN.top + height - bottomMargin(data, font)) / 2)}) rotate(-90)" text-anchor="middle">${esc(data.yLabel)}</text>`,
     `<text class="axis-label" x="${px((MARGIN.left + width - MARGIN.right) / 2)}" y="${height - 4}" text-anchor="middle">${esc(data.xLabel)}</text>`,
   );
   layers.forEach((layer, s) => {
@@ -86,14 +98,19 @@ export function columnsSvg(data: ColumnsData, size: ChartSize): string {
       );
     }
   });
-  const base = height - MARGIN.bottom;
-  parts.push(`<line class="axis" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${base}" y2="${base}"/>`);
+  const base = height - bottomMargin(data, font);
+  parts.push(
+    `<line class="axis" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${base}" y2="${base}"/>`,
+  );
   const step = labelStep(data.categories, x.step(), font);
   data.categories.forEach((label, i) => {
     if (i % step !== 0) return;
     const cx = px((x(i) ?? 0) + x.bandwidth() / 2);
+    const lines = labelLines(label).map(
+      (line, n) => `<tspan x="${cx}" dy="${n === 0 ? 0 : font + 3}">${esc(line)}</tspan>`,
+    );
     parts.push(
-      `<text class="tick" x="${cx}" y="${base + font + 4}" text-anchor="middle">${esc(label)}</text>`,
+      `<text class="tick" x="${cx}" y="${base + font + 6}" text-anchor="middle">${lines.join('')}</text>`,
     );
   });
   parts.push('</svg>');

@@ -1,5 +1,5 @@
 // A chart as a page shows it: title, legend, the drawing at a wide and a narrow size, and the numbers as a table.
-import { barsSvg, type BarsData } from './bars.js';
+import { type BarsData, barsSvg } from './bars.js';
 import { type ColumnsData, columnsSvg } from './columns.js';
 import { esc, legend, num, type Series } from './svg.js';
 
@@ -11,7 +11,11 @@ export interface FigureOptions {
 }
 
 /** The numbers behind a chart, for screen readers and for a person who wants them exact. */
-function table(head: string, series: readonly Series[], rows: readonly { label: string; values: readonly number[] }[]): string {
+function table(
+  head: string,
+  series: readonly Series[],
+  rows: readonly { label: string; values: readonly number[] }[],
+): string {
   const cols = series.map((s) => `<th scope="col">${esc(s.label)}</th>`).join('');
   const total = series.length > 1 ? '<th scope="col">Total</th>' : '';
   const body = rows
@@ -36,7 +40,8 @@ function empty(message: string): string {
 /** Columns, or "no data" when every value is zero (an empty box would read as a broken chart). */
 export function columnsFigure(data: ColumnsData, options: FigureOptions & { empty: string }): string {
   const rows = data.categories.map((label, i) => ({ label, values: data.values[i] ?? [] }));
-  if (!rows.some((r) => r.values.some((v) => v > 0))) return frame(data.id, data.title, options, empty(options.empty));
+  if (!rows.some((r) => r.values.some((v) => v > 0)))
+    return frame(data.id, data.title, options, empty(options.empty));
   const wide = columnsSvg(data, { width: options.full ? 960 : 560, height: 260, font: 13 });
   const narrow = columnsSvg(data, { width: 360, height: 240, font: 13 });
   return frame(

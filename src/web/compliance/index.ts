@@ -3,9 +3,9 @@ export { auditIntegrity } from './integrity.js';
 export {
   AGE_BINS,
   type ComplianceReport,
-  complianceReport,
   type ComplianceSources,
   ComplianceWindowError,
+  complianceReport,
   DEFAULT_MAX_RECORDS,
   DEFAULT_WINDOW,
   type Integrity,

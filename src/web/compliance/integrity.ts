@@ -17,7 +17,11 @@ export function auditIntegrity(
     const result = verifyAudit(dir).then(
       (verified): Integrity =>
         verified.ok
-          ? { state: 'verified', checked_at: new Date(at).toISOString(), detail: `${verified.records} records in ${verified.chains} chain(s)` }
+          ? {
+              state: 'verified',
+              checked_at: new Date(at).toISOString(),
+              detail: `${verified.records} records in ${verified.chains} chain(s)`,
+            }
           : { state: 'failed', checked_at: new Date(at).toISOString(), detail: verified.message },
       (error: unknown): Integrity => ({
         state: 'unknown',

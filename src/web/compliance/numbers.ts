@@ -91,9 +91,22 @@ export interface ComplianceReport {
   top_denying_rules: { rule: string; count: number }[];
   approvals: {
     /** From the audit log's approval records in the window. */
-    outcomes: { pending: number; approved: number; denied: number; expired: number; withdrawn: number; refused: number };
+    outcomes: {
+      pending: number;
+      approved: number;
+      denied: number;
+      expired: number;
+      withdrawn: number;
+      refused: number;
+    };
     /** decided_at − created_at of approvals a person decided in the window (from the queue). */
-    wait: { count: number; median_ms: number | null; p90_ms: number | null; max_ms: number | null; histogram: Histogram };
+    wait: {
+      count: number;
+      median_ms: number | null;
+      p90_ms: number | null;
+      max_ms: number | null;
+      histogram: Histogram;
+    };
     pending: { count: number; oldest_ms: number | null; histogram: Histogram };
   };
   incidents: {
@@ -143,7 +156,10 @@ function quantile(sorted: readonly number[], q: number): number | null {
 const zero = (): Counts => ({ allow: 0, deny: 0, review: 0 });
 
 function isDecision(record: AuditRecord): record is AuditRecord & { decision: keyof Counts } {
-  return record.event === 'decision' && (record.decision === 'allow' || record.decision === 'deny' || record.decision === 'review');
+  return (
+    record.event === 'decision' &&
+    (record.decision === 'allow' || record.decision === 'deny' || record.decision === 'review')
+  );
 }
 
 /** What a decision was about: the tool, or the resource URI or prompt name of an access decision. */
@@ -174,8 +190,14 @@ interface AuditTally {
  * merge is newest first, so the rest are older too) or the cap. No `from` filter: with one,
  * queryAudit would read every older file looking for matches.
  */
-async function tallyAudit(dir: string | undefined, from: number, to: number, bucketMs: number, cap: number): Promise<AuditTally> {
-  const count = Math.ceil((to - from) / bucketMs);
+async function tallyAudit(
+  dir: string | undefined,
+  from: number,
+  to: number,
+  bucketMs: number,
+  count: number,
+  cap: number,
+): Promise<AuditTally> {
   const tally: AuditTally = {
     available: dir !== undefined,
     read: 0,
@@ -289,13 +311,19 @@ function incidentNumbers(log: IncidentLog | undefined, fromIso: string): Complia
   return { by_severity: bySeverity, unresolved, recent };
 }
 
-export async function complianceReport(sources: ComplianceSources, window: WindowName): Promise<ComplianceReport> {
+export async function complianceReport(
+  sources: ComplianceSources,
+  window: WindowName,
+): Promise<ComplianceReport> {
   const now = (sources.now ?? Date.now)();
   const spec = WINDOWS[window];
-  const from = now - spec.ms;
+  // Buckets start on the hour (or day) so their axis labels are true; the last one is the current,
+  // partial bucket, so the window is between one bucket shorter than its name and its full length.
+  const buckets = Math.round(spec.ms / spec.bucketMs);
+  const from = Math.floor(now / spec.bucketMs) * spec.bucketMs - (buckets - 1) * spec.bucketMs;
   const fromIso = new Date(from).toISOString();
   const cap = sources.maxRecords ?? DEFAULT_MAX_RECORDS;
-  const tally = await tallyAudit(sources.auditDir, from, now, spec.bucketMs, cap);
+  const tally = await tallyAudit(sources.auditDir, from, now, spec.bucketMs, buckets, cap);
   const times = approvalTimes(sources.queue, from, now);
   const directory = sources.directory?.();
   const incidents = incidentNumbers(sources.incidents?.(), fromIso);
@@ -374,7 +402,10 @@ export async function complianceReport(sources: ComplianceSources, window: Windo
       ...tally.totals,
       total: decisions,
       bucket_ms: spec.bucketMs,
-      buckets: tally.buckets.map((c, i) => ({ start: new Date(from + i * spec.bucketMs).toISOString(), ...c })),
+      buckets: tally.buckets.map((c, i) => ({
+        start: new Date(from + i * spec.bucketMs).toISOString(),
+        ...c,
+      })),
     },
     top_denied_tools: [...tally.denied.values()]
       .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name))

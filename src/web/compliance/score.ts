@@ -35,14 +35,23 @@ export interface Score {
   formula: string;
 }
 
-export const INCIDENT_WEIGHTS: Readonly<Record<Severity, number>> = { critical: 25, high: 10, medium: 4, low: 1 };
+export const INCIDENT_WEIGHTS: Readonly<Record<Severity, number>> = {
+  critical: 25,
+  high: 10,
+  medium: 4,
+  low: 1,
+};
 export const CAPS = { incidents: 50, suspended: 20, denials: 20, expired: 10 } as const;
 export const SUSPENDED_WEIGHT = 5;
 /** Points per denial per 100 decisions: 10 % of calls denied costs 5 points. */
 export const DENIAL_WEIGHT = 0.5;
 export const EXPIRED_WEIGHT = 2;
 /** A chain that failed verification is evidence of tampering or loss; one never checked is only unproven. */
-export const AUDIT_PENALTY: Readonly<Record<IntegrityState, number>> = { verified: 0, unknown: 10, failed: 30 };
+export const AUDIT_PENALTY: Readonly<Record<IntegrityState, number>> = {
+  verified: 0,
+  unknown: 10,
+  failed: 30,
+};
 
 export const FORMULA =
   'score = 100 − min(50, 25·critical + 10·high + 4·medium + 1·low unresolved incidents) − min(20, 5 · suspended agents)' +
@@ -59,7 +68,10 @@ export function complianceScore(inputs: ScoreInputs): Score {
   const incidentPoints =
     unresolved === null
       ? 0
-      : (Object.keys(INCIDENT_WEIGHTS) as Severity[]).reduce((sum, s) => sum + INCIDENT_WEIGHTS[s] * unresolved[s], 0);
+      : (Object.keys(INCIDENT_WEIGHTS) as Severity[]).reduce(
+          (sum, s) => sum + INCIDENT_WEIGHTS[s] * unresolved[s],
+          0,
+        );
   terms.push({
     key: 'incidents',
     label: 'Unresolved incidents',
@@ -99,7 +111,12 @@ export function complianceScore(inputs: ScoreInputs): Score {
   terms.push({
     key: 'audit',
     label: 'Audit chain',
-    input: inputs.integrity === 'verified' ? 'verified' : inputs.integrity === 'failed' ? 'verification failed' : 'not verified',
+    input:
+      inputs.integrity === 'verified'
+        ? 'verified'
+        : inputs.integrity === 'failed'
+          ? 'verification failed'
+          : 'not verified',
     rule: '0 verified, 10 not verified, 30 failed',
     cap: AUDIT_PENALTY.failed,
     penalty: AUDIT_PENALTY[inputs.integrity],

@@ -1,6 +1,6 @@
 // The Compliance page and GET /api/compliance: the same ComplianceReport, as a page and as JSON.
 import type { Hono } from 'hono';
-import { complianceReport, type ComplianceSources, parseWindow } from '../compliance/index.js';
+import { type ComplianceSources, complianceReport, parseWindow } from '../compliance/index.js';
 import type { WebEnv } from '../security.js';
 import { compliancePage } from '../views/compliance.js';
 import type { Frame } from './frame.js';
@@ -22,7 +22,6 @@ export function complianceSources(deps: ComplianceSources): ComplianceSources {
   };
 }
 
-
 /** GET /compliance?window=24h|7d|30d. */
 export function compliancePageRoute(pages: Hono<WebEnv>, deps: ComplianceDeps & { frame: Frame }): void {
   pages.get('/compliance', async (c) => {
@@ -33,5 +32,7 @@ export function compliancePageRoute(pages: Hono<WebEnv>, deps: ComplianceDeps & 
 
 /** GET /api/compliance?window=24h|7d|30d: the ComplianceReport (fields documented in the README). */
 export function complianceApiRoute(api: Hono<WebEnv>, deps: ComplianceDeps): void {
-  api.get('/compliance', async (c) => c.json(await complianceReport(deps, parseWindow(c.req.query('window')))));
+  api.get('/compliance', async (c) =>
+    c.json(await complianceReport(deps, parseWindow(c.req.query('window')))),
+  );
 }

@@ -60,14 +60,14 @@ function tiles(r: ComplianceReport): Html {
 function scoreCard(r: ComplianceReport): Html {
   const rows = r.score.terms.map(
     (t) =>
-      html`<tr data-term="${t.key}"><th scope="row">${t.label}</th><td>${t.input}</td><td>${t.rule} (at most ${t.cap})</td><td class="num">−${t.penalty}</td></tr>`,
+      html`<tr data-term="${t.key}"><th scope="row">${t.label}</th><td>${t.input}</td><td class="rule">${t.rule} (at most ${t.cap})</td><td class="num">${t.penalty === 0 ? '0' : `−${t.penalty}`}</td></tr>`,
   );
   return html`<section class="card score-card" id="score" aria-labelledby="score-h">
   <h2 id="score-h">How the score is computed</h2>
   <p class="formula"><code>${r.score.formula}</code></p>
   <div class="table-scroll"><table class="data score-terms">
-    <thead><tr><th scope="col">Term</th><th scope="col">In this window</th><th scope="col">Penalty rule</th><th scope="col" class="num">Points</th></tr></thead>
-    <tbody>${rows}<tr class="total"><th scope="row">Score</th><td></td><td>100 minus the points, rounded</td><td class="num">${r.compliance_score}</td></tr></tbody>
+    <thead><tr><th scope="col">Term</th><th scope="col">In this window</th><th scope="col" class="rule">Penalty rule</th><th scope="col" class="num">Points</th></tr></thead>
+    <tbody>${rows}<tr class="total"><th scope="row">Score</th><td>100 minus the points, rounded</td><td class="rule"></td><td class="num">${r.compliance_score}</td></tr></tbody>
   </table></div>
   <p class="chart-note">Audit chain: ${r.audit.integrity.state}${r.audit.integrity.checked_at ? ` at ${r.audit.integrity.checked_at.replace('T', ' ').slice(0, 19)} UTC` : ''}${r.audit.integrity.detail ? ` (${r.audit.integrity.detail})` : ''}.</p>
 </section>`;
@@ -97,7 +97,11 @@ function charts(r: ComplianceReport): string {
         categories: r.decisions.buckets.map((b) => bucketLabel(b.start, bucketMs)),
         values: r.decisions.buckets.map((b) => [b.allow, b.deny, b.review]),
       },
-      { full: true, empty: 'No decisions in this window.', note: 'Each column stacks allowed, denied and reviewed calls.' },
+      {
+        full: true,
+        empty: 'No decisions in this window.',
+        note: 'Each column stacks allowed, denied and reviewed calls.',
+      },
     ),
   );
   figures.push(
@@ -109,7 +113,10 @@ function charts(r: ComplianceReport): string {
         xLabel: 'Denials',
         yLabel: 'Server / tool',
         series: DENIED,
-        rows: r.top_denied_tools.map((t) => ({ label: t.server ? `${t.server}/${t.name}` : t.name, values: [t.count] })),
+        rows: r.top_denied_tools.map((t) => ({
+          label: t.server ? `${t.server}/${t.name}` : t.name,
+          values: [t.count],
+        })),
       },
       { empty: 'No denials in this window.' },
     ),
@@ -160,7 +167,10 @@ function charts(r: ComplianceReport): string {
         categories: AGE_BINS.map((b) => b.label),
         values: pending.histogram.bins.map((b) => [b.count]),
       },
-      { empty: 'Nothing is waiting for a decision.', note: `${pending.count} waiting now; oldest ${duration(pending.oldest_ms)}.` },
+      {
+        empty: 'Nothing is waiting for a decision.',
+        note: `${pending.count} waiting now; oldest ${duration(pending.oldest_ms)}.`,
+      },
     ),
   );
   figures.push(
@@ -179,7 +189,10 @@ function charts(r: ComplianceReport): string {
               return { label: s, values: [c.open, c.acknowledged, c.resolved] };
             }),
           },
-          { empty: 'No incidents were opened in this window.', note: 'Opened in the window, stacked by status now.' },
+          {
+            empty: 'No incidents were opened in this window.',
+            note: 'Opened in the window, stacked by status now.',
+          },
         ),
   );
   return figures.join('');
@@ -195,7 +208,10 @@ function agentsTable(r: ComplianceReport): Html {
     let x = 0;
     const parts = (['allow', 'deny', 'review'] as const).map((k) => {
       const w = (a[k] / max) * 100;
-      const rect = w > 0 ? `<rect x="${x}" width="${Math.round(w * 100) / 100}" height="10" fill="url(#${fillId('agents', k)})"/>` : '';
+      const rect =
+        w > 0
+          ? `<rect x="${x}" width="${Math.round(w * 100) / 100}" height="10" fill="url(#${fillId('agents', k)})"/>`
+          : '';
       x += w;
       return rect;
     });
@@ -231,7 +247,9 @@ export function compliancePage(r: ComplianceReport): Html {
   const capped = r.audit.capped
     ? html`<p class="flash info" id="capped">The audit log has more records in this window than one page view reads (${r.audit.cap}): the counts cover the newest records, back to ${r.audit.oldest_counted ?? 'the start'}.</p>`
     : '';
-  const noAudit = r.audit.available ? '' : html`<p class="flash error">No audit log is available: the decision counts are empty.</p>`;
+  const noAudit = r.audit.available
+    ? ''
+    : html`<p class="flash error">No audit log is available: the decision counts are empty.</p>`;
   return html`<div class="page-head compliance-head">
   <div><h1>Compliance</h1>
   <p class="sub">Governance of the ${WINDOWS[r.window].label}, from the audit log, the approval queue, the agents and the incidents. <a href="/api/compliance?window=${r.window}">As JSON</a>.</p></div>
@@ -239,9 +257,8 @@ export function compliancePage(r: ComplianceReport): Html {
 </div>
 ${capped}${noAudit}
 ${tiles(r)}
-<div class="chart-grid">${raw(charts(r))}</div>
+<div class="chart-grid">${raw(charts(r))}${recentIncidents(r)}</div>
 ${agentsTable(r)}
-${recentIncidents(r)}
 ${scoreCard(r)}
 <p class="muted generated">From ${r.from.replace('T', ' ').slice(0, 16)} to ${r.to.replace('T', ' ').slice(0, 16)} UTC · ${r.audit.records_read} audit records read.</p>`;
 }
