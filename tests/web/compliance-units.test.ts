@@ -354,3 +354,24 @@ describe('compliance numbers over a real audit log with a moved clock', () => {
     expect(wide.decisions.deny).toBe(61);
   });
 });
+
+describe('the Compliance page with hostile names in the audit log', () => {
+  it('escapes tool, resource, rule and agent names everywhere they appear (charts, tables, links)', async () => {
+    const { compliancePage } = await import('../../src/web/views/compliance.js');
+    const r = await complianceReport({ now: () => Date.parse('2026-03-01T12:00:00Z') }, '24h');
+    const evil = '<img src=x onerror=alert(1)>"\'&';
+    r.decisions.buckets[3] = { ...(r.decisions.buckets[3] as (typeof r.decisions.buckets)[0]), deny: 2 };
+    r.decisions.deny = 2;
+    r.decisions.total = 2;
+    r.top_denied_tools = [{ name: evil, server: `srv${evil}`, count: 2 }];
+    r.top_denying_rules = [{ rule: evil, count: 2 }];
+    r.agents = [
+      { agent: evil, allow: 0, deny: 2, review: 0, total: 2, trust: null, suspended: null, last_seen: null },
+    ];
+    const page = String(await compliancePage(r));
+    expect(page).not.toContain('<img');
+    expect(page).not.toMatch(/onerror=alert\(1\)>"'/);
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(page).toContain(`href="/audit?agent=${encodeURIComponent(evil).replace(/'/g, '&#39;')}"`);
+  });
+});
