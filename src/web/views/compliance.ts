@@ -62,7 +62,7 @@ function scoreCard(r: ComplianceReport): Html {
     (t) =>
       html`<tr data-term="${t.key}"><th scope="row">${t.label}</th><td>${t.input}</td><td class="rule">${t.rule} (at most ${t.cap})</td><td class="num">${t.penalty === 0 ? '0' : `−${t.penalty}`}</td></tr>`,
   );
-  return html`<section class="card score-card" id="score" aria-labelledby="score-h">
+  return html`<section class="card c-card score-card" id="score" aria-labelledby="score-h">
   <h2 id="score-h">How the score is computed</h2>
   <p class="formula"><code>${r.score.formula}</code></p>
   <div class="table-scroll"><table class="data score-terms">
@@ -200,7 +200,7 @@ function charts(r: ComplianceReport): string {
 
 function agentsTable(r: ComplianceReport): Html {
   if (r.agents.length === 0) {
-    return html`<section class="card" id="agents"><h2>Activity per agent</h2><p class="no-data">No agent made a call in this window.</p></section>`;
+    return html`<section class="card c-card" id="agents"><h2>Activity per agent</h2><p class="no-data">No agent made a call in this window.</p></section>`;
   }
   const max = Math.max(...r.agents.map((a) => a.total));
   const rows = r.agents.map((a) => {
@@ -224,7 +224,7 @@ function agentsTable(r: ComplianceReport): Html {
 </tr>`;
   });
   const defs = `<svg width="0" height="0" class="defs" aria-hidden="true">${fillDefs('agents', DECISIONS)}</svg>`;
-  return html`<section class="card" id="agents" aria-labelledby="agents-h">
+  return html`<section class="card c-card" id="agents" aria-labelledby="agents-h">
   <h2 id="agents-h">Activity per agent</h2>
   <p class="chart-note">Decisions in the window; each agent links to its audit trail.${r.agents_more > 0 ? ` ${r.agents_more} more agents not shown.` : ''}</p>
   ${raw(defs)}
@@ -237,7 +237,7 @@ function agentsTable(r: ComplianceReport): Html {
 
 function recentIncidents(r: ComplianceReport): Html {
   if (!r.incidents || r.incidents.recent.length === 0) return html``;
-  return html`<section class="card" id="recent-incidents"><h2>Recent violations</h2><ul class="incident-list">${r.incidents.recent.map(
+  return html`<section class="card c-card" id="recent-incidents"><h2>Recent violations</h2><ul class="incident-list">${r.incidents.recent.map(
     (i) =>
       html`<li><span class="sev sev-${i.severity}">${i.severity}</span> <strong>${i.type}</strong>${i.agent ? html` · <a href="/audit?agent=${encodeURIComponent(i.agent)}">${i.agent}</a>` : ''} · ${i.status} · <time datetime="${i.opened_at}">${i.opened_at.replace('T', ' ').slice(0, 16)} UTC</time><br><span class="muted">${i.description}</span></li>`,
   )}</ul></section>`;
