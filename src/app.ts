@@ -48,6 +48,7 @@ import {
   servesDataDir,
   serveWeb,
   type WebApp,
+  type WebAppOptions,
   WebAuth,
   WebPortInUseError,
   type WebServer,
@@ -190,6 +191,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       registry,
       loginLink: options.loginLink,
       agents: governance.agents,
+      directory: () => governance.agents,
+      incidents: () => governance.incidents,
       upstreams: () => upstreams.health.check(),
       notifications: () => notifier?.check(),
       policyStatus: () => ({
@@ -615,6 +618,9 @@ export async function startWeb(deps: {
   /** Print the one-time sign-in link (default true); off, the line names the admin token instead. */
   loginLink?: boolean | undefined;
   log: Log;
+  /** The Compliance page's agent counts and incidents. */
+  directory?: WebAppOptions['directory'];
+  incidents?: WebAppOptions['incidents'];
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
   const host = deps.uiHost ?? '127.0.0.1';
@@ -649,6 +655,8 @@ export async function startWeb(deps: {
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
       agents: deps.agents,
+      directory: deps.directory,
+      incidents: deps.incidents,
       log: deps.log,
     });
   try {

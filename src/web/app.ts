@@ -19,6 +19,7 @@ import type { Redaction } from '../secrets/index.js';
 import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
 import type { WebAuth } from './auth.js';
+import { auditIntegrity, type ComplianceSources, ComplianceWindowError } from './compliance/index.js';
 import { approvalMasker } from './display.js';
 import { instanceProof } from './instance.js';
 import { createMetrics } from './metrics.js';
@@ -69,6 +70,14 @@ export interface WebAppOptions {
   sseHeartbeatMs?: number | undefined;
   /** The data dir's instance key: with it, /health/instance proves which data dir this UI serves. */
   instanceKey?: string | undefined;
+  /** Every agent (registry, file, auto-registered), for the Compliance page's agent counts; "not connected" without it. */
+  directory?: ComplianceSources['directory'];
+  /** Incidents, for the Compliance page's violations, incidents chart and score; "not connected" without it. */
+  incidents?: ComplianceSources['incidents'];
+  /** The audit chains' verification for the score; by default the audit dir verified at most every 10 minutes. */
+  integrity?: ComplianceSources['integrity'];
+  /** Audit records one Compliance view reads at most (default 20,000). */
+  maxRecords?: number | undefined;
 }
 
 export interface WebApp {
@@ -158,6 +167,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
     if (error instanceof AuditQueryError || error instanceof ApprovalQueryError) {
       return errorResponse(c, 400, error.message, { code: error.code });
     }
+    if (error instanceof ComplianceWindowError)
+      return errorResponse(c, 400, error.message, { code: error.code });
     if (error instanceof PinDecisionError) return errorResponse(c, 409, error.message, { code: error.code });
     if (error instanceof AgentError) {
       const status =
@@ -194,6 +205,11 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   const metrics = createMetrics(options.queue, options.registry);
   const mask = approvalMasker(options.redactArgs);
   const reveal = revealer({ queue: options.queue, mask, audit: options.audit, log: options.log });
+  const compliance = {
+    integrity:
+      options.integrity ?? (options.auditDir === undefined ? undefined : auditIntegrity(options.auditDir)),
+    now: () => options.queue.now(),
+  };
   const app = new Hono<WebEnv>();
   protect(app, options);
   app.route(
@@ -209,8 +225,8 @@ export function buildWebApp(options: WebAppOptions): WebApp {
           : (c) => instanceProof(options.instanceKey as string, c),
     }),
   );
-  app.route('/api', apiRoutes({ ...options, mask, reveal }));
-  app.route('/', pageRoutes({ ...options, mask, reveal }));
+  app.route('/api', apiRoutes({ ...options, ...compliance, mask, reveal }));
+  app.route('/', pageRoutes({ ...options, ...compliance, mask, reveal }));
   answerErrors(app, options.log);
   return { app, registry: metrics.registry, close: metrics.close };
 }

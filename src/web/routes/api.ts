@@ -10,6 +10,7 @@ import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../
 import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
+import { type ComplianceDeps, complianceApiRoute, complianceSources } from './compliance.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
 import { type PolicyDeps, policyApiRoutes } from './policy.js';
 import { apiRevealRoute, type Reveal } from './reveal.js';
@@ -25,7 +26,13 @@ export interface ApprovalsApiDeps {
 }
 
 /** What the whole API is built from; each route group below takes only its part. */
-export interface ApiDeps extends ApprovalsApiDeps, AuditDeps, PolicyDeps, PinsDeps, AgentsDeps {
+export interface ApiDeps
+  extends ApprovalsApiDeps,
+    AuditDeps,
+    PolicyDeps,
+    PinsDeps,
+    AgentsDeps,
+    Pick<ComplianceDeps, 'directory' | 'incidents' | 'integrity' | 'now' | 'maxRecords'> {
   auth: WebAuth;
   reveal: Reveal;
 }
@@ -146,6 +153,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   policyApiRoutes(api, deps);
   pinsApiRoutes(api, { ...deps, reviewerOf });
   agentsApiRoutes(api, { ...deps, reviewerOf });
+  complianceApiRoute(api, complianceSources(deps));
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

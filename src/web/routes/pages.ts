@@ -6,6 +6,7 @@ import type { MaskApproval } from '../display.js';
 import type { WebEnv } from '../security.js';
 import { type AgentsDeps, agentsPageRoutes } from './agents.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
+import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
@@ -20,7 +21,8 @@ export interface PageDeps
     AuditDeps,
     Pick<PolicyDeps, 'policyStatus'>,
     PinsDeps,
-    AgentsDeps {
+    AgentsDeps,
+    Pick<ComplianceDeps, 'policy' | 'directory' | 'incidents' | 'integrity' | 'now' | 'maxRecords'> {
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -52,6 +54,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     frame,
     auditLinks: showAudit,
   });
+  compliancePageRoute(pages, { ...complianceSources(deps), frame });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;

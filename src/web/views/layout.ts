@@ -6,7 +6,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'agents' | 'none';
+  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'agents' | 'compliance' | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
@@ -52,6 +52,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showAgents ? navLink('/agents', 'Agents', props.active === 'agents') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
+    ${navLink('/compliance', 'Compliance', props.active === 'compliance')}
   </nav>
   <form class="signout" method="post" action="/logout">
     <input type="hidden" name="_csrf" value="${props.csrf}">
