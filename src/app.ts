@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import { Governance, type GovernanceParts } from './governance/index.js';
+import { Incidents, SqliteIncidentStore } from './incidents/index.js';
 import { PinGuard, PinStore } from './pins/index.js';
 import {
   Ambiguities,
@@ -32,7 +33,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
-import { urlHost } from './util/index.js';
+import { GOVERNANCE_DB, urlHost } from './util/index.js';
 import {
   healthApp,
   instanceKey,
@@ -147,6 +148,8 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   // One for every session and the UI: a hold seen in one session holds the tool in all of them, and
   // an accept in the UI releases it in all of them.
   let sessions: Sessions | undefined;
+  // Built with governance, after the web part: the Incidents page asks for it when it is there.
+  let incidents: Incidents | undefined;
   const pins = new PinGuard({
     store: new PinStore(options.dataDir),
     settings: () => policy.current.pins,
@@ -164,6 +167,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       audit,
       policy,
       pins,
+      incidents: () => incidents,
       upstreams: () => upstreams.health.check(),
       policyStatus: () => ({
         ...reloads.status(policy),
@@ -183,6 +187,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
   );
   approvals.uiUrl = web.uiUrl;
   const governance = parts.add(openGovernance({ options, policy, audit, approvals }));
+  incidents = governance.incidents;
   sessions = parts.add(
     openSessions({
       options,
@@ -295,7 +300,7 @@ function openGovernance(deps: {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
-}): { governance: Governance; close(): Promise<void> } {
+}): { governance: Governance; incidents: Incidents; close(): Promise<void> } {
   const closers: Array<() => void | Promise<void>> = [];
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
@@ -306,6 +311,24 @@ function openGovernance(deps: {
   // ---- limits and budgets ----
 
   // ---- incidents and suspension ----
+  const incidentStore = new SqliteIncidentStore(join(deps.options.dataDir, GOVERNANCE_DB));
+  const incidents = new Incidents({
+    store: incidentStore,
+    policy: () => deps.policy.current,
+    audit: deps.audit,
+    changed: (agent) => changed(agent),
+    withdraw: (agent, reason) => void deps.approvals.queue.withdrawAgent(agent, reason),
+    log: deps.options.log,
+  });
+  closers.push(() => {
+    incidents.close();
+    incidentStore.close();
+  });
+  governanceParts.suspensions = incidents;
+  governanceParts.listeners = [...(governanceParts.listeners ?? []), incidents];
+  // Every append from now on; the chain breaks the log found when it opened, before anyone observed.
+  closers.push(deps.audit.observe((observation) => incidents.observe(observation)));
+  for (const record of deps.audit.chainBreaks()) incidents.chainBroken(record);
 
   const governance = new Governance(governanceParts);
   changed = (agent) => governance.changed(agent);
@@ -313,6 +336,7 @@ function openGovernance(deps: {
   void deps;
   return {
     governance,
+    incidents,
     async close() {
       for (const close of closers.reverse()) await close();
     },
@@ -469,6 +493,8 @@ export async function startWeb(deps: {
   policy?: PolicySource | undefined;
   /** The running proxy's pins: the Pins page decides on held definitions, and a decision applies at once. */
   pins?: PinGuard | undefined;
+  /** The running proxy's incidents (built after the web part, hence a getter): the Incidents page and its API. */
+  incidents?: (() => Incidents | undefined) | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
@@ -504,6 +530,7 @@ export async function startWeb(deps: {
         deps.pins && audit
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
+      incidents: deps.incidents,
       log: deps.log,
     });
   try {

@@ -223,6 +223,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   resultProblems(doc, problems);
   pinProblems(doc, problems);
   flowProblems(doc, problems);
+  incidentProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -313,6 +314,33 @@ function flowProblems(doc: PolicyV2Doc, problems: Problems): void {
   });
   if (doc.flow?.window !== undefined && durationMs(doc.flow.window) <= 0)
     problems.path(['flow', 'window'], 'flow.window: must be longer than 0');
+}
+
+/**
+ * `severity:` opens an incident when its rule denies a tools/call: resource and prompt denials open
+ * none (said, so no one relies on it), and a rule that can never deny is told it never fires.
+ */
+function incidentProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    if (rule.severity === undefined) return;
+    if ((rule.kind ?? 'tool') !== 'tool')
+      problems.path(
+        ['rules', i, 'severity'],
+        `rules[${i}].severity: only tool rules open incidents; resource and prompt denials do not`,
+        { atKey: true },
+      );
+    else if (rule.decision !== 'deny' && rule.cap === undefined && rule.cap_cents === undefined)
+      problems.path(
+        ['rules', i, 'severity'],
+        `rules[${i}].severity: this rule never denies a call, so it never opens an incident`,
+        { atKey: true, severity: 'warning' },
+      );
+  });
+  const suspend = doc.suspend === undefined ? [] : Array.isArray(doc.suspend) ? doc.suspend : [doc.suspend];
+  suspend.forEach((s, i) => {
+    const at = Array.isArray(doc.suspend) ? ['suspend', i, 'within'] : ['suspend', 'within'];
+    if (durationMs(s.within) <= 0) problems.path(at, `${at.join('.')}: must be longer than 0`);
+  });
 }
 
 /** The shape of each upstream (command or url) is the schema's union (see serverProblems); its name is checked here. */

@@ -1,8 +1,14 @@
 // The values the policy engine exchanges with the rest of Portcullis: a call in, a decision out.
-import { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, type ServerDoc, TRUST_LEVELS } from './schema.js';
+import {
+  FLOW_ACTIONS,
+  INCIDENT_SEVERITIES,
+  RESULT_SECRET_ACTIONS,
+  type ServerDoc,
+  TRUST_LEVELS,
+} from './schema.js';
 
 // Defined beside the schema that validates them (so the schema imports nothing from here).
-export { FLOW_ACTIONS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export { FLOW_ACTIONS, INCIDENT_SEVERITIES, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
 export type FlowAction = (typeof FLOW_ACTIONS)[number];
 export type ResultSecretAction = (typeof RESULT_SECRET_ACTIONS)[number];
 export type Trust = (typeof TRUST_LEVELS)[number];
@@ -213,4 +219,26 @@ export interface CompiledPolicy {
    * `granted`: roots from outside the policy (the command line), used when it gives this server none.
    */
   containment(call: Pick<Call, 'server' | 'args'>, granted?: readonly string[]): string | null;
+  /** The severity of the incident a denial by tool rule `rule` opens (its `severity:`); undefined: none. */
+  severityOf(rule: string | null): IncidentSeverity | undefined;
+  /** Auto-suspension thresholds (`suspend:`); empty: only a person (or a critical manual incident) suspends. */
+  readonly suspend: readonly SuspendSetting[];
+  /** Severities of the incidents opened without a rule (`incidents:`). */
+  readonly incidents: IncidentSettings;
+}
+
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+
+/** `suspend:` as the proxy applies it: `after` incidents of `severity` or above of one agent within `withinMs`. */
+export interface SuspendSetting {
+  after: number;
+  severity: IncidentSeverity;
+  withinMs: number;
+}
+
+export interface IncidentSettings {
+  /** Rate, concurrency and budget breaches. */
+  breaches: IncidentSeverity;
+  /** Audit-integrity failures (a failed append, a chain break). */
+  audit: IncidentSeverity;
 }

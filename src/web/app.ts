@@ -11,6 +11,7 @@ import {
   type ApprovalQueue,
 } from '../approvals/index.js';
 import { AuditQueryError, type AuditSink } from '../audit/index.js';
+import { IncidentError, type Incidents } from '../incidents/index.js';
 import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Redaction } from '../secrets/index.js';
@@ -51,6 +52,8 @@ export interface WebAppOptions {
   redactArgs?: ((args: unknown) => Redaction) | undefined;
   /** The running proxy's pin files: the Pins page and /api/pins (both off without it). */
   pins?: WebPins | undefined;
+  /** The running proxy's incidents: the Incidents page, /api/incidents and suspending agents (all off without it). */
+  incidents?: (() => Incidents | undefined) | undefined;
   /** Where reveals of masked values are recorded; without it nothing can be revealed. */
   audit?: AuditSink | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
@@ -153,6 +156,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
       return errorResponse(c, 400, error.message, { code: error.code });
     }
     if (error instanceof PinDecisionError) return errorResponse(c, 409, error.message, { code: error.code });
+    if (error instanceof IncidentError)
+      return errorResponse(c, error.status, error.message, { code: error.code });
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
     }

@@ -9,6 +9,7 @@ import { clientAddress } from '../rate-limit.js';
 import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
+import { type IncidentsDeps, incidentsApiRoutes } from './incidents.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
 import { type PolicyDeps, policyApiRoutes } from './policy.js';
 import { apiRevealRoute, type Reveal } from './reveal.js';
@@ -24,7 +25,7 @@ export interface ApprovalsApiDeps {
 }
 
 /** What the whole API is built from; each route group below takes only its part. */
-export interface ApiDeps extends ApprovalsApiDeps, AuditDeps, PolicyDeps, PinsDeps {
+export interface ApiDeps extends ApprovalsApiDeps, AuditDeps, PolicyDeps, PinsDeps, IncidentsDeps {
   auth: WebAuth;
   reveal: Reveal;
 }
@@ -144,6 +145,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   auditApiRoute(api, deps);
   policyApiRoutes(api, deps);
   pinsApiRoutes(api, { ...deps, reviewerOf });
+  incidentsApiRoutes(api, { ...deps, reviewerOf });
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

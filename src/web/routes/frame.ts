@@ -10,6 +10,8 @@ export interface FrameDeps {
   showAudit: boolean;
   /** Whether the Pins page exists (off without the proxy's pins). */
   showPins?: boolean | undefined;
+  /** Whether the Incidents page exists (off without the proxy's incidents). */
+  showIncidents?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -30,6 +32,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         showPolicy: deps.showPolicy,
         showAudit: deps.showAudit,
         showPins: deps.showPins,
+        showIncidents: deps.showIncidents,
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

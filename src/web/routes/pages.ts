@@ -7,6 +7,7 @@ import type { WebEnv } from '../security.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
+import { type IncidentsDeps, incidentsPageRoutes } from './incidents.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
 import { type PinsDeps, pinsPageRoutes } from './pins.js';
 import { type PolicyDeps, policyPageRoute } from './policy.js';
@@ -18,7 +19,8 @@ export interface PageDeps
   extends Omit<PendingDeps, 'frame'>,
     AuditDeps,
     Pick<PolicyDeps, 'policyStatus'>,
-    PinsDeps {
+    PinsDeps,
+    IncidentsDeps {
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -33,6 +35,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     showPolicy: deps.policyStatus !== undefined,
     showAudit,
     showPins: deps.pins !== undefined,
+    showIncidents: deps.incidents !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
@@ -42,6 +45,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });
   pinsPageRoutes(pages, { pins: deps.pins, log: deps.log, frame });
+  incidentsPageRoutes(pages, { incidents: deps.incidents, log: deps.log, frame, auditLinks: showAudit });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;

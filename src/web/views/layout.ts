@@ -6,13 +6,14 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'none';
+  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'incidents' | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
   showPolicy: boolean;
   showAudit?: boolean | undefined;
   showPins?: boolean | undefined;
+  showIncidents?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -49,6 +50,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${navLink('/decided', 'Decided', props.active === 'decided')}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
+    ${props.showIncidents ? navLink('/incidents', 'Incidents', props.active === 'incidents') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
   </nav>
   <form class="signout" method="post" action="/logout">
