@@ -77,6 +77,8 @@ export interface App {
   policy: PolicySource;
   audit: AuditLog;
   approvals: Approvals;
+  /** Incidents and suspensions (the Agents page asks it `suspension(agent)`). */
+  incidents?: Incidents | undefined;
   /** The approvals UI this process serves; undefined when another process serves it or the UI is off. */
   web: WebServer | undefined;
   /** The MCP endpoint URL in HTTP mode. */
@@ -208,12 +210,12 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       ? parts.add(healthApp({ queue: approvals.queue, ready: auditReadiness(audit) }))
       : undefined;
   const downstream = parts.add(await startDownstream(options, policy, sessions, health));
-  return running({ policy, audit, approvals, web: web.server }, downstream, parts);
+  return running({ policy, audit, approvals, incidents, web: web.server }, downstream, parts);
 }
 
 /** The started app: closing it stops reloads first, then every part, newest first. */
 function running(
-  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'web'>,
+  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'web' | 'incidents'>,
   downstream: Downstream,
   started: Parts,
 ): App {
