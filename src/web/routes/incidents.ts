@@ -25,6 +25,28 @@ function filterFrom(query: Record<string, string>): IncidentFilter {
   return { status, severity, agent, limit: 200 };
 }
 
+/**
+ * What the page says after a form, rebuilt from the store: a crafted link cannot make the page say
+ * something that did not happen (it names only incidents and agents in the state it claims).
+ */
+function flashFrom(query: Record<string, string>, incidents: Incidents): string | undefined {
+  const { done, target } = query;
+  if (!done || !target) return undefined;
+  if (done === 'reinstated' || done === 'suspended') {
+    const suspended = incidents.suspension(target) !== null;
+    if (done === 'reinstated' && !suspended && AGENT.test(target))
+      return `Agent ${target} is reinstated: its calls run again.`;
+    if (done === 'suspended' && suspended) return `Agent ${target} is suspended.`;
+    return undefined;
+  }
+  const incident = incidents.get(target);
+  if (!incident) return undefined;
+  if (done === 'reported')
+    return `Reported ${incident.id}${incident.suspended && incident.agent ? `; agent ${incident.agent} is suspended` : ''}.`;
+  if (done === incident.status) return `${incident.id} is ${incident.status}.`;
+  return undefined;
+}
+
 function agentParam(c: Context<WebEnv>): string {
   const agent = c.req.param('id') ?? '';
   if (!AGENT.test(agent)) throw new HTTPException(400, { message: 'not an agent id' });
@@ -77,38 +99,35 @@ export function incidentsPageRoutes(
       filter,
       csrf: principal.session.csrf,
       auditLinks: deps.auditLinks,
-      flash: typeof query.done === 'string' ? query.done.slice(0, 200) : undefined,
+      flash: flashFrom(query, incidents),
     });
     return c.html(deps.frame(principal, 'Incidents', 'incidents', body));
   });
-  const back = (c: Context<WebEnv>, done: string) =>
-    c.redirect(`/incidents?${new URLSearchParams({ done })}`, 303);
+  const back = (c: Context<WebEnv>, done: string, target: string) =>
+    c.redirect(`/incidents?${new URLSearchParams({ done, target })}`, 303);
   pages.post('/incidents/report', async (c) => {
     const form = await readForm(c);
     const input = manualInput({ ...form, auto_suspend: form.auto_suspend === 'on' }, by(c));
     const incident = await required(deps).report(input);
-    return back(
-      c,
-      `Reported ${incident.id}${incident.suspended ? `; agent ${incident.agent} is suspended` : ''}.`,
-    );
+    return back(c, 'reported', incident.id);
   });
   for (const verb of ['acknowledge', 'resolve'] as const) {
     pages.post(`/incidents/:id/${verb}`, async (c) => {
       const incident = await required(deps)[verb](c.req.param('id') ?? '', by(c));
-      return back(c, `${incident.id} ${incident.status}.`);
+      return back(c, incident.status, incident.id);
     });
   }
   pages.post('/incidents/agents/:id/reinstate', async (c) => {
     const agent = agentParam(c);
     await required(deps).reinstate(agent, by(c));
     deps.log?.(`incidents: agent ${agent} reinstated by ${by(c)}`);
-    return back(c, `Agent ${agent} is reinstated: its calls run again.`);
+    return back(c, 'reinstated', agent);
   });
   pages.post('/incidents/agents/:id/suspend', async (c) => {
     const agent = agentParam(c);
     const reason = (await readForm(c)).reason?.trim().slice(0, 500) || 'suspended by a person';
     await required(deps).suspend(agent, reason, by(c));
-    return back(c, `Agent ${agent} is suspended.`);
+    return back(c, 'suspended', agent);
   });
 }
 
