@@ -24,6 +24,9 @@ export const PORTCULLIS_BY = 'portcullis';
 /** A recurrence of an open incident is recorded at most this often (the count still goes up every time). */
 const RECURRED_RECORD_MS = 60_000;
 
+/** Occurrences are kept at least this long, whatever the windows (for a policy reloaded with a longer one). */
+const OCCURRENCES_KEPT_MS = 24 * 3_600_000;
+
 export interface ManualIncident {
   agent: string | null;
   type: string;
@@ -66,6 +69,7 @@ export class Incidents implements StandingPart, DecisionListener, IncidentLog {
   /** Events this part appended: their own failure opens no incident (it would only recurse). */
   private readonly own = new WeakSet<object>();
   private readonly poller: NodeJS.Timeout | undefined;
+  private prunedAt = 0;
   private closed = false;
 
   constructor(options: IncidentsOptions) {
@@ -217,26 +221,32 @@ export class Incidents implements StandingPart, DecisionListener, IncidentLog {
   private automatic(input: NewIncident): void {
     try {
       const at = this.iso();
-      const existing = this.store.findUnresolved(input.agent, input.source, input.rule);
-      const recurred = existing ? this.store.recur(existing.id, at) : undefined;
-      let incident: Incident;
+      const { incident, recurred } = this.store.openOrRecur(input, at);
       if (recurred) {
-        incident = recurred;
-        const last = this.recurredAt.get(recurred.id);
+        const last = this.recurredAt.get(incident.id);
         if (last === undefined || this.now() - last >= RECURRED_RECORD_MS) {
-          this.recurredAt.set(recurred.id, this.now());
-          this.recordQuietly(incidentEvent(recurred, 'recurred', PORTCULLIS_BY, { count: recurred.count }));
+          this.recurredAt.set(incident.id, this.now());
+          this.recordQuietly(incidentEvent(incident, 'recurred', PORTCULLIS_BY, { count: incident.count }));
         }
       } else {
-        incident = this.store.open(input, at);
         this.recordQuietly(
           incidentEvent(incident, 'opened', input.by, { description: incident.description }),
         );
       }
+      this.prune();
       if (input.agent !== null) this.checkThresholds(incident);
     } catch (error) {
       this.log(`incidents: opening an incident failed: ${(error as Error).message}`);
     }
+  }
+
+  /** At most once a minute: occurrences older than every window (and than a day) are forgotten, so a flood of denials does not grow the file for ever. */
+  private prune(): void {
+    const now = this.now();
+    if (now - this.prunedAt < RECURRED_RECORD_MS) return;
+    this.prunedAt = now;
+    const longest = Math.max(OCCURRENCES_KEPT_MS, ...this.options.policy().suspend.map((s) => s.withinMs));
+    this.store.pruneOccurrences(new Date(now - longest).toISOString());
   }
 
   /** `suspend:` thresholds: occurrences of the agent's incidents since the window began (and since its last reinstatement). */

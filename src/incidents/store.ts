@@ -33,10 +33,13 @@ export interface IncidentStore extends IncidentLog {
   version(): number;
   /** Inserts the incident and its first occurrence. */
   open(input: NewIncident, at: string): Incident;
-  /** The incident of the same breach (agent, source and rule) still open or acknowledged, if any. */
-  findUnresolved(agent: string | null, source: IncidentSource, rule: string | null): Incident | undefined;
-  /** One more occurrence of an unresolved incident: its count goes up and the occurrence counts toward suspend:. */
-  recur(id: string, at: string): Incident | undefined;
+  /**
+   * The same breach (agent, source and rule) while its incident is unresolved: one more occurrence
+   * (count + 1); otherwise a new incident. One transaction, so processes sharing the file open one.
+   */
+  openOrRecur(input: NewIncident, at: string): { incident: Incident; recurred: boolean };
+  /** Forgets occurrences older than `before` (they no longer count toward any window). */
+  pruneOccurrences(before: string): void;
   /** Occurrences of `agent`'s incidents of `severity` or above at or after `since`. */
   occurrences(agent: string, severity: Severity, since: string): number;
   /** open → acknowledged → resolved (an open one may be resolved at once); undefined: not in a state that allows it. */
@@ -152,33 +155,55 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   open(input: NewIncident, at: string): Incident {
-    const id = newId();
+    const tx = this.db.transaction(() => this.insert(input, at));
+    return tx.immediate();
+  }
+
+  openOrRecur(input: NewIncident, at: string): { incident: Incident; recurred: boolean } {
     const tx = this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO incidents (id, agent, type, severity, description, status, source, rule, correlation_id,
+      const existing = this.findUnresolved(input.agent, input.source, input.rule);
+      const recurred = existing ? this.recur(existing.id, at) : undefined;
+      return recurred
+        ? { incident: recurred, recurred: true }
+        : { incident: this.insert(input, at), recurred: false };
+    });
+    return tx.immediate();
+  }
+
+  pruneOccurrences(before: string): void {
+    this.db.prepare('DELETE FROM incident_occurrences WHERE at < ?').run(before);
+  }
+
+  /** Inside a transaction. */
+  private insert(input: NewIncident, at: string): Incident {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO incidents (id, agent, type, severity, description, status, source, rule, correlation_id,
              count, opened_at, opened_by)
            VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 1, ?, ?)`,
-        )
-        .run(
-          id,
-          input.agent,
-          input.type,
-          input.severity,
-          input.description,
-          input.source,
-          input.rule,
-          input.correlationId,
-          at,
-          input.by,
-        );
-      this.occurred(id, input.agent, input.severity, at);
-    });
-    tx.immediate();
+      )
+      .run(
+        id,
+        input.agent,
+        input.type,
+        input.severity,
+        input.description,
+        input.source,
+        input.rule,
+        input.correlationId,
+        at,
+        input.by,
+      );
+    this.occurred(id, input.agent, input.severity, at);
     return this.get(id) as Incident;
   }
 
-  findUnresolved(agent: string | null, source: IncidentSource, rule: string | null): Incident | undefined {
+  private findUnresolved(
+    agent: string | null,
+    source: IncidentSource,
+    rule: string | null,
+  ): Incident | undefined {
     const row = this.db
       .prepare(
         `SELECT * FROM incidents WHERE agent IS ? AND source = ? AND rule IS ? AND status != 'resolved'
@@ -188,16 +213,14 @@ export class SqliteIncidentStore implements IncidentStore {
     return row ? toIncident(row) : undefined;
   }
 
-  recur(id: string, at: string): Incident | undefined {
-    const tx = this.db.transaction((): Incident | undefined => {
-      const row = this.db
-        .prepare("UPDATE incidents SET count = count + 1 WHERE id = ? AND status != 'resolved' RETURNING *")
-        .get(id) as IncidentRow | undefined;
-      if (!row) return undefined;
-      this.occurred(id, row.agent, row.severity, at);
-      return toIncident(row);
-    });
-    return tx.immediate();
+  /** Inside a transaction. */
+  private recur(id: string, at: string): Incident | undefined {
+    const row = this.db
+      .prepare("UPDATE incidents SET count = count + 1 WHERE id = ? AND status != 'resolved' RETURNING *")
+      .get(id) as IncidentRow | undefined;
+    if (!row) return undefined;
+    this.occurred(id, row.agent, row.severity, at);
+    return toIncident(row);
   }
 
   private occurred(id: string, agent: string | null, severity: Severity, at: string): void {

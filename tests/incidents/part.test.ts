@@ -106,6 +106,18 @@ describe('incidents from breaches', () => {
     ]);
   });
 
+  it('forgets occurrences once they are older than every window and a day', async () => {
+    const { incidents, store, clock } = await part(BREACHES.replace(/^suspend:.*\n/m, ''));
+    const rows = () =>
+      (store.db.prepare('SELECT count(*) AS n FROM incident_occurrences').get() as { n: number }).n;
+    for (let i = 0; i < 4; i++) incidents.decided(breach('rate'));
+    expect(rows()).toBe(4);
+    clock.now += 25 * 3_600_000;
+    incidents.decided(breach('rate'));
+    expect(rows()).toBe(1);
+    expect(incidents.list()[0]?.count).toBe(5);
+  });
+
   it('a suspension written by another connection (another process) is seen on the next standing and told', async () => {
     const { incidents, file, changed } = await part(BREACHES);
     expect(incidents.standing('bot')).toEqual({});
