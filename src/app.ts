@@ -6,7 +6,8 @@ import { Registry } from 'prom-client';
 import { AgentRegistry, SqliteAgentStore } from './agents/index.js';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
-import { type BudgetUsage, Governance, type GovernanceParts, type IncidentLog } from './governance/index.js';
+import { type BudgetUsage, Governance, type GovernanceParts } from './governance/index.js';
+import { Incidents, SqliteIncidentStore } from './incidents/index.js';
 import { Limits } from './limits/index.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics/index.js';
 import { type DeliveryTimings, Notifier, registerWebhookMetrics } from './notify/index.js';
@@ -38,7 +39,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
-import { type Log, urlHost } from './util/index.js';
+import { GOVERNANCE_DB, type Log, urlHost } from './util/index.js';
 import {
   healthApp,
   instanceKey,
@@ -93,6 +94,8 @@ export interface App {
   approvals: Approvals;
   /** The webhooks: their status (last success and failure, queued, dropped). */
   notifier: Notifier;
+  /** Incidents and suspensions (the Agents page asks it `suspension(agent)`). */
+  incidents?: Incidents | undefined;
   /** The approvals UI this process serves; undefined when another process serves it or the UI is off. */
   web: WebServer | undefined;
   /** Rate and concurrency limits and the budgets' ledger (`usage()` for metrics and pages). */
@@ -191,6 +194,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
       registry,
       loginLink: options.loginLink,
       agents: governance.agents,
+      suspension: (agent) => governance.incidents.suspension(agent),
       directory: () => governance.agents,
       incidents: () => governance.incidents,
       upstreams: () => upstreams.health.check(),
@@ -258,7 +262,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     await startDownstream(options, policy, sessions, health, registryKeys(governance.agents)),
   );
   return running(
-    { policy, audit, approvals, notifier, web: web.server, limits: governance.limits },
+    {
+      policy,
+      audit,
+      approvals,
+      notifier,
+      incidents: governance.incidents,
+      web: web.server,
+      limits: governance.limits,
+    },
     downstream,
     parts,
   );
@@ -266,7 +278,7 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
 
 /** The started app: closing it stops reloads first, then every part, newest first. */
 function running(
-  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'notifier' | 'web' | 'limits'>,
+  parts: Pick<App, 'policy' | 'audit' | 'approvals' | 'notifier' | 'web' | 'limits' | 'incidents'>,
   downstream: Downstream,
   started: Parts,
 ): App {
@@ -364,23 +376,25 @@ function openGovernance(deps: {
   /** For the metrics (portcullis_budget_used_ratio): the limits part sets it. */
   budgets?: (() => readonly BudgetUsage[]) | undefined;
   /** For the metrics (portcullis_incidents_open): the incidents part sets it. */
-  incidents?: IncidentLog | undefined;
+  incidents: Incidents;
   /** For the metrics (portcullis_agents_suspended): the registry sets it. */
   agents: AgentRegistry | undefined;
   close(): Promise<void>;
 } {
   const closers: Array<() => void | Promise<void>> = [];
   // What the metrics read of the parts (each part's section sets its own; none: no such series).
-  const incidents: IncidentLog | undefined = undefined;
   const governanceParts: GovernanceParts = { listeners: [] };
   // A part that changes an agent's standing tells the sessions through this (bound below).
   let changed: (agent: string) => void = () => {};
 
   // ---- the agent registry ----
   const { policy, audit, options } = deps;
+  // Built below; the registry shows each agent's suspension through it.
+  let suspensions: Incidents | undefined;
   const agents = new AgentRegistry({
     store: SqliteAgentStore.inDataDir(options.dataDir),
     policy: () => policy.current,
+    suspension: (agent) => suspensions?.suspension(agent) ?? null,
     audit,
     changed: (agent) => changed(agent),
     now: options.now,
@@ -409,6 +423,26 @@ function openGovernance(deps: {
   const budgets = (): readonly BudgetUsage[] => limits.usage();
 
   // ---- incidents and suspension ----
+  const incidentStore = new SqliteIncidentStore(join(deps.options.dataDir, GOVERNANCE_DB));
+  const incidents = new Incidents({
+    store: incidentStore,
+    policy: () => deps.policy.current,
+    audit: deps.audit,
+    changed: (agent) => changed(agent),
+    withdraw: (agent, reason) => void deps.approvals.queue.withdrawAgent(agent, reason),
+    log: deps.options.log,
+    ...(deps.options.now !== undefined && { now: deps.options.now }),
+  });
+  suspensions = incidents;
+  closers.push(() => {
+    incidents.close();
+    incidentStore.close();
+  });
+  governanceParts.suspensions = incidents;
+  governanceParts.listeners = [...(governanceParts.listeners ?? []), incidents];
+  // Every append from now on; the chain breaks the log found when it opened, before anyone observed.
+  closers.push(deps.audit.observe((observation) => incidents.observe(observation)));
+  for (const record of deps.audit.chainBreaks()) incidents.chainBroken(record);
 
   const governance = new Governance(governanceParts);
   changed = (agent) => governance.changed(agent);
@@ -608,6 +642,8 @@ export async function startWeb(deps: {
   pins?: PinGuard | undefined;
   /** The agent registry: the Agents page and /api/agents (both off without it). */
   agents?: AgentRegistry | undefined;
+  /** The running proxy's incidents: the Incidents page and its API, and the Compliance page's incidents. */
+  incidents?: (() => Incidents | undefined) | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
   /** Whether every upstream is up (or not yet known down), for /health/ready. */
   upstreams?: (() => { ok: boolean; detail?: string | undefined }) | undefined;
@@ -618,9 +654,10 @@ export async function startWeb(deps: {
   /** Print the one-time sign-in link (default true); off, the line names the admin token instead. */
   loginLink?: boolean | undefined;
   log: Log;
-  /** The Compliance page's agent counts and incidents. */
+  /** The Compliance page's agent counts (the registry). */
   directory?: WebAppOptions['directory'];
-  incidents?: WebAppOptions['incidents'];
+  /** Who is suspended, for the Agents page. */
+  suspension?: WebAppOptions['suspension'];
 }): Promise<Web> {
   if (deps.ui === 'off') return { server: undefined, uiUrl: undefined, close: async () => {} };
   const host = deps.uiHost ?? '127.0.0.1';
@@ -655,6 +692,7 @@ export async function startWeb(deps: {
           ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
           : undefined,
       agents: deps.agents,
+      suspension: deps.suspension,
       directory: deps.directory,
       incidents: deps.incidents,
       log: deps.log,

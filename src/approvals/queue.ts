@@ -169,6 +169,21 @@ export class ApprovalQueue implements ReviewHandler {
     return approval;
   }
 
+  /**
+   * Withdraws every pending approval of `agent` (it was suspended): each gets its `withdrawn` record
+   * and change event, and a caller holding one is answered at once with `reason`.
+   */
+  withdrawAgent(agent: string, reason: string, by = 'portcullis'): Approval[] {
+    this.assertOpen();
+    const withdrawn = this.store.withdrawAgent(agent, this.now(), by, reason);
+    for (const approval of withdrawn) {
+      this.record(approval, 'withdrawn', { decided_by: by, note: reason });
+      this.emit({ kind: 'withdrawn', approval });
+      this.wake(approval.id);
+    }
+    return withdrawn;
+  }
+
   /** The gate ran an approved call: record how it went (once). */
   reportExecution(id: string, report: ExecutionReport): Approval | undefined {
     if (this.closed) return undefined;
@@ -323,7 +338,7 @@ export class ApprovalQueue implements ReviewHandler {
 
   /** A decided approval as this caller's verdict: an approval runs only for its one claimer. */
   private claimVerdict(approval: Approval): ReviewVerdict {
-    if (approval.status === 'withdrawn') return withdrawnVerdict(approval.id);
+    if (approval.status === 'withdrawn') return withdrawnVerdict(approval.id, withdrawnWhy(approval));
     const claimed = this.store.claim(approval.id, this.now());
     if (claimed) return this.settled(claimed, false);
     const current = this.store.get(approval.id) ?? approval;
@@ -443,6 +458,11 @@ export class ApprovalQueue implements ReviewHandler {
     };
     this.audit.append(event).catch((error: unknown) => this.onError(error));
   }
+}
+
+/** Why an approval was withdrawn, when it was not its client going away (a suspension names itself in the note). */
+function withdrawnWhy(approval: Approval): string | undefined {
+  return approval.decidedBy !== 'client' && approval.note ? approval.note : undefined;
 }
 
 /** Runs `fn` after `ms` unless `signal` ends first. */

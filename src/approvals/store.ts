@@ -428,6 +428,20 @@ export class ApprovalStore {
     return result.changes === 1 ? this.get(id) : undefined;
   }
 
+  /**
+   * Every pending approval of `agent` becomes withdrawn (its agent was suspended): `by` and `note` say
+   * why, for the waiting caller and the record. One statement, so each is withdrawn (and reported) once.
+   */
+  withdrawAgent(agent: string, now: number, by: string, note: string): Approval[] {
+    const rows = this.db
+      .prepare(
+        `UPDATE approvals SET status = 'withdrawn', decided_at = ?, decided_by = ?, note = ?
+          WHERE agent = ? AND status = 'pending' RETURNING *`,
+      )
+      .all(now, by, note, agent) as Row[];
+    return rows.map(toApproval);
+  }
+
   /** Claim the right to act on a decision (for an approval: to run it). At most one caller ever gets it. */
   claim(id: string, now: number): Approval | undefined {
     const result = this.db

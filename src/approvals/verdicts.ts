@@ -65,11 +65,12 @@ export function settledVerdict(
   }
 }
 
-export function withdrawnVerdict(approvalId: string): ReviewVerdict {
+/** `why`: set when the call was withdrawn for it (a suspension), not because its client went away. */
+export function withdrawnVerdict(approvalId: string, why?: string): ReviewVerdict {
   return {
     kind: 'deny',
     cause: 'withdrawn',
-    reason: `approval ${approvalId} was withdrawn: the call was cancelled`,
+    reason: `approval ${approvalId} was withdrawn: ${why ?? 'the call was cancelled'}`,
     approvalId,
   };
 }

@@ -94,6 +94,8 @@ export class AuditLog implements AuditSink {
   #failure: { error: string; since: string } | null = null;
   #queue: Pending[] = [];
   readonly #observers = new Set<(observation: AuditObservation) => void>();
+  /** The chain_break records this process wrote (at open, before anyone could observe, and on recovery). */
+  readonly #breaks: AuditRecord[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -200,6 +202,11 @@ export class AuditLog implements AuditSink {
         // An observer's failure is its own; the record is written either way.
       }
     }
+  }
+
+  /** The chain_break records this process wrote since it opened the log (observers are told of later ones too). */
+  chainBreaks(): readonly AuditRecord[] {
+    return [...this.#breaks];
   }
 
   status(): AuditStatus {
@@ -456,5 +463,7 @@ export class AuditLog implements AuditSink {
     this.#seq = sealed.record.seq;
     this.#prev = sealed.record.hash;
     this.#known = true;
+    this.#breaks.push(sealed.record);
+    this.#tell({ event: sealed.record, record: sealed.record, ms: 0 });
   }
 }

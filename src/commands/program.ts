@@ -7,12 +7,20 @@ import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { policyExplain } from './explain.js';
+import {
+  incidentsAck,
+  incidentsList,
+  incidentsReinstate,
+  incidentsResolve,
+  incidentsShow,
+  incidentsSuspend,
+} from './incidents.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
 import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js';
 import { policyMigrate, policyTest, policyValidate } from './policy.js';
 import { runProxy } from './run.js';
 
-const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'agents', 'help']);
+const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'agents', 'incidents', 'help']);
 
 /** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
 export function normaliseArgv(args: readonly string[]): string[] {
@@ -253,6 +261,7 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
     );
   }
   agentsCommands(program, io, setExit, dataDir);
+  incidentCommands(program, io, setExit, dataDir);
   return program;
 }
 
@@ -387,4 +396,65 @@ export async function runCli(args: readonly string[], io: Io): Promise<number> {
     return EXIT_CHECK_FAILED;
   }
   return code;
+}
+
+/** `portcullis incidents ...` (the lead may move suspend/reinstate under `agents`: the handlers are in incidents.ts). */
+function incidentCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  dataDir: (command: Command) => Command,
+): void {
+  const incidents = program
+    .command('incidents')
+    .description('incidents and suspended agents (the same store and audit records as the UI)');
+  dataDir(
+    incidents
+      .command('list')
+      .description('suspended agents, then incidents, newest first')
+      .option('--status <status>', 'open, acknowledged or resolved')
+      .option('--severity <severity>', 'low, medium, high or critical')
+      .option('--agent <id>', "only this agent's incidents"),
+  ).action(async (options: { dataDir: string; status?: string; severity?: string; agent?: string }) =>
+    setExit(await incidentsList({ ...options, dataDir: resolveDataDir(options.dataDir) }, io)),
+  );
+  dataDir(incidents.command('show').argument('<id>').description('one incident in full')).action(
+    async (id: string, options: { dataDir: string }) =>
+      setExit(await incidentsShow({ id, dataDir: resolveDataDir(options.dataDir) }, io)),
+  );
+  for (const [verb, run, what] of [
+    ['ack', incidentsAck, 'acknowledge the incident: someone is on it (audited)'],
+    ['resolve', incidentsResolve, 'resolve the incident (audited)'],
+  ] as const) {
+    dataDir(
+      incidents
+        .command(verb)
+        .argument('<id>')
+        .description(what)
+        .option('--by <name>', 'who, for the record (default: the account running the command)'),
+    ).action(async (id: string, options: { dataDir: string; by?: string }) =>
+      setExit(await run({ ...options, id, dataDir: resolveDataDir(options.dataDir) }, io)),
+    );
+  }
+  dataDir(
+    incidents
+      .command('suspend')
+      .argument('<agent>')
+      .description(
+        'suspend the agent: its calls are denied, its lists empty, its held approvals withdrawn (audited)',
+      )
+      .option('--reason <text>', 'why, shown to the agent and kept in the record')
+      .option('--by <name>', 'who, for the record'),
+  ).action(async (agent: string, options: { dataDir: string; reason?: string; by?: string }) =>
+    setExit(await incidentsSuspend({ ...options, agent, dataDir: resolveDataDir(options.dataDir) }, io)),
+  );
+  dataDir(
+    incidents
+      .command('reinstate')
+      .argument('<agent>')
+      .description("end the agent's suspension: its calls run again (audited)")
+      .option('--by <name>', 'who, for the record'),
+  ).action(async (agent: string, options: { dataDir: string; by?: string }) =>
+    setExit(await incidentsReinstate({ ...options, agent, dataDir: resolveDataDir(options.dataDir) }, io)),
+  );
 }

@@ -15,6 +15,7 @@ import type {
   Decision,
   DecisionKind,
   FlowSettings,
+  IncidentSettings,
   InputSchemaSettings,
   NotificationSettings,
   PinSettings,
@@ -22,6 +23,7 @@ import type {
   PolicyTestCase,
   ResultSettings,
   SessionSettings,
+  SuspendSetting,
   TraceStep,
 } from './types.js';
 
@@ -61,6 +63,21 @@ function resultSettings(doc: PolicyV2Doc['results'], fallback: ResultSettings): 
  * can tell. Eight characters, as for the secret scanner: shorter strings are words, not secrets.
  */
 export const DEFAULT_FLOW: FlowSettings = { windowMs: 30 * 60_000, action: 'review', minLength: 8 };
+
+/**
+ * A breach is an agent pressing on a limit (noticed, not alarming alone); an audit-integrity failure
+ * means calls go unrecorded or the trail was damaged, which a security lead looks at now.
+ */
+export const DEFAULT_INCIDENTS: IncidentSettings = { breaches: 'medium', audit: 'high' };
+
+function suspendSettings(doc: PolicyV2Doc['suspend']): SuspendSetting[] {
+  if (doc === undefined) return [];
+  return (Array.isArray(doc) ? doc : [doc]).map((s) => ({
+    after: s.after,
+    severity: s.severity ?? 'high',
+    withinMs: durationMs(s.within),
+  }));
+}
 
 function flowSettings(doc: PolicyV2Doc['flow'] = {}): FlowSettings {
   return {
@@ -175,6 +192,15 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
       .filter((_rule, i) => doc.rules[i]?.sensitive === true && ruleKind(doc.rules[i] as RuleDoc) === 'tool')
       .map((r) => r.id),
   );
+  // Only tool rules: resource and prompt denials open no incident (load.ts refuses the key there).
+  const severities = new Map(
+    compiled.flatMap((r, i) => {
+      const severity = doc.rules[i]?.severity;
+      return severity === undefined || ruleKind(doc.rules[i] as RuleDoc) !== 'tool'
+        ? []
+        : [[r.id, severity] as const];
+    }),
+  );
   const roots = rootsByServer(doc);
   return {
     sha256,
@@ -192,6 +218,12 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     flow: flowSettings(doc.flow),
     notifications: notificationSettings(doc.notifications),
     sensitive: (rule) => rule !== null && sensitiveRules.has(rule),
+    severityOf: (rule) => (rule === null ? undefined : severities.get(rule)),
+    suspend: suspendSettings(doc.suspend),
+    incidents: {
+      breaches: doc.incidents?.breaches ?? DEFAULT_INCIDENTS.breaches,
+      audit: doc.incidents?.audit ?? DEFAULT_INCIDENTS.audit,
+    },
     inputSchema: inputSchemaSettings(doc.input_schema),
     tests: testCases(doc.tests),
     ruleIds: compiled.map((r) => r.id),

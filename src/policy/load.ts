@@ -226,6 +226,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   flowProblems(doc, problems);
   notificationProblems(doc, problems);
   limitProblems(doc, problems);
+  incidentProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -412,6 +413,33 @@ function limitProblems(doc: PolicyV2Doc, problems: Problems): void {
     if (windowMs <= 0) problems.path([...at, 'window'], `${where}.window: must be longer than 0`);
     if (budget.unit === 'cents' && !Number.isInteger(budget.max))
       problems.path([...at, 'max'], `${where}.max: an amount in cents is a whole number`);
+  });
+}
+
+/**
+ * `severity:` opens an incident when its rule denies a tools/call: resource and prompt denials open
+ * none (said, so no one relies on it), and a rule that can never deny is told it never fires.
+ */
+function incidentProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    if (rule.severity === undefined) return;
+    if ((rule.kind ?? 'tool') !== 'tool')
+      problems.path(
+        ['rules', i, 'severity'],
+        `rules[${i}].severity: only tool rules open incidents; resource and prompt denials do not`,
+        { atKey: true },
+      );
+    else if (rule.decision !== 'deny' && rule.cap === undefined && rule.cap_cents === undefined)
+      problems.path(
+        ['rules', i, 'severity'],
+        `rules[${i}].severity: this rule never denies a call, so it never opens an incident`,
+        { atKey: true, severity: 'warning' },
+      );
+  });
+  const suspend = doc.suspend === undefined ? [] : Array.isArray(doc.suspend) ? doc.suspend : [doc.suspend];
+  suspend.forEach((s, i) => {
+    const at = Array.isArray(doc.suspend) ? ['suspend', i, 'within'] : ['suspend', 'within'];
+    if (durationMs(s.within) <= 0) problems.path(at, `${at.join('.')}: must be longer than 0`);
   });
 }
 

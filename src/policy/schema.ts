@@ -3,6 +3,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /** The trust levels an agent may have, lowest first. */
 export const TRUST_LEVELS = ['low', 'medium', 'high', 'admin'] as const;
+/** How bad an incident is, least first (governance's Severity is the same list). */
+export const INCIDENT_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
 const strict = { additionalProperties: false } as const;
 
@@ -312,8 +314,57 @@ const Rule = Type.Object(
           "the results of calls this rule lets run (allowed or approved) are sensitive: the agent's later calls that carry a value from them to another tool or server are held (see flow:)",
       }),
     ),
+    severity: Type.Optional(
+      Type.Union(
+        INCIDENT_SEVERITIES.map((s) => Type.Literal(s)),
+        {
+          description:
+            'kind: tool rules: a call this rule denies opens an incident of this severity (low, medium, high, critical), which counts toward suspend:',
+        },
+      ),
+    ),
   },
   strict,
+);
+
+const Severity = Type.Union(
+  INCIDENT_SEVERITIES.map((s) => Type.Literal(s)),
+  { description: `one of ${INCIDENT_SEVERITIES.join(', ')}` },
+);
+const SuspendAfter = Type.Object(
+  {
+    after: Type.Integer({
+      minimum: 1,
+      description: 'this many incidents (and recurrences) of one agent within the window suspend it',
+    }),
+    severity: Type.Optional(
+      Type.Union(
+        INCIDENT_SEVERITIES.map((s) => Type.Literal(s)),
+        { description: 'only incidents of this severity or above count (default high)' },
+      ),
+    ),
+    within: Duration,
+  },
+  strict,
+);
+const Suspend = Type.Union([SuspendAfter, Type.Array(SuspendAfter, { minItems: 1 })], {
+  description:
+    'auto-suspension: an agent with `after` incidents of `severity` or above within `within` is suspended until a person reinstates it (a list: any one suspends)',
+});
+const Incidents = Type.Object(
+  {
+    breaches: Type.Optional(
+      Type.Union(Severity.anyOf, {
+        description: 'severity of the incidents rate, concurrency and budget breaches open (default medium)',
+      }),
+    ),
+    audit: Type.Optional(
+      Type.Union(Severity.anyOf, {
+        description: 'severity of the incidents audit-integrity failures open (default high)',
+      }),
+    ),
+  },
+  { ...strict, description: 'what opens incidents automatically, and how severe they are' },
 );
 
 /** What a call that carries a value from a sensitive result gets. */
@@ -591,6 +642,8 @@ export const PolicyV2Schema = Type.Object(
           'roots by upstream name, for the -- COMMAND upstream (a servers: entry takes roots: itself)',
       }),
     ),
+    suspend: Type.Optional(Suspend),
+    incidents: Type.Optional(Incidents),
   },
   { ...strict, title: 'Portcullis policy, version 2' },
 );
@@ -610,6 +663,7 @@ export const PolicyV1Schema = Type.Object(
 export type PolicyV2Doc = Static<typeof PolicyV2Schema>;
 export type PolicyV1Doc = Static<typeof PolicyV1Schema>;
 export type RuleDoc = Static<typeof Rule>;
+export type SuspendDoc = Static<typeof SuspendAfter>;
 export type ArgConditionDoc = Static<typeof ArgCondition>;
 export type ServerDoc = Static<typeof ServerSchema>;
 export type WebhookDoc = Static<typeof Webhook>;

@@ -2,6 +2,7 @@
 import type { CompiledLimits } from './limits.js';
 import {
   FLOW_ACTIONS,
+  INCIDENT_SEVERITIES,
   NOTIFICATION_EVENTS,
   RESULT_SECRET_ACTIONS,
   type ServerDoc,
@@ -9,7 +10,7 @@ import {
 } from './schema.js';
 
 // Defined beside the schema that validates them (so the schema imports nothing from here).
-export { FLOW_ACTIONS, NOTIFICATION_EVENTS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
+export { FLOW_ACTIONS, INCIDENT_SEVERITIES, NOTIFICATION_EVENTS, RESULT_SECRET_ACTIONS, TRUST_LEVELS };
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type FlowAction = (typeof FLOW_ACTIONS)[number];
 export type ResultSecretAction = (typeof RESULT_SECRET_ACTIONS)[number];
@@ -246,4 +247,26 @@ export interface CompiledPolicy {
   containment(call: Pick<Call, 'server' | 'args'>, granted?: readonly string[]): string | null;
   /** Rate and concurrency limits and spend budgets (`limits:`, `budgets:`); their state lives at the edge (src/limits). */
   readonly limits: CompiledLimits;
+  /** The severity of the incident a denial by tool rule `rule` opens (its `severity:`); undefined: none. */
+  severityOf(rule: string | null): IncidentSeverity | undefined;
+  /** Auto-suspension thresholds (`suspend:`); empty: only a person (or a critical manual incident) suspends. */
+  readonly suspend: readonly SuspendSetting[];
+  /** Severities of the incidents opened without a rule (`incidents:`). */
+  readonly incidents: IncidentSettings;
+}
+
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+
+/** `suspend:` as the proxy applies it: `after` incidents of `severity` or above of one agent within `withinMs`. */
+export interface SuspendSetting {
+  after: number;
+  severity: IncidentSeverity;
+  withinMs: number;
+}
+
+export interface IncidentSettings {
+  /** Rate, concurrency and budget breaches. */
+  breaches: IncidentSeverity;
+  /** Audit-integrity failures (a failed append, a chain break). */
+  audit: IncidentSeverity;
 }

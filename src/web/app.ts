@@ -13,6 +13,7 @@ import {
 } from '../approvals/index.js';
 import { AuditQueryError, type AuditSink } from '../audit/index.js';
 import type { Suspension } from '../governance/index.js';
+import { IncidentError, type Incidents } from '../incidents/index.js';
 import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Redaction } from '../secrets/index.js';
@@ -58,6 +59,8 @@ export interface WebAppOptions {
   agents?: AgentRegistry | undefined;
   /** Who is suspended (the incidents part), shown on the Agents page. */
   suspension?: ((agent: string) => Suspension | null) | undefined;
+  /** The running proxy's incidents: the Incidents page, /api/incidents and suspending agents (all off without it). */
+  incidents?: (() => Incidents | undefined) | undefined;
   /** Where reveals of masked values are recorded; without it nothing can be revealed. */
   audit?: AuditSink | undefined;
   /** Readiness of the things the proxy depends on (audit log, upstreams); the store is checked here. */
@@ -72,8 +75,8 @@ export interface WebAppOptions {
   instanceKey?: string | undefined;
   /** Every agent (registry, file, auto-registered), for the Compliance page's agent counts; "not connected" without it. */
   directory?: ComplianceSources['directory'];
-  /** Incidents, for the Compliance page's violations, incidents chart and score; "not connected" without it. */
-  incidents?: ComplianceSources['incidents'];
+  /** Incidents for the Compliance page when they are not `incidents` (a test's own); default `incidents`. */
+  incidentLog?: ComplianceSources['incidents'];
   /** The audit chains' verification for the score; by default the audit dir verified at most every 10 minutes. */
   integrity?: ComplianceSources['integrity'];
   /** Audit records one Compliance view reads at most (default 20,000). */
@@ -175,6 +178,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
         { E_AGENT_NOT_FOUND: 404, E_KEY_NOT_FOUND: 404, E_AGENT_INVALID: 400 }[error.code as string] ?? 409;
       return errorResponse(c, status, error.message, { code: error.code });
     }
+    if (error instanceof IncidentError)
+      return errorResponse(c, error.status, error.message, { code: error.code });
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
     }

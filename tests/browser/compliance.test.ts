@@ -243,7 +243,7 @@ describe('the Compliance page of a running proxy', () => {
       port: 0,
       auditDir: join(proxy.dataDir, 'audit'),
       directory: () => directory,
-      incidents: () => incidents,
+      incidentLog: () => incidents,
     });
     for (const width of [1280, 390]) {
       const page = await signedIn(extra.loginUrl(), width);

@@ -11,6 +11,7 @@ import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
 import { type ComplianceDeps, complianceApiRoute, complianceSources } from './compliance.js';
+import { type IncidentsDeps, incidentsApiRoutes } from './incidents.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
 import { type PolicyDeps, policyApiRoutes } from './policy.js';
 import { apiRevealRoute, type Reveal } from './reveal.js';
@@ -32,7 +33,10 @@ export interface ApiDeps
     PolicyDeps,
     PinsDeps,
     AgentsDeps,
-    Pick<ComplianceDeps, 'directory' | 'incidents' | 'integrity' | 'now' | 'maxRecords'> {
+    IncidentsDeps,
+    Pick<ComplianceDeps, 'directory' | 'integrity' | 'now' | 'maxRecords'> {
+  /** Incidents for the Compliance page when they are not `incidents` (a test's own). */
+  incidentLog?: ComplianceDeps['incidents'];
   auth: WebAuth;
   reveal: Reveal;
 }
@@ -154,6 +158,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   pinsApiRoutes(api, { ...deps, reviewerOf });
   agentsApiRoutes(api, { ...deps, reviewerOf });
   complianceApiRoute(api, complianceSources(deps));
+  incidentsApiRoutes(api, { ...deps, reviewerOf });
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

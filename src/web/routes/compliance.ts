@@ -8,14 +8,16 @@ import type { Frame } from './frame.js';
 export type ComplianceDeps = ComplianceSources;
 
 /** The sources out of a route group's deps (the page's and the API's are wider than this). */
-export function complianceSources(deps: ComplianceSources): ComplianceSources {
+export function complianceSources(
+  deps: ComplianceSources & { incidentLog?: ComplianceSources['incidents'] },
+): ComplianceSources {
   return {
     auditDir: deps.auditDir,
     queue: deps.queue,
     policy: deps.policy,
     policyStatus: deps.policyStatus,
     directory: deps.directory,
-    incidents: deps.incidents,
+    incidents: deps.incidentLog ?? deps.incidents,
     integrity: deps.integrity,
     now: deps.now,
     maxRecords: deps.maxRecords,

@@ -12,6 +12,8 @@ export interface FrameDeps {
   showPins?: boolean | undefined;
   /** Whether the Agents page exists (off without the agent registry). */
   showAgents?: boolean | undefined;
+  /** Whether the Incidents page exists (off without the proxy's incidents). */
+  showIncidents?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -33,6 +35,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         showAudit: deps.showAudit,
         showPins: deps.showPins,
         showAgents: deps.showAgents,
+        showIncidents: deps.showIncidents,
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

@@ -9,6 +9,7 @@ import { type AuditDeps, auditPageRoute } from './audit.js';
 import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
+import { type IncidentsDeps, incidentsPageRoutes } from './incidents.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
 import { type PinsDeps, pinsPageRoutes } from './pins.js';
 import { type PolicyDeps, policyPageRoute } from './policy.js';
@@ -22,7 +23,10 @@ export interface PageDeps
     Pick<PolicyDeps, 'policyStatus'>,
     PinsDeps,
     AgentsDeps,
-    Pick<ComplianceDeps, 'policy' | 'directory' | 'incidents' | 'integrity' | 'now' | 'maxRecords'> {
+    IncidentsDeps,
+    Pick<ComplianceDeps, 'policy' | 'directory' | 'integrity' | 'now' | 'maxRecords'> {
+  /** Incidents for the Compliance page when they are not `incidents` (a test's own). */
+  incidentLog?: ComplianceDeps['incidents'];
   queue: ApprovalQueue;
   auth: WebAuth;
   mask: MaskApproval;
@@ -38,6 +42,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     showAudit,
     showPins: deps.pins !== undefined,
     showAgents: deps.agents !== undefined,
+    showIncidents: deps.incidents !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
@@ -55,6 +60,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     auditLinks: showAudit,
   });
   compliancePageRoute(pages, { ...complianceSources(deps), frame });
+  incidentsPageRoutes(pages, { incidents: deps.incidents, log: deps.log, frame, auditLinks: showAudit });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
   logoutRoute(pages, deps);
   return pages;

@@ -6,7 +6,16 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export interface LayoutProps {
   title: string;
-  active: 'pending' | 'decided' | 'audit' | 'policy' | 'pins' | 'agents' | 'compliance' | 'none';
+  active:
+    | 'pending'
+    | 'decided'
+    | 'audit'
+    | 'policy'
+    | 'pins'
+    | 'agents'
+    | 'incidents'
+    | 'compliance'
+    | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
   pendingCount?: number | undefined;
@@ -14,6 +23,7 @@ export interface LayoutProps {
   showAudit?: boolean | undefined;
   showPins?: boolean | undefined;
   showAgents?: boolean | undefined;
+  showIncidents?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -51,6 +61,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showAgents ? navLink('/agents', 'Agents', props.active === 'agents') : ''}
+    ${props.showIncidents ? navLink('/incidents', 'Incidents', props.active === 'incidents') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
     ${navLink('/compliance', 'Compliance', props.active === 'compliance')}
   </nav>
