@@ -148,6 +148,8 @@ describe('auto-suspension', () => {
     expect(incidentRecords.map((r) => r.action)).toEqual(['opened', 'recurred']);
     const agentRecords = records.filter((r) => r.event === 'agent').map((r) => [r.action, r.by]);
     expect(agentRecords).toEqual([
+      // The registry records the agent it first saw (at the policy's default_trust).
+      ['registered', 'portcullis'],
       ['suspended', 'portcullis'],
       ['reinstated', 'admin (API token)'],
     ]);

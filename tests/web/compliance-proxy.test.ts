@@ -146,9 +146,10 @@ describe('GET /api/compliance after a scripted run', () => {
     expect(report.policies).toMatchObject({ rules: 4 });
     expect(report.audit).toMatchObject({ available: true, capped: false });
     expect(report.audit.integrity.state).toBe('verified');
-    // No directory or incident log connected yet: said, not invented.
-    expect(report.total_agents).toBeNull();
-    expect(report.recent_violations).toBeNull();
+    // The registry knows the policy's two agents; no rule has a severity, so no incident was opened.
+    expect(report.total_agents).toBe(2);
+    expect(report.suspended_agents).toBe(0);
+    expect(report.recent_violations).toBe(0);
     // 3 of 11 denied → 0.5 · 27.3 = 13.6 points; nothing else costs.
     expect(report.score.terms.find((t) => t.key === 'denials')?.penalty).toBe(13.6);
     expect(report.compliance_score).toBe(86);
