@@ -13,11 +13,12 @@ import { waitFor } from '../helpers/wait.js';
 
 let proxy: TestProxy;
 let client: Client;
+let policy: string;
 
 beforeAll(async () => {
   const example = await readFile(path.join(REPO, 'policy.example.yml'), 'utf8');
   // Same policy, but the server is this run's transpiled source, so the test does not depend on `npm run build`.
-  const policy = example.replace(
+  policy = example.replace(
     /command: node\n(\s+)args: \[dist\/src\/demo\/payments-server\.js\]/,
     `command: node\n$1args: [${JSON.stringify(builtFile('src/demo/payments-server.ts'))}]`,
   );
@@ -50,8 +51,10 @@ it('allows a small refund, holds a large one, and forbids the user export', asyn
   expect(exported._meta?.[DECISION_META_KEY]).toMatchObject({ decision: 'deny', rule: 'export-forbidden' });
 });
 
-it('the demo client shows each decision and waits for a person on the over-the-cap refund', async () => {
-  const child = spawn(process.execPath, [builtFile('src/demo/client.ts'), proxy.url], { cwd: REPO });
+it('the demo client shows each decision, a budget, a rate limit and a suspension, and waits for a person on the over-the-cap refund', async () => {
+  // Its own proxy and data dir: the budget and the incidents start from nothing, as after `npm start`.
+  const demo = await startHttpProxy({ policy });
+  const child = spawn(process.execPath, [builtFile('src/demo/client.ts'), demo.url], { cwd: REPO });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString('utf8');
@@ -65,12 +68,27 @@ it('the demo client shows each decision and waits for a person on the over-the-c
     );
     expect(out).toMatch(/ALLOW +Refund \$120\.00/);
     expect(out).toMatch(/DENY +Refund with the amount as a string/);
-    expect(out).toMatch(/DENY +Export every user/);
+    expect(out).toMatch(/ALLOW +Refund \$150\.00/);
+    // The budget: $270 of $300 used, so a $100 refund under the cap goes to a person.
+    expect(out).toMatch(
+      /REVIEW +Refund \$100\.00.*\n.*\n.*budget refunds-per-day: agent support-bot has used 27000 cents of 30000 cents/,
+    );
+    expect(out).toMatch(/ALLOW +List refunds again \(3rd this minute\)/);
+    expect(out).toMatch(
+      /DENY +List refunds again \(4th.*\n.*\n +Denied by Portcullis: rate limit refund-history-rate: 3 calls per minute for agent support-bot; retry in \d+ s/,
+    );
+    // rogue-bot: three high-severity denials, then even an allowed call is denied and nothing is offered.
+    expect(out.match(/DENY +Export every user/g)).toHaveLength(3);
+    expect(out).toMatch(
+      /DENY +List recent refunds \(allowed by the policy.*\n.*\n +Denied by Portcullis: agent suspended: inc_/,
+    );
+    expect(out).toMatch(/Tools offered to rogue-bot now: \(none\)/);
     expect(out).not.toMatch(/Refunded \$900/);
-    proxy.app.approvals.queue.decide(id, { decision: 'approve', by: 'test reviewer' });
+    demo.app.approvals.queue.decide(id, { decision: 'approve', by: 'test reviewer' });
     expect(await exited).toBe(0);
     expect(out).toMatch(/ALLOW +Refund \$900\.00 .*: decided\n.*\n +upstream answered: Refunded \$900\.00/);
   } finally {
     child.kill();
+    await demo.close();
   }
 }, 40_000);

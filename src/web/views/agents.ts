@@ -28,7 +28,7 @@ function sourceBadge(agent: AgentRecord): Html {
 
 function suspended(agent: AgentRecord): Html | string {
   return agent.suspension
-    ? html`<span class="status denied" title="${agent.suspension.reason}">Suspended: ${agent.suspension.reason}</span>`
+    ? html`<span class="status denied suspension" title="${agent.suspension.reason}">Suspended: ${agent.suspension.reason}</span>`
     : '';
 }
 
