@@ -62,6 +62,22 @@ export interface Governor {
   subscribe(listener: (agent: string) => void): () => void;
 }
 
+/**
+ * The standing `standing` gives now; one that throws (a registry that cannot be read) is a
+ * suspension, so nothing is offered or run until it recovers (closed).
+ */
+export function standingNow(
+  standing: (() => Standing) | undefined,
+  log: (message: string) => void,
+): Standing {
+  try {
+    return standing?.() ?? {};
+  } catch (error) {
+    log(`agent registry check failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { suspended: 'the agent registry cannot be read, so calls are denied until it recovers' };
+  }
+}
+
 /** No registry, no limits: what the gate uses when it is given no governor. */
 export const UNGOVERNED: Governor = {
   standing: () => ({}),

@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import { type NamedKind, serverList } from './ambiguity.js';
 import type { Catalog, ListKind, NameView, Route } from './catalog.js';
 import { errorText, RESOURCE_NOT_FOUND, RpcError } from './errors.js';
-import type { Standing } from './governor.js';
+import { type Standing, standingNow } from './governor.js';
 import { type Extra, isObject, isString, type Params } from './params.js';
 import { Refresher } from './refresher.js';
 import type { ToolPins } from './tool-pins.js';
@@ -366,12 +366,7 @@ export class ListRouter {
 
   /** The agent's standing; a registry that cannot tell is treated as a suspension (closed). */
   private standingNow(): Standing {
-    try {
-      return this.deps.standing?.() ?? {};
-    } catch (error) {
-      this.deps.log(`agent registry check failed: ${errorText(error)}`);
-      return { suspended: 'the agent registry cannot be read' };
-    }
+    return standingNow(this.deps.standing, this.deps.log);
   }
 
   /** The items of one upstream's list as the client should see them: renamed, ambiguous and always-denied items left out. */

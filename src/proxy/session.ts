@@ -20,7 +20,7 @@ import { Catalog } from './catalog.js';
 import type { Confusables } from './confusables.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import type { AccessCall, Gate } from './gate.js';
-import type { Standing } from './governor.js';
+import { type Standing, standingNow } from './governor.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
@@ -326,12 +326,7 @@ export class DownstreamSession {
 
   /** The standing for what this session offers; a registry that cannot tell suspends (closed). */
   private standingNow(): Standing {
-    try {
-      return this.deps.standing?.() ?? {};
-    } catch (error) {
-      this.deps.log(`agent registry check failed: ${errorText(error)}`);
-      return { suspended: 'the agent registry cannot be read' };
-    }
+    return standingNow(this.deps.standing, this.deps.log);
   }
 
   /** Tools that were held run again (a person accepted their definitions): the client should list tools again. */
