@@ -1,5 +1,6 @@
 // The Governor the gate asks: the registry's trust, the incidents' suspensions and the limits, composed.
 import type { Admission, DecidedCall, Decision, GovernedCall, Governor, Standing } from './deps.js';
+import { unbooked } from './deps.js';
 import type { DecisionListener, LimitsPart, StandingPart } from './types.js';
 
 export interface GovernanceParts {
@@ -33,7 +34,7 @@ export class Governance implements Governor {
 
   admit(call: GovernedCall, decision: Decision): Admission {
     if (this.parts.limits) return this.parts.limits.admit(call, decision);
-    return { decision, release: () => undefined, end() {} };
+    return unbooked(decision);
   }
 
   decided(call: DecidedCall): void {

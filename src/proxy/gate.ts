@@ -22,7 +22,14 @@ import {
   withSchemaReview,
 } from './arg-schema.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
-import { type Admission, type Governor, type Standing, UNGOVERNED } from './governor.js';
+import {
+  type Admission,
+  type Governor,
+  type Standing,
+  standingNow,
+  UNGOVERNED,
+  unbooked,
+} from './governor.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
 import type { ExecutionReport, ReviewHandler, ReviewRequest, ReviewVerdict } from './review.js';
 
@@ -139,12 +146,7 @@ export class Gate {
 
   /** The agent's standing; a registry that cannot tell suspends the call (closed). */
   private standing(agent: string): Standing {
-    try {
-      return this.governor.standing(agent);
-    } catch (error) {
-      this.deps.log(`agent registry check failed: ${errorText(error)}`);
-      return { suspended: 'the agent registry cannot be read, so calls are denied until it recovers' };
-    }
+    return standingNow(() => this.governor.standing(agent), this.deps.log);
   }
 
   /** One tools/call: refuse what cannot be judged, decide, record, then deny, review or forward. */
@@ -271,7 +273,6 @@ export class Gate {
    * governor that throws denies the call (closed).
    */
   private admit(call: Parameters<Governor['admit']>[0], decision: Decision): Admission {
-    const unbooked = (d: Decision): Admission => ({ decision: d, release: () => undefined, end() {} });
     if (decision.decision === 'deny') return unbooked(decision);
     try {
       return this.governor.admit(call, decision);

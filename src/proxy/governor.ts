@@ -1,6 +1,7 @@
 // The seam between the gate and governance (the agent registry, limits and budgets, incidents and
 // suspension): the gate owns it, src/governance implements it (as approvals implement review.ts).
 import type { Decision, Trust } from '../policy/index.js';
+import { errorText } from './errors.js';
 
 /** Who an agent is right now, by the registry and the incidents; asked before every call and list. */
 export interface Standing {
@@ -73,15 +74,20 @@ export function standingNow(
   try {
     return standing?.() ?? {};
   } catch (error) {
-    log(`agent registry check failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(`agent registry check failed: ${errorText(error)}`);
     return { suspended: 'the agent registry cannot be read, so calls are denied until it recovers' };
   }
+}
+
+/** An admission that books nothing: no limit applies, or the decision is a deny. */
+export function unbooked(decision: Decision): Admission {
+  return { decision, release: () => undefined, end() {} };
 }
 
 /** No registry, no limits: what the gate uses when it is given no governor. */
 export const UNGOVERNED: Governor = {
   standing: () => ({}),
-  admit: (_call, decision) => ({ decision, release: () => undefined, end() {} }),
+  admit: (_call, decision) => unbooked(decision),
   decided() {},
   subscribe: () => () => {},
 };

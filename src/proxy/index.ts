@@ -35,7 +35,7 @@ export {
   type GateObserver,
 } from './gate.js';
 export type { Admission, Breach, DecidedCall, GovernedCall, Governor, Standing } from './governor.js';
-export { UNGOVERNED } from './governor.js';
+export { UNGOVERNED, unbooked } from './governor.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   HttpEndpoint,
