@@ -11,6 +11,8 @@ const SETTINGS = {
   maxHoldMs: 600_000,
   retryWindowMs: 600_000,
   maxPendingPerAgent: 100_000,
+  approveIn: 'ui' as const,
+  grantMaxMs: 86_400_000,
 };
 
 function approvalId(verdict: ReviewVerdict): string {

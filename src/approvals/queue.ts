@@ -11,7 +11,15 @@ import type {
 import { sha256Hex } from '../util/index.js';
 import { callKey, canonicalArgs } from './canonical.js';
 import type { ApprovalStore, PageOptions } from './store.js';
-import type { Approval, ApprovalPage, DecideInput, PendingByAgent, Refusal } from './types.js';
+import type {
+  Approval,
+  ApprovalPage,
+  DecideInput,
+  GrantChecker,
+  GrantUse,
+  PendingByAgent,
+  Refusal,
+} from './types.js';
 import {
   consumedVerdict,
   pendingVerdict,
@@ -54,6 +62,8 @@ export interface ApprovalQueueOptions {
   pollIntervalMs?: number | undefined;
   /** How often a held call's onWaiting is called. */
   progressIntervalMs?: number | undefined;
+  /** Standing grants: a review that may take one (ReviewRequest.grantable) and is covered runs without asking. */
+  grants?: GrantChecker | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -68,6 +78,7 @@ export class ApprovalQueue implements ReviewHandler {
   private readonly audit: AuditSink | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly progressIntervalMs: number;
+  private readonly grants: GrantChecker | undefined;
   /** The clock every expiry is judged by; pages showing time left read it too. */
   readonly now: () => number;
   private readonly waiters = new Map<string, Set<Waker>>();
@@ -86,6 +97,7 @@ export class ApprovalQueue implements ReviewHandler {
     this.audit = options.audit;
     this.onError = options.onError ?? (() => {});
     this.progressIntervalMs = options.progressIntervalMs ?? 5_000;
+    this.grants = options.grants;
     this.now = options.now ?? Date.now;
     this.lastDataVersion = this.store.dataVersion();
     this.poller = setInterval(() => this.tick(), options.pollIntervalMs ?? 250);
@@ -116,6 +128,12 @@ export class ApprovalQueue implements ReviewHandler {
     const started = this.now();
     this.sweep(started);
     const kind = request.kind ?? 'tool';
+    const granted = this.grantFor(request, kind, started);
+    if (granted !== undefined) {
+      await this.recordGrant(request, granted, argsSha256);
+      const args = JSON.parse(argsCanonical) as Record<string, unknown>;
+      return { kind: 'run', args, grantId: granted.grantId };
+    }
     const admission = this.store.admit(
       {
         kind,
@@ -408,6 +426,46 @@ export class ApprovalQueue implements ReviewHandler {
         this.onError(error);
       }
     }
+  }
+
+  /** The standing grant that covers this review, if it may take one; a grant store that fails leaves it to a person. */
+  private grantFor(request: ReviewRequest, kind: Approval['kind'], now: number): GrantUse | undefined {
+    if (request.grantable !== true || this.grants === undefined) return undefined;
+    try {
+      return this.grants.cover(
+        {
+          kind,
+          agent: request.agent ?? null,
+          server: request.server ?? null,
+          tool: request.tool,
+          args: request.args,
+        },
+        now,
+      );
+    } catch (error) {
+      this.onError(error);
+      return undefined;
+    }
+  }
+
+  /** A grant's use is the reviewer's decision made in advance: recorded (awaited) before the gate releases the call. */
+  private async recordGrant(request: ReviewRequest, use: GrantUse, argsSha256: string): Promise<void> {
+    if (!this.audit) return;
+    const event: ApprovalAuditEvent = {
+      event: 'approval',
+      correlation_id: request.correlationId ?? undefined,
+      agent: request.agent ?? null,
+      server: request.server ?? null,
+      ...subjectOf(request.kind ?? 'tool', request.tool),
+      decision: 'review',
+      rule: request.rule,
+      reason: use.summary,
+      policy_sha256: request.policySha256 ?? undefined,
+      status: 'granted',
+      grant_id: use.grantId,
+      args_sha256: argsSha256,
+    };
+    await this.audit.append(event);
   }
 
   /**

@@ -106,5 +106,9 @@ export function toApproval(row: Row): Approval {
     executedAt: row.executed_at,
     executionOk: row.execution_ok === null ? null : row.execution_ok === 1,
     executionError: row.execution_error,
+    approvers: 1,
+    votes: [],
+    decidedById: null,
+    approveIn: 'ui',
   };
 }

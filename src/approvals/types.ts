@@ -40,6 +40,57 @@ export interface Approval {
   executedAt: number | null;
   executionOk: boolean | null;
   executionError: string | null;
+  /** Different reviewer accounts that must approve (the rule's `approvers:`): 1, or 2 (two-person). */
+  approvers: number;
+  /** Approvals cast so far, oldest first; the approval is `approved` once `approvers` different reviewers agreed. */
+  votes: ApprovalVote[];
+  /** The account that made the final decision (`rv_…`, `admin`, `client:…`, `cli:…`), null while pending. */
+  decidedById: string | null;
+  /** Where a person may decide it (the rule's `approve_in:`); `client` approvals the UI can only deny. */
+  approveIn: 'ui' | 'client' | 'both';
+}
+
+/** Who decides: a reviewer account, the admin token, the person at the client (elicitation), or the CLI. */
+export interface ReviewerRef {
+  /** Stable id: `rv_…` for an account, `admin`, `client:<agent>`, `cli:<os user>`. */
+  id: string;
+  /** Shown to people and written as `decided_by`. */
+  name: string;
+  kind: 'reviewer' | 'admin' | 'client' | 'cli';
+}
+
+/** One reviewer's approval of an approval that needs several. */
+export interface ApprovalVote {
+  reviewerId: string;
+  name: string;
+  at: number;
+  note: string | null;
+}
+
+/** What a standing grant is asked about: one call the policy sent to review. */
+export interface GrantQuery {
+  kind: ApprovalKind;
+  agent: string | null;
+  server: string | null;
+  tool: string;
+  /** The call's arguments as received (parsed JSON). */
+  args: unknown;
+}
+
+/** A grant that covered a call: named in the audit record and the client's result metadata. */
+export interface GrantUse {
+  grantId: string;
+  /** One line for people: who granted what, until when. */
+  summary: string;
+}
+
+/**
+ * Standing grants, as the queue asks them (src/grants implements it). Asked only for reviews that
+ * may take a grant (ReviewRequest.grantable); a grant never widens past a deny rule, a cap or a budget.
+ */
+export interface GrantChecker {
+  /** The active grant that covers this call now, counted as used; undefined: none, a person decides. Throws: the store failed. */
+  cover(query: GrantQuery, now: number): GrantUse | undefined;
 }
 
 /** Why a review call was not queued: its agent was at `approval.max_pending_per_agent`. */
@@ -91,6 +142,8 @@ export interface DecideInput {
   decision: DecisionVerb;
   /** Who decided, for the record and the audit log (e.g. "alice (browser)"). */
   by: string;
+  /** The account deciding; absent: `by` alone (older callers), which cannot vote on a two-person approval. */
+  reviewer?: ReviewerRef | undefined;
   note?: string | null | undefined;
 }
 

@@ -15,6 +15,8 @@ export const AUDIT_EVENT_KINDS = [
   'pin',
   'agent',
   'incident',
+  'grant',
+  'reviewer',
 ] as const;
 
 export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
@@ -112,14 +114,18 @@ export type ApprovalAuditStatus =
   | 'withdrawn'
   | 'refused'
   | 'released'
-  | 'executed';
+  | 'executed'
+  | 'voted'
+  | 'granted';
 
 /**
  * The life of one approval request (src/approvals/queue.ts; `released` by the gate; `revealed` by
  * the UI). By `status`: `pending` carries the arguments; `approved`/`denied` the reviewer
  * (`decided_by`) and `note`; `refused` (over the pending cap, nothing stored, so no approval_id)
  * `pending`, `max_pending_per_agent` and `refused_in_flood`; `released` the arguments about to run;
- * `executed` `ok`, `error` and `duration_ms`. A reviewer shown one masked argument is
+ * `executed` `ok`, `error` and `duration_ms`; `voted` one approval of several a two-person rule
+ * needs (`decided_by`, `reviewer`, `votes`, `approvers`); `granted` a call a standing grant let
+ * run without asking (`grant_id`, the arguments). A reviewer shown one masked argument is
  * `action: 'revealed'` (no status) with `by` and `path` (a JSON Pointer), never the value.
  */
 export interface ApprovalAuditEvent extends AuditEvent {
@@ -130,9 +136,12 @@ export interface ApprovalAuditEvent extends AuditEvent {
   /** SHA-256 of the canonical arguments: tells two calls apart without showing them. */
   args_sha256?: string | undefined;
   decided_by?: string | null | undefined;
+  /** The reviewer account that decided or voted (`rv_…`, `admin`, `client:…`, `cli:…`). */
+  reviewer?: string | null | undefined;
   note?: string | null | undefined;
   by?: string | undefined;
   path?: string | undefined;
+  grant_id?: string | undefined;
 }
 
 /** The upstream's answer to a forwarded call (src/proxy/gate.ts). */
@@ -204,5 +213,26 @@ export interface IncidentAuditEvent extends AuditEvent {
   incident: string;
   severity: 'low' | 'medium' | 'high' | 'critical';
   type: string;
+  by: string;
+}
+
+/**
+ * A standing grant created or revoked (src/grants): `grant` is its id; `created` carries its scope
+ * (`agent`, `server`, `tool`), `constraints`, `expires_at` and `approval_id` it came from.
+ */
+export interface GrantAuditEvent extends AuditEvent {
+  event: 'grant';
+  action: 'created' | 'revoked' | 'expired';
+  grant: string;
+  by: string;
+  reviewer?: string | null | undefined;
+}
+
+/** A reviewer account added, changed or removed (src/reviewers): `reviewer` is its id; never a credential. */
+export interface ReviewerAuditEvent extends AuditEvent {
+  event: 'reviewer';
+  action: 'added' | 'removed' | 'token_issued' | 'password_set' | 'disabled' | 'enabled';
+  reviewer: string;
+  name: string;
   by: string;
 }

@@ -22,6 +22,7 @@ import type {
   PolicyPin,
   PolicyTestCase,
   ResultSettings,
+  ReviewSettings,
   SessionSettings,
   SuspendSetting,
   TraceStep,
@@ -36,6 +37,8 @@ export const DEFAULT_APPROVAL = {
   retryWindowMs: 600_000,
   // A reviewer can read about this many of one agent's calls; beyond it a flood would bury the others.
   maxPendingPerAgent: 20,
+  approveIn: 'ui',
+  grantMaxMs: 24 * 3_600_000,
 } as const;
 /**
  * Each HTTP session starts its own stdio upstream children (~65 MB each for a Node server): these
@@ -201,6 +204,8 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
         : [[r.id, severity] as const];
     }),
   );
+  const approval = approvalSettings(doc.approval);
+  const reviews = reviewSettings(doc, compiled, approval);
   const roots = rootsByServer(doc);
   return {
     sha256,
@@ -208,13 +213,14 @@ export function compilePolicy(doc: PolicyV2Doc, sha256: string): CompiledPolicy 
     servers: doc.servers ?? {},
     agents,
     defaultTrust: doc.default_trust ?? 'low',
-    approval: approvalSettings(doc.approval),
+    approval,
     naming: { separator: doc.naming?.separator ?? '__', prefix: doc.naming?.prefix ?? 'auto' },
     sessions: sessionSettings(doc.sessions),
     pins: pinSettings(doc, compiled),
     audit: { redact: [...(doc.audit?.redact ?? [])] },
     results,
     resultsFor: (rule) => (rule === null ? undefined : resultsByRule.get(rule)) ?? results,
+    reviewFor: (rule) => (rule === null ? undefined : reviews.byRule.get(rule)) ?? reviews.fallback,
     flow: flowSettings(doc.flow),
     notifications: notificationSettings(doc.notifications),
     sensitive: (rule) => rule !== null && sensitiveRules.has(rule),
@@ -328,7 +334,32 @@ function approvalSettings(approval: PolicyV2Doc['approval'] = {}): ApprovalSetti
     maxHoldMs: ms(approval.max_hold, DEFAULT_APPROVAL.maxHoldMs),
     retryWindowMs: ms(approval.retry_window, DEFAULT_APPROVAL.retryWindowMs),
     maxPendingPerAgent: approval.max_pending_per_agent ?? DEFAULT_APPROVAL.maxPendingPerAgent,
+    approveIn: approval.approve_in ?? DEFAULT_APPROVAL.approveIn,
+    grantMaxMs: ms(approval.grant_max, DEFAULT_APPROVAL.grantMaxMs),
   };
+}
+
+/**
+ * Each rule's review settings by id. Only a rule that says `decision: review` takes grants: when an
+ * allow rule's call is reviewed, a cap sent it there, and a grant must never widen past a cap.
+ */
+function reviewSettings(
+  doc: PolicyV2Doc,
+  compiled: readonly { id: string }[],
+  approval: ApprovalSettings,
+): { byRule: Map<string, ReviewSettings>; fallback: ReviewSettings } {
+  const byRule = new Map<string, ReviewSettings>();
+  doc.rules.forEach((rule, i) => {
+    const id = compiled[i]?.id;
+    if (id === undefined) return;
+    const approvers = rule.approvers === 2 ? 2 : 1;
+    byRule.set(id, {
+      approvers,
+      approveIn: approvers === 2 ? 'ui' : (rule.approve_in ?? approval.approveIn),
+      grants: rule.decision === 'review' && approvers === 1 && rule.grants !== false,
+    });
+  });
+  return { byRule, fallback: { approvers: 1, approveIn: approval.approveIn, grants: true } };
 }
 
 function sessionSettings(sessions: PolicyV2Doc['sessions'] = {}): SessionSettings {

@@ -227,6 +227,7 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
   notificationProblems(doc, problems);
   limitProblems(doc, problems);
   incidentProblems(doc, problems);
+  reviewProblems(doc, problems);
   const ids = ruleProblems(doc, problems);
   (doc.tests ?? []).forEach((test, i) => {
     if (typeof test.rule === 'string' && !ids.has(test.rule)) {
@@ -237,6 +238,42 @@ function semanticProblems(doc: PolicyV2Doc, problems: Problems): void {
       problems.path(['tests', i, 'call'], `tests[${i}].call: give exactly one of tool, resource, prompt`);
     else if (what[0] !== 'tool' && test.call.args !== undefined)
       problems.path(['tests', i, 'call', 'args'], `tests[${i}].call.args: only a tool call has arguments`);
+  });
+}
+
+/**
+ * `approvers`, `approve_in` and `grants` say how a review is decided: on a rule that never reviews
+ * (deny) they do nothing, said as a warning. Two approvers are two reviewer accounts in the UI, so
+ * asking the client (one person, whose client the agent may drive) or a grant would undo the rule.
+ */
+function reviewProblems(doc: PolicyV2Doc, problems: Problems): void {
+  doc.rules.forEach((rule, i) => {
+    for (const key of ['approvers', 'approve_in', 'grants'] as const) {
+      if (rule[key] !== undefined && rule.decision === 'deny')
+        problems.path(
+          ['rules', i, key],
+          `rules[${i}].${key}: a deny rule's calls are never reviewed, so ${key} does nothing`,
+          { atKey: true, severity: 'warning' },
+        );
+    }
+    if (rule.approvers === 2 && rule.approve_in !== undefined && rule.approve_in !== 'ui')
+      problems.path(
+        ['rules', i, 'approve_in'],
+        `rules[${i}].approve_in: approvers: 2 needs two reviewer accounts in the UI, so it cannot be approved in the client (use approve_in: ui or leave it out)`,
+        { atKey: true },
+      );
+    if (rule.approvers === 2 && rule.grants === true)
+      problems.path(
+        ['rules', i, 'grants'],
+        `rules[${i}].grants: a standing grant is one reviewer's word, which approvers: 2 refuses (leave grants out)`,
+        { atKey: true },
+      );
+    if (rule.grants === true && rule.decision === 'allow')
+      problems.path(
+        ['rules', i, 'grants'],
+        `rules[${i}].grants: an allow rule's calls are reviewed only over a cap, and a grant never widens past a cap, so grants does nothing here`,
+        { atKey: true, severity: 'warning' },
+      );
   });
 }
 

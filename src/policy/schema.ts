@@ -5,6 +5,16 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 export const TRUST_LEVELS = ['low', 'medium', 'high', 'admin'] as const;
 /** How bad an incident is, least first (governance's Severity is the same list). */
 export const INCIDENT_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+/** Where a person decides a reviewed call: the UI, the client (MCP elicitation), or whichever answers first. */
+export const APPROVE_IN = ['ui', 'client', 'both'] as const;
+
+const ApproveIn = Type.Union(
+  APPROVE_IN.map((s) => Type.Literal(s)),
+  {
+    description:
+      'where a person decides: ui (the approvals UI; the default), client (asked in the MCP client through elicitation when it declared the capability, else the UI), or both (the first answer wins)',
+  },
+);
 
 const strict = { additionalProperties: false } as const;
 
@@ -128,6 +138,8 @@ const Approval = Type.Object(
           'most approvals one agent may have pending at once; a new review call over it is denied (default 20)',
       }),
     ),
+    approve_in: Type.Optional(ApproveIn),
+    grant_max: Type.Optional(Duration),
   },
   strict,
 );
@@ -322,6 +334,21 @@ const Rule = Type.Object(
             'kind: tool rules: a call this rule denies opens an incident of this severity (low, medium, high, critical), which counts toward suspend:',
         },
       ),
+    ),
+    approvers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 2,
+        description:
+          'review rules: how many different reviewer accounts must approve a call (2: the two-person rule; such calls are decided in the UI only, and take no standing grants)',
+      }),
+    ),
+    approve_in: Type.Optional(ApproveIn),
+    grants: Type.Optional(
+      Type.Boolean({
+        description:
+          'review rules: whether a reviewer may answer with a standing grant (allow this tool for this agent, within argument constraints, for a while); default true, false with approvers: 2',
+      }),
     ),
   },
   strict,

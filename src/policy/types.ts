@@ -88,6 +88,25 @@ export interface ApprovalSettings {
   retryWindowMs: number;
   /** Most approvals one agent may have pending at once; over it a new review call is denied, not queued. */
   maxPendingPerAgent: number;
+  /** Where reviews are decided when a rule does not say (`approval.approve_in`, default ui). */
+  approveIn: ApproveIn;
+  /** The longest a standing grant may last (`approval.grant_max`, default 24h). */
+  grantMaxMs: number;
+}
+
+/** Where a person decides a reviewed call: the UI, the client (MCP elicitation), or whichever answers first. */
+export type ApproveIn = 'ui' | 'client' | 'both';
+
+/** How the calls a review rule (or the default) sends to review are decided. */
+export interface ReviewSettings {
+  /** Different reviewer accounts that must approve: 1, or 2 (the two-person rule). */
+  approvers: 1 | 2;
+  approveIn: ApproveIn;
+  /**
+   * True when a standing grant may settle the review: the rule itself says review (a cap, a budget,
+   * a schema or a data-flow review never takes a grant), it allows grants, and needs one approver.
+   */
+  grants: boolean;
 }
 
 export interface NamingSettings {
@@ -220,6 +239,8 @@ export interface CompiledPolicy {
   alwaysDenies(call: Omit<Call, 'args'>): boolean;
   /** The result settings for a call the rule `rule` decided (null: the default decided). */
   resultsFor(rule: string | null): ResultSettings;
+  /** How a review by the rule `rule` (null: the default) is decided: approvers, where, and whether grants apply. */
+  reviewFor(rule: string | null): ReviewSettings;
   /** Sensitive data flow settings (`flow:`). */
   readonly flow: FlowSettings;
   /** Webhooks told of approvals waiting, incidents opened and agents suspended (`notifications:`). */

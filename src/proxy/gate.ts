@@ -10,6 +10,7 @@ import type {
   Decision,
   FlowSettings,
   ResultSecretAction,
+  ReviewSettings,
 } from '../policy/index.js';
 import { findLoneSurrogate, toWellFormed } from '../secrets/index.js';
 import type { LogFields } from '../util/index.js';
@@ -31,7 +32,7 @@ import {
   unbooked,
 } from './governor.js';
 import { detectorsOf, type ScreenedResult, screenResult } from './result-scan.js';
-import type { ExecutionReport, ReviewHandler, ReviewRequest, ReviewVerdict } from './review.js';
+import type { Elicit, ExecutionReport, ReviewHandler, ReviewRequest, ReviewVerdict } from './review.js';
 
 /** `_meta` key under which denied and held results name the decision (allowed results stay untouched). */
 export const DECISION_META_KEY = 'portcullis/decision';
@@ -93,6 +94,8 @@ export interface GateCall {
   signal: AbortSignal;
   /** Present when the client sent a progress token: a held call reports that it is waiting. */
   progress?: ((message: string) => void) | undefined;
+  /** Present when the client declared elicitation: a review may be asked there (`approve_in`). */
+  elicit?: Elicit | undefined;
   /** Sends the call upstream with these arguments and returns the upstream's result untouched. */
   forward(args: unknown): Promise<Result>;
 }
@@ -111,6 +114,8 @@ export interface AccessCall {
   signal?: AbortSignal | undefined;
   /** Present when the client sent a progress token: a held review reports that it is waiting. */
   progress?: ((message: string) => void) | undefined;
+  /** Present when the client declared elicitation: a review may be asked there (`approve_in`). */
+  elicit?: Elicit | undefined;
   /** Sends the request upstream unchanged and returns the upstream's result untouched. */
   forward(): Promise<Result>;
 }
@@ -126,6 +131,10 @@ type Judged = Decision & {
   sensitive?: { rule: string; flow: FlowSettings } | undefined;
   /** What limits and budgets booked for the call: released when an approval runs it, ended once. */
   admission?: Admission | undefined;
+  /** How a review of the call is decided (the deciding rule's `approvers`, `approve_in`, grants). */
+  review?: ReviewSettings | undefined;
+  /** True when a standing grant may settle its review (see ReviewRequest.grantable). */
+  grantable?: boolean | undefined;
 };
 
 /** The fields every audit record of one call shares. */
@@ -218,9 +227,21 @@ export class Gate {
         by: PORTCULLIS,
       });
     }
+    // The rule's own review settings, even where a schema review took its name off the decision: a
+    // two-person rule stays two-person. Only the rule's own review, untouched, may take a grant.
+    const review = policy.reviewFor(ruled.rule);
+    const grantable =
+      review.grants &&
+      ruled.decision === 'review' &&
+      decision.decision === 'review' &&
+      decision.rule === ruled.rule &&
+      decision.reason === ruled.reason &&
+      admission.breach === undefined;
     // The policy that decided also says what the result may hold, even if a reload comes in between.
     const judged: Judged = {
       ...decision,
+      review,
+      grantable,
       results: policy.resultsFor(decision.rule).secrets,
       // The rule's own word, even where a schema review took the rule's name off the decision.
       ...(ruled.rule !== null &&
@@ -361,7 +382,11 @@ export class Gate {
     }
     // What a resource or prompt returns reaches the model like a tool result, so the same
     // results.secrets applies (the deciding rule's, else the policy's); a block is a JSON-RPC error.
-    const judged = { ...decision, results: policy.resultsFor(decision.rule).secrets };
+    const judged: Judged = {
+      ...decision,
+      results: policy.resultsFor(decision.rule).secrets,
+      review: policy.reviewFor(decision.rule),
+    };
     const forward = { forward: () => call.forward() };
     if (decision.decision === 'allow')
       return this.execute(forward, undefined, { ...base, ...subject }, judged, undefined, undefined, 'error');
@@ -508,6 +533,7 @@ export class Gate {
       event: 'approval',
       status: 'released',
       ...(verdict.approvalId !== undefined && { approval_id: verdict.approvalId }),
+      ...(verdict.grantId !== undefined && { grant_id: verdict.grantId }),
       args: verdict.args,
     });
     if (!released) {
@@ -531,11 +557,11 @@ export class Gate {
 
   /** What the reviewer says of a call (a tool call, or a resource read or prompt get by `kind`); a failing reviewer denies. */
   private async verdictFor(
-    call: Pick<GateCall, 'agent' | 'server' | 'tool' | 'args' | 'progress'> & {
+    call: Pick<GateCall, 'agent' | 'server' | 'tool' | 'args' | 'progress' | 'elicit'> & {
       kind?: ReviewRequest['kind'];
       signal?: AbortSignal | undefined;
     },
-    decision: Decision,
+    decision: Judged,
     correlationId: string,
   ): Promise<ReviewVerdict> {
     try {
@@ -552,6 +578,10 @@ export class Gate {
         canWait: call.progress !== undefined,
         onWaiting: call.progress ? (message) => call.progress?.(message) : undefined,
         signal: call.signal,
+        approvers: decision.review?.approvers,
+        approveIn: decision.review?.approveIn,
+        grantable: decision.grantable === true,
+        elicit: call.elicit,
       });
     } catch (error) {
       this.deps.log(`review failed: ${errorText(error)}`, { level: 'error', correlation_id: correlationId });

@@ -56,6 +56,9 @@ export {
 } from './result-scan.js';
 export type {
   DenyCause,
+  Elicit,
+  ElicitAnswer,
+  ElicitRequest,
   ExecutionReport,
   ReviewHandler,
   ReviewKind,

@@ -20,7 +20,40 @@ export interface ReviewRequest {
   onWaiting?: ((message: string, info: WaitingInfo) => void) | undefined;
   /** Aborted when the client cancels or disconnects: the call is withdrawn and never runs. */
   signal?: AbortSignal | undefined;
+  /** Different reviewer accounts that must approve (the rule's `approvers:`); 1 when absent. */
+  approvers?: 1 | 2 | undefined;
+  /** Where a person decides (the rule's `approve_in:`); `ui` when absent, and when `elicit` is. */
+  approveIn?: 'ui' | 'client' | 'both' | undefined;
+  /**
+   * True when a standing grant may settle this review: the rule itself asked for review (never a cap,
+   * budget, schema or data-flow review), allows grants, and needs one approver.
+   */
+  grantable?: boolean | undefined;
+  /** Present only when the client declared the elicitation capability: asks the person at the client. */
+  elicit?: Elicit | undefined;
 }
+
+/** What a form elicitation asks: a message and a flat object schema of primitive fields (MCP `elicitation/create`). */
+export interface ElicitRequest {
+  message: string;
+  requestedSchema: {
+    type: 'object';
+    properties: Record<string, Record<string, unknown>>;
+    required?: string[] | undefined;
+  };
+}
+
+/** The client's answer: accept (with the form's content), decline, or cancel (dismissed). */
+export interface ElicitAnswer {
+  action: 'accept' | 'decline' | 'cancel';
+  content?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Sends `elicitation/create` to the client whose call is under review, tied to that call's request.
+ * Rejects when the client errs, or when `signal` aborts (the call was decided elsewhere, or withdrawn).
+ */
+export type Elicit = (request: ElicitRequest, signal: AbortSignal) => Promise<ElicitAnswer>;
 
 /** What a reviewed request is: a person approves a tool call, a resource read or a prompt get. */
 export type ReviewKind = 'tool' | 'resource' | 'prompt';
@@ -51,6 +84,8 @@ export type ReviewVerdict =
       approvalId?: string | undefined;
       /** True when this call is the retry of an earlier call that was answered `respond`. */
       retry?: boolean | undefined;
+      /** Set when a standing grant (not a one-off approval) let the call run: the grant's id. */
+      grantId?: string | undefined;
       /** Told how the single execution went. */
       executed?: ((report: ExecutionReport) => void) | undefined;
     }

@@ -3,6 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import type { ReviewerRef } from '../approvals/index.js';
 import { createSecretFile } from '../util/index.js';
 import { SignInLimiter, type SignInLimitOptions } from './rate-limit.js';
 
@@ -104,8 +105,8 @@ export class LoginCodes {
 export interface Session {
   /** Per-session CSRF token, put in every form and sent back as `_csrf` or `x-csrf-token`. */
   csrf: string;
-  /** Who signed in (free text they typed, or "admin"), recorded with their decisions. */
-  reviewer: string;
+  /** Who signed in: the admin token's holder, or a reviewer account; recorded with their decisions. */
+  reviewer: ReviewerRef;
   expiresAt: number;
 }
 
@@ -118,7 +119,7 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(reviewer: string): { id: string; session: Session } {
+  create(reviewer: ReviewerRef): { id: string; session: Session } {
     this.prune();
     const id = randomSecret();
     const session: Session = { csrf: randomSecret(), reviewer, expiresAt: this.now() + this.ttlMs };

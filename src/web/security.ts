@@ -3,12 +3,26 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import type { ReviewerRef } from '../approvals/index.js';
 import type { Session, WebAuth } from './auth.js';
 import { secretsEqual } from './auth.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
 
 export type Principal = { kind: 'session'; id: string; session: Session } | { kind: 'bearer' };
+
+/** The admin token as a reviewer: one identity, whatever name its holder types at sign-in. */
+export const ADMIN_REVIEWER: ReviewerRef = { id: 'admin', name: 'admin', kind: 'admin' };
+
+/** Who is deciding: the signed-in account, or the admin token on the API. */
+export function reviewerRefOf(principal: Principal): ReviewerRef {
+  return principal.kind === 'bearer' ? ADMIN_REVIEWER : principal.session.reviewer;
+}
+
+/** How records name who acted: "alice (browser)", "admin (API token)". */
+export function actorOf(principal: Principal): string {
+  return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer.name} (browser)`;
+}
 
 export type WebEnv = { Variables: { principal: Principal; form: Record<string, string> } };
 

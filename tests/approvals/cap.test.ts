@@ -33,7 +33,14 @@ function call(n: number, overrides: Partial<ReviewRequest> = {}): ReviewRequest 
 beforeEach(() => {
   tmp = tempDir('portcullis-cap-');
   now = Date.UTC(2026, 11, 1, 14, 0, 0);
-  settings = { timeoutMs: 300_000, maxHoldMs: 0, retryWindowMs: 600_000, maxPendingPerAgent: 3 };
+  settings = {
+    timeoutMs: 300_000,
+    maxHoldMs: 0,
+    retryWindowMs: 600_000,
+    maxPendingPerAgent: 3,
+    approveIn: 'ui',
+    grantMaxMs: 86_400_000,
+  };
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   audit = new RecordingAuditSink();
   queue = new ApprovalQueue({ store, audit, settings: () => settings, now: () => now });
@@ -147,9 +154,9 @@ describe('max_pending_per_agent', () => {
 
   it('applies the cap of the policy in force at the next call (a reload lowers or raises it)', async () => {
     for (let n = 0; n < 3; n++) await queue.review(call(n));
-    settings = { ...settings, maxPendingPerAgent: 2 };
+    settings = { ...settings, maxPendingPerAgent: 2, approveIn: 'ui', grantMaxMs: 86_400_000 };
     expect(statusOf(await queue.review(call(3)))).toBe('refused');
-    settings = { ...settings, maxPendingPerAgent: 10 };
+    settings = { ...settings, maxPendingPerAgent: 10, approveIn: 'ui', grantMaxMs: 86_400_000 };
     expect(statusOf(await queue.review(call(3)))).toBe('pending');
   });
 

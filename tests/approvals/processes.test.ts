@@ -64,6 +64,8 @@ describe('several processes sharing one approvals database', () => {
         maxHoldMs: 0,
         retryWindowMs: 600_000,
         maxPendingPerAgent: 1000,
+        approveIn: 'ui',
+        grantMaxMs: 86_400_000,
       }),
     });
     const calls: { id: string; n: number }[] = [];
@@ -189,6 +191,8 @@ describe('several processes sharing one approvals database', () => {
         maxHoldMs: 0,
         retryWindowMs: 3_600_000,
         maxPendingPerAgent: 1000,
+        approveIn: 'ui',
+        grantMaxMs: 86_400_000,
       }),
       now: () => Date.now() + clockOffset,
     });

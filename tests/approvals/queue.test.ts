@@ -47,7 +47,14 @@ beforeEach(() => {
   tmp = tempDir();
   clockOffset = 0;
   clockRate = 1;
-  settings = { timeoutMs: 60_000, maxHoldMs: 60_000, retryWindowMs: 60_000, maxPendingPerAgent: 1000 };
+  settings = {
+    timeoutMs: 60_000,
+    maxHoldMs: 60_000,
+    retryWindowMs: 60_000,
+    maxPendingPerAgent: 1000,
+    approveIn: 'ui',
+    grantMaxMs: 86_400_000,
+  };
   store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
   audit = new RecordingAuditSink();
   queue = new ApprovalQueue({

@@ -91,7 +91,14 @@ describe('approvals API', () => {
     h = harness(
       {},
       {
-        settings: () => ({ timeoutMs: 1, maxHoldMs: 0, retryWindowMs: 60_000, maxPendingPerAgent: 1000 }),
+        settings: () => ({
+          timeoutMs: 1,
+          maxHoldMs: 0,
+          retryWindowMs: 60_000,
+          maxPendingPerAgent: 1000,
+          approveIn: 'ui',
+          grantMaxMs: 86_400_000,
+        }),
         now: () => now,
       },
     );

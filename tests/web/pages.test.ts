@@ -20,7 +20,14 @@ describe('pending page', () => {
 });
 
 describe('pending page with many approvals', () => {
-  const settings = { timeoutMs: 300_000, maxHoldMs: 0, retryWindowMs: 600_000, maxPendingPerAgent: 25 };
+  const settings = {
+    timeoutMs: 300_000,
+    maxHoldMs: 0,
+    retryWindowMs: 600_000,
+    maxPendingPerAgent: 25,
+    approveIn: 'ui' as const,
+    grantMaxMs: 86_400_000,
+  };
 
   async function flood(count: number, agent = 'support-bot'): Promise<string[]> {
     const ids: string[] = [];

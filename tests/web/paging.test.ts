@@ -9,7 +9,14 @@ let settings: ApprovalSettings;
 
 beforeEach(() => {
   now = Date.UTC(2026, 11, 1, 9, 0, 0);
-  settings = { timeoutMs: 300_000, maxHoldMs: 0, retryWindowMs: 600_000, maxPendingPerAgent: 1000 };
+  settings = {
+    timeoutMs: 300_000,
+    maxHoldMs: 0,
+    retryWindowMs: 600_000,
+    maxPendingPerAgent: 1000,
+    approveIn: 'ui',
+    grantMaxMs: 86_400_000,
+  };
   // The queue's clock moves a millisecond per reading, so every approval has its own created/expiry time.
   h = harness({}, { now: () => now++, settings: () => settings });
 });

@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AgentRegistry } from '../../agents/index.js';
 import type { AgentRecord, Suspension } from '../../governance/index.js';
-import { type Principal, readForm, type WebEnv } from '../security.js';
+import { actorOf, type Principal, readForm, type WebEnv } from '../security.js';
 import { type AgentFilters, type AgentsFlash, agentPage, agentsPage } from '../views/agents.js';
 import { jsonBody, optionalString } from './body.js';
 import type { Frame } from './frame.js';
@@ -119,8 +119,7 @@ export function agentsPageRoutes(
   const { agents, frame } = deps;
   if (!agents) return;
   const all = { ...deps, agents };
-  const who = (c: Context<WebEnv>) =>
-    `${(c.get('principal') as SessionPrincipal).session.reviewer} (browser)`;
+  const who = (c: Context<WebEnv>) => actorOf(c.get('principal'));
   const csrf = (c: Context<WebEnv>) => (c.get('principal') as SessionPrincipal).session.csrf;
   const list = (c: Context<WebEnv>, flash?: AgentsFlash) => {
     const body = agentsPage(

@@ -6,7 +6,7 @@ import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approv
 import type { WebAuth } from '../auth.js';
 import type { MaskApproval, MaskedApproval } from '../display.js';
 import { clientAddress } from '../rate-limit.js';
-import { checkCsrf, hasBearer, identify, type Principal, type WebEnv } from '../security.js';
+import { actorOf, checkCsrf, hasBearer, identify, type WebEnv } from '../security.js';
 import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
@@ -79,9 +79,7 @@ function tooManySignIns(c: Context<WebEnv>, retryAfterSeconds: number): Response
   );
 }
 
-export function reviewerOf(principal: Principal): string {
-  return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer} (browser)`;
-}
+export const reviewerOf = actorOf;
 
 /** Every API request needs the admin token or a session (and, for a session's POST, its CSRF token). */
 function requirePrincipal(auth: WebAuth, log: Log): MiddlewareHandler<WebEnv> {

@@ -37,7 +37,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         showAgents: deps.showAgents,
         showIncidents: deps.showIncidents,
         wide,
-        reviewer: principal?.kind === 'session' ? principal.session.reviewer : undefined,
+        reviewer: principal?.kind === 'session' ? principal.session.reviewer.name : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,
         pendingCount: principal ? deps.pendingCount() : undefined,
       },

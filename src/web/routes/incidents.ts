@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { IncidentFilter, IncidentStatus } from '../../governance/index.js';
 import { type Incidents, isSeverity } from '../../incidents/index.js';
-import { type Principal, readForm, type WebEnv } from '../security.js';
+import { actorOf, type Principal, readForm, type WebEnv } from '../security.js';
 import { incidentsPage } from '../views/incidents.js';
 import { jsonBody, optionalString } from './body.js';
 import type { Frame } from './frame.js';
@@ -86,7 +86,7 @@ export function incidentsPageRoutes(
   if (!deps.incidents) return;
   const by = (c: Context<WebEnv>) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
-    return `${principal.session.reviewer} (browser)`;
+    return actorOf(principal);
   };
   pages.get('/incidents', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;

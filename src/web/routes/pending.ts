@@ -10,7 +10,7 @@ import {
   parseApprovalListParams,
 } from '../approval-paging.js';
 import type { MaskApproval } from '../display.js';
-import { type Principal, readForm, type WebEnv } from '../security.js';
+import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { type Flash, pendingList, pendingPage } from '../views/approvals.js';
 import type { PendingContext } from '../views/pending.js';
 import type { Frame } from './frame.js';
@@ -155,11 +155,12 @@ function decideRoute(pages: Hono<WebEnv>, { queue, log }: PendingDeps): void {
     }
     const note = (form.note ?? '').trim().slice(0, 2000);
     const id = c.req.param('id');
-    const by = `${principal.session.reviewer} (browser)`;
+    const by = actorOf(principal);
+    const reviewer = reviewerRefOf(principal);
     const referer = c.req.header('referer');
     const origin = new URL(c.req.url).origin;
     try {
-      const approval = queue.decide(id, { decision, by, note: note === '' ? null : note });
+      const approval = queue.decide(id, { decision, by, reviewer, note: note === '' ? null : note });
       log?.(`approval ${approval.id} ${approval.status} by ${by}`);
       return c.redirect(returnSearch(referer, origin, { done: approval.status, id: approval.id }), 303);
     } catch (error) {

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { decideHeld, type PinAudit, PinDecisionError, type PinStore } from '../../pins/index.js';
 import { pinsOverview, type ServerPins } from '../pins-overview.js';
-import { type Principal, readForm, type WebEnv } from '../security.js';
+import { actorOf, type Principal, readForm, type WebEnv } from '../security.js';
 import { type PinsFlash, pinsPage } from '../views/pins.js';
 import { jsonBody, optionalString } from './body.js';
 import type { Frame } from './frame.js';
@@ -126,7 +126,7 @@ export function pinsPageRoutes(pages: Hono<WebEnv>, deps: PinsDeps & { frame: Fr
     if (!action) throw new HTTPException(400, { message: 'decision must be accept or reject' });
     if (!server || !tool || !sha256)
       throw new HTTPException(400, { message: 'server, tool and sha256 are needed' });
-    const by = `${principal.session.reviewer} (browser)`;
+    const by = actorOf(principal);
     const back = (done: string) => c.redirect(`/pins?${new URLSearchParams({ done, server, tool })}`, 303);
     try {
       await decide({ ...deps, pins }, { server, tool, action, by, sha256 });

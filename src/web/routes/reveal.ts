@@ -5,7 +5,7 @@ import { ApprovalConflictError, ApprovalNotFoundError, type ApprovalQueue } from
 import type { ApprovalAuditEvent, AuditSink } from '../../audit/index.js';
 import { resolvePointer } from '../../secrets/index.js';
 import type { MaskApproval } from '../display.js';
-import { type Principal, readForm, type WebEnv } from '../security.js';
+import { actorOf, type Principal, readForm, type WebEnv } from '../security.js';
 import { revealedPage } from '../views/reveal.js';
 import { jsonBody } from './body.js';
 import type { Frame } from './frame.js';
@@ -103,7 +103,7 @@ export function pageRevealRoute(
   pages.post('/approvals/:id/reveal', async (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
     const form = await readForm(c);
-    const revealed = await reveal(c.req.param('id'), form.path, `${principal.session.reviewer} (browser)`);
+    const revealed = await reveal(c.req.param('id'), form.path, actorOf(principal));
     if ((c.req.header('accept') ?? '').includes('application/json')) return c.json(revealed);
     return c.html(frame(principal, 'Revealed value', 'pending', revealedPage(revealed)));
   });

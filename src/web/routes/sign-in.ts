@@ -4,7 +4,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import type { WebAuth } from '../auth.js';
 import { clientAddress, type SignInLimiter } from '../rate-limit.js';
-import { checkCsrf, identify, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
+import { ADMIN_REVIEWER, checkCsrf, identify, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { loginPage } from '../views/pages.js';
 import type { Frame } from './frame.js';
 
@@ -82,10 +82,12 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
       if (!after.allowed) c.header('Retry-After', String(after.retryAfterSeconds));
       return c.html(frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error })), 401);
     }
-    const reviewer = reviewerName(form.reviewer);
+    // The typed name is shown and recorded, but the identity is the admin token's: typing two names
+    // never makes two reviewers (the two-person rule counts accounts).
+    const reviewer = { ...ADMIN_REVIEWER, name: reviewerName(form.reviewer) };
     const { id } = auth.sessions.create(reviewer);
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 12 * 3600 });
-    log?.(`ui: ${reviewer} signed in`);
+    log?.(`ui: ${reviewer.name} signed in`);
     // A clean address: the one-time code does not stay in the address bar or history.
     return c.redirect('/', 303);
   });
