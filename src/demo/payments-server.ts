@@ -103,6 +103,19 @@ const tools = [
     },
   },
   {
+    name: 'customers.email',
+    description: 'Send an e-mail to one customer.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        customer_id: { type: 'string', description: 'The customer, e.g. cus_001' },
+        subject: { type: 'string' },
+        body: { type: 'string', description: 'Plain text; newlines are kept' },
+      },
+      required: ['customer_id', 'subject', 'body'],
+    },
+  },
+  {
     name: 'users.export',
     description: 'Export every customer with e-mail address and lifetime value (CSV).',
     inputSchema: { type: 'object', properties: { format: { type: 'string', enum: ['csv'] } } },
@@ -157,6 +170,13 @@ server.setRequestHandler(CallToolRequestSchema, async (request) => {
         amount_cents: args.amount_cents,
         currency: args.currency ?? 'usd',
       });
+    }
+    case 'customers.email': {
+      const customer = users.find((u) => u.id === args.customer_id);
+      if (!customer) return fail(`no customer ${String(args.customer_id)}`);
+      if (typeof args.subject !== 'string' || typeof args.body !== 'string')
+        return fail('subject and body are required');
+      return text(`Sent "${args.subject}" to ${customer.name} <${customer.email}> (${id('msg')}).`);
     }
     case 'users.export':
       return text(
