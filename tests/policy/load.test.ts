@@ -131,6 +131,8 @@ describe('policy validation', () => {
       maxHoldMs: 90_000,
       retryWindowMs: 2000,
       maxPendingPerAgent: 20,
+      approveIn: 'ui',
+      grantMaxMs: 86_400_000,
     });
     expect(p.defaultDecision).toBe('deny');
     expect(p.naming).toEqual({ separator: '__', prefix: 'auto' });

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 it('allows a small refund, holds a large one, and forbids the user export', async () => {
   const names = (await client.listTools()).tools.map((t) => t.name);
-  expect(names).toEqual(['refunds.refund', 'refunds.list', 'payment_links.create']);
+  expect(names).toEqual(['refunds.refund', 'refunds.list', 'payment_links.create', 'customers.email']);
   const small = await client.callTool({
     name: 'refunds.refund',
     arguments: { charge_id: 'ch_1', amount_cents: 12000, op: 'refund' },
