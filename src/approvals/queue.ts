@@ -35,6 +35,8 @@ export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { ...DEFAULT_APPROVAL
 /** What changed, for live views (SSE) and metrics. `external` means another process wrote. */
 export type QueueChange =
   | { kind: 'created' | 'approved' | 'denied' | 'expired' | 'withdrawn' | 'executed'; approval: Approval }
+  /** One reviewer approved an approval that needs two: still pending, with one more vote. */
+  | { kind: 'voted'; approval: Approval }
   | { kind: 'refused'; refusal: Refusal }
   | { kind: 'external' };
 
@@ -147,6 +149,8 @@ export class ApprovalQueue implements ReviewHandler {
         reason: request.reason,
         policySha256: request.policySha256 ?? null,
         correlationId: request.correlationId ?? null,
+        approvers: request.approvers ?? 1,
+        approveIn: request.approveIn ?? 'ui',
       },
       started,
       settings,
@@ -181,7 +185,19 @@ export class ApprovalQueue implements ReviewHandler {
     const now = this.now();
     this.sweep(now);
     const approval = this.store.decide(id, input, now);
-    this.record(approval, approval.status, { decided_by: approval.decidedBy, note: approval.note });
+    const reviewer = input.reviewer?.id ?? null;
+    if (approval.status === 'pending') {
+      this.record(approval, 'voted', {
+        decided_by: input.by,
+        reviewer,
+        note: input.note ?? null,
+        votes: approval.votes.length,
+        approvers: approval.approvers,
+      });
+      this.emit({ kind: 'voted', approval });
+      return approval;
+    }
+    this.record(approval, approval.status, { decided_by: approval.decidedBy, reviewer, note: approval.note });
     this.emit({ kind: approval.status as 'approved' | 'denied', approval });
     this.wake(id);
     return approval;

@@ -1,15 +1,26 @@
 // The approvals database: its schema (versioned with user_version) and how a row becomes an Approval.
-import type { Approval, ApprovalKind, ApprovalStatus } from './types.js';
+import type { Approval, ApprovalKind, ApprovalStatus, ApprovalVote } from './types.js';
 
 // 2: approval_refusals and the per-agent index (the pending cap). An older Portcullis refuses a newer
 // database rather than queue past a cap it does not know about.
 // 3: ui_login_codes, which the UI's LoginCodes created for itself before; IF NOT EXISTS keeps those.
 // 4: approvals.kind (tool, resource or prompt), added by KIND_MIGRATION; existing rows are tool calls.
-export const SCHEMA_VERSION = 4;
+// 5: approvals.approvers, approve_in and decided_by_id (reviewer accounts, the two-person rule, approval in
+// the client), added by REVIEW_MIGRATIONS, and approval_votes (one row per reviewer approving a two-person call).
+export const SCHEMA_VERSION = 5;
 
 /** Run when the approvals table has no kind column yet (a database of schema 3 or older, or a new one). */
 export const KIND_MIGRATION = `ALTER TABLE approvals ADD COLUMN kind TEXT NOT NULL DEFAULT 'tool'
   CHECK (kind IN ('tool','resource','prompt'))`;
+
+/** Run for each column the approvals table lacks (a database of schema 4 or older, or a new one). */
+export const REVIEW_MIGRATIONS: Readonly<Record<string, string>> = {
+  approvers:
+    'ALTER TABLE approvals ADD COLUMN approvers INTEGER NOT NULL DEFAULT 1 CHECK (approvers IN (1, 2))',
+  approve_in: `ALTER TABLE approvals ADD COLUMN approve_in TEXT NOT NULL DEFAULT 'ui'
+    CHECK (approve_in IN ('ui','client','both'))`,
+  decided_by_id: 'ALTER TABLE approvals ADD COLUMN decided_by_id TEXT',
+};
 
 export const MIGRATIONS = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -46,6 +57,14 @@ CREATE TABLE IF NOT EXISTS approval_refusals (
   since     INTEGER NOT NULL,
   last_at   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS approval_votes (
+  approval_id TEXT NOT NULL REFERENCES approvals (id),
+  reviewer_id TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  note        TEXT,
+  PRIMARY KEY (approval_id, reviewer_id)
+);
 CREATE TABLE IF NOT EXISTS ui_login_codes (
   code_sha256 TEXT PRIMARY KEY,
   expires_at  INTEGER NOT NULL,
@@ -81,9 +100,21 @@ export interface Row {
   executed_at: number | null;
   execution_ok: number | null;
   execution_error: string | null;
+  approvers: number;
+  approve_in: Approval['approveIn'];
+  decided_by_id: string | null;
 }
 
-export function toApproval(row: Row): Approval {
+export interface VoteRow {
+  approval_id: string;
+  reviewer_id: string;
+  name: string;
+  at: number;
+  note: string | null;
+}
+
+/** `votes`: the approval's rows of approval_votes, oldest first (none for a single-reviewer approval). */
+export function toApproval(row: Row, votes: readonly VoteRow[] = []): Approval {
   return {
     id: row.id,
     status: row.status,
@@ -106,9 +137,13 @@ export function toApproval(row: Row): Approval {
     executedAt: row.executed_at,
     executionOk: row.execution_ok === null ? null : row.execution_ok === 1,
     executionError: row.execution_error,
-    approvers: 1,
-    votes: [],
-    decidedById: null,
-    approveIn: 'ui',
+    approvers: row.approvers,
+    votes: votes.map(toVote),
+    decidedById: row.decided_by_id,
+    approveIn: row.approve_in,
   };
+}
+
+function toVote(row: VoteRow): ApprovalVote {
+  return { reviewerId: row.reviewer_id, name: row.name, at: row.at, note: row.note };
 }

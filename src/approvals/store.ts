@@ -5,12 +5,24 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExecutionReport } from '../proxy/index.js';
 import { type ApprovalCursor, decodeCursor, encodeCursor, orderOf } from './paging.js';
-import { agentKey, KIND_MIGRATION, MIGRATIONS, type Row, SCHEMA_VERSION, toApproval } from './schema.js';
+import {
+  agentKey,
+  KIND_MIGRATION,
+  MIGRATIONS,
+  REVIEW_MIGRATIONS,
+  type Row,
+  SCHEMA_VERSION,
+  toApproval,
+  type VoteRow,
+} from './schema.js';
 import {
   type AgentPending,
   type Approval,
+  ApprovalAlreadyVotedError,
   ApprovalConflictError,
+  ApprovalInClientError,
   type ApprovalKind,
+  ApprovalNeedsAccountError,
   ApprovalNotFoundError,
   type ApprovalPage,
   ApprovalQueryError,
@@ -32,6 +44,10 @@ export interface NewApproval {
   reason: string;
   policySha256: string | null;
   correlationId: string | null;
+  /** Different reviewer accounts that must approve; default 1. */
+  approvers?: 1 | 2 | undefined;
+  /** Where a person may approve it; default ui. */
+  approveIn?: Approval['approveIn'] | undefined;
 }
 
 /** How a call that needs review was admitted (see `admit`). */
@@ -108,6 +124,9 @@ export class ApprovalStore {
       this.db.exec(MIGRATIONS);
       const columns = this.db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[];
       if (!columns.some((c) => c.name === 'kind')) this.db.exec(KIND_MIGRATION);
+      for (const [column, sql] of Object.entries(REVIEW_MIGRATIONS)) {
+        if (!columns.some((c) => c.name === column)) this.db.exec(sql);
+      }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     });
     tx.immediate();
@@ -130,7 +149,24 @@ export class ApprovalStore {
 
   get(id: string): Approval | undefined {
     const row = this.db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as Row | undefined;
-    return row ? toApproval(row) : undefined;
+    return row ? this.approvalsOf([row])[0] : undefined;
+  }
+
+  /** Rows as approvals, with the votes of those that need several reviewers (one query for them all). */
+  private approvalsOf(rows: readonly Row[]): Approval[] {
+    const voted = rows.filter((row) => row.approvers > 1).map((row) => row.id);
+    if (voted.length === 0) return rows.map((row) => toApproval(row));
+    const votes = this.db
+      .prepare(
+        `SELECT * FROM approval_votes WHERE approval_id IN (SELECT value FROM json_each(?)) ORDER BY at, reviewer_id`,
+      )
+      .all(JSON.stringify(voted)) as VoteRow[];
+    return rows.map((row) =>
+      toApproval(
+        row,
+        votes.filter((vote) => vote.approval_id === row.id),
+      ),
+    );
   }
 
   /** Pending: soonest expiry first (the order they must be decided in). Decided: newest decision first. */
@@ -152,7 +188,7 @@ export class ApprovalStore {
         )
         .all(limit) as Row[];
     }
-    return rows.map(toApproval);
+    return this.approvalsOf(rows);
   }
 
   countPending(): number {
@@ -189,7 +225,7 @@ export class ApprovalStore {
       const rows = this.db
         .prepare(`SELECT * FROM approvals WHERE ${where}${cmp} ORDER BY ${column} ${dir}, id ${dir} LIMIT ?`)
         .all(...params, ...(key ?? []), limit) as Row[];
-      const approvals = rows.map(toApproval);
+      const approvals = this.approvalsOf(rows);
       return forward ? approvals : approvals.reverse();
     };
     const tx = this.db.transaction((): ApprovalPage => {
@@ -306,7 +342,7 @@ export class ApprovalStore {
             ORDER BY created_at LIMIT 1`,
         )
         .get(input.callKey, now) as Row | undefined;
-      if (pending) return { kind: 'joined', approval: toApproval(pending) };
+      if (pending) return { kind: 'joined', approval: this.approvalsOf([pending])[0] as Approval };
       const load = this.db
         .prepare(
           `SELECT count(*) AS n, min(created_at) AS oldest FROM approvals
@@ -318,8 +354,8 @@ export class ApprovalStore {
       this.db
         .prepare(
           `INSERT INTO approvals (id, status, agent, server, tool, args_canonical, args_sha256, call_key, rule,
-             reason, policy_sha256, correlation_id, created_at, expires_at, kind)
-           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             reason, policy_sha256, correlation_id, created_at, expires_at, kind, approvers, approve_in)
+           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -336,6 +372,8 @@ export class ApprovalStore {
           now,
           now + timeoutMs,
           input.kind ?? 'tool',
+          input.approvers ?? 1,
+          input.approveIn ?? 'ui',
         );
       const created = this.get(id);
       if (!created) throw new Error('approval vanished inside its own transaction');
@@ -378,24 +416,49 @@ export class ApprovalStore {
 
   /**
    * Decide a pending approval. Exactly one decision wins however many race: the UPDATE only matches
-   * while the row is still pending and unexpired; everyone else gets ApprovalConflictError.
+   * while the row is still pending and unexpired; everyone else gets ApprovalConflictError. On an
+   * approval that needs two reviewers, an approve is a vote: it is stored, and the approval stays
+   * pending (returned with its votes) until a second, different account approves. One deny settles it.
+   * An approval the policy keeps in the client (`approve_in: client`) takes an approve only from there.
    */
   decide(id: string, input: DecideInput, now: number): Approval {
-    const status: ApprovalStatus = input.decision === 'approve' ? 'approved' : 'denied';
     const tx = this.db.transaction((): Approval => {
-      const result = this.db
-        .prepare(
-          `UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, note = ?
-            WHERE id = ? AND status = 'pending' AND expires_at > ?`,
-        )
-        .run(status, now, input.by, input.note ?? null, id, now);
-      const approval = this.get(id);
-      if (!approval) throw new ApprovalNotFoundError(id);
-      if (result.changes !== 1) {
+      const current = this.get(id);
+      if (!current) throw new ApprovalNotFoundError(id);
+      if (current.status !== 'pending' || current.expiresAt <= now) {
         // Overdue but not yet swept: report it as what it is, expired.
-        throw new ApprovalConflictError(id, approval.status === 'pending' ? 'expired' : approval.status);
+        throw new ApprovalConflictError(id, current.status === 'pending' ? 'expired' : current.status);
       }
-      return approval;
+      const reviewer = input.reviewer;
+      const approving = input.decision === 'approve';
+      if (approving && current.approveIn === 'client' && reviewer?.kind !== 'client') {
+        throw new ApprovalInClientError(id);
+      }
+      if (approving && current.approvers > 1) {
+        if (reviewer === undefined || (reviewer.kind !== 'reviewer' && reviewer.kind !== 'admin')) {
+          throw new ApprovalNeedsAccountError(id);
+        }
+        if (current.votes.some((vote) => vote.reviewerId === reviewer.id)) {
+          throw new ApprovalAlreadyVotedError(id, reviewer.name);
+        }
+        this.db
+          .prepare(
+            'INSERT INTO approval_votes (approval_id, reviewer_id, name, at, note) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(id, reviewer.id, reviewer.name, now, input.note ?? null);
+        if (current.votes.length + 1 < current.approvers) return this.get(id) as Approval;
+      }
+      const by =
+        approving && current.approvers > 1
+          ? [...current.votes.map((vote) => vote.name), reviewer?.name].join(' + ')
+          : input.by;
+      this.db
+        .prepare(
+          `UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_by_id = ?, note = ?
+            WHERE id = ? AND status = 'pending'`,
+        )
+        .run(approving ? 'approved' : 'denied', now, by, reviewer?.id ?? null, input.note ?? null, id);
+      return this.get(id) as Approval;
     });
     return tx.immediate();
   }
@@ -414,7 +477,7 @@ export class ApprovalStore {
           WHERE status = 'pending' AND expires_at <= ? RETURNING *`,
       )
       .all(now) as Row[];
-    return rows.map(toApproval);
+    return this.approvalsOf(rows);
   }
 
   /** The client went away: a still-pending approval becomes withdrawn and can never run. */
@@ -439,7 +502,7 @@ export class ApprovalStore {
           WHERE agent = ? AND status = 'pending' RETURNING *`,
       )
       .all(now, by, note, agent) as Row[];
-    return rows.map(toApproval);
+    return this.approvalsOf(rows);
   }
 
   /** Claim the right to act on a decision (for an approval: to run it). At most one caller ever gets it. */

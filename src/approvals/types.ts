@@ -184,3 +184,33 @@ export class ApprovalArgsError extends ApprovalError {
     super('E_APPROVAL_ARGS', message);
   }
 }
+
+/** An approve from outside the client on an approval the policy keeps there (`approve_in: client`): HTTP 409. */
+export class ApprovalInClientError extends ApprovalError {
+  constructor(id: string) {
+    super(
+      'E_APPROVAL_IN_CLIENT',
+      `approval ${id} is approved in the agent's client only; here it can only be denied`,
+    );
+  }
+}
+
+/** An approve of a two-person approval without a reviewer account (the CLI, a typed name): HTTP 403. */
+export class ApprovalNeedsAccountError extends ApprovalError {
+  constructor(id: string) {
+    super(
+      'E_APPROVAL_NEEDS_ACCOUNT',
+      `approval ${id} needs two reviewer accounts; sign in with one to approve it`,
+    );
+  }
+}
+
+/** The same account approving a two-person approval twice: HTTP 409. */
+export class ApprovalAlreadyVotedError extends ApprovalError {
+  constructor(id: string, name: string) {
+    super(
+      'E_APPROVAL_ALREADY_VOTED',
+      `${name} already approved ${id}; a second, different reviewer must approve it`,
+    );
+  }
+}

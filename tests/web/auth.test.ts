@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../src/approvals/index.js';
+import { SCHEMA_VERSION } from '../../src/approvals/schema.js';
 import { LoginCodes, loadOrCreateToken, WebConfigError } from '../../src/web/index.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -73,7 +74,7 @@ describe('an approvals database from before schema 3', () => {
     old.db.pragma('user_version = 2');
     old.close();
     const reopened = new ApprovalStore(file);
-    expect(reopened.db.pragma('user_version', { simple: true })).toBe(4);
+    expect(reopened.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(new LoginCodes(reopened.db).consume(issued)).toBe(true);
     reopened.db.exec('DROP TABLE ui_login_codes');
     reopened.db.pragma('user_version = 2');
