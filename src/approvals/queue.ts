@@ -151,6 +151,7 @@ export class ApprovalQueue implements ReviewHandler {
         correlationId: request.correlationId ?? null,
         approvers: request.approvers ?? 1,
         approveIn: request.approveIn ?? 'ui',
+        grantable: request.grantable === true && (request.approvers ?? 1) === 1,
       },
       started,
       settings,

@@ -5,7 +5,7 @@ import type { Approval, ApprovalKind, ApprovalStatus, ApprovalVote } from './typ
 // database rather than queue past a cap it does not know about.
 // 3: ui_login_codes, which the UI's LoginCodes created for itself before; IF NOT EXISTS keeps those.
 // 4: approvals.kind (tool, resource or prompt), added by KIND_MIGRATION; existing rows are tool calls.
-// 5: approvals.approvers, approve_in and decided_by_id (reviewer accounts, the two-person rule, approval in
+// 5: approvals.approvers, approve_in, decided_by_id and grantable (reviewer accounts, the two-person rule, approval in
 // the client), added by REVIEW_MIGRATIONS, and approval_votes (one row per reviewer approving a two-person call).
 export const SCHEMA_VERSION = 5;
 
@@ -20,6 +20,7 @@ export const REVIEW_MIGRATIONS: Readonly<Record<string, string>> = {
   approve_in: `ALTER TABLE approvals ADD COLUMN approve_in TEXT NOT NULL DEFAULT 'ui'
     CHECK (approve_in IN ('ui','client','both'))`,
   decided_by_id: 'ALTER TABLE approvals ADD COLUMN decided_by_id TEXT',
+  grantable: 'ALTER TABLE approvals ADD COLUMN grantable INTEGER NOT NULL DEFAULT 0',
 };
 
 export const MIGRATIONS = `
@@ -103,6 +104,7 @@ export interface Row {
   approvers: number;
   approve_in: Approval['approveIn'];
   decided_by_id: string | null;
+  grantable: number;
 }
 
 export interface VoteRow {
@@ -141,6 +143,7 @@ export function toApproval(row: Row, votes: readonly VoteRow[] = []): Approval {
     votes: votes.map(toVote),
     decidedById: row.decided_by_id,
     approveIn: row.approve_in,
+    grantable: row.grantable === 1,
   };
 }
 

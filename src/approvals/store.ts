@@ -48,6 +48,8 @@ export interface NewApproval {
   approvers?: 1 | 2 | undefined;
   /** Where a person may approve it; default ui. */
   approveIn?: Approval['approveIn'] | undefined;
+  /** See Approval.grantable; default false. */
+  grantable?: boolean | undefined;
 }
 
 /** How a call that needs review was admitted (see `admit`). */
@@ -354,8 +356,8 @@ export class ApprovalStore {
       this.db
         .prepare(
           `INSERT INTO approvals (id, status, agent, server, tool, args_canonical, args_sha256, call_key, rule,
-             reason, policy_sha256, correlation_id, created_at, expires_at, kind, approvers, approve_in)
-           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             reason, policy_sha256, correlation_id, created_at, expires_at, kind, approvers, approve_in, grantable)
+           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -374,6 +376,7 @@ export class ApprovalStore {
           input.kind ?? 'tool',
           input.approvers ?? 1,
           input.approveIn ?? 'ui',
+          input.grantable === true ? 1 : 0,
         );
       const created = this.get(id);
       if (!created) throw new Error('approval vanished inside its own transaction');

@@ -48,6 +48,8 @@ export interface Approval {
   decidedById: string | null;
   /** Where a person may decide it (the rule's `approve_in:`); `client` approvals the UI can only deny. */
   approveIn: 'ui' | 'client' | 'both';
+  /** A standing grant may be made from it: the rule's own review (not a cap's or a breach's), one reviewer, grants allowed. */
+  grantable: boolean;
 }
 
 /** Who decides: a reviewer account, the admin token, the person at the client (elicitation), or the CLI. */

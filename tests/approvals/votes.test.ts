@@ -140,3 +140,10 @@ it('a schema 4 database gains the new columns, and its rows read as single-revie
     migrated.close();
   }
 });
+
+it('remembers whether a grant may be made from the approval (never from a two-person one)', async () => {
+  const plain = await queued({ args: { amount_cents: 1 } });
+  const offered = await queued({ grantable: true, args: { amount_cents: 2 } });
+  const twoPerson = await queued({ grantable: true, approvers: 2, args: { amount_cents: 3 } });
+  expect([plain, offered, twoPerson].map((id) => store.get(id)?.grantable)).toEqual([false, true, false]);
+});
