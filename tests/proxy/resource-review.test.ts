@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Approval, ApprovalStore } from '../../src/approvals/index.js';
 // Without the kind column: the schema every database of version 3 or older has.
-import { MIGRATIONS as MIGRATIONS_V3 } from '../../src/approvals/schema.js';
+import { MIGRATIONS as MIGRATIONS_V3, SCHEMA_VERSION } from '../../src/approvals/schema.js';
 import { ACCESS_DENIED } from '../../src/proxy/index.js';
 import type { WebServer } from '../../src/web/index.js';
 import { decidedPage, pendingCard } from '../../src/web/views/approvals.js';
@@ -196,7 +196,7 @@ describe('the approvals database', () => {
       store.close();
     }
     const again = new Database(file);
-    expect(again.pragma('user_version', { simple: true })).toBe(4);
+    expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     again.close();
   });
 });
