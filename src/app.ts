@@ -39,6 +39,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
+import { Reviewers, SqliteReviewerStore } from './reviewers/index.js';
 import { GOVERNANCE_DB, type Log, urlHost } from './util/index.js';
 import {
   healthApp,
@@ -667,8 +668,14 @@ export async function startWeb(deps: {
       { level: 'warn' },
     );
   }
-  const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
   const { audit } = deps;
+  // Reviewer accounts of this data dir (governance.db): signed in by the UI, managed by the admin and the CLI.
+  const reviewers = new Reviewers({ store: SqliteReviewerStore.inDataDir(deps.dataDir), audit });
+  const auth = new WebAuth({
+    token: loadOrCreateToken(deps.dataDir, deps.env),
+    db: deps.approvals.store.db,
+    reviewers,
+  });
   const key = instanceKey(deps.dataDir);
   let server: WebServer | undefined;
   let uiUrl: string;
@@ -725,7 +732,17 @@ export async function startWeb(deps: {
   } else {
     deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
   }
-  return { server, uiUrl, close: async () => server?.close() };
+  return {
+    server,
+    uiUrl,
+    close: async () => {
+      try {
+        await server?.close();
+      } finally {
+        reviewers.close();
+      }
+    },
+  };
 }
 
 /** The audit log's readiness and the upstreams': any failure makes /health/ready 503. */

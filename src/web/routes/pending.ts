@@ -60,6 +60,12 @@ function flashFrom(query: Record<string, string>): Flash | undefined {
   if (query.done === 'approved')
     return { kind: 'ok', text: `Approved ${id}. The call runs now (or on its retry).` };
   if (query.done === 'denied') return { kind: 'ok', text: `Denied ${id}. Nothing runs.` };
+  // A two-person approval: this approve was a vote; it runs once a second reviewer approves.
+  if (query.done === 'pending')
+    return {
+      kind: 'ok',
+      text: `Your approval of ${id} is recorded. It needs a second, different reviewer before it runs.`,
+    };
   if (query.conflict)
     return {
       kind: 'error',
@@ -89,7 +95,8 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
     const principal = c.get('principal') as SessionPrincipal;
     const show = (params: ApprovalListParams, flash: Flash | undefined) => {
       const { approvals, ctx } = pendingOf(params);
-      const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash);
+      const viewer = principal.session.reviewer;
+      const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash, viewer);
       return frame(principal, 'Pending approvals', 'pending', body);
     };
     let params: ApprovalListParams;
@@ -111,7 +118,9 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
     const principal = c.get('principal') as SessionPrincipal;
     const params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST);
     const { approvals, ctx } = pendingOf(params);
-    return c.html(pendingList(approvals, principal.session.csrf, queue.now(), ctx));
+    return c.html(
+      pendingList(approvals, principal.session.csrf, queue.now(), ctx, principal.session.reviewer),
+    );
   });
 
   liveUpdates(pages, deps);
