@@ -86,6 +86,7 @@ describe('approvers: 2 through the proxy', () => {
     // Alice, with her personal token.
     const a = await person();
     await a.goto(`${web.url}/login`);
+    await a.screenshot({ path: join(artifactsDir(), 'sign-in.png'), fullPage: true });
     await a.fill('#token', alice.token as string);
     await Promise.all([a.waitForURL(`${web.url}/`), a.click('button[type=submit]')]);
     expect(await a.locator('nav a[href="/reviewers"]').count()).toBe(0);

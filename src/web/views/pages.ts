@@ -45,7 +45,7 @@ export function loginPage(options: { code?: string | undefined; error?: string |
     <input id="account" name="account" maxlength="64" autocomplete="username" required>
     <label for="password">Password</label>
     <input id="password" name="password" type="password" autocomplete="current-password" required>
-    <button type="submit" class="btn wide">Sign in with password</button>
+    <button type="submit" class="btn primary wide">Sign in with password</button>
   </form>
 </section>`;
 }
