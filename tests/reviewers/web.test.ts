@@ -273,6 +273,12 @@ describe('the two-person rule in the web app', () => {
     const id = await park(2);
     const first = await request(`/api/approvals/${id}/approve`, bearer({ method: 'POST' }));
     expect(await first.json()).toEqual({ id, status: 'pending' });
+    const shown = (await (await request(`/api/approvals/${id}`, bearer())).json()) as Record<string, unknown>;
+    expect(shown).toMatchObject({
+      approvers: 2,
+      votes: [{ reviewer: 'admin', name: 'admin' }],
+      decided_by_id: null,
+    });
     const second = await request(`/api/approvals/${id}/approve`, bearer({ method: 'POST' }));
     expect(second.status).toBe(409);
     expect(await second.json()).toMatchObject({ code: 'E_APPROVAL_ALREADY_VOTED' });

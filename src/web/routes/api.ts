@@ -59,6 +59,10 @@ export function approvalJson(a: Approval | MaskedApproval) {
     expires_at: new Date(a.expiresAt).toISOString(),
     decided_at: a.decidedAt === null ? null : new Date(a.decidedAt).toISOString(),
     decided_by: a.decidedBy,
+    decided_by_id: a.decidedById,
+    // The two-person rule: how many accounts must approve, and who has (a reviewer sees whether theirs counted).
+    approvers: a.approvers,
+    votes: a.votes.map((v) => ({ reviewer: v.reviewerId, name: v.name, at: new Date(v.at).toISOString() })),
     note: a.note,
     executed_at: a.executedAt === null ? null : new Date(a.executedAt).toISOString(),
     correlation_id: a.correlationId,
