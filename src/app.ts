@@ -671,78 +671,85 @@ export async function startWeb(deps: {
   const { audit } = deps;
   // Reviewer accounts of this data dir (governance.db): signed in by the UI, managed by the admin and the CLI.
   const reviewers = new Reviewers({ store: SqliteReviewerStore.inDataDir(deps.dataDir), audit });
-  const auth = new WebAuth({
-    token: loadOrCreateToken(deps.dataDir, deps.env),
-    db: deps.approvals.store.db,
-    reviewers,
-  });
-  const key = instanceKey(deps.dataDir);
-  let server: WebServer | undefined;
-  let uiUrl: string;
-  const serve = (port: number) =>
-    serveWeb({
-      queue: deps.approvals.queue,
-      auth,
-      host,
-      port,
-      instanceKey: key,
-      policy: deps.policy ? () => deps.policy?.current : undefined,
-      policyStatus: deps.policyStatus,
-      ready: withNotifications(readiness(audit, deps.upstreams), deps.notifications),
-      // The root: the UI and API read every writer's chain, not only this process's.
-      auditDir: audit?.root,
-      redactArgs: audit ? (args) => audit.review(args) : undefined,
-      audit,
-      registry: deps.registry,
-      pins:
-        deps.pins && audit
-          ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
-          : undefined,
-      agents: deps.agents,
-      suspension: deps.suspension,
-      directory: deps.directory,
-      incidents: deps.incidents,
-      log: deps.log,
-    });
+  // Closed with the UI, or here when the UI does not start.
+  let started = false;
   try {
-    server = await serve(deps.ui);
-    uiUrl = server.url;
-  } catch (error) {
-    if (!(error instanceof WebPortInUseError)) throw error;
-    const taken = `http://${urlHost(host)}:${error.port}`;
-    if (await servesDataDir(taken, key)) {
-      uiUrl = taken;
-      deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
-    } else {
-      // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
-      server = await serve(0);
+    const auth = new WebAuth({
+      token: loadOrCreateToken(deps.dataDir, deps.env),
+      db: deps.approvals.store.db,
+      reviewers,
+    });
+    const key = instanceKey(deps.dataDir);
+    let server: WebServer | undefined;
+    let uiUrl: string;
+    const serve = (port: number) =>
+      serveWeb({
+        queue: deps.approvals.queue,
+        auth,
+        host,
+        port,
+        instanceKey: key,
+        policy: deps.policy ? () => deps.policy?.current : undefined,
+        policyStatus: deps.policyStatus,
+        ready: withNotifications(readiness(audit, deps.upstreams), deps.notifications),
+        // The root: the UI and API read every writer's chain, not only this process's.
+        auditDir: audit?.root,
+        redactArgs: audit ? (args) => audit.review(args) : undefined,
+        audit,
+        registry: deps.registry,
+        pins:
+          deps.pins && audit
+            ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
+            : undefined,
+        agents: deps.agents,
+        suspension: deps.suspension,
+        directory: deps.directory,
+        incidents: deps.incidents,
+        log: deps.log,
+      });
+    try {
+      server = await serve(deps.ui);
       uiUrl = server.url;
-      deps.log(
-        `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
-          `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
-      );
-    }
-  }
-  if (deps.loginLink === false) {
-    // No code is issued at all: one never printed cannot leak from a log collector.
-    deps.log(
-      `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
-        'one-time links are not written to JSON logs)',
-    );
-  } else {
-    deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
-  }
-  return {
-    server,
-    uiUrl,
-    close: async () => {
-      try {
-        await server?.close();
-      } finally {
-        reviewers.close();
+    } catch (error) {
+      if (!(error instanceof WebPortInUseError)) throw error;
+      const taken = `http://${urlHost(host)}:${error.port}`;
+      if (await servesDataDir(taken, key)) {
+        uiUrl = taken;
+        deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
+      } else {
+        // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
+        server = await serve(0);
+        uiUrl = server.url;
+        deps.log(
+          `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
+            `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
+        );
       }
-    },
-  };
+    }
+    if (deps.loginLink === false) {
+      // No code is issued at all: one never printed cannot leak from a log collector.
+      deps.log(
+        `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
+          'one-time links are not written to JSON logs)',
+      );
+    } else {
+      deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+    }
+    started = true;
+    return {
+      server,
+      uiUrl,
+      close: async () => {
+        try {
+          await server?.close();
+        } finally {
+          reviewers.close();
+        }
+      },
+    };
+  } finally {
+    if (!started) reviewers.close();
+  }
 }
 
 /** The audit log's readiness and the upstreams': any failure makes /health/ready 503. */
