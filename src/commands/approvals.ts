@@ -64,7 +64,13 @@ function describe(approval: Approval, now: number, reveal: boolean): string[] {
     lines.push(
       `  asked ${minutes(now - approval.createdAt)} ago, expires in ${minutes(approval.expiresAt - now)}`,
     );
-  else if (approval.decidedAt !== null)
+  // Two-person approvals: approving needs reviewer accounts (the UI or their tokens), not this command.
+  if (approval.status === 'pending' && approval.approvers > 1) {
+    const names = approval.votes.map((vote) => vote.name).join(', ');
+    lines.push(
+      `  needs ${approval.approvers} reviewer accounts: ${approval.votes.length} of ${approval.approvers} approvals${names ? ` (${names})` : ''}; approve in the UI, deny here`,
+    );
+  } else if (approval.decidedAt !== null)
     lines.push(
       `  ${approval.status} by ${approval.decidedBy ?? '-'} at ${new Date(approval.decidedAt).toISOString()}` +
         (approval.note ? `: ${approval.note}` : ''),

@@ -129,6 +129,10 @@ describe('portcullis reviewers', () => {
     queue.close();
     store.close();
     const id = verdict.approvalId as string;
+    const list = await run(['approvals', 'list']);
+    expect(list.stdout).toContain(
+      'needs 2 reviewer accounts: 0 of 2 approvals; approve in the UI, deny here',
+    );
     const refused = await run(['approvals', 'approve', id]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`portcullis: approval ${id} needs two reviewer accounts`);

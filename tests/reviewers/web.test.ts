@@ -158,6 +158,18 @@ describe('roles', () => {
       ),
     );
     expect(create.status).toBe(403);
+    // Near misses of what is open stay closed: the list names paths, not prefixes of names.
+    for (const path of [
+      '/reviewers/',
+      '//reviewers',
+      '/approvals/%2e%2e/reviewers',
+      '/api/approvalsx',
+      '/decidedx',
+    ]) {
+      const res = await request(path, { headers: { cookie: alice.cookie } });
+      expect(res.status, path).not.toBe(200);
+      expect(await res.text(), path).not.toContain('Add a reviewer');
+    }
     // What a reviewer may open.
     for (const path of ['/', '/decided', '/audit', '/compliance']) {
       const res = await request(path, { headers: { cookie: alice.cookie } });
