@@ -111,7 +111,10 @@ describe('signing in as a reviewer', () => {
     const alice = await signInWith({ token: token as string });
     expect((await request('/', { headers: { cookie: alice.cookie } })).status).toBe(200);
     expect((await request('/api/approvals', bearer({}, token))).status).toBe(200);
-    await reviewers.disable('alice', 'admin');
+    // Disabled from another connection to governance.db, as `portcullis reviewers disable` does beside a running UI.
+    const other = new Reviewers({ store: SqliteReviewerStore.inDataDir(tmp.dir) });
+    await other.disable('alice', 'admin');
+    other.close();
     expect((await request('/', { headers: { cookie: alice.cookie } })).status).toBe(401);
     expect((await request('/api/approvals', bearer({}, token))).status).toBe(401);
     // Enabling again does not bring the ended session back: it was destroyed.
