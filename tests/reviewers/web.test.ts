@@ -270,7 +270,10 @@ describe('the two-person rule in the web app', () => {
     // Pressing it anyway (a stale page): 409 with the reason.
     const twice = await post(alice, `/approvals/${id}/decide`, { decision: 'approve' });
     expect(twice.status).toBe(409);
-    expect(await twice.text()).toContain('alice already approved');
+    const refusal = await twice.text();
+    expect(refusal).toContain('alice already approved');
+    expect(refusal).toContain('Nothing was recorded');
+    expect(refusal).toContain('<span class="who">alice</span>');
     // Bob through the API with his own token.
     const bob = await request(`/api/approvals/${id}/approve`, bearer({ method: 'POST' }, bobToken));
     expect(await bob.json()).toEqual({ id, status: 'approved' });

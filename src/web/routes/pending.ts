@@ -2,7 +2,14 @@
 import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { ApprovalConflictError, ApprovalQueryError, type ApprovalQueue } from '../../approvals/index.js';
+import {
+  ApprovalAlreadyVotedError,
+  ApprovalConflictError,
+  ApprovalInClientError,
+  ApprovalNeedsAccountError,
+  ApprovalQueryError,
+  type ApprovalQueue,
+} from '../../approvals/index.js';
 import {
   type ApprovalListParams,
   approvalListSearch,
@@ -12,6 +19,7 @@ import {
 import type { MaskApproval } from '../display.js';
 import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { messagePage } from '../views/pages.js';
 import type { PendingContext } from '../views/pending.js';
 import type { Frame } from './frame.js';
 
@@ -154,7 +162,7 @@ function liveUpdates(pages: Hono<WebEnv>, { queue, sseHeartbeatMs }: PendingDeps
 }
 
 /** POST /approvals/:id/decide (the card's Approve and Deny buttons), back to the page it came from. */
-function decideRoute(pages: Hono<WebEnv>, { queue, log }: PendingDeps): void {
+function decideRoute(pages: Hono<WebEnv>, { queue, log, frame }: PendingDeps): void {
   pages.post('/approvals/:id/decide', async (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const form = await readForm(c);
@@ -175,6 +183,20 @@ function decideRoute(pages: Hono<WebEnv>, { queue, log }: PendingDeps): void {
     } catch (error) {
       if (error instanceof ApprovalConflictError) {
         return c.redirect(returnSearch(referer, origin, { conflict: error.status, id }), 303);
+      }
+      // The store refused this approve (a second vote, a client-kept or two-person approval): say why,
+      // inside the frame so the reviewer can go back and deny it or leave it to someone else.
+      if (
+        error instanceof ApprovalAlreadyVotedError ||
+        error instanceof ApprovalInClientError ||
+        error instanceof ApprovalNeedsAccountError
+      ) {
+        const text = `${error.message}. Nothing was recorded; the approval is still pending on the Pending page.`;
+        const status = error instanceof ApprovalNeedsAccountError ? 403 : 409;
+        return c.html(
+          frame(principal, 'Not recorded', 'pending', messagePage('Your approve was not recorded', text)),
+          status,
+        );
       }
       throw error;
     }
