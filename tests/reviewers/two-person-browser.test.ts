@@ -72,6 +72,12 @@ describe('approvers: 2 through the proxy', () => {
     await admin.waitForSelector('table.reviewers');
     expect(await admin.locator('table.reviewers tbody tr').count()).toBe(3);
     await admin.screenshot({ path: join(artifactsDir(), 'reviewers-page.png'), fullPage: true });
+    // Adding one from the page shows its token once.
+    await admin.fill('#r-name', 'dave');
+    await Promise.all([admin.waitForLoadState('load'), admin.click('button:has-text("Add reviewer")')]);
+    const shown = await admin.locator('.key-once input.key').inputValue();
+    expect(shown).toMatch(/^pcr_/);
+    await admin.screenshot({ path: join(artifactsDir(), 'reviewers-token-once.png'), fullPage: true });
 
     client = await httpClient(proxy.url);
     const call = client.request(
@@ -140,6 +146,10 @@ describe('approvers: 2 through the proxy', () => {
       ['released', null],
       ['executed', null],
     ]);
+    await b.goto(`${web.url}/decided`);
+    await b.screenshot({ path: join(artifactsDir(), 'two-person-decided.png'), fullPage: true });
+    // The approved row names both ("alice + bob"); a vote line is kept for those a deny or expiry cut short.
+    expect(await b.locator(`tr#${id}`).textContent()).toContain('alice + bob');
     // Exactly once: nothing more arrives after the approval ran.
     expect(await callsOf(proxy.fixtureLog, 'send')).toBe(1);
   });

@@ -162,7 +162,7 @@ ${
     <td>${statusBadge(a)}</td>
     <td><div class="call">${toolName(a)}</div>${a.kind === 'resource' ? '' : html`<details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details>`}<code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
-    <td>${a.decidedBy ?? ''}${voteLine(a, undefined)}</td>
+    <td>${a.decidedBy ?? ''}${a.status === 'approved' ? '' : voteLine(a, undefined)}</td>
     <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>
     <td>${timestamp(a.decidedAt)}</td>
     <td>${execution(a)}</td>
