@@ -182,9 +182,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     log,
     released: () => sessions?.toolsChanged(),
   });
+  // Reviewer accounts (governance.db): the UI signs them in; the admin and the CLI manage them.
+  const reviewers =
+    options.ui === 'off'
+      ? undefined
+      : parts.add(new Reviewers({ store: SqliteReviewerStore.inDataDir(options.dataDir), audit }));
   const web = parts.add(
     await startWeb({
       dataDir: options.dataDir,
+      reviewers,
       ui: options.ui,
       uiHost: options.uiHost,
       env,
@@ -643,6 +649,8 @@ export async function startWeb(deps: {
   pins?: PinGuard | undefined;
   /** The agent registry: the Agents page and /api/agents (both off without it). */
   agents?: AgentRegistry | undefined;
+  /** Reviewer accounts: sign-in by personal token or password, and the Reviewers page (admin token only without them). */
+  reviewers?: Reviewers | undefined;
   /** The running proxy's incidents: the Incidents page and its API, and the Compliance page's incidents. */
   incidents?: (() => Incidents | undefined) | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
@@ -668,88 +676,69 @@ export async function startWeb(deps: {
       { level: 'warn' },
     );
   }
+  const auth = new WebAuth({
+    token: loadOrCreateToken(deps.dataDir, deps.env),
+    db: deps.approvals.store.db,
+    reviewers: deps.reviewers,
+  });
   const { audit } = deps;
-  // Reviewer accounts of this data dir (governance.db): signed in by the UI, managed by the admin and the CLI.
-  const reviewers = new Reviewers({ store: SqliteReviewerStore.inDataDir(deps.dataDir), audit });
-  // Closed with the UI, or here when the UI does not start.
-  let started = false;
-  try {
-    const auth = new WebAuth({
-      token: loadOrCreateToken(deps.dataDir, deps.env),
-      db: deps.approvals.store.db,
-      reviewers,
+  const key = instanceKey(deps.dataDir);
+  let server: WebServer | undefined;
+  let uiUrl: string;
+  const serve = (port: number) =>
+    serveWeb({
+      queue: deps.approvals.queue,
+      auth,
+      host,
+      port,
+      instanceKey: key,
+      policy: deps.policy ? () => deps.policy?.current : undefined,
+      policyStatus: deps.policyStatus,
+      ready: withNotifications(readiness(audit, deps.upstreams), deps.notifications),
+      // The root: the UI and API read every writer's chain, not only this process's.
+      auditDir: audit?.root,
+      redactArgs: audit ? (args) => audit.review(args) : undefined,
+      audit,
+      registry: deps.registry,
+      pins:
+        deps.pins && audit
+          ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
+          : undefined,
+      agents: deps.agents,
+      suspension: deps.suspension,
+      directory: deps.directory,
+      incidents: deps.incidents,
+      log: deps.log,
     });
-    const key = instanceKey(deps.dataDir);
-    let server: WebServer | undefined;
-    let uiUrl: string;
-    const serve = (port: number) =>
-      serveWeb({
-        queue: deps.approvals.queue,
-        auth,
-        host,
-        port,
-        instanceKey: key,
-        policy: deps.policy ? () => deps.policy?.current : undefined,
-        policyStatus: deps.policyStatus,
-        ready: withNotifications(readiness(audit, deps.upstreams), deps.notifications),
-        // The root: the UI and API read every writer's chain, not only this process's.
-        auditDir: audit?.root,
-        redactArgs: audit ? (args) => audit.review(args) : undefined,
-        audit,
-        registry: deps.registry,
-        pins:
-          deps.pins && audit
-            ? { store: deps.pins.store, audit, applied: (server) => deps.pins?.refresh(server) }
-            : undefined,
-        agents: deps.agents,
-        suspension: deps.suspension,
-        directory: deps.directory,
-        incidents: deps.incidents,
-        log: deps.log,
-      });
-    try {
-      server = await serve(deps.ui);
-      uiUrl = server.url;
-    } catch (error) {
-      if (!(error instanceof WebPortInUseError)) throw error;
-      const taken = `http://${urlHost(host)}:${error.port}`;
-      if (await servesDataDir(taken, key)) {
-        uiUrl = taken;
-        deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
-      } else {
-        // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
-        server = await serve(0);
-        uiUrl = server.url;
-        deps.log(
-          `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
-            `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
-        );
-      }
-    }
-    if (deps.loginLink === false) {
-      // No code is issued at all: one never printed cannot leak from a log collector.
-      deps.log(
-        `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
-          'one-time links are not written to JSON logs)',
-      );
+  try {
+    server = await serve(deps.ui);
+    uiUrl = server.url;
+  } catch (error) {
+    if (!(error instanceof WebPortInUseError)) throw error;
+    const taken = `http://${urlHost(host)}:${error.port}`;
+    if (await servesDataDir(taken, key)) {
+      uiUrl = taken;
+      deps.log(`approvals UI: ${uiUrl} is already served by another Portcullis process on this data dir`);
     } else {
-      deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+      // Agents would be sent to a UI that cannot see this process's approvals: serve one of our own.
+      server = await serve(0);
+      uiUrl = server.url;
+      deps.log(
+        `approvals UI: port ${error.port} is taken by something that does not serve ${deps.dataDir} ` +
+          `(another program, or a Portcullis on another data dir); serving this data dir's UI at ${uiUrl} instead`,
+      );
     }
-    started = true;
-    return {
-      server,
-      uiUrl,
-      close: async () => {
-        try {
-          await server?.close();
-        } finally {
-          reviewers.close();
-        }
-      },
-    };
-  } finally {
-    if (!started) reviewers.close();
   }
+  if (deps.loginLink === false) {
+    // No code is issued at all: one never printed cannot leak from a log collector.
+    deps.log(
+      `approvals UI: ${uiUrl} (sign in with the admin token: PORTCULLIS_UI_TOKEN or ${join(deps.dataDir, 'ui-token')}; ` +
+        'one-time links are not written to JSON logs)',
+    );
+  } else {
+    deps.log(`approvals UI: sign in at ${auth.loginUrl(uiUrl)} (one-time link)`);
+  }
+  return { server, uiUrl, close: async () => server?.close() };
 }
 
 /** The audit log's readiness and the upstreams': any failure makes /health/ready 503. */
