@@ -39,6 +39,7 @@ import {
   type UpstreamTransportFactory,
   unprefixedServers,
 } from './proxy/index.js';
+import { Reviewers, SqliteReviewerStore } from './reviewers/index.js';
 import { GOVERNANCE_DB, type Log, urlHost } from './util/index.js';
 import {
   healthApp,
@@ -181,9 +182,15 @@ async function compose(options: AppOptions, parts: Parts): Promise<App> {
     log,
     released: () => sessions?.toolsChanged(),
   });
+  // Reviewer accounts (governance.db): the UI signs them in; the admin and the CLI manage them.
+  const reviewers =
+    options.ui === 'off'
+      ? undefined
+      : parts.add(new Reviewers({ store: SqliteReviewerStore.inDataDir(options.dataDir), audit }));
   const web = parts.add(
     await startWeb({
       dataDir: options.dataDir,
+      reviewers,
       ui: options.ui,
       uiHost: options.uiHost,
       env,
@@ -642,6 +649,8 @@ export async function startWeb(deps: {
   pins?: PinGuard | undefined;
   /** The agent registry: the Agents page and /api/agents (both off without it). */
   agents?: AgentRegistry | undefined;
+  /** Reviewer accounts: sign-in by personal token or password, and the Reviewers page (admin token only without them). */
+  reviewers?: Reviewers | undefined;
   /** The running proxy's incidents: the Incidents page and its API, and the Compliance page's incidents. */
   incidents?: (() => Incidents | undefined) | undefined;
   policyStatus?: (() => PolicyStatus) | undefined;
@@ -667,7 +676,11 @@ export async function startWeb(deps: {
       { level: 'warn' },
     );
   }
-  const auth = new WebAuth({ token: loadOrCreateToken(deps.dataDir, deps.env), db: deps.approvals.store.db });
+  const auth = new WebAuth({
+    token: loadOrCreateToken(deps.dataDir, deps.env),
+    db: deps.approvals.store.db,
+    reviewers: deps.reviewers,
+  });
   const { audit } = deps;
   const key = instanceKey(deps.dataDir);
   let server: WebServer | undefined;

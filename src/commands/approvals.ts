@@ -5,13 +5,29 @@ import { join } from 'node:path';
 import {
   type Approval,
   ApprovalConflictError,
+  ApprovalInClientError,
+  ApprovalNeedsAccountError,
   ApprovalNotFoundError,
   ApprovalQueue,
   ApprovalStore,
+  type ReviewerRef,
 } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
 import { redact } from '../secrets/index.js';
 import { EXIT_OK, type Io, UsageError } from './io.js';
+
+/** The store refused this approve from the command line (a two-person or client-kept approval): exit 1, not a usage error. */
+export class ApprovalRefusedError extends Error {
+  readonly code = 'E_APPROVAL_REFUSED';
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 interface ApprovalsOptions {
   dataDir: string;
@@ -48,7 +64,13 @@ function describe(approval: Approval, now: number, reveal: boolean): string[] {
     lines.push(
       `  asked ${minutes(now - approval.createdAt)} ago, expires in ${minutes(approval.expiresAt - now)}`,
     );
-  else if (approval.decidedAt !== null)
+  // Two-person approvals: approving needs reviewer accounts (the UI or their tokens), not this command.
+  if (approval.status === 'pending' && approval.approvers > 1) {
+    const names = approval.votes.map((vote) => vote.name).join(', ');
+    lines.push(
+      `  needs ${approval.approvers} reviewer accounts: ${approval.votes.length} of ${approval.approvers} approvals${names ? ` (${names})` : ''}; approve in the UI, deny here`,
+    );
+  } else if (approval.decidedAt !== null)
     lines.push(
       `  ${approval.status} by ${approval.decidedBy ?? '-'} at ${new Date(approval.decidedAt).toISOString()}` +
         (approval.note ? `: ${approval.note}` : ''),
@@ -102,7 +124,11 @@ async function decide(
   try {
     audit = await AuditLog.open({ dataDir: opts.dataDir });
     queue = new ApprovalQueue({ store, audit });
-    const approval = queue.decide(opts.id, { decision, by: person(opts.by), note: opts.note ?? null });
+    // The command line is no reviewer account: it can settle a one-person approval and deny any,
+    // but the store refuses its approve of a two-person one (ApprovalNeedsAccountError).
+    const by = person(opts.by);
+    const reviewer: ReviewerRef = { id: `cli:${osUser()}`, name: by, kind: 'cli' };
+    const approval = queue.decide(opts.id, { decision, by, reviewer, note: opts.note ?? null });
     io.out(
       `${approval.id} ${approval.status} by ${approval.decidedBy}: ${approval.server ?? '-'}/${approval.tool}`,
     );
@@ -110,6 +136,13 @@ async function decide(
   } catch (error) {
     if (error instanceof ApprovalNotFoundError || error instanceof ApprovalConflictError)
       throw new UsageError(error.message);
+    if (error instanceof ApprovalNeedsAccountError) {
+      throw new ApprovalRefusedError(
+        `${error.message}. The command line has no reviewer account: approve it in the UI, or with a ` +
+          `reviewer's token on POST /api/approvals/${opts.id}/approve. It can still be denied from here.`,
+      );
+    }
+    if (error instanceof ApprovalInClientError) throw new ApprovalRefusedError(error.message);
     throw error;
   } finally {
     queue?.close();

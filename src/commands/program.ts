@@ -18,9 +18,26 @@ import {
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
 import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js';
 import { policyMigrate, policyTest, policyValidate } from './policy.js';
+import {
+  reviewersAdd,
+  reviewersChange,
+  reviewersList,
+  reviewersPasswd,
+  reviewersToken,
+} from './reviewers.js';
 import { runProxy } from './run.js';
 
-const SUBCOMMANDS = new Set(['run', 'policy', 'audit', 'pins', 'approvals', 'agents', 'incidents', 'help']);
+const SUBCOMMANDS = new Set([
+  'run',
+  'policy',
+  'audit',
+  'pins',
+  'approvals',
+  'agents',
+  'incidents',
+  'reviewers',
+  'help',
+]);
 
 /** `portcullis [options] -- COMMAND ...` with no subcommand means `run`. */
 export function normaliseArgv(args: readonly string[]): string[] {
@@ -262,10 +279,62 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   }
   agentsCommands(program, io, setExit, dataDir);
   incidentCommands(program, io, setExit, dataDir);
+  reviewersCommands(program, io, setExit, dataDir);
   return program;
 }
 
 const TRUSTS = ['low', 'medium', 'high', 'admin'];
+
+/** `reviewers ...`: the people who sign in to decide approvals (every change audited). */
+function reviewersCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  dataDir: (command: Command) => Command,
+): void {
+  const reviewers = program
+    .command('reviewers')
+    .description('reviewer accounts: who signs in to decide approvals (the same as the Reviewers page)');
+  const base = (options: { dataDir: string }) => ({ dataDir: resolveDataDir(options.dataDir) });
+  dataDir(
+    reviewers
+      .command('add')
+      .argument('<name>', 'the reviewer name (1-64 letters, digits, space, . _ -)')
+      .description('add a reviewer; prints a personal token once (only its SHA-256 is stored; audited)')
+      .option(
+        '--password-stdin',
+        'give them a password read from stdin instead of a token (at least 12 characters)',
+      ),
+  ).action(async (name: string, options) =>
+    setExit(
+      await reviewersAdd({ ...base(options), name, passwordStdin: options.passwordStdin === true }, io),
+    ),
+  );
+  dataDir(reviewers.command('list').description('print every reviewer').option('--json', 'as JSON')).action(
+    async (options) => setExit(await reviewersList({ ...base(options), json: options.json === true }, io)),
+  );
+  dataDir(
+    reviewers
+      .command('token')
+      .argument('<name>', 'the reviewer name or id')
+      .description('make a new personal token, printed once; the old one stops working (audited)'),
+  ).action(async (name: string, options) => setExit(await reviewersToken({ ...base(options), name }, io)));
+  dataDir(
+    reviewers
+      .command('passwd')
+      .argument('<name>', 'the reviewer name or id')
+      .description('set or replace their password, read from stdin (at least 12 characters; audited)'),
+  ).action(async (name: string, options) => setExit(await reviewersPasswd({ ...base(options), name }, io)));
+  for (const [change, what] of [
+    ['disable', 'stop them signing in; their sessions and token stop working at once (audited)'],
+    ['enable', 'let a disabled reviewer sign in again (audited)'],
+    ['remove', 'delete the account; past decisions keep their name (audited)'],
+  ] as const) {
+    dataDir(reviewers.command(change).argument('<name>', 'the reviewer name or id').description(what)).action(
+      async (name: string, options) => setExit(await reviewersChange({ ...base(options), name, change }, io)),
+    );
+  }
+}
 
 /** `agents ...`: the registry's agents and keys (every change audited). */
 function agentsCommands(

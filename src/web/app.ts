@@ -6,7 +6,10 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Registry } from 'prom-client';
 import { AgentError, type AgentRegistry } from '../agents/index.js';
 import {
+  ApprovalAlreadyVotedError,
   ApprovalConflictError,
+  ApprovalInClientError,
+  ApprovalNeedsAccountError,
   ApprovalNotFoundError,
   ApprovalQueryError,
   type ApprovalQueue,
@@ -16,6 +19,7 @@ import type { Suspension } from '../governance/index.js';
 import { IncidentError, type Incidents } from '../incidents/index.js';
 import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
+import { ReviewerError } from '../reviewers/index.js';
 import type { Redaction } from '../secrets/index.js';
 import { type HostGuardRefusal, hostGuard } from '../util/index.js';
 import { loadAssets } from './assets.js';
@@ -179,6 +183,13 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
       return errorResponse(c, status, error.message, { code: error.code });
     }
     if (error instanceof IncidentError)
+      return errorResponse(c, error.status, error.message, { code: error.code });
+    // Each with its message: the reviewer learns why their approve did not count, and what would.
+    if (error instanceof ApprovalAlreadyVotedError || error instanceof ApprovalInClientError)
+      return errorResponse(c, 409, error.message, { code: error.code });
+    if (error instanceof ApprovalNeedsAccountError)
+      return errorResponse(c, 403, error.message, { code: error.code });
+    if (error instanceof ReviewerError)
       return errorResponse(c, error.status, error.message, { code: error.code });
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { ReviewerRef } from '../approvals/index.js';
+import type { Reviewers } from '../reviewers/index.js';
 import { createSecretFile } from '../util/index.js';
 import { SignInLimiter, type SignInLimitOptions } from './rate-limit.js';
 
@@ -155,6 +156,8 @@ export class WebAuth {
   readonly sessions: Sessions;
   /** Failed sign-ins per client address (one-time codes, the token form, Bearer tokens on the API). */
   readonly signIns: SignInLimiter;
+  /** Reviewer accounts (src/reviewers); without them only the admin token signs in. */
+  readonly reviewers: Reviewers | undefined;
   readonly #token: string;
 
   constructor(options: {
@@ -163,6 +166,7 @@ export class WebAuth {
     loginCodeTtlMs?: number | undefined;
     sessionTtlMs?: number | undefined;
     signInLimit?: SignInLimitOptions | undefined;
+    reviewers?: Reviewers | undefined;
   }) {
     if (options.token.length < MIN_TOKEN_LENGTH) {
       throw new WebConfigError(`admin token is too short (at least ${MIN_TOKEN_LENGTH} characters)`);
@@ -171,6 +175,7 @@ export class WebAuth {
     this.loginCodes = new LoginCodes(options.db, options.loginCodeTtlMs);
     this.sessions = new Sessions(options.sessionTtlMs);
     this.signIns = new SignInLimiter(options.signInLimit);
+    this.reviewers = options.reviewers;
   }
 
   verifyToken(candidate: string): boolean {

@@ -9,19 +9,23 @@ import { secretsEqual } from './auth.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
 
-export type Principal = { kind: 'session'; id: string; session: Session } | { kind: 'bearer' };
+/** A bearer is the admin token, or (`reviewer` set) a reviewer's personal token, which roles.ts confines to approvals. */
+export type Principal =
+  | { kind: 'session'; id: string; session: Session }
+  | { kind: 'bearer'; reviewer?: ReviewerRef | undefined };
 
 /** The admin token as a reviewer: one identity, whatever name its holder types at sign-in. */
 export const ADMIN_REVIEWER: ReviewerRef = { id: 'admin', name: 'admin', kind: 'admin' };
 
 /** Who is deciding: the signed-in account, or the admin token on the API. */
 export function reviewerRefOf(principal: Principal): ReviewerRef {
-  return principal.kind === 'bearer' ? ADMIN_REVIEWER : principal.session.reviewer;
+  return principal.kind === 'bearer' ? (principal.reviewer ?? ADMIN_REVIEWER) : principal.session.reviewer;
 }
 
 /** How records name who acted: "alice (browser)", "admin (API token)". */
 export function actorOf(principal: Principal): string {
-  return principal.kind === 'bearer' ? 'admin (API token)' : `${principal.session.reviewer.name} (browser)`;
+  if (principal.kind === 'bearer') return `${principal.reviewer?.name ?? 'admin'} (API token)`;
+  return `${principal.session.reviewer.name} (browser)`;
 }
 
 export type WebEnv = { Variables: { principal: Principal; form: Record<string, string> } };
@@ -73,13 +77,27 @@ export function hasBearer(c: Context): boolean {
   return bearer(c) !== undefined;
 }
 
-/** Who is calling, or undefined. A present but wrong Authorization header never falls back to the cookie. */
+/**
+ * Who is calling, or undefined. A present but wrong Authorization header never falls back to the
+ * cookie. A reviewer account is looked up on every request, so disabling or removing it ends its
+ * sessions and its token at once, in this process and any other on the same data dir.
+ */
 export function identify(c: Context, auth: WebAuth): Principal | undefined {
   const token = bearer(c);
-  if (token !== undefined) return token !== '' && auth.verifyToken(token) ? { kind: 'bearer' } : undefined;
+  if (token !== undefined) {
+    if (token === '') return undefined;
+    if (auth.verifyToken(token)) return { kind: 'bearer' };
+    const reviewer = auth.reviewers?.byToken(token);
+    return reviewer ? { kind: 'bearer', reviewer } : undefined;
+  }
   const id = getCookie(c, SESSION_COOKIE);
   const session = auth.sessions.get(id);
-  return session && id ? { kind: 'session', id, session } : undefined;
+  if (!session || !id) return undefined;
+  if (session.reviewer.kind === 'reviewer' && auth.reviewers?.isActive(session.reviewer.id) !== true) {
+    auth.sessions.destroy(id);
+    return undefined;
+  }
+  return { kind: 'session', id, session };
 }
 
 /** Read a urlencoded/multipart form once and keep it for the handler (CSRF reads `_csrf` from it). */

@@ -6,7 +6,8 @@ import { API_LIST, approvalListSearch, parseApprovalListParams } from '../approv
 import type { WebAuth } from '../auth.js';
 import type { MaskApproval, MaskedApproval } from '../display.js';
 import { clientAddress } from '../rate-limit.js';
-import { actorOf, checkCsrf, hasBearer, identify, type WebEnv } from '../security.js';
+import { requireRole } from '../roles.js';
+import { actorOf, checkCsrf, hasBearer, identify, reviewerRefOf, type WebEnv } from '../security.js';
 import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
@@ -15,6 +16,7 @@ import { type IncidentsDeps, incidentsApiRoutes } from './incidents.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
 import { type PolicyDeps, policyApiRoutes } from './policy.js';
 import { apiRevealRoute, type Reveal } from './reveal.js';
+import { reviewersApiRoutes } from './reviewers.js';
 
 const NOTE_MAX = 2000;
 
@@ -57,6 +59,10 @@ export function approvalJson(a: Approval | MaskedApproval) {
     expires_at: new Date(a.expiresAt).toISOString(),
     decided_at: a.decidedAt === null ? null : new Date(a.decidedAt).toISOString(),
     decided_by: a.decidedBy,
+    decided_by_id: a.decidedById,
+    // The two-person rule: how many accounts must approve, and who has (a reviewer sees whether theirs counted).
+    approvers: a.approvers,
+    votes: a.votes.map((v) => ({ reviewer: v.reviewerId, name: v.name, at: new Date(v.at).toISOString() })),
     note: a.note,
     executed_at: a.executedAt === null ? null : new Date(a.executedAt).toISOString(),
     correlation_id: a.correlationId,
@@ -138,8 +144,10 @@ function approvalsApiRoutes(api: Hono<WebEnv>, { queue, mask, log }: ApprovalsAp
     api.post(`/approvals/:id/${verb}`, async (c) => {
       const body = await jsonBody(c.req);
       const note = optionalString(body, 'note', NOTE_MAX);
-      const by = reviewerOf(c.get('principal'));
-      const approval = queue.decide(c.req.param('id') ?? '', { decision: verb, by, note });
+      const principal = c.get('principal');
+      const by = reviewerOf(principal);
+      const reviewer = reviewerRefOf(principal);
+      const approval = queue.decide(c.req.param('id') ?? '', { decision: verb, by, reviewer, note });
       log?.(`approval ${approval.id} ${approval.status} by ${by}`);
       return c.json({ id: approval.id, status: approval.status });
     });
@@ -149,6 +157,7 @@ function approvalsApiRoutes(api: Hono<WebEnv>, { queue, mask, log }: ApprovalsAp
 export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   const api = new Hono<WebEnv>();
   api.use('*', requirePrincipal(deps.auth, deps.log));
+  api.use('*', requireRole());
   approvalsApiRoutes(api, deps);
   apiRevealRoute(api, deps.reveal, reviewerOf);
   auditApiRoute(api, deps);
@@ -157,6 +166,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   agentsApiRoutes(api, { ...deps, reviewerOf });
   complianceApiRoute(api, complianceSources(deps));
   incidentsApiRoutes(api, { ...deps, reviewerOf });
+  reviewersApiRoutes(api, { reviewers: deps.auth.reviewers, log: deps.log });
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

@@ -1,4 +1,5 @@
 // The page frame as the routes use it: the shared layout, filled in from who is signed in and which pages exist.
+import { isAdmin, mayOpen } from '../roles.js';
 import type { Principal } from '../security.js';
 import { type Html, type LayoutProps, layout } from '../views/layout.js';
 
@@ -14,6 +15,8 @@ export interface FrameDeps {
   showAgents?: boolean | undefined;
   /** Whether the Incidents page exists (off without the proxy's incidents). */
   showIncidents?: boolean | undefined;
+  /** Whether the Reviewers page exists (off without reviewer accounts); shown to the admin only. */
+  showReviewers?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -31,11 +34,14 @@ export function pageFrame(deps: FrameDeps): Frame {
       {
         title,
         active,
-        showPolicy: deps.showPolicy,
-        showAudit: deps.showAudit,
-        showPins: deps.showPins,
-        showAgents: deps.showAgents,
-        showIncidents: deps.showIncidents,
+        // A reviewer account sees links only to pages it may open (src/web/roles.ts).
+        showPolicy: deps.showPolicy && mayOpen(principal, '/policy'),
+        showAudit: deps.showAudit && mayOpen(principal, '/audit'),
+        showPins: deps.showPins === true && mayOpen(principal, '/pins'),
+        showAgents: deps.showAgents === true && mayOpen(principal, '/agents'),
+        showIncidents: deps.showIncidents === true && mayOpen(principal, '/incidents'),
+        showCompliance: mayOpen(principal, '/compliance'),
+        showReviewers: deps.showReviewers === true && isAdmin(principal),
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer.name : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

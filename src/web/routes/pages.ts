@@ -3,7 +3,9 @@ import { Hono } from 'hono';
 import type { ApprovalQueue } from '../../approvals/index.js';
 import type { WebAuth } from '../auth.js';
 import type { MaskApproval } from '../display.js';
+import { requireRole } from '../roles.js';
 import type { WebEnv } from '../security.js';
+import { messagePage } from '../views/pages.js';
 import { type AgentsDeps, agentsPageRoutes } from './agents.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
 import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
@@ -14,6 +16,7 @@ import { type PendingDeps, pendingRoutes } from './pending.js';
 import { type PinsDeps, pinsPageRoutes } from './pins.js';
 import { type PolicyDeps, policyPageRoute } from './policy.js';
 import { pageRevealRoute, type Reveal } from './reveal.js';
+import { reviewersPageRoutes } from './reviewers.js';
 import { logoutRoute, requireSession, signInRoutes } from './sign-in.js';
 
 /** What all pages are built from; each feature below takes only its part. */
@@ -43,10 +46,18 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     showPins: deps.pins !== undefined,
     showAgents: deps.agents !== undefined,
     showIncidents: deps.incidents !== undefined,
+    showReviewers: deps.auth.reviewers !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
   pages.use('*', requireSession({ auth: deps.auth, frame }));
+  // One place decides what a reviewer account may open (src/web/roles.ts); the admin opens everything.
+  pages.use(
+    '*',
+    requireRole((c, message) =>
+      c.html(frame(c.get('principal'), 'Admin only', 'none', messagePage('Admin only', message)), 403),
+    ),
+  );
   pendingRoutes(pages, { ...deps, frame });
   decidedRoute(pages, { queue: deps.queue, mask: deps.mask, frame, auditLinks: showAudit });
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
@@ -62,6 +73,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   compliancePageRoute(pages, { ...complianceSources(deps), frame });
   incidentsPageRoutes(pages, { incidents: deps.incidents, log: deps.log, frame, auditLinks: showAudit });
   pageRevealRoute(pages, { reveal: deps.reveal, frame });
+  reviewersPageRoutes(pages, { reviewers: deps.auth.reviewers, log: deps.log, frame });
   logoutRoute(pages, deps);
   return pages;
 }

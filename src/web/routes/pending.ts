@@ -2,7 +2,14 @@
 import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { ApprovalConflictError, ApprovalQueryError, type ApprovalQueue } from '../../approvals/index.js';
+import {
+  ApprovalAlreadyVotedError,
+  ApprovalConflictError,
+  ApprovalInClientError,
+  ApprovalNeedsAccountError,
+  ApprovalQueryError,
+  type ApprovalQueue,
+} from '../../approvals/index.js';
 import {
   type ApprovalListParams,
   approvalListSearch,
@@ -12,6 +19,7 @@ import {
 import type { MaskApproval } from '../display.js';
 import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { messagePage } from '../views/pages.js';
 import type { PendingContext } from '../views/pending.js';
 import type { Frame } from './frame.js';
 
@@ -60,6 +68,12 @@ function flashFrom(query: Record<string, string>): Flash | undefined {
   if (query.done === 'approved')
     return { kind: 'ok', text: `Approved ${id}. The call runs now (or on its retry).` };
   if (query.done === 'denied') return { kind: 'ok', text: `Denied ${id}. Nothing runs.` };
+  // A two-person approval: this approve was a vote; it runs once a second reviewer approves.
+  if (query.done === 'pending')
+    return {
+      kind: 'ok',
+      text: `Your approval of ${id} is recorded. It needs a second, different reviewer before it runs.`,
+    };
   if (query.conflict)
     return {
       kind: 'error',
@@ -89,7 +103,8 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
     const principal = c.get('principal') as SessionPrincipal;
     const show = (params: ApprovalListParams, flash: Flash | undefined) => {
       const { approvals, ctx } = pendingOf(params);
-      const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash);
+      const viewer = principal.session.reviewer;
+      const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash, viewer);
       return frame(principal, 'Pending approvals', 'pending', body);
     };
     let params: ApprovalListParams;
@@ -111,7 +126,9 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
     const principal = c.get('principal') as SessionPrincipal;
     const params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST);
     const { approvals, ctx } = pendingOf(params);
-    return c.html(pendingList(approvals, principal.session.csrf, queue.now(), ctx));
+    return c.html(
+      pendingList(approvals, principal.session.csrf, queue.now(), ctx, principal.session.reviewer),
+    );
   });
 
   liveUpdates(pages, deps);
@@ -145,7 +162,7 @@ function liveUpdates(pages: Hono<WebEnv>, { queue, sseHeartbeatMs }: PendingDeps
 }
 
 /** POST /approvals/:id/decide (the card's Approve and Deny buttons), back to the page it came from. */
-function decideRoute(pages: Hono<WebEnv>, { queue, log }: PendingDeps): void {
+function decideRoute(pages: Hono<WebEnv>, { queue, log, frame }: PendingDeps): void {
   pages.post('/approvals/:id/decide', async (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const form = await readForm(c);
@@ -166,6 +183,20 @@ function decideRoute(pages: Hono<WebEnv>, { queue, log }: PendingDeps): void {
     } catch (error) {
       if (error instanceof ApprovalConflictError) {
         return c.redirect(returnSearch(referer, origin, { conflict: error.status, id }), 303);
+      }
+      // The store refused this approve (a second vote, a client-kept or two-person approval): say why,
+      // inside the frame so the reviewer can go back and deny it or leave it to someone else.
+      if (
+        error instanceof ApprovalAlreadyVotedError ||
+        error instanceof ApprovalInClientError ||
+        error instanceof ApprovalNeedsAccountError
+      ) {
+        const text = `${error.message}. Nothing was recorded; the approval is still pending on the Pending page.`;
+        const status = error instanceof ApprovalNeedsAccountError ? 403 : 409;
+        return c.html(
+          frame(principal, 'Not recorded', 'pending', messagePage('Your approve was not recorded', text)),
+          status,
+        );
       }
       throw error;
     }

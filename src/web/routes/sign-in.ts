@@ -1,7 +1,8 @@
-// Signing in and out of the UI: the one-time link or the admin token, the session every other page needs, and logout.
+// Signing in and out of the UI: the one-time link, the admin token or a reviewer account, the session every other page needs, and logout.
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
+import type { ReviewerRef } from '../../approvals/index.js';
 import type { WebAuth } from '../auth.js';
 import { clientAddress, type SignInLimiter } from '../rate-limit.js';
 import { ADMIN_REVIEWER, checkCsrf, identify, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
@@ -39,6 +40,23 @@ function pauseText(retryAfterSeconds: number, limiter: SignInLimiter): string {
   );
 }
 
+/**
+ * Who the form's credential signs in: a one-time link or the admin token is the admin (the typed
+ * name is shown and recorded, but typing two names never makes two reviewers: the two-person rule
+ * counts accounts); a personal `pcr_` token or a name and password is that reviewer account.
+ */
+async function credentialOf(auth: WebAuth, form: Record<string, string>): Promise<ReviewerRef | undefined> {
+  const admin = () => ({ ...ADMIN_REVIEWER, name: reviewerName(form.reviewer) });
+  if (form.code !== undefined) return auth.loginCodes.consume(form.code) ? admin() : undefined;
+  if (form.password !== undefined) {
+    return auth.reviewers ? auth.reviewers.byPassword(form.account ?? '', form.password) : undefined;
+  }
+  if (form.token === undefined) return undefined;
+  const token = form.token.trim();
+  if (auth.verifyToken(token)) return admin();
+  return auth.reviewers?.byToken(token, true);
+}
+
 /** GET and POST /login. */
 export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDeps): void {
   /** 429 with Retry-After, and a page that says plainly what happened and when to try again. */
@@ -64,10 +82,8 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
       return pausedSignIn(c, verdict.retryAfterSeconds);
     }
     const form = await readForm(c);
-    let ok = false;
-    if (form.code !== undefined) ok = auth.loginCodes.consume(form.code);
-    else if (form.token !== undefined) ok = auth.verifyToken(form.token.trim());
-    if (!ok) {
+    const reviewer = await credentialOf(auth, form);
+    if (!reviewer) {
       // A success does not clear the count: failures age out by themselves, so signing in now and
       // then cannot buy a guesser on the same address (often 127.0.0.1, like the agent) more tries.
       const after = auth.signIns.fail(address);
@@ -75,16 +91,15 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
       const problem =
         form.code !== undefined
           ? 'This sign-in link was already used or has expired. Ask for a new one (restart the proxy) or use the admin token.'
-          : 'That token is not right.';
+          : form.password !== undefined
+            ? 'That reviewer name and password do not match an active account.'
+            : 'That token is not right (or its reviewer account is disabled).';
       const error = after.allowed
         ? `${problem} ${attemptsLeft(after.remaining, auth.signIns)}`
         : `${problem} ${pauseText(after.retryAfterSeconds, auth.signIns)}`;
       if (!after.allowed) c.header('Retry-After', String(after.retryAfterSeconds));
       return c.html(frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error })), 401);
     }
-    // The typed name is shown and recorded, but the identity is the admin token's: typing two names
-    // never makes two reviewers (the two-person rule counts accounts).
-    const reviewer = { ...ADMIN_REVIEWER, name: reviewerName(form.reviewer) };
     const { id } = auth.sessions.create(reviewer);
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 12 * 3600 });
     log?.(`ui: ${reviewer.name} signed in`);

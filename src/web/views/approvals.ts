@@ -1,10 +1,11 @@
 // Views of approvals: the pending cards a reviewer decides, and the table of past decisions.
 import { html } from 'hono/html';
-import type { Approval } from '../../approvals/index.js';
+import type { Approval, ReviewerRef } from '../../approvals/index.js';
 import { approvalListSearch, PAGE_LIST } from '../approval-paging.js';
 import type { Html } from './layout.js';
 import { agentSummary, emptyText, type PendingContext, pager, pendingTotal } from './pending.js';
 import { maskedList } from './reveal.js';
+import { mayApprove, voteLine } from './votes.js';
 
 function prettyArgs(approval: Approval): string {
   try {
@@ -45,6 +46,7 @@ export function pendingCard(
   approval: Approval & { maskedPaths?: readonly string[] },
   csrf: string,
   now: number,
+  viewer?: ReviewerRef,
 ): Html {
   return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}">
   <header class="card-head">
@@ -52,6 +54,7 @@ export function pendingCard(
     <span class="countdown" data-expires="${approval.expiresAt}" title="Expires and is denied at ${new Date(approval.expiresAt).toISOString()}">${remaining(approval, now)}</span>
   </header>
   <p class="reason">${approval.reason}</p>
+  ${voteLine(approval, viewer)}
   <dl class="meta">
     <div><dt>Agent</dt><dd>${approval.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
     <div><dt>Rule</dt><dd>${approval.rule ? html`<code>${approval.rule}</code>` : html`<span class="muted">policy default</span>`}</dd></div>
@@ -73,20 +76,26 @@ export function pendingCard(
     <textarea id="note-${approval.id}" name="note" rows="2" maxlength="2000"></textarea>
     <div class="actions">
       <button type="submit" name="decision" value="deny" class="btn deny">Deny</button>
-      <button type="submit" name="decision" value="approve" class="btn approve">Approve</button>
+      ${mayApprove(approval, viewer) ? html`<button type="submit" name="decision" value="approve" class="btn approve">Approve</button>` : ''}
     </div>
   </form>
 </article>`;
 }
 
 /** The cards of one page; `ctx` adds the agent summary, total and pager that live updates refresh with them. */
-export function pendingList(approvals: Approval[], csrf: string, now: number, ctx: PendingContext): Html {
+export function pendingList(
+  approvals: Approval[],
+  csrf: string,
+  now: number,
+  ctx: PendingContext,
+  viewer?: ReviewerRef,
+): Html {
   const search = approvalListSearch(ctx.params, PAGE_LIST);
   return html`<div id="pending-view" data-total="${ctx.page.total}" data-all="${ctx.allPending}" data-search="${search}">
 ${agentSummary(ctx)}
 ${pendingTotal(ctx)}
 <div id="pending-list" class="stack" data-count="${approvals.length}">
-  ${approvals.map((a) => pendingCard(a, csrf, now))}
+  ${approvals.map((a) => pendingCard(a, csrf, now, viewer))}
   <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>${emptyText(ctx)}</p>
 </div>
 ${pager(ctx)}
@@ -104,6 +113,7 @@ export function pendingPage(
   now: number,
   ctx: PendingContext,
   flash?: Flash,
+  viewer?: ReviewerRef,
 ): Html {
   return html`<div class="page-head">
   <h1>Pending approvals</h1>
@@ -111,7 +121,7 @@ export function pendingPage(
 </div>
 ${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
 <p class="live" id="live-status" aria-live="polite">Live</p>
-${pendingList(approvals, csrf, now, ctx)}`;
+${pendingList(approvals, csrf, now, ctx, viewer)}`;
 }
 
 function statusBadge(approval: Approval): Html {
@@ -152,7 +162,7 @@ ${
     <td>${statusBadge(a)}</td>
     <td><div class="call">${toolName(a)}</div>${a.kind === 'resource' ? '' : html`<details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details>`}<code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
-    <td>${a.decidedBy ?? ''}</td>
+    <td>${a.decidedBy ?? ''}${a.status === 'approved' ? '' : voteLine(a, undefined)}</td>
     <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>
     <td>${timestamp(a.decidedAt)}</td>
     <td>${execution(a)}</td>

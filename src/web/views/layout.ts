@@ -15,6 +15,7 @@ export interface LayoutProps {
     | 'agents'
     | 'incidents'
     | 'compliance'
+    | 'reviewers'
     | 'none';
   reviewer?: string | undefined;
   csrf?: string | undefined;
@@ -24,6 +25,9 @@ export interface LayoutProps {
   showPins?: boolean | undefined;
   showAgents?: boolean | undefined;
   showIncidents?: boolean | undefined;
+  /** Off for a signed-in reviewer account that may not open it; on when not given. */
+  showCompliance?: boolean | undefined;
+  showReviewers?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -63,7 +67,8 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
     ${props.showAgents ? navLink('/agents', 'Agents', props.active === 'agents') : ''}
     ${props.showIncidents ? navLink('/incidents', 'Incidents', props.active === 'incidents') : ''}
     ${props.showPolicy ? navLink('/policy', 'Policy', props.active === 'policy') : ''}
-    ${navLink('/compliance', 'Compliance', props.active === 'compliance')}
+    ${props.showCompliance !== false ? navLink('/compliance', 'Compliance', props.active === 'compliance') : ''}
+    ${props.showReviewers ? navLink('/reviewers', 'Reviewers', props.active === 'reviewers') : ''}
   </nav>
   <form class="signout" method="post" action="/logout">
     <input type="hidden" name="_csrf" value="${props.csrf}">

@@ -13,21 +13,39 @@ export interface PolicyStatus {
 }
 
 export function loginPage(options: { code?: string | undefined; error?: string | undefined }): Html {
-  const body = options.code
-    ? html`<p>This one-time link signs this browser in to the approval queue. It works once.</p>
-      <input type="hidden" name="code" value="${options.code}">`
-    : html`<p>Open the one-time sign-in link the proxy printed to its log, or paste the admin token
-      (from <code>PORTCULLIS_UI_TOKEN</code> or the <code>ui-token</code> file in the data directory).</p>
-      <label for="token">Admin token</label>
-      <input id="token" name="token" type="password" autocomplete="current-password" required>`;
+  if (options.code) {
+    return html`<section class="login card">
+  <h1>Sign in</h1>
+  ${options.error ? html`<p class="flash error" role="alert">${options.error}</p>` : ''}
+  <form method="post" action="/login">
+    <p>This one-time link signs this browser in to the approval queue as the admin. It works once.</p>
+    <input type="hidden" name="code" value="${options.code}">
+    <label for="reviewer">Your name <span class="muted">(recorded with your decisions)</span></label>
+    <input id="reviewer" name="reviewer" maxlength="80" autocomplete="name" placeholder="admin">
+    <button type="submit" class="btn approve wide">Sign in</button>
+  </form>
+</section>`;
+  }
   return html`<section class="login card">
   <h1>Sign in</h1>
   ${options.error ? html`<p class="flash error" role="alert">${options.error}</p>` : ''}
   <form method="post" action="/login">
-    ${body}
-    <label for="reviewer">Your name <span class="muted">(recorded with your decisions)</span></label>
+    <p>Paste your personal reviewer token (it starts with <code>pcr_</code>), or the admin token
+      (from <code>PORTCULLIS_UI_TOKEN</code> or the <code>ui-token</code> file in the data directory),
+      or open the one-time sign-in link the proxy printed to its log.</p>
+    <label for="token">Token</label>
+    <input id="token" name="token" type="password" autocomplete="current-password" required>
+    <label for="reviewer">Your name <span class="muted">(with the admin token: recorded with your decisions)</span></label>
     <input id="reviewer" name="reviewer" maxlength="80" autocomplete="name" placeholder="admin">
     <button type="submit" class="btn approve wide">Sign in</button>
+  </form>
+  <form method="post" action="/login" class="password-sign-in" aria-labelledby="password-title">
+    <h2 id="password-title">Or with your reviewer name and password</h2>
+    <label for="account">Reviewer name</label>
+    <input id="account" name="account" maxlength="64" autocomplete="username" required>
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button type="submit" class="btn primary wide">Sign in with password</button>
   </form>
 </section>`;
 }
