@@ -5,6 +5,7 @@ import type { WebAuth } from '../auth.js';
 import type { MaskApproval } from '../display.js';
 import type { WebEnv } from '../security.js';
 import { type AgentsDeps, agentsPageRoutes } from './agents.js';
+import { approvalPageRoute } from './approval.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
 import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
@@ -48,6 +49,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
   pages.use('*', requireSession({ auth: deps.auth, frame }));
   pendingRoutes(pages, { ...deps, frame });
+  approvalPageRoute(pages, { ...deps, frame, auditLinks: showAudit });
   decidedRoute(pages, { queue: deps.queue, mask: deps.mask, frame, auditLinks: showAudit });
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });

@@ -3,6 +3,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import type { WebAuth } from '../auth.js';
+import { loginHref, safeNext } from '../next.js';
 import { clientAddress, type SignInLimiter } from '../rate-limit.js';
 import { ADMIN_REVIEWER, checkCsrf, identify, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { loginPage } from '../views/pages.js';
@@ -50,8 +51,14 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
 
   pages.get('/login', (c) => {
     const code = c.req.query('code');
+    const next = safeNext(c.req.query('next'));
     return c.html(
-      frame(undefined, 'Sign in', 'none', loginPage({ code: code && code.length <= 200 ? code : undefined })),
+      frame(
+        undefined,
+        'Sign in',
+        'none',
+        loginPage({ code: code && code.length <= 200 ? code : undefined, next }),
+      ),
     );
   });
 
@@ -80,7 +87,10 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
         ? `${problem} ${attemptsLeft(after.remaining, auth.signIns)}`
         : `${problem} ${pauseText(after.retryAfterSeconds, auth.signIns)}`;
       if (!after.allowed) c.header('Retry-After', String(after.retryAfterSeconds));
-      return c.html(frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error })), 401);
+      return c.html(
+        frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error, next: safeNext(form.next) })),
+        401,
+      );
     }
     // The typed name is shown and recorded, but the identity is the admin token's: typing two names
     // never makes two reviewers (the two-person rule counts accounts).
@@ -88,10 +98,13 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
     const { id } = auth.sessions.create(reviewer);
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 12 * 3600 });
     log?.(`ui: ${reviewer.name} signed in`);
-    // A clean address: the one-time code does not stay in the address bar or history.
-    return c.redirect('/', 303);
+    // A clean address: the one-time code does not stay in the address bar or history. Back to the
+    // page the link was for (an approval's), if it is a plain path of this UI.
+    return c.redirect(safeNext(form.next) ?? '/', 303);
   });
 }
+
+const APPROVAL_PAGE = /^\/approvals\/[^/]+$/;
 
 /** Every page after this needs a signed-in browser session (and a CSRF token on POST). */
 export function requireSession({
@@ -104,7 +117,14 @@ export function requireSession({
       if (c.req.path === '/events' || c.req.path.startsWith('/fragments/')) {
         throw new HTTPException(401, { message: 'Sign in again' });
       }
-      return c.html(frame(undefined, 'Sign in', 'none', loginPage({})), 401);
+      const here = `${c.req.path}${new URL(c.req.url).search}`;
+      // A link handed out for an approval: to sign-in, and back to it afterwards.
+      if (c.req.method === 'GET' && APPROVAL_PAGE.test(c.req.path)) return c.redirect(loginHref(here), 303);
+      const next = c.req.method === 'GET' ? safeNext(here) : undefined;
+      return c.html(
+        frame(undefined, 'Sign in', 'none', loginPage({ next: next === '/' ? undefined : next })),
+        401,
+      );
     }
     c.set('principal', principal);
     if (c.req.method === 'POST') await checkCsrf(c, principal);

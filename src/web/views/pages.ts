@@ -12,7 +12,12 @@ export interface PolicyStatus {
   warnings?: readonly string[] | undefined;
 }
 
-export function loginPage(options: { code?: string | undefined; error?: string | undefined }): Html {
+export function loginPage(options: {
+  code?: string | undefined;
+  error?: string | undefined;
+  /** Where to go after signing in (already checked by safeNext). */
+  next?: string | undefined;
+}): Html {
   const body = options.code
     ? html`<p>This one-time link signs this browser in to the approval queue. It works once.</p>
       <input type="hidden" name="code" value="${options.code}">`
@@ -25,6 +30,7 @@ export function loginPage(options: { code?: string | undefined; error?: string |
   ${options.error ? html`<p class="flash error" role="alert">${options.error}</p>` : ''}
   <form method="post" action="/login">
     ${body}
+    ${options.next ? html`<input type="hidden" name="next" value="${options.next}">` : ''}
     <label for="reviewer">Your name <span class="muted">(recorded with your decisions)</span></label>
     <input id="reviewer" name="reviewer" maxlength="80" autocomplete="name" placeholder="admin">
     <button type="submit" class="btn approve wide">Sign in</button>
