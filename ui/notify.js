@@ -30,8 +30,8 @@
       label();
       return;
     }
-    const permission =
-      Notification.permission === 'granted' ? 'granted' : await Notification.requestPermission();
+    // Asked here, on the click, and only here: a browser may refuse a prompt nobody asked for.
+    const permission = await Notification.requestPermission();
     localStorage.setItem(KEY, permission === 'granted' ? 'on' : 'off');
     label();
   });
