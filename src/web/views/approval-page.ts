@@ -109,7 +109,7 @@ export function approvalPage(a: MaskedApproval, props: ApprovalPageProps): Html 
   <section class="card">${argsSection(a, props.csrf)}</section>
   ${
     a.status === 'pending'
-      ? html`<section class="card decision" aria-label="Decision">${decisionForm(a, props.csrf)}
+      ? html`<section class="card decision-card" aria-label="Decision">${decisionForm(a, props.csrf)}
     ${grantOffer(a, { csrf: props.csrf, grantable: a.grantable, maxMs: props.grantMaxMs })}</section>`
       : ''
   }

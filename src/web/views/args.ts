@@ -63,7 +63,8 @@ function scalar(
 }
 
 function entriesOf(value: object): Array<[string, unknown]> {
-  return Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  // Items are numbered as a person counts them ("#1"); the raw JSON keeps the real indexes.
+  return Array.isArray(value) ? value.map((v, i) => [`#${i + 1}`, v]) : Object.entries(value);
 }
 
 /** One value of the tree: a scalar in place, a nested object or array as an indented list of its keys. */
