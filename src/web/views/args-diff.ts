@@ -6,8 +6,6 @@ import type { Html } from './layout.js';
 export interface Edit {
   oldText: string;
   newText: string;
-  /** Where the edit sits in the arguments, e.g. `edits[1]`; undefined for top-level keys. */
-  where?: string | undefined;
 }
 
 /** The edits of a call and the arguments left once they are taken out (shown as a tree beside the diff). */
@@ -46,11 +44,11 @@ export function editsOf(args: unknown): Edits | undefined {
   const list = args.edits;
   if (!Array.isArray(list) || list.length === 0) return undefined;
   const edits: Edit[] = [];
-  for (const [i, item] of list.entries()) {
+  for (const item of list) {
     const pair = isRecord(item) ? pairOf(item) : undefined;
     // One edit that is not a plain old/new pair: show the whole list as a tree, not half of it as a diff.
     if (!pair || Object.keys(item as object).length !== 2) return undefined;
-    edits.push({ oldText: pair[2], newText: pair[3], where: `edits[${i}]` });
+    edits.push({ oldText: pair[2], newText: pair[3] });
   }
   const { edits: _e, ...rest } = args;
   return { edits, rest };

@@ -113,7 +113,7 @@ export function readableArgs(argsCanonical: string, options: ArgsOptions = {}): 
       ? ''
       : html`<div class="arg-diffs">${edits.edits.map(
           (edit, i) => html`<figure class="arg-diff">
-      <figcaption>${edits.edits.length > 1 ? `Edit ${i + 1} of ${edits.edits.length}` : 'Edit'}${edit.where ? html` <code>${edit.where}</code>` : ''} <span class="muted">− removed, + added</span></figcaption>
+      <figcaption>${edits.edits.length > 1 ? `Edit ${i + 1} of ${edits.edits.length}` : 'Edit'} <span class="muted">− removed, + added</span></figcaption>
       ${lineDiff(edit.oldText, edit.newText)}
     </figure>`,
         )}</div>`;
@@ -122,8 +122,8 @@ export function readableArgs(argsCanonical: string, options: ArgsOptions = {}): 
       ? ''
       : node(rest, undefined, undefined, limits);
   return html`<div class="readable-args${options.compact ? ' compact' : ''}">
-  ${diffs}
   ${tree}
+  ${diffs}
   <details class="arg-json"><summary>Raw JSON <span class="muted">(the canonical arguments)</span></summary><pre>${prettyJson(argsCanonical)}</pre></details>
 </div>`;
 }
