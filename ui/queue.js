@@ -155,13 +155,34 @@
     }
   }
 
+  // On an approval's own page: once it is decided (here, elsewhere, or it expired), show the outcome.
+  async function recheckApproval() {
+    const mine = document.querySelector('article.approval-page[data-status="pending"]');
+    if (!mine) return;
+    try {
+      const res = await fetch(`/approvals/${mine.id}`, { credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const fresh = doc.getElementById(mine.id);
+      if (!fresh || fresh.dataset.status === 'pending') return;
+      const imported = document.importNode(fresh, true);
+      localizeTimes(imported);
+      mine.replaceWith(imported);
+    } catch {
+      setStatus('Reconnecting…', 'down');
+    }
+  }
+
   function connect() {
     const events = new EventSource('/events');
     events.addEventListener('ready', () => {
-      setStatus('Live', 'up');
+      setStatus(document.getElementById('pending-view') ? 'Live' : status?.textContent || 'Live', 'up');
       refresh();
     });
-    events.addEventListener('changed', refresh);
+    events.addEventListener('changed', () => {
+      refresh();
+      void recheckApproval();
+    });
     events.onerror = () => setStatus('Reconnecting…', 'down');
   }
 

@@ -135,6 +135,19 @@ describe('an approval page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('shows the outcome without a reload when the approval is decided elsewhere', async () => {
+    const id = await park();
+    await open();
+    await signIn();
+    await page.goto(`${server.url}/approvals/${id}`);
+    await page.waitForSelector('#live-status[data-state="up"]');
+    decide(id);
+    await page.waitForSelector(`article#${id}[data-status="denied"]`);
+    expect(await page.locator('.status').first().textContent()).toBe('denied');
+    expect(await page.locator('form.decide').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
   it('counts pending calls in the tab title, live, as calls arrive and are decided', async () => {
     const first = await park();
     await open();

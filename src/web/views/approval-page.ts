@@ -56,10 +56,10 @@ function statusRows(a: Approval, now: number, auditLinks: boolean): Html {
     <div><dt>Requested</dt><dd>${when(a.createdAt)}</dd></div>
     ${
       a.status === 'pending'
-        ? html`<div><dt>Expires</dt><dd><span class="countdown" data-expires="${a.expiresAt}">${left(a.expiresAt - now)}</span> <span class="muted">then denied, at ${when(a.expiresAt)}</span></dd></div>`
+        ? html`<div class="span"><dt>Expires</dt><dd><span class="countdown" data-expires="${a.expiresAt}">${left(a.expiresAt - now)}</span> <span class="muted">then denied, at ${when(a.expiresAt)}</span></dd></div>`
         : html`<div><dt>Decided</dt><dd>${a.decidedAt === null ? html`<span class="muted">—</span>` : when(a.decidedAt)}${a.decidedBy ? html` by <strong>${a.decidedBy}</strong>` : ''}</dd></div>
-    <div><dt>Note</dt><dd>${a.note === null ? html`<span class="muted">none</span>` : html`<span class="note-text">${a.note}</span>`}</dd></div>
-    <div><dt>Execution</dt><dd>${outcome(a)}</dd></div>`
+    <div class="span"><dt>Note</dt><dd>${a.note === null ? html`<span class="muted">none</span>` : html`<span class="note-text">${a.note}</span>`}</dd></div>
+    <div class="span"><dt>Execution</dt><dd>${outcome(a)}</dd></div>`
     }`;
 }
 
@@ -97,6 +97,7 @@ export function approvalPage(a: MaskedApproval, props: ApprovalPageProps): Html 
     <p class="reason">${a.reason}</p>
   </div>
   ${props.flash ? html`<p class="flash ${props.flash.kind}" role="status">${props.flash.text}</p>` : ''}
+  ${a.status === 'pending' ? html`<p class="live" id="live-status" aria-live="polite">Live: this page shows the decision as soon as it is made</p>` : ''}
   <section class="card">
     <dl class="meta wide">
       <div><dt>Agent</dt><dd>${a.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
