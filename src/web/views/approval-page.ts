@@ -97,7 +97,7 @@ export function approvalPage(a: MaskedApproval, props: ApprovalPageProps): Html 
     <p class="reason">${a.reason}</p>
   </div>
   ${props.flash ? html`<p class="flash ${props.flash.kind}" role="status">${props.flash.text}</p>` : ''}
-  ${a.status === 'pending' ? html`<p class="live" id="live-status" aria-live="polite">Live: this page shows the decision as soon as it is made</p>` : ''}
+  ${a.status === 'pending' ? html`<p class="live" id="live-status" aria-live="polite" title="This page shows the decision as soon as it is made">Live</p>` : ''}
   <section class="card">
     <dl class="meta wide">
       <div><dt>Agent</dt><dd>${a.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
