@@ -43,6 +43,7 @@
     const current = list();
     if (!current) return;
     const keep = new Set();
+    const arrived = [];
     let previous = null;
     for (const card of fresh.querySelectorAll('article.approval')) {
       keep.add(card.id);
@@ -51,6 +52,7 @@
         node = document.importNode(card, true);
         node.classList.add('arrived');
         localizeTimes(node);
+        arrived.push(node);
       }
       const anchor = previous ? previous.nextElementSibling : current.firstElementChild;
       if (anchor !== node) current.insertBefore(node, anchor);
@@ -67,6 +69,23 @@
     }
     current.dataset.count = String(keep.size);
     tick();
+    // notify.js turns these into browser notifications, when the reviewer asked for them.
+    for (const node of arrived) {
+      const detail = {
+        id: node.id,
+        tool: node.dataset.tool || node.id,
+        agent: node.dataset.agent || '',
+        reason: node.querySelector('.reason')?.textContent || '',
+      };
+      document.dispatchEvent(new CustomEvent('portcullis:arrived', { detail }));
+    }
+  }
+
+  // The tab says how many calls wait ("(3) Pending · Portcullis"), so a reviewer sees it from another tab.
+  function setTitle(all) {
+    if (!document.getElementById('pending-view')) return;
+    const n = Number(all) || 0;
+    document.title = n > 0 ? `(${n}) Pending · Portcullis` : 'Pending · Portcullis';
   }
 
   // The agent summary, the total and the pager hold no input: they are swapped whole.
@@ -116,6 +135,7 @@
       const view = doc.getElementById('pending-view');
       if (!view) return;
       if (badge) badge.textContent = view.dataset.all || '0';
+      setTitle(view.dataset.all);
       const fresh = doc.getElementById('pending-list');
       if (fresh) merge(fresh);
       for (const id of ['agent-summary', 'pending-total', 'pager']) swap(id, doc);
@@ -135,13 +155,34 @@
     }
   }
 
+  // On an approval's own page: once it is decided (here, elsewhere, or it expired), show the outcome.
+  async function recheckApproval() {
+    const mine = document.querySelector('article.approval-page[data-status="pending"]');
+    if (!mine) return;
+    try {
+      const res = await fetch(`/approvals/${mine.id}`, { credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const fresh = doc.getElementById(mine.id);
+      if (!fresh || fresh.dataset.status === 'pending') return;
+      const imported = document.importNode(fresh, true);
+      localizeTimes(imported);
+      mine.replaceWith(imported);
+    } catch {
+      setStatus('Reconnecting…', 'down');
+    }
+  }
+
   function connect() {
     const events = new EventSource('/events');
     events.addEventListener('ready', () => {
-      setStatus('Live', 'up');
+      setStatus(document.getElementById('pending-view') ? 'Live' : status?.textContent || 'Live', 'up');
       refresh();
     });
-    events.addEventListener('changed', refresh);
+    events.addEventListener('changed', () => {
+      refresh();
+      void recheckApproval();
+    });
     events.onerror = () => setStatus('Reconnecting…', 'down');
   }
 
@@ -190,13 +231,6 @@
     event.preventDefault();
     void reveal(form);
   });
-
-  // On a phone the nav scrolls sideways: bring the current page's link into view (Pins sits past the edge).
-  const nav = document.querySelector('.topbar nav');
-  const current = nav?.querySelector('a.active');
-  if (nav && current && nav.scrollWidth > nav.clientWidth) {
-    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - 8;
-  }
 
   localizeTimes(document);
   tick();

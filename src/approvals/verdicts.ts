@@ -2,9 +2,9 @@
 import type { ExecutionReport, ReviewVerdict } from '../proxy/index.js';
 import type { Approval, Refusal } from './types.js';
 
-/** The address of one approval in the UI, when the UI is served. */
+/** The address of one approval's own page in the UI, when the UI is served. */
 function approvalUrl(base: string | undefined, id: string): string | undefined {
-  return base ? `${base.replace(/\/+$/, '')}/#${id}` : undefined;
+  return base ? `${base.replace(/\/+$/, '')}/approvals/${encodeURIComponent(id)}` : undefined;
 }
 
 /**

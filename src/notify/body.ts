@@ -6,9 +6,9 @@ export function linkFor(notification: Notification, base: string | undefined): s
   if (base === undefined) return undefined;
   const root = base.replace(/\/+$/, '');
   switch (notification.event) {
-    // The pending page anchors every card at its approval id (as the agent's "waiting at" text does).
+    // The approval's own page (as the agent's "waiting at" text names it).
     case 'approval_pending':
-      return `${root}/#${encodeURIComponent(notification.approval_id)}`;
+      return `${root}/approvals/${encodeURIComponent(notification.approval_id)}`;
     // The audit trail of that kind of record for that agent: it exists on every UI (an Incidents page may replace it).
     case 'incident_opened':
     case 'agent_suspended': {

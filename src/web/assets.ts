@@ -12,6 +12,8 @@ export interface Asset {
 const FILES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'queue.js': 'text/javascript; charset=utf-8',
+  'links.js': 'text/javascript; charset=utf-8',
+  'notify.js': 'text/javascript; charset=utf-8',
 };
 
 /** ui/ sits at the package root: two levels above src/web, three above dist/src/web. */

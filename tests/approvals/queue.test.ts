@@ -80,7 +80,7 @@ describe('held calls', () => {
     const held = queue.review(call({ args: { b: 2, a: 1 }, onWaiting: (m) => messages.push(m) }));
     const id = await pendingId(queue);
     await waitFor(() => messages.length >= 2, 'progress', 5000);
-    expect(messages[0]).toBe(`awaiting approval ${id} at http://127.0.0.1:8787/#${id}`);
+    expect(messages[0]).toBe(`awaiting approval ${id} at http://127.0.0.1:8787/approvals/${id}`);
 
     queue.decide(id, { decision: 'approve', by: 'alice (browser)', note: 'ok' });
     const outcome = await held;
@@ -201,7 +201,7 @@ describe('clients that cannot wait', () => {
     if (first.kind !== 'respond') return;
     const id = idOf(first);
     expect(first.text).toContain(id);
-    expect(first.text).toContain(`http://127.0.0.1:8787/#${id}`);
+    expect(first.text).toContain(`http://127.0.0.1:8787/approvals/${id}`);
 
     // Retried before anyone decided: still the same approval, still nothing runs.
     const early = await queue.review(call({ canWait: false }));

@@ -119,7 +119,7 @@ describe('approving in the browser', () => {
     });
     expect(await page.locator('.flash.ok').textContent()).toContain(`Approved ${id}`);
     expect(progress.length).toBeGreaterThan(0);
-    expect(progress[0]).toContain(`awaiting approval ${id} at ${server.url}/#${id}`);
+    expect(progress[0]).toContain(`awaiting approval ${id} at ${server.url}/approvals/${id}`);
 
     await page.click('nav a[href="/decided"]');
     expect(await page.locator(`tr#${id} .status`).textContent()).toBe('approved');

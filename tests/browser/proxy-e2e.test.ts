@@ -89,7 +89,9 @@ describe('a review call through the proxy', () => {
       { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true, timeout: 20_000 },
     );
     await expect.poll(() => progress.length, { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(progress[0]?.message).toMatch(new RegExp(`awaiting approval ap_[0-9a-f]{16} at ${web.url}/#ap_`));
+    expect(progress[0]?.message).toMatch(
+      new RegExp(`awaiting approval ap_[0-9a-f]{16} at ${web.url}/approvals/ap_`),
+    );
     const id = await approveInBrowser();
     const result = await call;
     expect(result.isError).not.toBe(true);

@@ -164,7 +164,7 @@ describe('a held call with a real secret and harmless look-alikes', () => {
       ]);
       expect(await plain.locator('h1').textContent()).toBe('Revealed value');
       expect(await plain.locator('pre.revealed').textContent()).toBe(`Bearer ${BEARER}`);
-      expect(await plain.locator(`a[href="/#${id}"]`).count()).toBe(1);
+      expect(await plain.locator(`a[href="/approvals/${id}"]`).count()).toBe(1);
       await plain.screenshot({ path: join(SHOTS, 'reveal-3-without-script.png'), fullPage: true });
     } finally {
       await context.close();

@@ -132,7 +132,7 @@ describe('a review call notifies the webhook', () => {
       text: string;
       blocks: Array<{ type: string; text: { type: string; text: string } }>;
     };
-    const link = `${app.web?.url}/#${pending.id}`;
+    const link = `${app.web?.url}/approvals/${pending.id}`;
     expect(body.text).toContain(pending.id);
     expect(body.text).toContain('`fixture/echo`');
     expect(body.text).toContain('echo-waits');

@@ -7,6 +7,7 @@ import { requireRole } from '../roles.js';
 import type { WebEnv } from '../security.js';
 import { messagePage } from '../views/pages.js';
 import { type AgentsDeps, agentsPageRoutes } from './agents.js';
+import { approvalPageRoute } from './approval.js';
 import { type AuditDeps, auditPageRoute } from './audit.js';
 import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
@@ -59,6 +60,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     ),
   );
   pendingRoutes(pages, { ...deps, frame });
+  approvalPageRoute(pages, { ...deps, frame, auditLinks: showAudit });
   decidedRoute(pages, { queue: deps.queue, mask: deps.mask, frame, auditLinks: showAudit });
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });

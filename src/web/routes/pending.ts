@@ -49,6 +49,10 @@ function returnSearch(referer: string | undefined, origin: string, flash: Record
   if (referer !== undefined) {
     try {
       const from = new URL(referer);
+      // Decided on the approval's own page: back to it, where the outcome shows.
+      if (from.origin === origin && flash.id !== undefined && from.pathname === `/approvals/${flash.id}`) {
+        return `${from.pathname}?${new URLSearchParams(flash).toString()}`;
+      }
       if (from.origin === origin && from.pathname === '/') {
         const params = parseApprovalListParams(from.searchParams, PAGE_LIST, FLASH_KEYS);
         for (const [key, value] of new URLSearchParams(approvalListSearch(params, PAGE_LIST)))
@@ -105,7 +109,13 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
       const { approvals, ctx } = pendingOf(params);
       const viewer = principal.session.reviewer;
       const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash, viewer);
-      return frame(principal, 'Pending approvals', 'pending', body);
+      // The tab counts what waits (queue.js keeps it current): "(3) Pending · Portcullis".
+      return frame(
+        principal,
+        ctx.allPending > 0 ? `(${ctx.allPending}) Pending` : 'Pending',
+        'pending',
+        body,
+      );
     };
     let params: ApprovalListParams;
     try {

@@ -4,6 +4,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import type { ReviewerRef } from '../../approvals/index.js';
 import type { WebAuth } from '../auth.js';
+import { loginHref, safeNext } from '../next.js';
 import { clientAddress, type SignInLimiter } from '../rate-limit.js';
 import { ADMIN_REVIEWER, checkCsrf, identify, readForm, SESSION_COOKIE, type WebEnv } from '../security.js';
 import { loginPage } from '../views/pages.js';
@@ -68,8 +69,14 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
 
   pages.get('/login', (c) => {
     const code = c.req.query('code');
+    const next = safeNext(c.req.query('next'));
     return c.html(
-      frame(undefined, 'Sign in', 'none', loginPage({ code: code && code.length <= 200 ? code : undefined })),
+      frame(
+        undefined,
+        'Sign in',
+        'none',
+        loginPage({ code: code && code.length <= 200 ? code : undefined, next }),
+      ),
     );
   });
 
@@ -98,15 +105,21 @@ export function signInRoutes(pages: Hono<WebEnv>, { auth, frame, log }: SignInDe
         ? `${problem} ${attemptsLeft(after.remaining, auth.signIns)}`
         : `${problem} ${pauseText(after.retryAfterSeconds, auth.signIns)}`;
       if (!after.allowed) c.header('Retry-After', String(after.retryAfterSeconds));
-      return c.html(frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error })), 401);
+      return c.html(
+        frame(undefined, 'Sign in', 'none', loginPage({ code: undefined, error, next: safeNext(form.next) })),
+        401,
+      );
     }
     const { id } = auth.sessions.create(reviewer);
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 12 * 3600 });
     log?.(`ui: ${reviewer.name} signed in`);
-    // A clean address: the one-time code does not stay in the address bar or history.
-    return c.redirect('/', 303);
+    // A clean address: the one-time code does not stay in the address bar or history. Back to the
+    // page the link was for (an approval's), if it is a plain path of this UI.
+    return c.redirect(safeNext(form.next) ?? '/', 303);
   });
 }
+
+const APPROVAL_PAGE = /^\/approvals\/[^/]+$/;
 
 /** Every page after this needs a signed-in browser session (and a CSRF token on POST). */
 export function requireSession({
@@ -119,7 +132,14 @@ export function requireSession({
       if (c.req.path === '/events' || c.req.path.startsWith('/fragments/')) {
         throw new HTTPException(401, { message: 'Sign in again' });
       }
-      return c.html(frame(undefined, 'Sign in', 'none', loginPage({})), 401);
+      const here = `${c.req.path}${new URL(c.req.url).search}`;
+      // A link handed out for an approval: to sign-in, and back to it afterwards.
+      if (c.req.method === 'GET' && APPROVAL_PAGE.test(c.req.path)) return c.redirect(loginHref(here), 303);
+      const next = c.req.method === 'GET' ? safeNext(here) : undefined;
+      return c.html(
+        frame(undefined, 'Sign in', 'none', loginPage({ next: next === '/' ? undefined : next })),
+        401,
+      );
     }
     c.set('principal', principal);
     if (c.req.method === 'POST') await checkCsrf(c, principal);

@@ -2,6 +2,7 @@
 import { html } from 'hono/html';
 import type { Approval, ReviewerRef } from '../../approvals/index.js';
 import { approvalListSearch, PAGE_LIST } from '../approval-paging.js';
+import { readableArgs } from './args.js';
 import type { Html } from './layout.js';
 import { agentSummary, emptyText, type PendingContext, pager, pendingTotal } from './pending.js';
 import { maskedList } from './reveal.js';
@@ -48,9 +49,9 @@ export function pendingCard(
   now: number,
   viewer?: ReviewerRef,
 ): Html {
-  return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}">
+  return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}" data-tool="${approval.tool}" data-agent="${approval.agent ?? ''}">
   <header class="card-head">
-    <h2 class="call">${toolName(approval)}</h2>
+    <h2 class="call"><a class="call-link" href="/approvals/${approval.id}" title="Open this approval's own page">${toolName(approval)}</a></h2>
     <span class="countdown" data-expires="${approval.expiresAt}" title="Expires and is denied at ${new Date(approval.expiresAt).toISOString()}">${remaining(approval, now)}</span>
   </header>
   <p class="reason">${approval.reason}</p>
@@ -59,14 +60,14 @@ export function pendingCard(
     <div><dt>Agent</dt><dd>${approval.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
     <div><dt>Rule</dt><dd>${approval.rule ? html`<code>${approval.rule}</code>` : html`<span class="muted">policy default</span>`}</dd></div>
     <div><dt>Requested</dt><dd>${timestamp(approval.createdAt)}</dd></div>
-    <div><dt>Approval</dt><dd><code>${approval.id}</code></dd></div>
+    <div><dt>Approval</dt><dd><a href="/approvals/${approval.id}"><code>${approval.id}</code></a></dd></div>
   </dl>
   ${
     approval.kind === 'resource'
       ? html`<p class="args-none">Approving lets this read run once, for this agent and this URI only.</p>`
       : html`<section class="args" aria-label="${argsHeading(approval)}">
     <h3>${argsHeading(approval)} <span class="hash" title="SHA-256 of the canonical arguments">sha256 ${approval.argsSha256.slice(0, 16)}…</span></h3>
-    <pre>${prettyArgs(approval)}</pre>
+    ${readableArgs(approval.argsCanonical, { compact: true })}
     ${maskedList(approval.id, approval.maskedPaths, csrf)}
   </section>`
   }
@@ -120,7 +121,8 @@ export function pendingPage(
   <p class="sub">Calls an agent made that the policy sent to a person, the one that expires first at the top. Nothing runs until you approve it; unanswered requests are denied when their time runs out.</p>
 </div>
 ${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
-<p class="live" id="live-status" aria-live="polite">Live</p>
+<div class="live-bar"><p class="live" id="live-status" aria-live="polite">Live</p>
+<button type="button" id="notify-toggle" class="btn small" hidden>Notify me of new approvals</button></div>
 ${pendingList(approvals, csrf, now, ctx, viewer)}`;
 }
 
@@ -160,7 +162,7 @@ ${
   ${approvals.map(
     (a) => html`<tr id="${a.id}">
     <td>${statusBadge(a)}</td>
-    <td><div class="call">${toolName(a)}</div>${a.kind === 'resource' ? '' : html`<details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details>`}<code class="muted">${a.id}</code>${options.auditLinks ? auditTrail(a) : ''}</td>
+    <td><div class="call">${toolName(a)}</div>${a.kind === 'resource' ? '' : html`<details><summary>arguments</summary><pre>${prettyArgs(a)}</pre></details>`}<a class="muted" href="/approvals/${a.id}"><code>${a.id}</code></a>${options.auditLinks ? auditTrail(a) : ''}</td>
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
     <td>${a.decidedBy ?? ''}${a.status === 'approved' ? '' : voteLine(a, undefined)}</td>
     <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>

@@ -52,7 +52,8 @@ export function layout(props: LayoutProps, body: Html): Html {
 <link rel="icon" href="data:,">
 <title>${props.title} · Portcullis</title>
 <link rel="stylesheet" href="/assets/app.css">
-${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
+<script src="/assets/links.js"></script>
+${signedIn ? html`<script src="/assets/notify.js" defer></script><script src="/assets/queue.js" defer></script>` : ''}
 </head>
 <body${signedIn ? html` data-csrf="${props.csrf}"` : ''}>
 <header class="topbar">

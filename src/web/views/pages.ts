@@ -12,7 +12,13 @@ export interface PolicyStatus {
   warnings?: readonly string[] | undefined;
 }
 
-export function loginPage(options: { code?: string | undefined; error?: string | undefined }): Html {
+export function loginPage(options: {
+  code?: string | undefined;
+  error?: string | undefined;
+  /** Where to go after signing in (already checked by safeNext). */
+  next?: string | undefined;
+}): Html {
+  const next = options.next ? html`<input type="hidden" name="next" value="${options.next}">` : '';
   if (options.code) {
     return html`<section class="login card">
   <h1>Sign in</h1>
@@ -20,6 +26,7 @@ export function loginPage(options: { code?: string | undefined; error?: string |
   <form method="post" action="/login">
     <p>This one-time link signs this browser in to the approval queue as the admin. It works once.</p>
     <input type="hidden" name="code" value="${options.code}">
+    ${next}
     <label for="reviewer">Your name <span class="muted">(recorded with your decisions)</span></label>
     <input id="reviewer" name="reviewer" maxlength="80" autocomplete="name" placeholder="admin">
     <button type="submit" class="btn approve wide">Sign in</button>
@@ -33,6 +40,7 @@ export function loginPage(options: { code?: string | undefined; error?: string |
     <p>Paste your personal reviewer token (it starts with <code>pcr_</code>), or the admin token
       (from <code>PORTCULLIS_UI_TOKEN</code> or the <code>ui-token</code> file in the data directory),
       or open the one-time sign-in link the proxy printed to its log.</p>
+    ${next}
     <label for="token">Token</label>
     <input id="token" name="token" type="password" autocomplete="current-password" required>
     <label for="reviewer">Your name <span class="muted">(with the admin token: recorded with your decisions)</span></label>
@@ -41,6 +49,7 @@ export function loginPage(options: { code?: string | undefined; error?: string |
   </form>
   <form method="post" action="/login" class="password-sign-in" aria-labelledby="password-title">
     <h2 id="password-title">Or with your reviewer name and password</h2>
+    ${next}
     <label for="account">Reviewer name</label>
     <input id="account" name="account" maxlength="64" autocomplete="username" required>
     <label for="password">Password</label>

@@ -35,5 +35,5 @@ export function revealedPage(revealed: { id: string; path: string; value: unknow
   <p class="sub">Approval <code>${revealed.id}</code>, argument <code>${revealed.path}</code>. This reveal is recorded in the audit log (who, which argument, never the value).</p>
 </div>
 <article class="card"><pre class="revealed">${revealedText(revealed.value)}</pre></article>
-<p><a href="/#${revealed.id}">Back to the pending approvals</a></p>`;
+<p><a href="/approvals/${revealed.id}">Back to the approval</a></p>`;
 }
