@@ -191,6 +191,14 @@
     void reveal(form);
   });
 
+  // A grant offer's button names the duration chosen, so the reviewer reads what they are granting.
+  document.addEventListener('change', (event) => {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.classList.contains('grant-duration')) return;
+    const out = select.form?.querySelector('.grant-for');
+    if (out) out.textContent = select.selectedOptions[0]?.textContent ?? '';
+  });
+
   // On a phone the nav scrolls sideways: bring the current page's link into view (Pins sits past the edge).
   const nav = document.querySelector('.topbar nav');
   const current = nav?.querySelector('a.active');

@@ -14,6 +14,8 @@ export interface FrameDeps {
   showAgents?: boolean | undefined;
   /** Whether the Incidents page exists (off without the proxy's incidents). */
   showIncidents?: boolean | undefined;
+  /** Whether the Grants page exists (off without standing grants). */
+  showGrants?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -36,6 +38,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         showPins: deps.showPins,
         showAgents: deps.showAgents,
         showIncidents: deps.showIncidents,
+        showGrants: deps.showGrants,
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer.name : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import { ApprovalConflictError, ApprovalQueryError, type ApprovalQueue } from '../../approvals/index.js';
+import type { Grants } from '../../grants/index.js';
 import {
   type ApprovalListParams,
   approvalListSearch,
@@ -12,6 +13,7 @@ import {
 import type { MaskApproval } from '../display.js';
 import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { grantOffer } from '../views/grant-form.js';
 import type { PendingContext } from '../views/pending.js';
 import type { Frame } from './frame.js';
 
@@ -23,6 +25,8 @@ export interface PendingDeps {
   log?: ((line: string) => void) | undefined;
   /** Keep-alive comment interval on the live-update stream. */
   sseHeartbeatMs?: number | undefined;
+  /** Standing grants: each grantable card offers "approve, and allow calls like this". */
+  grants?: Grants | undefined;
 }
 
 type SessionPrincipal = Extract<Principal, { kind: 'session' }>;
@@ -73,7 +77,8 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   const { queue, mask, frame } = deps;
 
   /** The page the URL asks for: its cards, plus what surrounds them (agent summary, total, pager). */
-  const pendingOf = (params: ApprovalListParams) => {
+  const pendingOf = (params: ApprovalListParams, csrf: string) => {
+    const { grants } = deps;
     const page = queue.page(params);
     const ctx: PendingContext = {
       page,
@@ -81,6 +86,11 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
       cap: queue.maxPendingPerAgent,
       allPending: queue.store.countPending(),
       params,
+      offer:
+        grants === undefined
+          ? undefined
+          : (approval) =>
+              grantOffer(approval, { csrf, grantable: approval.grantable, maxMs: grants.maxMs() }),
     };
     return { approvals: page.approvals.map(mask), ctx };
   };
@@ -88,7 +98,7 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   pages.get('/', (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const show = (params: ApprovalListParams, flash: Flash | undefined) => {
-      const { approvals, ctx } = pendingOf(params);
+      const { approvals, ctx } = pendingOf(params, principal.session.csrf);
       const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash);
       return frame(principal, 'Pending approvals', 'pending', body);
     };
@@ -110,7 +120,7 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   pages.get('/fragments/pending', (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST);
-    const { approvals, ctx } = pendingOf(params);
+    const { approvals, ctx } = pendingOf(params, principal.session.csrf);
     return c.html(pendingList(approvals, principal.session.csrf, queue.now(), ctx));
   });
 

@@ -45,6 +45,7 @@ export function pendingCard(
   approval: Approval & { maskedPaths?: readonly string[] },
   csrf: string,
   now: number,
+  offer?: ((approval: Approval) => string) | undefined,
 ): Html {
   return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}">
   <header class="card-head">
@@ -76,6 +77,7 @@ export function pendingCard(
       <button type="submit" name="decision" value="approve" class="btn approve">Approve</button>
     </div>
   </form>
+  ${offer ? offer(approval) : ''}
 </article>`;
 }
 
@@ -86,7 +88,7 @@ export function pendingList(approvals: Approval[], csrf: string, now: number, ct
 ${agentSummary(ctx)}
 ${pendingTotal(ctx)}
 <div id="pending-list" class="stack" data-count="${approvals.length}">
-  ${approvals.map((a) => pendingCard(a, csrf, now))}
+  ${approvals.map((a) => pendingCard(a, csrf, now, ctx.offer))}
   <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>${emptyText(ctx)}</p>
 </div>
 ${pager(ctx)}

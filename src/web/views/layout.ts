@@ -14,6 +14,7 @@ export interface LayoutProps {
     | 'pins'
     | 'agents'
     | 'incidents'
+    | 'grants'
     | 'compliance'
     | 'none';
   reviewer?: string | undefined;
@@ -24,6 +25,7 @@ export interface LayoutProps {
   showPins?: boolean | undefined;
   showAgents?: boolean | undefined;
   showIncidents?: boolean | undefined;
+  showGrants?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -58,6 +60,7 @@ ${signedIn ? html`<script src="/assets/queue.js" defer></script>` : ''}
       ? html`<nav aria-label="Main">
     ${navLink('/', html`Pending <span class="badge" id="pending-count">${props.pendingCount ?? 0}</span>`, props.active === 'pending')}
     ${navLink('/decided', 'Decided', props.active === 'decided')}
+    ${props.showGrants ? navLink('/grants', 'Grants', props.active === 'grants') : ''}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showAgents ? navLink('/agents', 'Agents', props.active === 'agents') : ''}
