@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/util/index.js';
 import type { WebServer } from '../../src/web/index.js';
+import { cli } from '../helpers/cli.js';
 import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
@@ -177,5 +178,21 @@ describe('a standing grant through the proxy', () => {
     expect((await api(`/api/approvals/${capped?.id}/deny`, {})).status).toBe(200);
     expect((await api(`/api/approvals/${capped?.id}/grant`, { duration_ms: 3_600_000 })).status).toBe(409);
     expect((await api(`/api/approvals/${capped?.id}/grant`, {})).status).toBe(409);
+  });
+
+  it('the CLI lists the grant and revokes it; the next call then goes to review', async () => {
+    const grantId = await grantFrom({ to: 'cli@example.com', amount_cents: 500, body: 'l1' });
+    const listed = await cli('grants', 'list', '--json', '--data-dir', proxy.dataDir);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      { id: grantId, agent: 'support-bot', tool: 'echo', state: 'active' },
+    ]);
+    const text = await cli('grants', 'list', '--data-dir', proxy.dataDir);
+    expect(text.stdout).toContain('body: any value');
+    const revoked = await cli('grants', 'revoke', grantId, '--data-dir', proxy.dataDir);
+    expect(revoked.code).toBe(0);
+    expect((await cli('grants', 'revoke', grantId, '--data-dir', proxy.dataDir)).code).toBe(2);
+    const args = { to: 'cli@example.com', amount_cents: 500, body: 'l2' };
+    expect((await call(support, 'echo', args)).content[0]?.text).toMatch(/waiting for a person/);
   });
 });

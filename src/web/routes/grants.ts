@@ -9,12 +9,11 @@ import {
 } from '../../approvals/index.js';
 import {
   type ConstraintOp,
-  describeConstraints,
   type Grant,
   type GrantChoice,
   GrantNotAllowedError,
   type Grants,
-  grantState,
+  grantJson,
 } from '../../grants/index.js';
 import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { grantsPage } from '../views/grants.js';
@@ -32,30 +31,6 @@ type SessionPrincipal = Extract<Principal, { kind: 'session' }>;
 
 const GRANT_ID = /^gr_[0-9a-f]{16}$/;
 const OPS: readonly ConstraintOp[] = ['eq', 'max', 'any'];
-
-export function grantJson(grant: Grant, now: number) {
-  return {
-    id: grant.id,
-    state: grantState(grant, now),
-    kind: grant.kind,
-    agent: grant.agent,
-    server: grant.server,
-    tool: grant.tool,
-    constraints: grant.constraints,
-    other_args: grant.otherArgs,
-    summary: describeConstraints(grant.constraints, grant.otherArgs),
-    created_at: new Date(grant.createdAt).toISOString(),
-    expires_at: new Date(grant.expiresAt).toISOString(),
-    created_by: grant.createdBy,
-    created_by_id: grant.createdById,
-    from_approval: grant.fromApproval,
-    uses: grant.uses,
-    max_uses: grant.maxUses,
-    last_used_at: grant.lastUsedAt === null ? null : new Date(grant.lastUsedAt).toISOString(),
-    revoked_at: grant.revokedAt === null ? null : new Date(grant.revokedAt).toISOString(),
-    revoked_by: grant.revokedBy,
-  };
-}
 
 /** The form's fields: `duration` (ms), `arg:<name>` = eq|max|any, `other_args` = on. */
 function choiceOfForm(form: Record<string, string>): GrantChoice {
