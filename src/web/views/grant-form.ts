@@ -46,8 +46,9 @@ function argChoice(approval: Approval, key: string, value: unknown) {
 /** The form that approves this call and grants its like for a while; '' when the approval cannot take a grant. */
 export function grantOffer(approval: Approval, props: GrantOfferProps): string {
   const durations = offeredDurations(props.maxMs);
-  if (!props.grantable || !approval.grantable || approval.status !== 'pending' || durations.length === 0)
-    return '';
+  // A client-kept approval cannot be approved here at all, so no grant is offered for it either.
+  const offered = props.grantable && approval.grantable && approval.approveIn !== 'client';
+  if (!offered || approval.status !== 'pending' || durations.length === 0) return '';
   const args = Object.entries(argsOf(approval));
   const who = approval.agent ?? 'calls with no agent id';
   const scope = `${approval.server ? `${approval.server}/` : ''}${approval.tool}`;
