@@ -7,6 +7,7 @@ import { AgentRegistry, SqliteAgentStore } from './agents/index.js';
 import { ApprovalQueue, ApprovalStore, DEFAULT_APPROVAL_SETTINGS } from './approvals/index.js';
 import { type AuditEvent, AuditLog } from './audit/index.js';
 import { type BudgetUsage, Governance, type GovernanceParts } from './governance/index.js';
+import { GrantStore, Grants } from './grants/index.js';
 import { Incidents, SqliteIncidentStore } from './incidents/index.js';
 import { Limits } from './limits/index.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics/index.js';
@@ -590,6 +591,8 @@ class ReloadStatus {
 export interface Approvals {
   store: ApprovalStore;
   queue: ApprovalQueue;
+  /** Standing grants (governance.db module `grants`): the queue asks them before a person. */
+  grants: Grants;
   /** Where people decide, once the web part knows (named in pending results and progress). */
   uiUrl: string | undefined;
   close(): void;
@@ -602,22 +605,37 @@ export function openApprovals(deps: {
   log(line: string): void;
 }): Approvals {
   const store = new ApprovalStore(join(deps.dataDir, 'approvals.db'));
+  let grantStore: GrantStore;
+  try {
+    grantStore = GrantStore.inDataDir(deps.dataDir);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const settings = () => deps.policy?.current.approval ?? DEFAULT_APPROVAL_SETTINGS;
+  const grants = new Grants({ store: grantStore, audit: deps.audit, maxMs: () => settings().grantMaxMs });
   const approvals: Approvals = {
     store,
+    grants,
     queue: new ApprovalQueue({
       store,
-      settings: () => deps.policy?.current.approval ?? DEFAULT_APPROVAL_SETTINGS,
+      settings,
       uiUrl: () => approvals.uiUrl,
       dataDir: deps.dataDir,
       audit: deps.audit,
       onError: (error) => deps.log(`approvals: ${errorText(error)}`),
+      grants,
     }),
     uiUrl: undefined,
     close() {
       try {
         approvals.queue.close();
       } finally {
-        store.close();
+        try {
+          store.close();
+        } finally {
+          grantStore.close();
+        }
       }
     },
   };
@@ -688,6 +706,7 @@ export async function startWeb(deps: {
   const serve = (port: number) =>
     serveWeb({
       queue: deps.approvals.queue,
+      grants: deps.approvals.grants,
       auth,
       host,
       port,

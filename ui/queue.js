@@ -232,6 +232,14 @@
     void reveal(form);
   });
 
+  // A grant offer's button names the duration chosen, so the reviewer reads what they are granting.
+  document.addEventListener('change', (event) => {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.classList.contains('grant-duration')) return;
+    const out = select.form?.querySelector('.grant-for');
+    if (out) out.textContent = select.selectedOptions[0]?.textContent ?? '';
+  });
+
   localizeTimes(document);
   tick();
   setInterval(tick, 1000);

@@ -7,6 +7,7 @@ import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
 import { auditTail, auditVerify } from './audit.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
 import { policyExplain } from './explain.js';
+import { grantsList, grantsRevoke } from './grants.js';
 import {
   incidentsAck,
   incidentsList,
@@ -36,6 +37,7 @@ const SUBCOMMANDS = new Set([
   'agents',
   'incidents',
   'reviewers',
+  'grants',
   'help',
 ]);
 
@@ -280,7 +282,42 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
   agentsCommands(program, io, setExit, dataDir);
   incidentCommands(program, io, setExit, dataDir);
   reviewersCommands(program, io, setExit, dataDir);
+  grantsCommands(program, io, setExit, dataDir);
   return program;
+}
+
+/** `grants ...`: standing grants (made by reviewers in the UI); revoking is audited. */
+function grantsCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  dataDir: (command: Command) => Command,
+): void {
+  const grants = program
+    .command('grants')
+    .description('standing grants: calls a reviewer allowed in advance (the same as the Grants page)');
+  dataDir(
+    grants
+      .command('list')
+      .description('print the grants in force')
+      .option('--all', 'also recently expired and revoked ones')
+      .option('--json', 'as JSON'),
+  ).action(async (options: { dataDir: string; json?: boolean; all?: boolean }) =>
+    setExit(
+      await grantsList(
+        { dataDir: resolveDataDir(options.dataDir), json: options.json === true, all: options.all === true },
+        io,
+      ),
+    ),
+  );
+  dataDir(
+    grants
+      .command('revoke')
+      .argument('<id>', 'the grant id (gr_...), as list prints it')
+      .description('revoke a grant (audited)'),
+  ).action(async (id: string, options: { dataDir: string }) =>
+    setExit(await grantsRevoke({ dataDir: resolveDataDir(options.dataDir), id }, io)),
+  );
 }
 
 const TRUSTS = ['low', 'medium', 'high', 'admin'];

@@ -5,7 +5,14 @@ import { containmentProblem, filesystemDirectories, normalRoot, rootProblem } fr
 import { durationMs } from './duration.js';
 import { asList, literalPrefix } from './glob.js';
 import { compileLimits } from './limits.js';
-import { type CompiledRule, compileRule, identityMismatch, judgeArguments, type Subject } from './rules.js';
+import {
+  type CompiledRule,
+  compileRule,
+  identityMismatch,
+  judgeArguments,
+  type RuleVerdict,
+  type Subject,
+} from './rules.js';
 import type { PolicyV2Doc, RuleDoc } from './schema.js';
 import type {
   AgentConfig,
@@ -56,6 +63,11 @@ export const DEFAULT_RESUME_WINDOW_MS = 30_000;
 export const DEFAULT_RESULTS: ResultSettings = { secrets: 'redact' };
 
 /** Settings from a `results:` block, each key falling back to `fallback`'s. */
+/** A cap's breach marks the decision, so the proxy can tell the cap's review from the rule's own. */
+function capped(verdict: RuleVerdict): { capped?: true } {
+  return verdict.matched && verdict.capped === true ? { capped: true } : {};
+}
+
 function resultSettings(doc: PolicyV2Doc['results'], fallback: ResultSettings): ResultSettings {
   return { secrets: doc?.secrets ?? fallback.secrets };
 }
@@ -434,7 +446,12 @@ function decisions(inputs: DecisionInputs): Pick<CompiledPolicy, 'evaluate' | 'a
     for (const rule of applicable(subject)) {
       const verdict = judgeArguments(rule, args);
       if (verdict.matched)
-        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason });
+        return decide({
+          decision: verdict.decision,
+          rule: rule.id,
+          reason: verdict.reason,
+          ...capped(verdict),
+        });
     }
     return fallback();
   };
@@ -451,7 +468,13 @@ function decisions(inputs: DecisionInputs): Pick<CompiledPolicy, 'evaluate' | 'a
       const verdict = judgeArguments(rule, args);
       trace.push({ rule: rule.id, matched: verdict.matched, detail: verdict.detail });
       if (verdict.matched)
-        return decide({ decision: verdict.decision, rule: rule.id, reason: verdict.reason, trace });
+        return decide({
+          decision: verdict.decision,
+          rule: rule.id,
+          reason: verdict.reason,
+          trace,
+          ...capped(verdict),
+        });
     }
     return fallback(trace);
   };

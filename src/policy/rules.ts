@@ -55,7 +55,7 @@ export interface Subject {
 
 export type RuleVerdict =
   | { matched: false; detail: string }
-  | { matched: true; decision: DecisionKind; reason: string; detail: string };
+  | { matched: true; decision: DecisionKind; reason: string; detail: string; capped?: true };
 
 const STRICTNESS: Record<DecisionKind, number> = { allow: 0, review: 1, deny: 2 };
 const NUMERIC = ['lt', 'lte', 'gt', 'gte'] as const;
@@ -270,5 +270,6 @@ export function judgeArguments(rule: CompiledRule, args: unknown): RuleVerdict {
     decision: stricter(rule.decision, cap.over),
     reason: `${over} (${rule.reason})`,
     detail: over,
+    capped: true,
   };
 }

@@ -67,6 +67,8 @@ export interface Decision {
   policySha256: string;
   /** Filled only when evaluation was asked to explain itself. */
   trace?: TraceStep[];
+  /** The rule's cap was breached: the decision is the cap's `over`, never the rule's own (so no standing grant settles it). */
+  capped?: true | undefined;
 }
 
 /** An upstream as the policy file declares it; `${ENV}` is expanded by the proxy, not here. */

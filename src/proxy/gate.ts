@@ -233,6 +233,7 @@ export class Gate {
     const grantable =
       review.grants &&
       ruled.decision === 'review' &&
+      ruled.capped !== true &&
       decision.decision === 'review' &&
       decision.rule === ruled.rule &&
       decision.reason === ruled.reason &&

@@ -16,6 +16,7 @@ import {
 } from '../approvals/index.js';
 import { AuditQueryError, type AuditSink } from '../audit/index.js';
 import type { Suspension } from '../governance/index.js';
+import { GrantError, type Grants } from '../grants/index.js';
 import { IncidentError, type Incidents } from '../incidents/index.js';
 import { PinDecisionError } from '../pins/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -61,6 +62,8 @@ export interface WebAppOptions {
   pins?: WebPins | undefined;
   /** The agent registry: the Agents page and /api/agents (both off without it). */
   agents?: AgentRegistry | undefined;
+  /** Standing grants: the grant offer on approvals, the Grants page and /api/grants (all off without them). */
+  grants?: Grants | undefined;
   /** Who is suspended (the incidents part), shown on the Agents page. */
   suspension?: ((agent: string) => Suspension | null) | undefined;
   /** The running proxy's incidents: the Incidents page, /api/incidents and suspending agents (all off without it). */
@@ -182,6 +185,8 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
         { E_AGENT_NOT_FOUND: 404, E_KEY_NOT_FOUND: 404, E_AGENT_INVALID: 400 }[error.code as string] ?? 409;
       return errorResponse(c, status, error.message, { code: error.code });
     }
+    if (error instanceof GrantError)
+      return errorResponse(c, error.status, error.message, { code: error.code });
     if (error instanceof IncidentError)
       return errorResponse(c, error.status, error.message, { code: error.code });
     // Each with its message: the reviewer learns why their approve did not count, and what would.

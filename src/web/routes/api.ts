@@ -12,6 +12,7 @@ import { type AgentsDeps, agentsApiRoutes } from './agents.js';
 import { type AuditDeps, auditApiRoute } from './audit.js';
 import { jsonBody, optionalString } from './body.js';
 import { type ComplianceDeps, complianceApiRoute, complianceSources } from './compliance.js';
+import { type GrantsDeps, grantsApiRoutes } from './grants.js';
 import { type IncidentsDeps, incidentsApiRoutes } from './incidents.js';
 import { type PinsDeps, pinsApiRoutes } from './pins.js';
 import { type PolicyDeps, policyApiRoutes } from './policy.js';
@@ -36,6 +37,7 @@ export interface ApiDeps
     PinsDeps,
     AgentsDeps,
     IncidentsDeps,
+    Pick<GrantsDeps, 'grants'>,
     Pick<ComplianceDeps, 'directory' | 'integrity' | 'now' | 'maxRecords'> {
   /** Incidents for the Compliance page when they are not `incidents` (a test's own). */
   incidentLog?: ComplianceDeps['incidents'];
@@ -167,6 +169,7 @@ export function apiRoutes(deps: ApiDeps): Hono<WebEnv> {
   complianceApiRoute(api, complianceSources(deps));
   incidentsApiRoutes(api, { ...deps, reviewerOf });
   reviewersApiRoutes(api, { reviewers: deps.auth.reviewers, log: deps.log });
+  grantsApiRoutes(api, deps);
   // /api/* ends here: an unknown path (or method, which the 405 middleware then names) is the API's
   // JSON 404, never the pages' sign-in screen, which a Bearer client would otherwise get.
   api.all('*', (c) => c.notFound());

@@ -17,6 +17,8 @@ export interface FrameDeps {
   showIncidents?: boolean | undefined;
   /** Whether the Reviewers page exists (off without reviewer accounts); shown to the admin only. */
   showReviewers?: boolean | undefined;
+  /** Whether the Grants page exists (off without standing grants). */
+  showGrants?: boolean | undefined;
 }
 
 /** A page inside the frame; `wide` gives tables with many columns (the audit log) more of the screen. */
@@ -42,6 +44,7 @@ export function pageFrame(deps: FrameDeps): Frame {
         showIncidents: deps.showIncidents === true && mayOpen(principal, '/incidents'),
         showCompliance: mayOpen(principal, '/compliance'),
         showReviewers: deps.showReviewers === true && isAdmin(principal),
+        showGrants: deps.showGrants === true && mayOpen(principal, '/grants'),
         wide,
         reviewer: principal?.kind === 'session' ? principal.session.reviewer.name : undefined,
         csrf: principal?.kind === 'session' ? principal.session.csrf : undefined,

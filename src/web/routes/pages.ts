@@ -12,6 +12,7 @@ import { type AuditDeps, auditPageRoute } from './audit.js';
 import { type ComplianceDeps, compliancePageRoute, complianceSources } from './compliance.js';
 import { decidedRoute } from './decided.js';
 import { pageFrame } from './frame.js';
+import { type GrantsDeps, grantsPageRoutes } from './grants.js';
 import { type IncidentsDeps, incidentsPageRoutes } from './incidents.js';
 import { type PendingDeps, pendingRoutes } from './pending.js';
 import { type PinsDeps, pinsPageRoutes } from './pins.js';
@@ -28,6 +29,7 @@ export interface PageDeps
     PinsDeps,
     AgentsDeps,
     IncidentsDeps,
+    Pick<GrantsDeps, 'grants'>,
     Pick<ComplianceDeps, 'policy' | 'directory' | 'integrity' | 'now' | 'maxRecords'> {
   /** Incidents for the Compliance page when they are not `incidents` (a test's own). */
   incidentLog?: ComplianceDeps['incidents'];
@@ -48,6 +50,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
     showAgents: deps.agents !== undefined,
     showIncidents: deps.incidents !== undefined,
     showReviewers: deps.auth.reviewers !== undefined,
+    showGrants: deps.grants !== undefined,
   });
 
   signInRoutes(pages, { auth: deps.auth, frame, log: deps.log });
@@ -61,6 +64,7 @@ export function pageRoutes(deps: PageDeps): Hono<WebEnv> {
   );
   pendingRoutes(pages, { ...deps, frame });
   approvalPageRoute(pages, { ...deps, frame, auditLinks: showAudit });
+  grantsPageRoutes(pages, { grants: deps.grants, queue: deps.queue, log: deps.log, frame });
   decidedRoute(pages, { queue: deps.queue, mask: deps.mask, frame, auditLinks: showAudit });
   auditPageRoute(pages, { auditDir: deps.auditDir, frame });
   policyPageRoute(pages, { policyStatus: deps.policyStatus, frame });

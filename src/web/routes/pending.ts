@@ -10,6 +10,7 @@ import {
   ApprovalQueryError,
   type ApprovalQueue,
 } from '../../approvals/index.js';
+import type { Grants } from '../../grants/index.js';
 import {
   type ApprovalListParams,
   approvalListSearch,
@@ -19,6 +20,7 @@ import {
 import type { MaskApproval } from '../display.js';
 import { actorOf, type Principal, readForm, reviewerRefOf, type WebEnv } from '../security.js';
 import { type Flash, pendingList, pendingPage } from '../views/approvals.js';
+import { grantOffer } from '../views/grant-form.js';
 import { messagePage } from '../views/pages.js';
 import type { PendingContext } from '../views/pending.js';
 import type { Frame } from './frame.js';
@@ -31,6 +33,8 @@ export interface PendingDeps {
   log?: ((line: string) => void) | undefined;
   /** Keep-alive comment interval on the live-update stream. */
   sseHeartbeatMs?: number | undefined;
+  /** Standing grants: each grantable card offers "approve, and allow calls like this". */
+  grants?: Grants | undefined;
 }
 
 type SessionPrincipal = Extract<Principal, { kind: 'session' }>;
@@ -91,7 +95,8 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   const { queue, mask, frame } = deps;
 
   /** The page the URL asks for: its cards, plus what surrounds them (agent summary, total, pager). */
-  const pendingOf = (params: ApprovalListParams) => {
+  const pendingOf = (params: ApprovalListParams, csrf: string) => {
+    const { grants } = deps;
     const page = queue.page(params);
     const ctx: PendingContext = {
       page,
@@ -99,6 +104,11 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
       cap: queue.maxPendingPerAgent,
       allPending: queue.store.countPending(),
       params,
+      offer:
+        grants === undefined
+          ? undefined
+          : (approval) =>
+              grantOffer(approval, { csrf, grantable: approval.grantable, maxMs: grants.maxMs() }),
     };
     return { approvals: page.approvals.map(mask), ctx };
   };
@@ -106,7 +116,7 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   pages.get('/', (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const show = (params: ApprovalListParams, flash: Flash | undefined) => {
-      const { approvals, ctx } = pendingOf(params);
+      const { approvals, ctx } = pendingOf(params, principal.session.csrf);
       const viewer = principal.session.reviewer;
       const body = pendingPage(approvals, principal.session.csrf, queue.now(), ctx, flash, viewer);
       // The tab counts what waits (queue.js keeps it current): "(3) Pending · Portcullis".
@@ -135,7 +145,7 @@ export function pendingRoutes(pages: Hono<WebEnv>, deps: PendingDeps): void {
   pages.get('/fragments/pending', (c) => {
     const principal = c.get('principal') as SessionPrincipal;
     const params = parseApprovalListParams(new URL(c.req.url).searchParams, PAGE_LIST);
-    const { approvals, ctx } = pendingOf(params);
+    const { approvals, ctx } = pendingOf(params, principal.session.csrf);
     return c.html(
       pendingList(approvals, principal.session.csrf, queue.now(), ctx, principal.session.reviewer),
     );

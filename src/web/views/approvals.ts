@@ -48,6 +48,7 @@ export function pendingCard(
   csrf: string,
   now: number,
   viewer?: ReviewerRef,
+  offer?: ((approval: Approval) => string) | undefined,
 ): Html {
   return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}" data-tool="${approval.tool}" data-agent="${approval.agent ?? ''}">
   <header class="card-head">
@@ -80,6 +81,7 @@ export function pendingCard(
       ${mayApprove(approval, viewer) ? html`<button type="submit" name="decision" value="approve" class="btn approve">Approve</button>` : ''}
     </div>
   </form>
+  ${offer ? offer(approval) : ''}
 </article>`;
 }
 
@@ -96,7 +98,7 @@ export function pendingList(
 ${agentSummary(ctx)}
 ${pendingTotal(ctx)}
 <div id="pending-list" class="stack" data-count="${approvals.length}">
-  ${approvals.map((a) => pendingCard(a, csrf, now, viewer))}
+  ${approvals.map((a) => pendingCard(a, csrf, now, viewer, ctx.offer))}
   <p class="empty"${approvals.length > 0 ? html` hidden` : ''}>${emptyText(ctx)}</p>
 </div>
 ${pager(ctx)}

@@ -14,6 +14,7 @@ export interface LayoutProps {
     | 'pins'
     | 'agents'
     | 'incidents'
+    | 'grants'
     | 'compliance'
     | 'reviewers'
     | 'none';
@@ -28,6 +29,7 @@ export interface LayoutProps {
   /** Off for a signed-in reviewer account that may not open it; on when not given. */
   showCompliance?: boolean | undefined;
   showReviewers?: boolean | undefined;
+  showGrants?: boolean | undefined;
   /** Tables with many columns (the audit log) get more of a laptop screen. */
   wide?: boolean | undefined;
 }
@@ -63,6 +65,7 @@ ${signedIn ? html`<script src="/assets/notify.js" defer></script><script src="/a
       ? html`<nav aria-label="Main">
     ${navLink('/', html`Pending <span class="badge" id="pending-count">${props.pendingCount ?? 0}</span>`, props.active === 'pending')}
     ${navLink('/decided', 'Decided', props.active === 'decided')}
+    ${props.showGrants ? navLink('/grants', 'Grants', props.active === 'grants') : ''}
     ${props.showAudit ? navLink('/audit', 'Audit', props.active === 'audit') : ''}
     ${props.showPins ? navLink('/pins', 'Pins', props.active === 'pins') : ''}
     ${props.showAgents ? navLink('/agents', 'Agents', props.active === 'agents') : ''}

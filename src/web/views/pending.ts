@@ -1,6 +1,6 @@
 // The parts of the Pending page around the cards: pending per agent (floods at a glance), the total, and the pager.
 import { html } from 'hono/html';
-import type { AgentPending, ApprovalPage, PendingByAgent } from '../../approvals/index.js';
+import type { AgentPending, Approval, ApprovalPage, PendingByAgent } from '../../approvals/index.js';
 import { type ApprovalListParams, approvalListSearch, PAGE_LIST } from '../approval-paging.js';
 import type { Html } from './layout.js';
 
@@ -13,6 +13,8 @@ export interface PendingContext {
   /** Pending approvals of every agent (the nav badge), whatever this page is filtered to. */
   allPending: number;
   params: ApprovalListParams;
+  /** The standing-grant offer under a card's decision ('' for none); absent without grants. */
+  offer?: ((approval: Approval) => string) | undefined;
 }
 
 function href(params: Partial<ApprovalListParams>): string {
