@@ -102,7 +102,7 @@ describe('portcullis reviewers', () => {
     for (const secret of [token, 'bob long password', 'another long password', 'scrypt$']) {
       expect(audit).not.toContain(secret);
     }
-  });
+  }, 120_000);
 
   it('approvals approve of a two-person approval says why it cannot, exits 1, and leaves it pending; deny works', async () => {
     const store = new ApprovalStore(join(tmp.dir, 'approvals.db'));
@@ -146,5 +146,5 @@ describe('portcullis reviewers', () => {
     const check = new ApprovalStore(join(tmp.dir, 'approvals.db'));
     expect(check.get(id)?.decidedById).toMatch(/^cli:/);
     check.close();
-  });
+  }, 60_000);
 });
