@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DECISION_META_KEY } from '../proxy/index.js';
+import { grantDemo } from './grant.js';
 
 const url =
   process.env.PORTCULLIS_URL ??
@@ -12,6 +13,8 @@ const url =
 // The keys of the `support-bot` and `rogue-bot` agents in policy.example.yml (their SHA-256 is in the file, not the keys).
 const key = process.env.PORTCULLIS_KEY ?? 'demo-support-key';
 const rogueKey = process.env.PORTCULLIS_ROGUE_KEY ?? 'demo-rogue-key';
+// The proxy's data dir (npm start uses .portcullis): the standing-grant step reads its admin token there.
+const dataDir = process.env.PORTCULLIS_DATA_DIR ?? '.portcullis';
 // `--no-wait`: do not hold the over-the-cap refund open; show the approval id a client that cannot wait gets.
 const wait = !process.argv.includes('--no-wait');
 /** The call the policy sends to a person: over the $150 refund cap. */
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
     const result = (await client.callTool({ name: call.name, arguments: call.args })) as CallToolResult;
     show(call, result);
   }
+  await grantDemo(client, { dataDir, show });
   await rogue();
   await reviewCall(client);
   await client.close();

@@ -30,12 +30,12 @@ function origin(grant: Grant): Html {
 
 function activeRow(grant: Grant, csrf: string, now: number): Html {
   return html`<tr id="${grant.id}" class="grant-row">
-    <td>${scope(grant)}</td>
-    <td>${constraints(grant)}</td>
-    <td title="until ${new Date(grant.expiresAt).toISOString()}">in ${durationText(grant.expiresAt - now)}<br>${utc(grant.expiresAt)}</td>
-    <td>${uses(grant)}${grant.lastUsedAt !== null ? html`<br><span class="muted">last ${utc(grant.lastUsedAt)}</span>` : ''}</td>
-    <td>${origin(grant)}</td>
-    <td><form class="revoke" method="post" action="/grants/${grant.id}/revoke">
+    <td data-label="Scope">${scope(grant)}</td>
+    <td data-label="Arguments">${constraints(grant)}</td>
+    <td data-label="Expires" title="until ${new Date(grant.expiresAt).toISOString()}">in ${durationText(grant.expiresAt - now)}<br>${utc(grant.expiresAt)}</td>
+    <td data-label="Uses">${uses(grant)}${grant.lastUsedAt !== null ? html`<br><span class="muted">last ${utc(grant.lastUsedAt)}</span>` : ''}</td>
+    <td data-label="Granted by">${origin(grant)}</td>
+    <td class="grant-action"><form class="revoke" method="post" action="/grants/${grant.id}/revoke">
       <input type="hidden" name="_csrf" value="${csrf}">
       <button type="submit" class="btn deny">Revoke</button>
     </form></td>
@@ -51,12 +51,12 @@ function endedRow(grant: Grant, now: number): Html {
       ? html`${utc(grant.revokedAt)}<br><span class="muted">by ${grant.revokedBy ?? ''}</span>`
       : utc(state === 'used_up' ? grant.lastUsedAt : grant.expiresAt);
   return html`<tr id="${grant.id}" class="grant-row ended">
-    <td><span class="status ${state === 'revoked' ? 'denied' : 'expired'}">${ENDED[state]}</span></td>
-    <td>${scope(grant)}</td>
-    <td>${constraints(grant)}</td>
-    <td>${when}</td>
-    <td>${uses(grant)}</td>
-    <td>${origin(grant)}</td>
+    <td data-label="State"><span class="status ${state === 'revoked' ? 'denied' : 'expired'}">${ENDED[state]}</span></td>
+    <td data-label="Scope">${scope(grant)}</td>
+    <td data-label="Arguments">${constraints(grant)}</td>
+    <td data-label="Ended">${when}</td>
+    <td data-label="Uses">${uses(grant)}</td>
+    <td data-label="Granted by">${origin(grant)}</td>
   </tr>`;
 }
 
