@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { AgentError, type AgentRegistry } from '../agents/index.js';
 import {
   ApprovalConflictError,
+  ApprovalError,
   ApprovalNotFoundError,
   ApprovalQueryError,
   type ApprovalQueue,
@@ -92,6 +93,13 @@ export interface WebApp {
 
 /** Decisions, notes, sign-ins and dry-run checks are small; a megabyte leaves room for /api/check arguments. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Approvals the asker may not approve: a client-kept one (409), two-person without an account (403), a second vote (409). */
+const APPROVAL_REFUSALS: Record<string, 403 | 409> = {
+  E_APPROVAL_IN_CLIENT: 409,
+  E_APPROVAL_NEEDS_ACCOUNT: 403,
+  E_APPROVAL_ALREADY_VOTED: 409,
+};
 
 const REFUSALS: Record<HostGuardRefusal, string> = {
   host: 'Host not allowed',
@@ -183,6 +191,11 @@ function answerErrors(app: Hono<WebEnv>, log: WebAppOptions['log']): void {
     if (error instanceof ApprovalConflictError) {
       return errorResponse(c, 409, error.message, { status: error.status });
     }
+    // Approve refused for who is asking (kept in the client, two reviewers needed, voted already): codes, not messages.
+    if (error instanceof ApprovalError && APPROVAL_REFUSALS[error.code] !== undefined)
+      return errorResponse(c, APPROVAL_REFUSALS[error.code] as 403 | 409, error.message, {
+        code: error.code,
+      });
     log?.(`web: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
     return errorResponse(c, 500, 'Internal error');
   });
