@@ -625,6 +625,8 @@ export function openApprovals(deps: {
       audit: deps.audit,
       onError: (error) => deps.log(`approvals: ${errorText(error)}`),
       grants,
+      // The question asked in the client masks arguments as the approvals page does.
+      redactArgs: deps.audit ? (args) => deps.audit?.review(args).value : undefined,
     }),
     uiUrl: undefined,
     close() {

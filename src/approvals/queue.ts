@@ -9,16 +9,18 @@ import type {
   WaitingInfo,
 } from '../proxy/index.js';
 import { sha256Hex } from '../util/index.js';
+import { askClient, askMode, askNote } from './ask-client.js';
 import { callKey, canonicalArgs } from './canonical.js';
 import type { ApprovalStore, PageOptions } from './store.js';
-import type {
-  Approval,
-  ApprovalPage,
-  DecideInput,
-  GrantChecker,
-  GrantUse,
-  PendingByAgent,
-  Refusal,
+import {
+  type Approval,
+  ApprovalConflictError,
+  type ApprovalPage,
+  type DecideInput,
+  type GrantChecker,
+  type GrantUse,
+  type PendingByAgent,
+  type Refusal,
 } from './types.js';
 import {
   consumedVerdict,
@@ -66,6 +68,11 @@ export interface ApprovalQueueOptions {
   progressIntervalMs?: number | undefined;
   /** Standing grants: a review that may take one (ReviewRequest.grantable) and is covered runs without asking. */
   grants?: GrantChecker | undefined;
+  /**
+   * What a reviewer may see of arguments (the audit log's review masking), for the question asked in
+   * the client; without it the question names the call but not its arguments.
+   */
+  redactArgs?: ((args: unknown) => unknown) | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -81,6 +88,7 @@ export class ApprovalQueue implements ReviewHandler {
   private readonly onError: (error: unknown) => void;
   private readonly progressIntervalMs: number;
   private readonly grants: GrantChecker | undefined;
+  private readonly redactArgs: ((args: unknown) => unknown) | undefined;
   /** The clock every expiry is judged by; pages showing time left read it too. */
   readonly now: () => number;
   private readonly waiters = new Map<string, Set<Waker>>();
@@ -100,6 +108,7 @@ export class ApprovalQueue implements ReviewHandler {
     this.onError = options.onError ?? (() => {});
     this.progressIntervalMs = options.progressIntervalMs ?? 5_000;
     this.grants = options.grants;
+    this.redactArgs = options.redactArgs;
     this.now = options.now ?? Date.now;
     this.lastDataVersion = this.store.dataVersion();
     this.poller = setInterval(() => this.tick(), options.pollIntervalMs ?? 250);
@@ -150,7 +159,8 @@ export class ApprovalQueue implements ReviewHandler {
         policySha256: request.policySha256 ?? null,
         correlationId: request.correlationId ?? null,
         approvers: request.approvers ?? 1,
-        approveIn: request.approveIn ?? 'ui',
+        // A client that cannot be asked leaves the decision to the UI, `client` rules too.
+        approveIn: askMode(request),
         grantable: request.grantable === true && (request.approvers ?? 1) === 1,
       },
       started,
@@ -176,8 +186,10 @@ export class ApprovalQueue implements ReviewHandler {
       this.emit({ kind: 'created', approval });
     }
     if (request.signal?.aborted) return this.leave(approval.id, this.holders.get(approval.id) ?? 0);
-    if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingFor(approval);
-    return this.hold(approval, request, started + settings.maxHoldMs);
+    // Asked in the client, the call stays open until someone answers or the approval expires.
+    if (askMode(request) !== 'ui') return this.hold(approval, request, approval.expiresAt, true);
+    if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingFor(approval, askNote(request));
+    return this.hold(approval, request, started + settings.maxHoldMs, false);
   }
 
   /** A person's decision. Throws ApprovalNotFoundError / ApprovalConflictError (HTTP 404 / 409). */
@@ -277,7 +289,12 @@ export class ApprovalQueue implements ReviewHandler {
    * caller goes away. Every timer, listener and waiter of the hold is bound to `ended`, so the one
    * settle path releases them all at once.
    */
-  private hold(approval: Approval, request: ReviewRequest, holdUntil: number): Promise<ReviewVerdict> {
+  private hold(
+    approval: Approval,
+    request: ReviewRequest,
+    holdUntil: number,
+    ask: boolean,
+  ): Promise<ReviewVerdict> {
     const id = approval.id;
     this.holders.set(id, (this.holders.get(id) ?? 0) + 1);
     const ended = new AbortController();
@@ -300,8 +317,8 @@ export class ApprovalQueue implements ReviewHandler {
         if (signal.aborted) return;
         try {
           const next = this.closed
-            ? () => this.pendingFor(approval)
-            : this.verdictNow(id, approval, holdOver || this.now() >= holdUntil);
+            ? () => this.pendingFor(approval, note)
+            : this.verdictNow(id, approval, holdOver || this.now() >= holdUntil, note);
           if (next) settle(next);
         } catch (error) {
           settle(() => {
@@ -310,10 +327,11 @@ export class ApprovalQueue implements ReviewHandler {
         }
       };
       const started = this.now();
+      const note = askNote(request);
       const sendProgress = (): void => {
         const info: WaitingInfo = { approvalId: id, elapsedMs: this.now() - started, uiUrl: this.uiUrlOf() };
         try {
-          request.onWaiting?.(waitingMessage(id, info.uiUrl, this.dataDir), info);
+          request.onWaiting?.(waitingMessage(id, info.uiUrl, this.dataDir, note), info);
         } catch (error) {
           this.onError(error);
         }
@@ -335,6 +353,7 @@ export class ApprovalQueue implements ReviewHandler {
       check();
       // Tell the client at once where its call waits; the interval then keeps its timeout from firing.
       if (!signal.aborted) sendProgress();
+      if (ask && !signal.aborted && request.elicit) this.ask(approval, request, signal);
     });
   }
 
@@ -356,18 +375,51 @@ export class ApprovalQueue implements ReviewHandler {
     );
   }
 
+  /**
+   * Asks the person at the client; their answer is a decision like the UI's (the store settles a race
+   * with the UI: the later one is a conflict, ignored). `ended` aborts the question when the hold ends.
+   */
+  private ask(approval: Approval, request: ReviewRequest, ended: AbortSignal): void {
+    if (!request.elicit) return;
+    let shownArgs: unknown;
+    try {
+      shownArgs = this.redactArgs?.(JSON.parse(approval.argsCanonical));
+    } catch (error) {
+      this.onError(error);
+    }
+    askClient({
+      elicit: request.elicit,
+      approval,
+      shownArgs,
+      signal: ended,
+      decide: (input) => {
+        try {
+          this.decide(approval.id, input);
+        } catch (error) {
+          if (!(error instanceof ApprovalConflictError)) throw error;
+        }
+      },
+      onError: this.onError,
+    });
+  }
+
   /** The verdict for a held call now, or undefined while it should keep waiting. */
-  private verdictNow(id: string, held: Approval, holdOver: boolean): (() => ReviewVerdict) | undefined {
+  private verdictNow(
+    id: string,
+    held: Approval,
+    holdOver: boolean,
+    note = '',
+  ): (() => ReviewVerdict) | undefined {
     const now = this.now();
     let current = this.store.get(id);
     if (current?.status === 'pending' && current.expiresAt <= now) {
       this.sweep(now);
       current = this.store.get(id);
     }
-    if (!current) return () => this.pendingFor(held);
+    if (!current) return () => this.pendingFor(held, note);
     const settled = current;
     if (settled.status !== 'pending') return () => this.claimVerdict(settled);
-    if (holdOver) return () => this.pendingFor(settled);
+    if (holdOver) return () => this.pendingFor(settled, note);
     return undefined;
   }
 
@@ -388,8 +440,8 @@ export class ApprovalQueue implements ReviewHandler {
     });
   }
 
-  private pendingFor(approval: Approval): ReviewVerdict {
-    return pendingVerdict(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs, this.dataDir);
+  private pendingFor(approval: Approval, note = ''): ReviewVerdict {
+    return pendingVerdict(approval, this.uiUrlOf(), this.settingsOf().retryWindowMs, this.dataDir, note);
   }
 
   /**

@@ -20,8 +20,8 @@ function where(base: string | undefined, id: string, dataDir?: string): string {
 }
 
 /** The progress text of a held call. */
-export function waitingMessage(id: string, uiUrl: string | undefined, dataDir?: string): string {
-  return `awaiting approval ${id}${where(uiUrl, id, dataDir)}`;
+export function waitingMessage(id: string, uiUrl: string | undefined, dataDir?: string, note = ''): string {
+  return `awaiting approval ${id}${where(uiUrl, id, dataDir)}${note}`;
 }
 
 /**
@@ -96,10 +96,12 @@ export function pendingVerdict(
   uiUrl: string | undefined,
   retryWindowMs: number,
   dataDir?: string,
+  /** Where else it is asked, or why not (see askNote). */
+  note = '',
 ): ReviewVerdict {
   const minutes = Math.max(1, Math.round(retryWindowMs / 60_000));
   const text =
-    `Approval ${approval.id} is waiting for a person${where(uiUrl, approval.id, dataDir)}. ` +
+    `Approval ${approval.id} is waiting for a person${where(uiUrl, approval.id, dataDir)}${note}. ` +
     `Nothing has run. Retry the same call with the same arguments after it is approved ` +
     `(within ${minutes} minute${minutes === 1 ? '' : 's'} of the approval); it then runs once.`;
   return { kind: 'respond', text, approvalId: approval.id };

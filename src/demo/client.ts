@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DECISION_META_KEY } from '../proxy/index.js';
+import { answerInClient, askInClientDemo } from './ask.js';
 import { grantDemo } from './grant.js';
 
 const url =
@@ -136,7 +137,12 @@ async function reviewCall(client: Client): Promise<void> {
 
 /** A client of the proxy with this agent's key; undefined (and a message) when the proxy is not there. */
 async function connect(bearer: string): Promise<Client | undefined> {
-  const client = new Client({ name: 'portcullis-demo-client', version: '1.0.0' });
+  // Declaring elicitation lets Portcullis ask this client's user to approve a call (approve_in: client).
+  const client = new Client(
+    { name: 'portcullis-demo-client', version: '1.0.0' },
+    { capabilities: { elicitation: {} } },
+  );
+  answerInClient(client);
   try {
     await client.connect(
       new StreamableHTTPClientTransport(new URL(url), {
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
     const result = (await client.callTool({ name: call.name, arguments: call.args })) as CallToolResult;
     show(call, result);
   }
+  await askInClientDemo(client, show);
   await grantDemo(client, { dataDir, show });
   await rogue();
   await reviewCall(client);

@@ -18,7 +18,7 @@ export interface GrantDemoOptions {
 }
 
 const first: DemoCall = {
-  title: 'E-mail Ada about her refund (customers.email is reviewed: a person decides)',
+  title: 'E-mail Ada about her refund (e-mails are reviewed: a person decides)',
   name: 'customers.email',
   args: {
     customer_id: 'cus_001',

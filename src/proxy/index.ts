@@ -15,6 +15,14 @@ export {
 export { Catalog, isPrefixed, type Route, unprefixedServers } from './catalog.js';
 export { commandRoots, specRoots } from './command-roots.js';
 export { Confusables, nameSkeleton } from './confusables.js';
+export {
+  type ApprovalQuestion,
+  approvalElicitation,
+  type ClientDecision,
+  canElicitForm,
+  elicitVia,
+  readAnswer,
+} from './elicit.js';
 export { expandEnv, expandEnvMap } from './env.js';
 export {
   ACCESS_DENIED,

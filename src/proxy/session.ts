@@ -18,12 +18,14 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { Ambiguities } from './ambiguity.js';
 import { Catalog } from './catalog.js';
 import type { Confusables } from './confusables.js';
+import { canElicitForm, elicitVia } from './elicit.js';
 import { ACCESS_DENIED, errorText, RpcError } from './errors.js';
 import type { AccessCall, Gate } from './gate.js';
 import { type Standing, standingNow } from './governor.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
 import { Relay } from './relay.js';
+import type { Elicit } from './review.js';
 import { callTool, heldProgress, type ToolCallDeps } from './tool-call.js';
 import type { ToolPins } from './tool-pins.js';
 import type {
@@ -38,6 +40,12 @@ import { specKey, type UpstreamSpec } from './upstream-spec.js';
 
 /** The server side towards the client. Capability checks are off: the proxy allowlists methods itself. */
 class PassthroughServer extends Server {
+  constructor(...args: ConstructorParameters<typeof Server>) {
+    super(...args);
+    // The SDK numbers outgoing requests from 0, and its receiving side ignores a cancellation of
+    // request 0 (`if (!requestId) return`): the first elicitation could not be withdrawn. Start at 1.
+    (this as unknown as { _requestMessageId: number })._requestMessageId = 1;
+  }
   protected override assertCapabilityForMethod(): void {}
   protected override assertNotificationCapability(): void {}
   protected override assertRequestHandlerCapability(): void {}
@@ -155,6 +163,7 @@ export class DownstreamSession {
       inputSchema: (route) => this.catalog.toolSchema(route.server, route.name),
       held: (route) => deps.pins?.held(route.server, route.name),
       forward: (server, method, params, extra) => this.forward(server, method, params, extra),
+      elicit: (extra) => this.elicitFor(extra),
       log: deps.log,
     };
     this.hooks = {
@@ -391,8 +400,17 @@ export class DownstreamSession {
   }
 
   /** What a request held for review needs: the client's cancel signal and, with a progress token, progress. */
-  private waiting(extra: Extra): Pick<AccessCall, 'signal' | 'progress'> {
-    return { signal: extra.signal, progress: heldProgress(extra, this.deps.log) };
+  private waiting(extra: Extra): Pick<AccessCall, 'signal' | 'progress' | 'elicit'> {
+    return {
+      signal: extra.signal,
+      progress: heldProgress(extra, this.deps.log),
+      elicit: this.elicitFor(extra),
+    };
+  }
+
+  /** Asking the person at the client about this request: only when it declared form elicitation. */
+  private elicitFor(extra: Extra): Elicit | undefined {
+    return canElicitForm(this.init?.capabilities) ? elicitVia(extra) : undefined;
   }
 
   /** resources/read and subscribe are judged by the gate (kind: resource rules); unsubscribe only gives up access. */

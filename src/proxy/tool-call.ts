@@ -7,6 +7,7 @@ import { errorText, RpcError } from './errors.js';
 import type { Gate } from './gate.js';
 import { type Resolution, unroutedReason } from './lists.js';
 import { type Extra, isString, type Params } from './params.js';
+import type { Elicit } from './review.js';
 
 export interface ToolCallDeps {
   agent: string;
@@ -20,6 +21,8 @@ export interface ToolCallDeps {
   /** Why the route's tool is held by its pin (a changed definition), or undefined. */
   held?(route: Route): string | undefined;
   forward(server: string, method: string, params: Params, extra: Extra): Promise<Result>;
+  /** How to ask the person at this call's client, when it declared form elicitation. */
+  elicit?(extra: Extra): Elicit | undefined;
   log(message: string): void;
 }
 
@@ -71,6 +74,7 @@ export async function callTool(deps: ToolCallDeps, params: Params, extra: Extra)
     unrouted: resolution.kind === 'route' ? undefined : unroutedReason('tools', exposed, resolution),
     signal: extra.signal,
     progress: heldProgress(extra, deps.log),
+    elicit: deps.elicit?.(extra),
     forward: (args) => {
       if (!route) throw new RpcError(ErrorCode.InternalError, 'no route');
       deps.confirm(exposed, route);

@@ -10,8 +10,9 @@ import {
   ApprovalStore,
   type ReviewerRef,
 } from '../../src/approvals/index.js';
-import type { ReviewRequest } from '../../src/proxy/index.js';
+import type { Elicit, ReviewRequest } from '../../src/proxy/index.js';
 import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 import { RecordingAuditSink } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -95,7 +96,11 @@ it('a two-person approval takes no approve without an account, but one deny from
 });
 
 it('an approval kept in the client takes an approve only from the client; anyone may deny it', async () => {
-  const id = await queued({ approveIn: 'client' });
+  // Kept in the client only when the client can be asked (it declared elicitation): a question that waits.
+  const never: Elicit = (_q, signal) =>
+    new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+  const held = queue.review(call({ approveIn: 'client', elicit: never }));
+  const id = await waitFor(() => store.list({ status: 'pending' })[0]?.id, 'the client-kept approval');
   expect(store.get(id)?.approveIn).toBe('client');
   expect(() => queue.decide(id, { decision: 'approve', by: 'alice (browser)', reviewer: alice })).toThrow(
     ApprovalInClientError,
@@ -104,10 +109,19 @@ it('an approval kept in the client takes an approve only from the client; anyone
   expect(queue.decide(id, { decision: 'approve', by: 'ops-bot (client)', reviewer: client }).status).toBe(
     'approved',
   );
-  const other = await queued({ approveIn: 'client', args: { amount_cents: 1 } });
+  expect((await held).kind).toBe('run');
+  // A client that cannot be asked leaves it to the UI, where an approve then works.
+  const fallback = await queued({ approveIn: 'client', args: { amount_cents: 2 } });
+  expect(store.get(fallback)?.approveIn).toBe('ui');
+  const heldOther = queue.review(call({ approveIn: 'client', elicit: never, args: { amount_cents: 1 } }));
+  const other = await waitFor(
+    () => store.list({ status: 'pending' }).find((a) => a.approveIn === 'client')?.id,
+    'another',
+  );
   expect(queue.decide(other, { decision: 'deny', by: 'alice (browser)', reviewer: alice }).status).toBe(
     'denied',
   );
+  expect((await heldOther).kind).toBe('deny');
 });
 
 it('a schema 4 database gains the new columns, and its rows read as single-reviewer UI approvals', () => {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { queryAudit } from '../../src/audit/index.js';
 import { DECISION_META_KEY } from '../../src/proxy/index.js';
 import { builtFile } from '../helpers/built.js';
 import { REPO } from '../helpers/peers.js';
@@ -51,10 +52,13 @@ it('allows a small refund, holds a large one, and forbids the user export', asyn
   expect(exported._meta?.[DECISION_META_KEY]).toMatchObject({ decision: 'deny', rule: 'export-forbidden' });
 });
 
-it('the demo client shows each decision, a budget, a rate limit and a suspension, and waits for a person on the over-the-cap refund', async () => {
-  // Its own proxy and data dir: the budget and the incidents start from nothing, as after `npm start`.
-  const demo = await startHttpProxy({ policy });
-  const child = spawn(process.execPath, [builtFile('src/demo/client.ts'), demo.url], { cwd: REPO });
+it('the demo client shows each decision, a budget, a rate limit, a client-side approval, a standing grant and a suspension, and waits for a person on the over-the-cap refund', async () => {
+  // Its own proxy, UI and data dir: the budget, grants and incidents start from nothing, as after `npm start`.
+  const demo = await startHttpProxy({ policy, ui: 0 });
+  const child = spawn(process.execPath, [builtFile('src/demo/client.ts'), demo.url], {
+    cwd: REPO,
+    env: { ...process.env, PORTCULLIS_DATA_DIR: demo.dataDir },
+  });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString('utf8');
@@ -83,6 +87,28 @@ it('the demo client shows each decision, a budget, a rate limit and a suspension
       /DENY +List recent refunds \(allowed by the policy.*\n.*\n +Denied by Portcullis: agent suspended: inc_/,
     );
     expect(out).toMatch(/Tools offered to rogue-bot now: \(none\)/);
+    // Asked in the client (elicitation): the question names the rule, and the approved link was created once.
+    expect(out).toMatch(/ASKED +Portcullis asked the person at this client/);
+    expect(out).toMatch(
+      /\| Policy rule "small-payment-links" sends it to review: amount_cents 90000 is over the cap/,
+    );
+    expect(out).toMatch(
+      /ALLOW +Create a \$900\.00 payment link.*\n.*\n +upstream answered: .*"amount_cents": 90/,
+    );
+    // The standing grant: the first e-mail waits, the grant is made, its like runs, another customer's waits.
+    expect(out).toMatch(/REVIEW +E-mail Ada about her refund.*\n.*\n +rule: customer-email/);
+    expect(out).toMatch(
+      /GRANT +A reviewer approved ap_[0-9a-f]+ and allowed calls like it for 1 hour \(gr_[0-9a-f]{16}\)/,
+    );
+    expect(out).toMatch(
+      /ALLOW +E-mail Ada again.*\n.*\n +upstream answered: Sent "Refund sent" to Ada Lovelace/,
+    );
+    expect(out).toMatch(/REVIEW +E-mail Grace.*\n.*\n +rule: customer-email/);
+    const granted = (
+      await queryAudit(demo.app.audit.root, { event: 'approval', limit: 1000 })
+    ).records.filter((r) => r.status === 'granted');
+    expect(granted).toHaveLength(1);
+    expect(granted[0]).toMatchObject({ tool: 'customers.email', agent: 'support-bot' });
     expect(out).not.toMatch(/Refunded \$900/);
     demo.app.approvals.queue.decide(id, { decision: 'approve', by: 'test reviewer' });
     expect(await exited).toBe(0);

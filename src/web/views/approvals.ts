@@ -78,7 +78,13 @@ export function pendingCard(
     <textarea id="note-${approval.id}" name="note" rows="2" maxlength="2000"></textarea>
     <div class="actions">
       <button type="submit" name="decision" value="deny" class="btn deny">Deny</button>
-      ${mayApprove(approval, viewer) ? html`<button type="submit" name="decision" value="approve" class="btn approve">Approve</button>` : ''}
+      ${
+        approval.approveIn === 'client'
+          ? html`<span class="muted client-only">Approved in the client only: the agent's user is asked there; here you can only deny it.</span>`
+          : mayApprove(approval, viewer)
+            ? html`<button type="submit" name="decision" value="approve" class="btn approve">Approve</button>`
+            : ''
+      }
     </div>
   </form>
   ${offer ? offer(approval) : ''}
