@@ -12,6 +12,7 @@ import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
 import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'grants-proxy-test-token-0123456789abcdef';
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -194,5 +195,49 @@ describe('a standing grant through the proxy', () => {
     expect((await cli('grants', 'revoke', grantId, '--data-dir', proxy.dataDir)).code).toBe(2);
     const args = { to: 'cli@example.com', amount_cents: 500, body: 'l2' };
     expect((await call(support, 'echo', args)).content[0]?.text).toMatch(/waiting for a person/);
+  });
+});
+
+describe('a grant past its expiry', () => {
+  it('covers nothing: the next call of its scope goes to a person again, and the Grants API says expired', async () => {
+    // grant_max of 1.5 s makes the only duration on offer 1.5 s, so the grant runs out within the test.
+    const shortLived = await startHttpProxy({
+      policy: POLICY.replace('rules:\n', 'approval: { grant_max: 1500ms }\nrules:\n'),
+      command: { name: 'fixture', command: 'node', args: [FIXTURE] },
+      env: { ...process.env, FIXTURE_LOG: fixtureLog, PORTCULLIS_UI_TOKEN: TOKEN },
+      upstreamTransport: inProcessFixtures(),
+      ui: 0,
+    });
+    const client = await httpClient(shortLived.url, { headers: { authorization: 'Bearer support-key' } });
+    try {
+      const url = (shortLived.app.web as WebServer).url;
+      const post = (route: string, body: unknown) =>
+        fetch(`${url}${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      await call(client, 'echo', { to: 'exp@example.com', amount_cents: 500, body: 'e1' });
+      const approval = shortLived.app.approvals.queue.store.list({ status: 'pending' })[0];
+      const made = await post(`/api/approvals/${approval?.id}/grant`, {
+        duration_ms: 1500,
+        args: { body: 'any' },
+      });
+      expect(made.status).toBe(200);
+      const { grant } = (await made.json()) as { grant: { id: string; expires_at: number | string } };
+      const expiresAt =
+        typeof grant.expires_at === 'number' ? grant.expires_at : Date.parse(grant.expires_at);
+      await waitFor(() => Date.now() > expiresAt + 50, 'the grant to run out', 10_000);
+      const args = { to: 'exp@example.com', amount_cents: 500, body: 'e2' };
+      expect((await call(client, 'echo', args)).content[0]?.text).toMatch(/waiting for a person/);
+      expect(ran(args)).toBe(false);
+      const listed = (await (
+        await fetch(`${url}/api/grants?state=all`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as { id: string; state: string }[];
+      expect(listed.find((g) => g.id === grant.id)?.state).toBe('expired');
+    } finally {
+      await client.close();
+      await shortLived.close();
+    }
   });
 });
