@@ -40,7 +40,7 @@ describe('portcullis policy', () => {
   it('validate: ok on the example, FILE:LINE:COL errors and exit 1 on a broken file', async () => {
     const ok = await cli('policy', 'validate', 'policy.example.yml');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^policy.example.yml: ok: 5 rules, sha256 [0-9a-f]{64}\n$/);
+    expect(ok.stdout).toMatch(/^policy.example.yml: ok: 6 rules, sha256 [0-9a-f]{64}\n$/);
     const bad = await cli('policy', 'validate', broken);
     expect(bad.code).toBe(1);
     // Schema errors come first; checks of glob meaning run once the shape is right.
@@ -96,7 +96,7 @@ describe('portcullis policy', () => {
   it('test: runs inline tests, exit 1 when one fails', async () => {
     const ok = await cli('policy', 'test', 'policy.example.yml');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('5 passed, 0 failed');
+    expect(ok.stdout).toContain('6 passed, 0 failed');
     const bad = await cli('policy', 'test', failing);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('FAIL  wrong: expected deny, got allow (rule a:');

@@ -2,10 +2,12 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalQueue, ApprovalStore } from '../../src/approvals/index.js';
+import type { Elicit } from '../../src/proxy/index.js';
 import { Reviewers, SqliteReviewerStore } from '../../src/reviewers/index.js';
 import { buildWebApp, type WebApp, WebAuth } from '../../src/web/index.js';
 import { RecordingAuditSink } from '../approvals/helpers.js';
 import { type TempDir, tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 import { BASE, bearer, form, HOST, TOKEN } from '../web/helpers.js';
 
 let tmp: TempDir;
@@ -303,7 +305,10 @@ describe('the two-person rule in the web app', () => {
   });
 
   it('answers 409 E_APPROVAL_IN_CLIENT to an approve of a client-kept approval', async () => {
-    const verdict = await queue.review({
+    // Kept in the client only while the client can be asked: a question nobody answers holds it there.
+    const never: Elicit = (_q, signal) =>
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    const held = queue.review({
       agent: 'support-bot',
       server: 'payments',
       tool: 'customers.email',
@@ -312,12 +317,19 @@ describe('the two-person rule in the web app', () => {
       reason: 'approve in the client',
       canWait: false,
       approveIn: 'client',
+      elicit: never,
     });
-    const res = await request(`/api/approvals/${verdict.approvalId}/approve`, bearer({ method: 'POST' }));
+    const id = await waitFor(
+      () => queue.store.list({ status: 'pending' }).find((a) => a.approveIn === 'client')?.id,
+      'the client-kept approval',
+    );
+    const res = await request(`/api/approvals/${id}/approve`, bearer({ method: 'POST' }));
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({
       code: 'E_APPROVAL_IN_CLIENT',
       error: expect.stringContaining('client'),
     });
+    expect((await request(`/api/approvals/${id}/deny`, bearer({ method: 'POST' }))).status).toBe(200);
+    expect((await held).kind).toBe('deny');
   });
 });
