@@ -1,4 +1,4 @@
-// Real Chromium against the real proxy: approve with a standing grant (one argument "any value"), see it on the Grants page, watch it cover the next call, revoke it.
+// Real Chromium against the real proxy: approve with a standing grant (one argument "any value"), see it on the Grants page, watch it cover the next call but not another customer's or a denied one, revoke it.
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser, Page } from 'playwright-core';
@@ -15,6 +15,11 @@ const POLICY = `version: 2
 approval:
   grant_max: 8h
 rules:
+  - id: no-password-resets
+    match: echo
+    args: { subject: { eq: "Password reset" } }
+    decision: deny
+    reason: "Agents never send password resets"
   - id: emails-need-a-person
     match: echo
     decision: review
@@ -29,10 +34,10 @@ let page: Page;
 const problems: string[] = [];
 
 type Text = { content: { type: string; text: string }[]; isError?: boolean };
-const email = async (body: string) =>
+const email = async (body: string, customer_id = 'c_4711', subject = 'Your refund') =>
   (await client.callTool({
     name: 'echo',
-    arguments: { customer_id: 'c_4711', subject: 'Your refund', body },
+    arguments: { customer_id, subject, body },
   })) as Text;
 
 beforeAll(async () => {
@@ -93,6 +98,20 @@ it('a reviewer grants "calls like this", the next call runs, and after Revoke th
   expect(second.isError).toBeUndefined();
   expect(second.content[0]?.text).toContain('A different body');
   await page.reload();
+  expect(await page.locator('#grants-active tr.grant-row td').nth(3).textContent()).toMatch(/^1/);
+
+  // Outside the grant (another customer): a person decides, and the reviewer sees it on Pending.
+  const outside = await email('Hello from support.', 'c_9999');
+  expect(outside.content[0]?.text).toMatch(/waiting for a person/);
+  // Never past a deny rule: any subject is granted, but the deny rule before the review rule decides first.
+  const reset = await email('Click here to reset.', 'c_4711', 'Password reset');
+  expect(reset.isError).toBe(true);
+  expect(reset.content[0]?.text).toContain('Agents never send password resets');
+  await page.goto(`${web.url}/`);
+  const waiting = page.locator('article.approval');
+  await expect.poll(() => waiting.count()).toBe(1);
+  expect(await waiting.first().textContent()).toContain('c_9999');
+  await page.goto(`${web.url}/grants`);
   expect(await page.locator('#grants-active tr.grant-row td').nth(3).textContent()).toMatch(/^1/);
 
   await Promise.all([
