@@ -1,16 +1,17 @@
 // Whether a call's arguments fall inside a grant's constraints, and the constraints in words for people.
+import { pointer } from '../secrets/index.js';
 import { canonicalJson } from '../util/index.js';
 import type { GrantConstraint } from './types.js';
 
-/** JSON Pointer of one top-level key (RFC 6901: `~` is `~0`, `/` is `~1`). */
+/** JSON Pointer of one top-level key (RFC 6901: `~` is `~0`, `/` is `~1`), as masked values are named. */
 export function pointerOf(key: string): string {
-  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  return pointer([key]);
 }
 
 /** The top-level key a pointer names; undefined for anything deeper or malformed (never covered). */
-export function keyOf(pointer: string): string | undefined {
-  if (!pointer.startsWith('/')) return undefined;
-  const token = pointer.slice(1);
+export function keyOf(path: string): string | undefined {
+  if (!path.startsWith('/')) return undefined;
+  const token = path.slice(1);
   if (token.includes('/') || /~[^01]|~$/.test(token)) return undefined;
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
