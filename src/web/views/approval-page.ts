@@ -6,6 +6,7 @@ import { readableArgs } from './args.js';
 import { grantOffer } from './grant-form.js';
 import type { Html } from './layout.js';
 import { maskedList } from './reveal.js';
+import { timeLeft, utcTime } from './time.js';
 import { mayApprove, voteLine } from './votes.js';
 
 export interface ApprovalPageProps {
@@ -22,21 +23,11 @@ export interface ApprovalPageProps {
 
 const KIND_LABEL = { tool: 'Tool call', resource: 'Resource read', prompt: 'Prompt get' } as const;
 
-function when(ms: number): Html {
-  const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
-}
-
-function left(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')} left`;
-}
-
 function outcome(a: Approval): Html {
   if (a.status !== 'approved') return html`<span class="muted">not run</span>`;
   if (a.executedAt !== null)
     return a.executionOk
-      ? html`<span class="ran ok">ran ${when(a.executedAt)}</span>`
+      ? html`<span class="ran ok">ran ${utcTime(a.executedAt)}</span>`
       : html`<span class="ran failed">failed upstream: ${a.executionError ?? 'no detail'}</span>`;
   return a.deliveredAt !== null
     ? html`<span class="muted">running</span>`
@@ -49,11 +40,11 @@ function statusRows(a: Approval, now: number, auditLinks: boolean): Html {
       ? html`<a href="/audit?${new URLSearchParams({ correlation_id: a.correlationId }).toString()}">audit trail</a>`
       : '';
   return html`<div><dt>Status</dt><dd><span class="status ${a.status}">${a.status}</span> ${trail}</dd></div>
-    <div><dt>Requested</dt><dd>${when(a.createdAt)}</dd></div>
+    <div><dt>Requested</dt><dd>${utcTime(a.createdAt)}</dd></div>
     ${
       a.status === 'pending'
-        ? html`<div class="span"><dt>Expires</dt><dd><span class="countdown" data-expires="${a.expiresAt}">${left(a.expiresAt - now)}</span> <span class="muted">then denied, at ${when(a.expiresAt)}</span></dd></div>`
-        : html`<div><dt>Decided</dt><dd>${a.decidedAt === null ? html`<span class="muted">—</span>` : when(a.decidedAt)}${a.decidedBy ? html` by <strong>${a.decidedBy}</strong>` : ''}</dd></div>
+        ? html`<div class="span"><dt>Expires</dt><dd><span class="countdown" data-expires="${a.expiresAt}">${timeLeft(a.expiresAt - now)}</span> <span class="muted">then denied, at ${utcTime(a.expiresAt)}</span></dd></div>`
+        : html`<div><dt>Decided</dt><dd>${utcTime(a.decidedAt)}${a.decidedBy ? html` by <strong>${a.decidedBy}</strong>` : ''}</dd></div>
     <div class="span"><dt>Note</dt><dd>${a.note === null ? html`<span class="muted">none</span>` : html`<span class="note-text">${a.note}</span>`}</dd></div>
     <div class="span"><dt>Execution</dt><dd>${outcome(a)}</dd></div>`
     }`;

@@ -6,6 +6,7 @@ import { readableArgs } from './args.js';
 import type { Html } from './layout.js';
 import { agentSummary, emptyText, type PendingContext, pager, pendingTotal } from './pending.js';
 import { maskedList } from './reveal.js';
+import { timeLeft, utcTime } from './time.js';
 import { mayApprove, voteLine } from './votes.js';
 
 function prettyArgs(approval: Approval): string {
@@ -14,12 +15,6 @@ function prettyArgs(approval: Approval): string {
   } catch {
     return approval.argsCanonical;
   }
-}
-
-function timestamp(ms: number | null): Html {
-  if (ms === null) return html`<span class="muted">—</span>`;
-  const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
 /** What a reviewer approves besides a tool call: the label names the request, so a URI never reads as a tool. */
@@ -38,11 +33,6 @@ function argsHeading(approval: Approval): string {
   return approval.kind === 'prompt' ? 'Prompt arguments' : 'Arguments';
 }
 
-function remaining(approval: Approval, now: number): string {
-  const seconds = Math.max(0, Math.round((approval.expiresAt - now) / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')} left`;
-}
-
 export function pendingCard(
   approval: Approval & { maskedPaths?: readonly string[] },
   csrf: string,
@@ -53,14 +43,14 @@ export function pendingCard(
   return html`<article class="card approval" id="${approval.id}" data-id="${approval.id}" data-expires="${approval.expiresAt}" data-tool="${approval.tool}" data-agent="${approval.agent ?? ''}">
   <header class="card-head">
     <h2 class="call"><a class="call-link" href="/approvals/${approval.id}" title="Open this approval's own page">${toolName(approval)}</a></h2>
-    <span class="countdown" data-expires="${approval.expiresAt}" title="Expires and is denied at ${new Date(approval.expiresAt).toISOString()}">${remaining(approval, now)}</span>
+    <span class="countdown" data-expires="${approval.expiresAt}" title="Expires and is denied at ${new Date(approval.expiresAt).toISOString()}">${timeLeft(approval.expiresAt - now)}</span>
   </header>
   <p class="reason">${approval.reason}</p>
   ${voteLine(approval, viewer)}
   <dl class="meta">
     <div><dt>Agent</dt><dd>${approval.agent ?? html`<span class="muted">unknown</span>`}</dd></div>
     <div><dt>Rule</dt><dd>${approval.rule ? html`<code>${approval.rule}</code>` : html`<span class="muted">policy default</span>`}</dd></div>
-    <div><dt>Requested</dt><dd>${timestamp(approval.createdAt)}</dd></div>
+    <div><dt>Requested</dt><dd>${utcTime(approval.createdAt)}</dd></div>
     <div><dt>Approval</dt><dd><a href="/approvals/${approval.id}"><code>${approval.id}</code></a></dd></div>
   </dl>
   ${
@@ -142,7 +132,7 @@ function execution(approval: Approval): Html {
   if (approval.status !== 'approved') return html`<span class="muted">not run</span>`;
   if (approval.executedAt !== null) {
     return approval.executionOk
-      ? html`<span class="ran ok">ran ${timestamp(approval.executedAt)}</span>`
+      ? html`<span class="ran ok">ran ${utcTime(approval.executedAt)}</span>`
       : html`<span class="ran failed" title="${approval.executionError ?? ''}">failed upstream</span>`;
   }
   return approval.deliveredAt !== null
@@ -174,7 +164,7 @@ ${
     <td>${a.agent ?? html`<span class="muted">unknown</span>`}</td>
     <td>${a.decidedBy ?? ''}${a.status === 'approved' ? '' : voteLine(a, undefined)}</td>
     <td class="note">${a.note === null ? html`<span class="muted">—</span>` : html`<div class="note-text">${a.note}</div>`}</td>
-    <td>${timestamp(a.decidedAt)}</td>
+    <td>${utcTime(a.decidedAt)}</td>
     <td>${execution(a)}</td>
   </tr>`,
   )}

@@ -2,12 +2,7 @@
 import { html } from 'hono/html';
 import { describeConstraints, durationText, type Grant, grantState } from '../../grants/index.js';
 import type { Html } from './layout.js';
-
-function utc(ms: number | null): Html {
-  if (ms === null) return html`<span class="muted">—</span>`;
-  const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 16)} UTC</time>`;
-}
+import { utcTime } from './time.js';
 
 function scope(grant: Grant): Html {
   const kind = grant.kind === 'tool' ? '' : html`<span class="kind kind-${grant.kind}">${grant.kind}</span> `;
@@ -32,8 +27,8 @@ function activeRow(grant: Grant, csrf: string, now: number): Html {
   return html`<tr id="${grant.id}" class="grant-row">
     <td data-label="Scope">${scope(grant)}</td>
     <td data-label="Arguments">${constraints(grant)}</td>
-    <td data-label="Expires" title="until ${new Date(grant.expiresAt).toISOString()}">in ${durationText(grant.expiresAt - now)}<br>${utc(grant.expiresAt)}</td>
-    <td data-label="Uses">${uses(grant)}${grant.lastUsedAt !== null ? html`<br><span class="muted">last ${utc(grant.lastUsedAt)}</span>` : ''}</td>
+    <td data-label="Expires" title="until ${new Date(grant.expiresAt).toISOString()}">in ${durationText(grant.expiresAt - now)}<br>${utcTime(grant.expiresAt, 'minute')}</td>
+    <td data-label="Uses">${uses(grant)}${grant.lastUsedAt !== null ? html`<br><span class="muted">last ${utcTime(grant.lastUsedAt, 'minute')}</span>` : ''}</td>
     <td data-label="Granted by">${origin(grant)}</td>
     <td class="grant-action"><form class="revoke" method="post" action="/grants/${grant.id}/revoke">
       <input type="hidden" name="_csrf" value="${csrf}">
@@ -48,8 +43,8 @@ function endedRow(grant: Grant, now: number): Html {
   const state = grantState(grant, now);
   const when =
     state === 'revoked'
-      ? html`${utc(grant.revokedAt)}<br><span class="muted">by ${grant.revokedBy ?? ''}</span>`
-      : utc(state === 'used_up' ? grant.lastUsedAt : grant.expiresAt);
+      ? html`${utcTime(grant.revokedAt, 'minute')}<br><span class="muted">by ${grant.revokedBy ?? ''}</span>`
+      : utcTime(state === 'used_up' ? grant.lastUsedAt : grant.expiresAt, 'minute');
   return html`<tr id="${grant.id}" class="grant-row ended">
     <td data-label="State"><span class="status ${state === 'revoked' ? 'denied' : 'expired'}">${ENDED[state]}</span></td>
     <td data-label="Scope">${scope(grant)}</td>

@@ -3,6 +3,7 @@ import { html } from 'hono/html';
 import type { AgentPending, Approval, ApprovalPage, PendingByAgent } from '../../approvals/index.js';
 import { type ApprovalListParams, approvalListSearch, PAGE_LIST } from '../approval-paging.js';
 import type { Html } from './layout.js';
+import { utcTime } from './time.js';
 
 /** Everything the Pending page shows besides the cards themselves. */
 export interface PendingContext {
@@ -21,11 +22,6 @@ function href(params: Partial<ApprovalListParams>): string {
   return `/${approvalListSearch(params, PAGE_LIST)}`;
 }
 
-function utc(ms: number): Html {
-  const iso = new Date(ms).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 16)} UTC</time>`;
-}
-
 function agentRow(row: AgentPending, ctx: PendingContext): Html {
   const atCap = row.pending >= ctx.cap;
   const flood = atCap || row.refused > 0;
@@ -38,7 +34,7 @@ function agentRow(row: AgentPending, ctx: PendingContext): Html {
     ${name}
     <span class="agent-count">${row.pending} pending</span>
     ${atCap ? html`<span class="cap-reached" title="approval.max_pending_per_agent is ${ctx.cap}: further calls of this agent are denied without being queued">cap reached (${ctx.cap})</span>` : ''}
-    ${row.refused > 0 && row.refusedSince !== null ? html`<span class="refused">${row.refused} refused since ${utc(row.refusedSince)}</span>` : ''}
+    ${row.refused > 0 && row.refusedSince !== null ? html`<span class="refused">${row.refused} refused since ${utcTime(row.refusedSince, 'minute')}</span>` : ''}
   </li>`;
 }
 
