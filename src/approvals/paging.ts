@@ -1,5 +1,5 @@
 // Keyset paging through approvals: the order each status is listed in, and the opaque cursor that marks a place in it.
-import { APPROVAL_STATUSES, ApprovalQueryError, type ApprovalStatus } from './types.js';
+import { APPROVAL_ID_PATTERN, APPROVAL_STATUSES, ApprovalQueryError, type ApprovalStatus } from './types.js';
 
 /** Where a page starts: after (`next`) or before (`prev`) the approval with this sort key. */
 export interface ApprovalCursor {
@@ -22,7 +22,6 @@ export function orderOf(status: ApprovalStatus): { column: 'expires_at' | 'decid
     : { column: 'decided_at', ascending: false };
 }
 
-const ID = /^ap_[0-9a-f]{16}$/;
 const MAX_CURSOR_LENGTH = 200;
 
 /** Opaque to clients: base64url of a small JSON array; the version leads so a later format can be told apart. */
@@ -50,7 +49,12 @@ export function decodeCursor(text: string, status: ApprovalStatus): ApprovalCurs
   if (!Array.isArray(parsed) || parsed.length !== 5) throw bad;
   const [version, listed, direction, at, id] = parsed as unknown[];
   if (version !== 1 || (direction !== 'n' && direction !== 'p')) throw bad;
-  if (typeof at !== 'number' || !Number.isSafeInteger(at) || typeof id !== 'string' || !ID.test(id))
+  if (
+    typeof at !== 'number' ||
+    !Number.isSafeInteger(at) ||
+    typeof id !== 'string' ||
+    !APPROVAL_ID_PATTERN.test(id)
+  )
     throw bad;
   if (typeof listed !== 'string' || !(APPROVAL_STATUSES as readonly string[]).includes(listed)) throw bad;
   if (listed !== status) {

@@ -12,6 +12,9 @@ export const APPROVAL_STATUSES: readonly ApprovalStatus[] = [
 
 export type ApprovalKind = 'tool' | 'resource' | 'prompt';
 
+/** An approval's id as the store makes it: `ap_` and 16 hex digits. */
+export const APPROVAL_ID_PATTERN = /^ap_[0-9a-f]{16}$/;
+
 export const APPROVAL_KINDS: readonly ApprovalKind[] = ['tool', 'resource', 'prompt'];
 
 /** One approval as stored; times are epoch milliseconds. */

@@ -1,7 +1,7 @@
 // GET /approvals/:id: one approval's own page, the address every link handed out for it points to.
 import type { Hono } from 'hono';
-import type { ApprovalQueue } from '../../approvals/index.js';
-import type { CompiledPolicy } from '../../policy/index.js';
+import { APPROVAL_ID_PATTERN, type ApprovalQueue } from '../../approvals/index.js';
+import type { Grants } from '../../grants/index.js';
 import type { MaskApproval } from '../display.js';
 import type { Principal, WebEnv } from '../security.js';
 import { approvalPage } from '../views/approval-page.js';
@@ -12,13 +12,10 @@ export interface ApprovalPageDeps {
   queue: ApprovalQueue;
   mask: MaskApproval;
   frame: Frame;
-  policy?: (() => CompiledPolicy | undefined) | undefined;
+  /** Standing grants: a grantable approval offers "approve, and allow calls like this" (as its Pending card does). */
+  grants?: Grants | undefined;
   auditLinks: boolean;
 }
-
-const ID_PATTERN = /^ap_[0-9a-f]{16}$/;
-/** The policy default when no policy is known (a test's app): `approval.grant_max` of 24h. */
-const GRANT_MAX_DEFAULT_MS = 24 * 3_600_000;
 
 function flashOf(query: Record<string, string>): { kind: 'ok' | 'error'; text: string } | undefined {
   if (query.done === 'approved')
@@ -38,7 +35,7 @@ export function approvalPageRoute(pages: Hono<WebEnv>, deps: ApprovalPageDeps): 
   pages.get('/approvals/:id', (c) => {
     const principal = c.get('principal') as Extract<Principal, { kind: 'session' }>;
     const id = c.req.param('id');
-    const approval = ID_PATTERN.test(id) ? deps.queue.store.get(id) : undefined;
+    const approval = APPROVAL_ID_PATTERN.test(id) ? deps.queue.store.get(id) : undefined;
     if (!approval) {
       const body = messagePage(
         'No such approval',
@@ -49,7 +46,7 @@ export function approvalPageRoute(pages: Hono<WebEnv>, deps: ApprovalPageDeps): 
     const body = approvalPage(deps.mask(approval), {
       csrf: principal.session.csrf,
       now: deps.queue.now(),
-      grantMaxMs: deps.policy?.()?.approval.grantMaxMs ?? GRANT_MAX_DEFAULT_MS,
+      grantMaxMs: deps.grants?.maxMs(),
       auditLinks: deps.auditLinks,
       flash: flashOf(c.req.query()),
       viewer: principal.session.reviewer,

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import {
+  APPROVAL_ID_PATTERN,
   ApprovalAlreadyVotedError,
   ApprovalConflictError,
   ApprovalInClientError,
@@ -39,8 +40,6 @@ export interface PendingDeps {
 
 type SessionPrincipal = Extract<Principal, { kind: 'session' }>;
 
-const ID_PATTERN = /^ap_[0-9a-f]{16}$/;
-
 /** Query parameters of the flash message a decision redirects to. */
 const FLASH_KEYS = ['done', 'id', 'conflict'] as const;
 
@@ -72,7 +71,7 @@ function returnSearch(referer: string | undefined, origin: string, flash: Record
 
 function flashFrom(query: Record<string, string>): Flash | undefined {
   const id = query.id;
-  if (!id || !ID_PATTERN.test(id)) return undefined;
+  if (!id || !APPROVAL_ID_PATTERN.test(id)) return undefined;
   if (query.done === 'approved')
     return { kind: 'ok', text: `Approved ${id}. The call runs now (or on its retry).` };
   if (query.done === 'denied') return { kind: 'ok', text: `Denied ${id}. Nothing runs.` };

@@ -12,8 +12,8 @@ import { mayApprove, voteLine } from './votes.js';
 export interface ApprovalPageProps {
   csrf: string;
   now: number;
-  /** The policy's `approval.grant_max`, for the grant offer. */
-  grantMaxMs: number;
+  /** The policy's `approval.grant_max`, for the grant offer; undefined: no standing grants here, none offered. */
+  grantMaxMs: number | undefined;
   /** Whether the audit page exists, for the link to this call's trail. */
   auditLinks: boolean;
   flash?: { kind: 'ok' | 'error'; text: string } | undefined;
@@ -99,7 +99,7 @@ export function approvalPage(a: MaskedApproval, props: ApprovalPageProps): Html 
   ${
     a.status === 'pending'
       ? html`<section class="card decision-card" aria-label="Decision">${decisionForm(a, props.csrf, props.viewer)}
-    ${grantOffer(a, { csrf: props.csrf, grantable: a.grantable, maxMs: props.grantMaxMs })}</section>`
+    ${props.grantMaxMs === undefined ? '' : grantOffer(a, { csrf: props.csrf, grantable: a.grantable, maxMs: props.grantMaxMs })}</section>`
       : ''
   }
 </article>`;
