@@ -139,6 +139,8 @@ export class ApprovalQueue implements ReviewHandler {
     const started = this.now();
     this.sweep(started);
     const kind = request.kind ?? 'tool';
+    // A client that cannot be asked leaves the decision to the UI, `client` rules too.
+    const mode = askMode(request);
     const granted = this.grantFor(request, kind, started);
     if (granted !== undefined) {
       await this.recordGrant(request, granted, argsSha256);
@@ -159,8 +161,7 @@ export class ApprovalQueue implements ReviewHandler {
         policySha256: request.policySha256 ?? null,
         correlationId: request.correlationId ?? null,
         approvers: request.approvers ?? 1,
-        // A client that cannot be asked leaves the decision to the UI, `client` rules too.
-        approveIn: askMode(request),
+        approveIn: mode,
         grantable: request.grantable === true && (request.approvers ?? 1) === 1,
       },
       started,
@@ -187,7 +188,7 @@ export class ApprovalQueue implements ReviewHandler {
     }
     if (request.signal?.aborted) return this.leave(approval.id, this.holders.get(approval.id) ?? 0);
     // Asked in the client, the call stays open until someone answers or the approval expires.
-    if (askMode(request) !== 'ui') return this.hold(approval, request, approval.expiresAt, true);
+    if (mode !== 'ui') return this.hold(approval, request, approval.expiresAt, true);
     if (!request.canWait || settings.maxHoldMs <= 0) return this.pendingFor(approval, askNote(request));
     return this.hold(approval, request, started + settings.maxHoldMs, false);
   }

@@ -418,8 +418,9 @@ export class ApprovalStore {
   }
 
   /**
-   * Decide a pending approval. Exactly one decision wins however many race: the UPDATE only matches
-   * while the row is still pending and unexpired; everyone else gets ApprovalConflictError. On an
+   * Decide a pending approval. Exactly one decision wins however many race: the check that it is still
+   * pending and unexpired and the write run in one IMMEDIATE transaction, so processes take turns;
+   * everyone after the winner gets ApprovalConflictError. On an
    * approval that needs two reviewers, an approve is a vote: it is stored, and the approval stays
    * pending (returned with its votes) until a second, different account approves. One deny settles it.
    * An approval the policy keeps in the client (`approve_in: client`) takes an approve only from there.
