@@ -398,16 +398,20 @@ export class ApprovalStore {
   ): Admission {
     this.db.prepare('DELETE FROM approval_refusals WHERE last_at < ?').run(now - REFUSAL_RETENTION_MS);
     const oldest = load.oldest ?? now;
+    // `now` was read before this process got the write lock; meanwhile another process may have
+    // queued the agent's oldest pending approval. A refusal at the cap comes after that approval, so
+    // it is counted no earlier than it: otherwise a late-stamped refusal would end the flood it is part of.
+    const at = Math.max(now, oldest);
     const row = this.db
       .prepare(
         `INSERT INTO approval_refusals (agent_key, agent, refused, since, last_at) VALUES (?, ?, 1, ?, ?)
          ON CONFLICT (agent_key) DO UPDATE SET
            refused = CASE WHEN last_at >= ? THEN refused + 1 ELSE 1 END,
            since   = CASE WHEN last_at >= ? THEN since ELSE excluded.since END,
-           last_at = excluded.last_at
+           last_at = max(last_at, excluded.last_at)
          RETURNING refused, since`,
       )
-      .get(agentKey(agent), agent, now, now, oldest, oldest) as { refused: number; since: number };
+      .get(agentKey(agent), agent, at, at, oldest, oldest) as { refused: number; since: number };
     return {
       kind: 'refused',
       pending: load.n,
