@@ -38,6 +38,15 @@ const PLAIN_FIELDS = new Set([
  * (the JSON API) add it to say which writer's chain a record came from.
  */
 const CHAIN_FIELDS = new Set(['seq', 'ts', 'prev', 'hash', 'chain']);
+/**
+ * Top-level identifiers Portcullis makes itself, in a shape no credential has: a value of exactly
+ * this shape is stored as it is, without running every detector over it (a UUID was the one text
+ * over the scan's minimum length in most records). Any other value is scanned like the rest.
+ */
+const OWN_IDENTIFIERS: ReadonlyMap<string, RegExp> = new Map([
+  ['correlation_id', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/],
+  ['policy_sha256', /^[0-9a-f]{64}$/],
+]);
 
 /**
  * Set by the log when it replaced lone UTF-16 surrogates (by U+FFFD): the JSON Pointers of the
@@ -55,17 +64,19 @@ export function eventFields(event: AuditEvent, redactor: Redactor): Record<strin
     throw new AuditWriteError(`unknown audit event kind ${JSON.stringify(event?.event)}`, 'invalid_event');
   }
   const own: Record<string, unknown> = {};
+  const ids: Record<string, string> = {};
   for (const key in event) {
     if (!Object.hasOwn(event, key)) continue;
     const value = event[key];
     if (value === undefined || CHAIN_FIELDS.has(key) || key === REPLACED_FIELD) continue;
-    setField(own, key, value);
+    if (typeof value === 'string' && OWN_IDENTIFIERS.get(key)?.test(value)) ids[key] = value;
+    else setField(own, key, value);
   }
   const { value, replaced } = redactor.redaction(own, 'audit', {
     plainTopLevel: PLAIN_FIELDS,
     wellFormed: true,
   });
-  const fields = value as Record<string, unknown>;
+  const fields: Record<string, unknown> = Object.assign(value as Record<string, unknown>, ids);
   if (replaced.length > 0) fields[REPLACED_FIELD] = replaced;
   return fields;
 }

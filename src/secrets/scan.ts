@@ -1,4 +1,5 @@
 // Finding credentials in many strings with one pass: the strings joined, every detector run once, spans mapped back.
+import { LRUCache } from 'lru-cache';
 import { DETECTORS, type Detector, type Finding } from './detectors.js';
 import { SECRETLINT } from './secretlint.js';
 
@@ -13,15 +14,29 @@ export const MIN_SCANNED_LENGTH = 8;
 /** Joins strings so no detector match crosses from one into the next (see detectors.ts). */
 const SEPARATOR = '\0';
 
+/**
+ * Short texts every detector already found nothing in. Detectors are pure functions of the text,
+ * and no match crosses a SEPARATOR, so a text clean alone is clean among others: it is not scanned
+ * again. Records repeat the same short texts (event kinds, reasons, tool names, `ok`), and one
+ * secretlint pass costs ~15 µs however short the text. Bounded by total length, least recent out.
+ */
+const CLEAN_MAX_LENGTH = 512;
+const clean = new LRUCache<string, true>({
+  maxSize: 2 * 1024 * 1024,
+  sizeCalculation: (_value, text) => text.length + 64,
+});
+
 /** Merged spans per input string: `spans[i]` are the [start, end) ranges to mask in `texts[i]`, in order. */
 export function findSecrets(texts: readonly string[], detectors = ALL_DETECTORS): Finding[][] {
   const spans: Finding[][] = texts.map(() => []);
   const starts: number[] = [];
   const indexes: number[] = [];
+  const remember = detectors === ALL_DETECTORS;
   let joined = '';
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i] as string;
     if (text.length < MIN_SCANNED_LENGTH) continue;
+    if (remember && text.length <= CLEAN_MAX_LENGTH && clean.has(text)) continue;
     if (joined !== '') joined += SEPARATOR;
     starts.push(joined.length);
     indexes.push(i);
@@ -30,6 +45,7 @@ export function findSecrets(texts: readonly string[], detectors = ALL_DETECTORS)
   if (joined === '') return spans;
   const found: Finding[] = [];
   for (const detector of detectors) detector.find(joined, found);
+  if (remember) rememberClean(texts, indexes, starts, found);
   if (found.length === 0) return spans;
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   // A finding belongs to the text it starts in; one that runs past that text's end is cut there.
@@ -52,6 +68,23 @@ export function findSecrets(texts: readonly string[], detectors = ALL_DETECTORS)
     }
   }
   return spans;
+}
+
+/** Remembers the scanned short texts no finding starts in or reaches into. */
+function rememberClean(
+  texts: readonly string[],
+  indexes: readonly number[],
+  starts: readonly number[],
+  found: readonly Finding[],
+): void {
+  for (let slot = 0; slot < indexes.length; slot++) {
+    const text = texts[indexes[slot] as number] as string;
+    if (text.length > CLEAN_MAX_LENGTH) continue;
+    const start = starts[slot] as number;
+    const end = start + text.length;
+    if (found.some((finding) => finding.start < end && finding.end > start)) continue;
+    clean.set(text, true);
+  }
 }
 
 /** `text` with each span replaced by `mask(the span's text)`. */

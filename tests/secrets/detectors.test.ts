@@ -152,6 +152,21 @@ describe('one scan over many strings', () => {
     }
   });
 
+  it('finds a credential every time, next to texts it already found clean', () => {
+    const secret = `token ${fake.github} here`;
+    const before = 'a clean text scanned first, twice';
+    expect(findSecrets([before]).flat()).toEqual([]);
+    expect(findSecrets([before]).flat()).toEqual([]);
+    for (let round = 0; round < 3; round++) {
+      const spans = findSecrets([before, secret, before]);
+      expect(spans.map((list) => list.length)).toEqual([0, 1, 0]);
+      expect(secret.slice(spans[1]?.[0]?.start, spans[1]?.[0]?.end)).toBe(fake.github);
+    }
+    // Remembered clean texts keep their spans' offsets right for the texts after them.
+    const spans = findSecrets([before, 'short', before, secret]);
+    expect(secret.slice(spans[3]?.[0]?.start, spans[3]?.[0]?.end)).toBe(fake.github);
+  });
+
   it('masks in place: the rest of the string stays readable', () => {
     const text = `curl -H "Authorization: Bearer ${fake.bearer}" -H "Accept: json" https://x.example/?access_token=abc123`;
     const out = maskSpans(text, findSecrets([text])[0] ?? [], (secret) => `<${secret.length}>`);
