@@ -113,6 +113,8 @@ function newId(): string {
 export class SqliteIncidentStore implements IncidentStore {
   readonly db: SqliteDatabase;
   private closed = false;
+  /** Read on every call (the standing): prepared once, as db.pragma() would prepare it each time. */
+  private readonly dataVersion: () => number;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -122,10 +124,12 @@ export class SqliteIncidentStore implements IncidentStore {
       this.db.close();
       throw error;
     }
+    const statement = this.db.prepare('PRAGMA data_version').pluck();
+    this.dataVersion = () => statement.get() as number;
   }
 
   version(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.dataVersion();
   }
 
   get(id: string): Incident | undefined {
