@@ -16,10 +16,17 @@ const NODE = process.execPath;
 const ECHO = [NODE, path.join(PEERS, 'echo-server.mjs')];
 
 /** Portcullis as shipped (dist, after `npm run build`), or from source through tsx when not built. */
-function portcullis(): string[] {
-  const built = path.join(REPO, 'dist', 'src', 'cli.js');
-  return existsSync(built) ? [built] : ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts')];
+function portcullis(repo = REPO): string[] {
+  const built = path.join(repo, 'dist', 'src', 'cli.js');
+  if (repo !== REPO && !existsSync(built)) throw new Error(`BENCH_BASELINE: ${built} is not built`);
+  return existsSync(built) ? [built] : ['--import', 'tsx', path.join(repo, 'src', 'cli.ts')];
 }
+
+/**
+ * BENCH_BASELINE=DIR: another checkout of Portcullis (built), run as two more paths in the same
+ * interleaved rounds, so a change is measured against what it replaces under the same noise.
+ */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 
 export interface PathContext {
   dir: string;
@@ -166,6 +173,29 @@ const portcullisArgs = (ctx: PathContext, data: string) => [
   'bench',
 ];
 
+function baselinePaths(repo: string): PathSpec[] {
+  return [
+    stdioPath('baseline stdio', (ctx) => [
+      NODE,
+      ...profArgs(ctx, 'baseline-stdio'),
+      ...portcullis(repo),
+      ...portcullisArgs(ctx, 'data-baseline-stdio'),
+      '--',
+      ...ECHO,
+    ]),
+    httpPath('baseline HTTP', (ctx, port) => [
+      NODE,
+      ...profArgs(ctx, 'baseline-http'),
+      ...portcullis(repo),
+      ...portcullisArgs(ctx, 'data-baseline-http'),
+      '--http',
+      String(port),
+      '--',
+      ...ECHO,
+    ]),
+  ];
+}
+
 /** Every path, in the order the table shows them. */
 export const PATHS: PathSpec[] = [
   stdioPath('direct stdio', () => ECHO, true),
@@ -216,3 +246,5 @@ export const PATHS: PathSpec[] = [
     ...ECHO,
   ]),
 ];
+
+if (BASELINE !== undefined) PATHS.push(...baselinePaths(BASELINE));
