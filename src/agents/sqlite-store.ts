@@ -1,6 +1,12 @@
 // The agent registry in <data-dir>/governance.db (module `agents`), beside the other governance stores.
 import { join } from 'node:path';
-import { GOVERNANCE_DB, migrateModule, openSqlite, type SqliteDatabase } from '../util/index.js';
+import {
+  dataVersionReader,
+  GOVERNANCE_DB,
+  migrateModule,
+  openSqlite,
+  type SqliteDatabase,
+} from '../util/index.js';
 import { AgentError } from './errors.js';
 import type { AgentStore, StoredAgent, StoredKey } from './store.js';
 
@@ -45,9 +51,8 @@ export class SqliteAgentStore implements AgentStore {
     }
     const bump = this.db.prepare('UPDATE agents_version SET n = n + 1 WHERE one = 1');
     this.bump = () => void bump.run();
-    // Prepared once: it runs on every HTTP request and every call.
-    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
-    this.dataVersionQuery = () => dataVersion.get() as number;
+    // It runs on every HTTP request and every call.
+    this.dataVersionQuery = dataVersionReader(this.db);
     this.dataVersion = this.dataVersionQuery();
   }
 

@@ -1,6 +1,6 @@
 // Where incidents and suspensions are kept: an interface (a Postgres store comes next) and its SQLite store in governance.db.
 import { randomBytes } from 'node:crypto';
-import { migrateModule, openSqlite, type SqliteDatabase } from '../util/index.js';
+import { dataVersionReader, migrateModule, openSqlite, type SqliteDatabase } from '../util/index.js';
 import type {
   Incident,
   IncidentFilter,
@@ -113,7 +113,7 @@ function newId(): string {
 export class SqliteIncidentStore implements IncidentStore {
   readonly db: SqliteDatabase;
   private closed = false;
-  /** Read on every call (the standing): prepared once, as db.pragma() would prepare it each time. */
+  /** Read on every call (the standing). */
   private readonly dataVersion: () => number;
 
   constructor(file: string) {
@@ -124,8 +124,7 @@ export class SqliteIncidentStore implements IncidentStore {
       this.db.close();
       throw error;
     }
-    const statement = this.db.prepare('PRAGMA data_version').pluck();
-    this.dataVersion = () => statement.get() as number;
+    this.dataVersion = dataVersionReader(this.db);
   }
 
   version(): number {

@@ -14,4 +14,10 @@ export {
 } from './log.js';
 export { closeServer, isLoopback, isWildcard, listenOn, urlHost } from './net.js';
 export { createSecretFile } from './secret-file.js';
-export { GOVERNANCE_DB, migrateModule, openSqlite, type SqliteDatabase } from './sqlite.js';
+export {
+  dataVersionReader,
+  GOVERNANCE_DB,
+  migrateModule,
+  openSqlite,
+  type SqliteDatabase,
+} from './sqlite.js';

@@ -50,5 +50,26 @@ export function migrateModule(db: SqliteDatabase, module: string, steps: readonl
   tx.immediate();
 }
 
+/**
+ * SQLite's `data_version` of `db` (it moves when another connection commits), read through one
+ * prepared statement and at most once per turn of the event loop: calls read from one chunk of
+ * input ask it once between them, not once each (it was ~4% of a busy proxy's CPU per store). A
+ * commit elsewhere is seen from the next turn on, which is no later than the next message read.
+ */
+export function dataVersionReader(db: SqliteDatabase): () => number {
+  const statement = db.prepare('PRAGMA data_version').pluck();
+  let cached: number | undefined;
+  const forget = (): void => {
+    cached = undefined;
+  };
+  return () => {
+    if (cached === undefined) {
+      cached = statement.get() as number;
+      setImmediate(forget);
+    }
+    return cached;
+  };
+}
+
 /** The data dir's governance database: agents and keys, budgets' ledger, incidents and suspensions. */
 export const GOVERNANCE_DB = 'governance.db';

@@ -118,7 +118,7 @@ describe('incidents from breaches', () => {
     expect(incidents.list()[0]?.count).toBe(5);
   });
 
-  it('a suspension written by another connection (another process) is seen on the next standing and told', async () => {
+  it('a suspension written by another connection (another process) is seen on the next turn and told', async () => {
     const { incidents, file, changed } = await part(BREACHES);
     expect(incidents.standing('bot')).toEqual({});
     const other = new SqliteIncidentStore(file);
@@ -129,9 +129,12 @@ describe('incidents from breaches', () => {
       at: new Date().toISOString(),
       by: 'ops',
     });
+    // data_version is read once per turn of the event loop (src/util/sqlite.ts).
+    await nextTurn();
     expect(incidents.standing('bot')).toEqual({ suspended: 'agent suspended: by ops: from the shell' });
     expect(changed).toEqual(['bot']);
     other.reinstate('bot', 'ops', new Date().toISOString());
+    await nextTurn();
     expect(incidents.standing('bot')).toEqual({});
     expect(changed).toEqual(['bot', 'bot']);
   });
@@ -190,3 +193,7 @@ rules:
     ]);
   });
 });
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

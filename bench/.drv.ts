@@ -1,0 +1,22 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { hundredRulePolicy } from './peers.js';
+const repo = process.argv[2] ?? '/work/main';
+const prof = process.argv[3] ?? '/tmp/drv/prof';
+const dir = mkdtempSync(path.join(os.tmpdir(), 'drv-'));
+writeFileSync(path.join(dir, 'policy.yml'), hundredRulePolicy());
+const t = new StdioClientTransport({ command: process.execPath, args: ['--cpu-prof', '--cpu-prof-dir', prof, path.join(repo, 'dist/src/cli.js'), 'run', '--policy', path.join(dir, 'policy.yml'), '--ui', 'off', '--data-dir', path.join(dir, 'data'), '--agent', 'bench', '--', process.execPath, '/work/main/bench/peers/echo-server.mjs'], stderr: 'ignore', cwd: dir });
+const c = new Client({ name: 'drv', version: '1' });
+await c.connect(t);
+const call = () => c.callTool({ name: 'echo', arguments: { message: 'bench' } });
+for (let i = 0; i < 500; i++) await call();
+const mode = process.env.MODE ?? 'many';
+const end = Date.now() + 8000; let n = 0;
+if (mode === 'seq') { while (Date.now() < end) { await call(); n++; } }
+else await Promise.all(Array.from({ length: 16 }, async () => { while (Date.now() < end) { await call(); n++; } }));
+console.log(mode, 'calls/s', (n / 8).toFixed(0));
+await c.close();
+await new Promise((r) => setTimeout(r, 1500));
