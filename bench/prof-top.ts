@@ -1,4 +1,5 @@
-// `tsx bench/prof-top.ts FILE.cpuprofile [N]`: the top self-time functions and files of a `node --cpu-prof` profile.
+// `tsx bench/prof-top.ts FILE.cpuprofile [N] [--callers NAME]`: the top self-time functions and files of a
+// `node --cpu-prof` profile; with --callers, the stacks (three frames up, Node's own skipped) that a function's self time came from.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -72,10 +73,41 @@ export function topOf(
   return { fn: rows(byFn), file: rows(byFile), own: rows(own), busyMs: (total * interval) / 1000 };
 }
 
+/** Where the self time of functions named `name` came from: the three frames above them outside Node's own code, by share of busy time. */
+export function callersOf(profile: Profile, name: string, n: number): string[] {
+  const busy = profile.nodes.filter((node) => !IDLE.has(node.callFrame.functionName));
+  const total = busy.reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
+  const parent = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const byStack = new Map<string, number>();
+  for (const node of busy) {
+    if (node.callFrame.functionName !== name || !node.hitCount) continue;
+    const frames: string[] = [];
+    // Node's own frames (node:net, node:internal/...) are skipped: the question is whose code asked.
+    for (let at = parent.get(node.id); at && frames.length < 3; at = parent.get(at.id))
+      if (!at.callFrame.url.startsWith('node:') && at.callFrame.url !== '') frames.push(keyOf(at));
+    const key = frames.join(' < ');
+    byStack.set(key, (byStack.get(key) ?? 0) + node.hitCount);
+  }
+  return [...byStack.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, hits]) => `${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: tsx bench/prof-top.ts FILE.cpuprofile [N]');
-  const top = topOf(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(process.argv[3] ?? 25));
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--callers');
+  const callers = at >= 0 ? args.splice(at, 2)[1] : undefined;
+  const [file, count] = args;
+  if (!file) throw new Error('usage: tsx bench/prof-top.ts FILE.cpuprofile [N] [--callers NAME]');
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  if (callers !== undefined) {
+    console.log(`self time of ${callers}, by the frames above it (share of busy time)`);
+    for (const row of callersOf(profile, callers, Number(count ?? 15))) console.log(row);
+    process.exit(0);
+  }
+  const top = topOf(profile, Number(count ?? 25));
   console.log(`busy ${top.busyMs.toFixed(0)} ms; shares below are of busy time\nself time by function`);
   for (const row of top.fn) console.log(row);
   console.log('\nself time by file');

@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { writeBatched } from './batched-write.js';
 import { LineReader, type OversizedLine } from './line-reader.js';
 import { INVALID_REQUEST } from './request-guard.js';
 
@@ -104,7 +105,7 @@ export class StdioDownstream implements Transport {
   }
 
   private write(text: string): void {
-    if (!this.closed) this.stdout.write(text);
+    if (!this.closed) writeBatched(this.stdout, text);
   }
 
   async start(): Promise<void> {
@@ -119,7 +120,7 @@ export class StdioDownstream implements Transport {
         reject(new Error('stdio transport is closed'));
         return;
       }
-      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
+      if (writeBatched(this.stdout, `${JSON.stringify(message)}\n`)) resolve();
       else this.stdout.once('drain', resolve);
     });
   }

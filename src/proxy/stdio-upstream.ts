@@ -7,6 +7,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js
 import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { writeBatched } from './batched-write.js';
 import { ProxyError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES, LineReader, type OversizedLine } from './line-reader.js';
 
@@ -191,7 +192,7 @@ export class StdioUpstreamTransport implements Transport {
         reject(new Error('Not connected'));
         return;
       }
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (writeBatched(stdin, serializeMessage(message))) resolve();
       else stdin.once('drain', resolve);
     });
   }
