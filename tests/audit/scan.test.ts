@@ -1,19 +1,8 @@
 // The fast line reader must agree with RFC 8785 (the canonicalize package) whenever it answers.
-import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { chainHash, formatLine } from '../../src/audit/chain.js';
 import { scanWriterLine } from '../../src/audit/scan.js';
-
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string;
-
-/** A small deterministic PRNG so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
+import { canonicalize, jsonValue, random, type ValueShape } from '../helpers/generated.js';
 
 const STRINGS = [
   '',
@@ -30,29 +19,19 @@ const STRINGS = [
 ];
 const NUMBERS = [0, 1, -1, 42, 1.5, -0.25, 1e21, 1e-7, 123456789012, 2 ** 53 - 1, 0.1 + 0.2];
 
-function value(next: () => number, depth: number): unknown {
-  const pick = Math.floor(next() * (depth > 3 ? 4 : 6));
-  if (pick === 0) return STRINGS[Math.floor(next() * STRINGS.length)];
-  if (pick === 1) return NUMBERS[Math.floor(next() * NUMBERS.length)];
-  if (pick === 2) return [true, false, null][Math.floor(next() * 3)];
-  if (pick === 3) return `s${Math.floor(next() * 1000)}`;
-  if (pick === 4) return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
-  const object: Record<string, unknown> = {};
-  for (let i = Math.floor(next() * 5); i > 0; i--) {
-    object[STRINGS[Math.floor(next() * STRINGS.length)] + String(Math.floor(next() * 3))] = value(
-      next,
-      depth + 1,
-    );
-  }
-  return object;
-}
+const SHAPE: ValueShape = {
+  strings: STRINGS,
+  numbers: NUMBERS,
+  maxKeys: 4,
+  key: (next) => STRINGS[Math.floor(next() * STRINGS.length)] + String(Math.floor(next() * 3)),
+};
 
 function record(next: () => number): Record<string, unknown> {
   return {
     seq: 1 + Math.floor(next() * 1000),
     prev: '0'.repeat(64),
     event: 'decision',
-    args: value(next, 0),
+    args: jsonValue(SHAPE, next),
   };
 }
 

@@ -1,18 +1,8 @@
 // canonicalJson must write exactly what RFC 8785's reference package writes: hashes of records
 // written before it changed must still verify, and "same value" comparisons must not move.
-import canonicalizeModule from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/util/index.js';
-
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string;
-
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
+import { canonicalize, jsonValue, random, type ValueShape } from '../helpers/generated.js';
 
 const STRINGS = [
   '',
@@ -62,27 +52,21 @@ const NUMBERS = [
   1e20,
 ];
 
-function value(next: () => number, depth: number): unknown {
-  const pick = Math.floor(next() * (depth > 3 ? 4 : 7));
-  if (pick === 0) return STRINGS[Math.floor(next() * STRINGS.length)];
-  if (pick === 1) return NUMBERS[Math.floor(next() * NUMBERS.length)];
-  if (pick === 2) return [true, false, null][Math.floor(next() * 3)];
-  if (pick === 3) return `s${Math.floor(next() * 1000)}`;
-  if (pick === 4) return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
-  if (pick === 5) return new Date(Math.floor(next() * 2e12));
-  const object: Record<string, unknown> = {};
-  for (let i = Math.floor(next() * 6); i > 0; i--) {
-    const key = `${STRINGS[Math.floor(next() * STRINGS.length)]?.slice(0, 12)}${Math.floor(next() * 12)}`;
-    object[key] = next() < 0.1 ? undefined : value(next, depth + 1);
-  }
-  return object;
-}
+const SHAPE: ValueShape = {
+  strings: STRINGS,
+  numbers: NUMBERS,
+  leaves: [(next) => new Date(Math.floor(next() * 2e12))],
+  maxKeys: 5,
+  key: (next) => `${STRINGS[Math.floor(next() * STRINGS.length)]?.slice(0, 12)}${Math.floor(next() * 12)}`,
+  member: (next, value) => (next() < 0.1 ? undefined : value),
+};
+const value = (next: () => number) => jsonValue(SHAPE, next);
 
 describe('canonicalJson', () => {
   it('writes byte for byte what the canonicalize package writes', () => {
     const next = random(20261202);
     for (let i = 0; i < 5000; i++) {
-      const v = value(next, 0);
+      const v = value(next);
       expect(canonicalJson(v)).toBe(canonicalize(v));
     }
   });
