@@ -1,7 +1,5 @@
 // The SSE events of one HTTP session, kept for a while so a client whose stream dropped can resume it with Last-Event-ID.
 
-import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { LRUCache } from 'lru-cache';
 
 export interface EventStoreBounds {
@@ -21,15 +19,17 @@ export const DEFAULT_EVENT_STORE_BOUNDS: Omit<EventStoreBounds, 'maxAgeMs'> = {
 interface StoredEvent {
   streamId: string;
   seq: number;
-  message: JSONRPCMessage;
+  /** The SSE `data:` of the event, its message's JSON; empty for a priming event (which only hands out an id). */
+  data: string;
 }
 
 /**
  * A bounded in-memory event store. Ids are `<stream id>.<sequence>`: the sequence orders a stream's
  * events, and the oldest go first when a bound is reached. An id no longer held is reported
- * unknown rather than replayed from a gap: a client must learn that it missed events.
+ * unknown rather than replayed from a gap: a client must learn that it missed events. Events are
+ * kept as the JSON that was sent, so neither sizing nor a replay serialises a message again.
  */
-export class BoundedEventStore implements EventStore {
+export class BoundedEventStore {
   private readonly events: LRUCache<string, StoredEvent>;
   private seq = 0;
 
@@ -37,7 +37,7 @@ export class BoundedEventStore implements EventStore {
     this.events = new LRUCache<string, StoredEvent>({
       max: bounds.maxEvents,
       maxSize: bounds.maxBytes,
-      sizeCalculation: (event) => Math.max(1, JSON.stringify(event.message).length + event.streamId.length),
+      sizeCalculation: (event) => Math.max(1, event.data.length + event.streamId.length),
       ttl: bounds.maxAgeMs,
       ttlAutopurge: false,
     });
@@ -47,10 +47,11 @@ export class BoundedEventStore implements EventStore {
     return this.events.size;
   }
 
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+  /** Stores an event of the stream (`data` empty: the priming event) and returns its id. */
+  store(streamId: string, data: string): string {
     this.seq += 1;
     const eventId = `${streamId}.${this.seq}`;
-    this.events.set(eventId, { streamId, seq: this.seq, message });
+    this.events.set(eventId, { streamId, seq: this.seq, data });
     return eventId;
   }
 
@@ -59,29 +60,27 @@ export class BoundedEventStore implements EventStore {
     return this.events.has(eventId);
   }
 
-  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+  /** The stream an event belongs to, while the event is held. */
+  streamOf(eventId: string): string | undefined {
     return this.events.peek(eventId)?.streamId;
   }
 
-  async replayEventsAfter(
-    lastEventId: string,
-    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
-  ): Promise<string> {
+  /**
+   * The events of the same stream after `lastEventId`, oldest first, without priming events; throws
+   * when that event is no longer held.
+   */
+  after(lastEventId: string): { streamId: string; events: { id: string; data: string }[] } {
     const last = this.events.peek(lastEventId);
     if (!last) throw new Error('event no longer stored');
     const later: [string, StoredEvent][] = [];
     // peek, not get: a replay must not refresh what it reads (the oldest still go first).
     for (const key of this.events.keys()) {
       const event = this.events.peek(key);
-      if (event && event.streamId === last.streamId && event.seq > last.seq) later.push([key, event]);
+      if (event && event.streamId === last.streamId && event.seq > last.seq && event.data !== '')
+        later.push([key, event]);
     }
     later.sort((a, b) => a[1].seq - b[1].seq);
-    for (const [eventId, event] of later) {
-      // The priming event (empty data) only hands the client an id; it is not replayed.
-      if (Object.keys(event.message).length === 0) continue;
-      await send(eventId, event.message);
-    }
-    return last.streamId;
+    return { streamId: last.streamId, events: later.map(([id, event]) => ({ id, data: event.data })) };
   }
 
   clear(): void {

@@ -1,9 +1,8 @@
 // The Streamable HTTP endpoint (/mcp): one transport and one session per client, guarded by Host, Origin and key.
 
 import { randomUUID } from 'node:crypto';
-import { createAdaptorServer } from '@hono/node-server';
-import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -11,12 +10,14 @@ import {
   closeServer,
   type HostGuardRefusal,
   hostGuard,
+  hostRefusal,
   isWildcard,
   listenOn,
   urlHost,
 } from '../util/index.js';
 import { BoundedEventStore, DEFAULT_EVENT_STORE_BOUNDS, type EventStoreBounds } from './event-store.js';
 import { endpointAllowlist, identify, type RegistryKeys } from './http-guard.js';
+import { NodeHttpTransport, sendJson, sendRpcError } from './http-transport.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -25,9 +26,6 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const REAP_INTERVAL_MS = 5_000;
 /** The `retry:` hint on resumable streams: how soon a client whose stream dropped reconnects. */
 export const RETRY_INTERVAL_MS = 1_000;
-/** The first protocol version whose clients resume streams (the SDK sends them ids from then on). */
-const RESUMABLE_PROTOCOL = '2025-11-25';
-
 export interface HttpEndpointOptions {
   host: string;
   policy(): CompiledPolicy;
@@ -50,7 +48,7 @@ export interface HttpEndpointOptions {
 }
 
 interface Entry {
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: NodeHttpTransport;
   guard: RequestGuard;
   session: DownstreamSession;
   keyHash: string | null;
@@ -79,6 +77,20 @@ function rpcError(
   });
 }
 
+/** What readBody gives when it has already answered (too large, not JSON) or the client is gone. */
+const NO_BODY = Symbol('no body');
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Whether a request target is the MCP endpoint: the path /mcp, with or without a query. */
+function isMcpTarget(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith('/mcp')) return false;
+  return url.length === 4 || url[4] === '?';
+}
+
 /** The ids of the JSON-RPC requests in a body (one message or a batch), in order. */
 function requestIds(body: unknown): RequestId[] {
   const messages = Array.isArray(body) ? body : [body];
@@ -100,8 +112,15 @@ function isInitialize(body: unknown): boolean {
   );
 }
 
+/**
+ * The endpoint. /mcp is served on Node's request and response directly (NodeHttpTransport): the
+ * web Request, ReadableStream and adapter per POST were most of what an HTTP call cost. Everything
+ * else (health routes mounted by the app, 404s) goes to the Hono app, behind the same Host guard.
+ */
 export class HttpEndpoint {
   readonly app = new Hono();
+  /** Node's request listener for the whole port: /mcp here, the rest through the Hono app. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
   private readonly options: HttpEndpointOptions;
   private readonly sessions = new Map<string, Entry>();
   /** The port it listens on, once it does: from then on a Host must name it. */
@@ -112,25 +131,38 @@ export class HttpEndpoint {
   private reaper: NodeJS.Timeout | undefined;
   private reapEveryMs = 0;
   private readonly now: () => number;
+  private readonly allowlist: ReturnType<typeof endpointAllowlist>;
 
   constructor(options: HttpEndpointOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.scheduleReaper();
+    this.allowlist = endpointAllowlist(options.host, () => this.port);
     this.app.use(
       '*',
       hostGuard({
-        ...endpointAllowlist(options.host, () => this.port),
+        ...this.allowlist,
         refuse: (_c, refusal) => rpcError(403, -32000, `Forbidden: ${REFUSALS[refusal]}`),
       }),
     );
-    this.app.all('/mcp', (c) => this.handle(c.req.raw));
     this.app.notFound(() => rpcError(404, -32000, 'Not found: the MCP endpoint is /mcp'));
     this.app.onError((error) => {
       options.log(`http: ${error.message}`);
       return rpcError(500, -32603, 'Internal error');
     });
+    const rest = getRequestListener(this.app.fetch);
+    this.listener = (req, res) => {
+      if (!isMcpTarget(req.url)) {
+        void rest(req, res);
+        return;
+      }
+      this.serve(req, res).catch((error: unknown) => {
+        options.log(`http: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
+        else res.destroy();
+      });
+    };
   }
 
   /** Called once the socket is bound (listen() does): Host headers naming another port are refused from then on. */
@@ -173,65 +205,113 @@ export class HttpEndpoint {
     this.scheduleReaper();
   }
 
-  private async handle(request: Request): Promise<Response> {
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // No Host header (HTTP/1.0) names no allowed host: refused unless every Host is allowed.
+    const refusal = hostRefusal(
+      this.allowlist,
+      (name) => header(req, name),
+      () => '',
+    );
+    if (refusal !== undefined) {
+      sendRpcError(res, 403, -32000, `Forbidden: ${REFUSALS[refusal]}`);
+      return;
+    }
     const who = identify(
-      request.headers.get('authorization') ?? undefined,
+      header(req, 'authorization'),
       this.options.policy(),
       this.options.anonymousAgent,
       this.options.allowAnonymous ?? true,
       this.options.registryKeys,
     );
     if (!who.ok) {
-      return rpcError(401, -32001, `Unauthorized: ${who.message}`, {
+      sendRpcError(res, 401, -32001, `Unauthorized: ${who.message}`, {
         'www-authenticate': 'Bearer realm="portcullis"',
       });
+      return;
     }
-    const sessionId = request.headers.get('mcp-session-id');
-    if (sessionId !== null) {
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId !== undefined) {
       const entry = this.sessions.get(sessionId);
-      if (!entry) return rpcError(404, -32001, 'Session not found');
+      if (!entry) return sendRpcError(res, 404, -32001, 'Session not found');
       // A session stays with the key that opened it: another key cannot ride on a leaked session id.
       if (entry.keyHash !== who.keyHash || entry.session.agent !== who.agent) {
-        return rpcError(403, -32000, 'Forbidden: this session belongs to another agent');
+        return sendRpcError(res, 403, -32000, 'Forbidden: this session belongs to another agent');
       }
       entry.lastSeen = this.now();
-      if (request.method === 'GET') return this.get(entry, request);
-      if (request.method !== 'POST') return entry.transport.handleRequest(request);
-      const parsed = await this.readBody(request);
-      if (parsed instanceof Response) return parsed;
-      return this.post(entry, request, parsed);
+      if (req.method === 'GET') return this.get(entry, req, res);
+      if (req.method === 'DELETE') {
+        entry.transport.handleDelete(req, res);
+        return;
+      }
+      if (req.method !== 'POST') {
+        entry.transport.handleOther(res);
+        return;
+      }
+      const parsed = await this.readBody(req, res);
+      if (parsed === NO_BODY) return;
+      return this.post(entry, req, res, parsed);
     }
-    if (request.method !== 'POST')
-      return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const parsed = await this.readBody(request);
-    if (parsed instanceof Response) return parsed;
-    if (!isInitialize(parsed)) return rpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const refusal = this.overCap(who.agent);
-    if (refusal) return refusal;
-    return this.open(request, parsed, who.agent, who.keyHash);
+    if (req.method !== 'POST')
+      return sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const parsed = await this.readBody(req, res);
+    if (parsed === NO_BODY) return;
+    if (!isInitialize(parsed))
+      return sendRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    if (this.refusedOverCap(who.agent, res)) return;
+    await this.open(req, res, parsed, who.agent, who.keyHash);
   }
 
-  /** The parsed JSON body, or the error response for one that is too large or not JSON. */
-  private async readBody(request: Request): Promise<unknown> {
-    const tooLarge = () => rpcError(413, -32000, `Payload Too Large: the limit is ${this.maxBody} bytes`);
-    let text: string;
-    const length = request.headers.get('content-length');
-    if (length !== null && /^\d+$/.test(length)) {
-      // With a Content-Length, Node's parser delivers exactly that many bytes, so the limit holds
-      // without streaming; text() then reads straight from the socket instead of building a web
-      // Request and stream (the largest HTTP item in the profile, bench/prof-top.ts).
-      if (Number(length) > this.maxBody) return tooLarge();
-      text = await request.text();
-    } else {
-      const body = await readRequestBody(request, this.maxBody);
-      if (body.tooLarge) return tooLarge();
-      text = body.text ?? '';
+  /**
+   * The parsed JSON body; NO_BODY once a response for one that is too large or not JSON was sent,
+   * or when the client went away before it was all read.
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const tooLarge = (): typeof NO_BODY => {
+      // The rest of the body is not read: the connection closes after this answer.
+      res.setHeader('connection', 'close');
+      sendRpcError(res, 413, -32000, `Payload Too Large: the limit is ${this.maxBody} bytes`);
+      return NO_BODY;
+    };
+    const length = header(req, 'content-length');
+    if (length !== undefined && /^\d+$/.test(length) && Number(length) > this.maxBody) {
+      return Promise.resolve(tooLarge());
     }
-    try {
-      return JSON.parse(text);
-    } catch {
-      return rpcError(400, -32700, 'Parse error: Invalid JSON');
-    }
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const settle = (value: unknown): void => {
+        if (settled) return;
+        settled = true;
+        req.off('data', onData);
+        resolve(value);
+      };
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          settle(tooLarge());
+          req.resume();
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => {
+        const text =
+          chunks.length === 1
+            ? (chunks[0] as Buffer).toString('utf8')
+            : Buffer.concat(chunks).toString('utf8');
+        try {
+          settle(JSON.parse(text));
+        } catch {
+          sendRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
+          settle(NO_BODY);
+        }
+      });
+      // A client that goes away mid-body: nothing to answer.
+      req.once('error', () => settle(NO_BODY));
+      req.once('close', () => settle(NO_BODY));
+    });
   }
 
   /**
@@ -239,74 +319,72 @@ export class HttpEndpoint {
    * store no longer holds is refused (the client missed events and must know it); a resume keeps
    * the session's detached calls running.
    */
-  private async get(entry: Entry, request: Request): Promise<Response> {
-    const lastEventId = request.headers.get('last-event-id');
-    if (lastEventId === null || !request.headers.get('accept')?.includes('text/event-stream'))
-      return entry.transport.handleRequest(request);
-    if (!entry.events) return rpcError(400, -32000, 'Bad Request: this proxy does not resume streams');
+  private get(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
+    const lastEventId = header(req, 'last-event-id');
+    if (lastEventId === undefined || !header(req, 'accept')?.includes('text/event-stream')) {
+      entry.transport.handleGet(req, res);
+      return;
+    }
+    if (!entry.events) {
+      sendRpcError(res, 400, -32000, 'Bad Request: this proxy does not resume streams');
+      return;
+    }
     if (!entry.events.has(lastEventId)) {
-      return rpcError(
+      sendRpcError(
+        res,
         404,
         -32000,
         'Not Found: that event is no longer stored (older than sessions.resume_window, or past the store bounds); its stream cannot be resumed',
       );
+      return;
     }
-    const response = await entry.transport.handleRequest(request);
-    if (response.ok) {
+    if (entry.transport.handleGet(req, res) === 200) {
       for (const timer of entry.detached) clearTimeout(timer);
       entry.detached.clear();
     }
-    return response;
   }
 
   /**
-   * A POST on an open session. Its request ids are claimed before the SDK transport sees them (a
+   * A POST on an open session. Its request ids are claimed before the transport sees them (a
    * reused id is refused here: past this point it would replace the first request's stream). When
    * the client's connection closes before they are answered, they are cancelled: at once when the
    * stream cannot be resumed (no event store, or a client too old to resume), else after the
    * resume window unless the client resumes a stream of the session before that.
    */
-  private async post(entry: Entry, request: Request, parsed: unknown): Promise<Response> {
+  private post(entry: Entry, req: IncomingMessage, res: ServerResponse, parsed: unknown): void {
+    // Gone while its body was read: nothing was handed on, nothing to cancel.
+    if (res.destroyed) return;
     const ids = requestIds(parsed);
     const duplicate = entry.guard.reserve(ids);
     if (duplicate !== undefined) {
-      const error = duplicateIdError(duplicate);
-      return new Response(JSON.stringify(error), {
-        status: 400,
-        headers: { 'content-type': 'application/json' },
-      });
+      sendJson(res, 400, duplicateIdError(duplicate));
+      return;
     }
-    let response: Response;
+    let outcome: ReturnType<NodeHttpTransport['handlePost']>;
     try {
-      response = await entry.transport.handleRequest(request, { parsedBody: parsed });
+      outcome = entry.transport.handlePost(req, res, parsed);
     } finally {
       entry.guard.release(ids);
     }
-    if (ids.length > 0) {
-      const resumable =
-        entry.events !== undefined &&
-        (request.headers.get('mcp-protocol-version') ?? '') >= RESUMABLE_PROTOCOL &&
-        (response.headers.get('content-type') ?? '').includes('text/event-stream');
-      const dropped = (): void => {
-        if (!resumable) {
-          entry.guard.abandon(ids, 'the client closed its connection');
-          return;
-        }
-        const timer = setTimeout(() => {
-          entry.detached.delete(timer);
-          entry.guard.abandon(ids, 'the client did not resume its stream within sessions.resume_window');
-        }, this.options.policy().sessions.resumeWindowMs);
-        timer.unref();
-        entry.detached.add(timer);
-      };
-      if (request.signal.aborted) dropped();
-      else request.signal.addEventListener('abort', dropped, { once: true });
-    }
-    return response;
+    if (ids.length === 0 || outcome.status !== 200) return;
+    const { resumable } = outcome;
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      if (!resumable) {
+        entry.guard.abandon(ids, 'the client closed its connection');
+        return;
+      }
+      const timer = setTimeout(() => {
+        entry.detached.delete(timer);
+        entry.guard.abandon(ids, 'the client did not resume its stream within sessions.resume_window');
+      }, this.options.policy().sessions.resumeWindowMs);
+      timer.unref();
+      entry.detached.add(timer);
+    });
   }
 
-  /** 429 when the agent has its most sessions open, 503 when the proxy has; undefined when there is room. */
-  private overCap(agent: string): Response | undefined {
+  /** Answers 429 when the agent has its most sessions open, 503 when the proxy has; false when there is room. */
+  private refusedOverCap(agent: string, res: ServerResponse): boolean {
     const { max, maxPerAgent } = this.options.policy().sessions;
     let total = 0;
     let mine = 0;
@@ -323,31 +401,36 @@ export class HttpEndpoint {
       this.options.log(
         `http: refused a new session of ${agent}: it has ${mine} open (sessions.max_per_agent)`,
       );
-      return rpcError(
+      sendRpcError(
+        res,
         429,
         -32000,
         `Too many sessions: agent ${agent} has ${mine} open, the most allowed is ${maxPerAgent} (sessions.max_per_agent); ${advice}`,
         { 'retry-after': '60' },
       );
+      return true;
     }
     if (total >= max) {
       this.options.log(`http: refused a new session of ${agent}: ${total} are open (sessions.max)`);
-      return rpcError(
+      sendRpcError(
+        res,
         503,
         -32000,
         `Too many sessions: ${total} are open, the most allowed is ${max} (sessions.max); ${advice}`,
         { 'retry-after': '60' },
       );
+      return true;
     }
-    return undefined;
+    return false;
   }
 
   private async open(
-    request: Request,
-    parsedBody: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
     agent: string,
     keyHash: string | null,
-  ): Promise<Response> {
+  ): Promise<void> {
     this.opening.set(agent, (this.opening.get(agent) ?? 0) + 1);
     try {
       const session = this.options.newSession(agent);
@@ -361,11 +444,11 @@ export class HttpEndpoint {
             })
           : undefined;
       const detached = new Set<NodeJS.Timeout>();
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        maxRequestBodySize: this.maxBody,
-        ...(events && { eventStore: events, retryInterval: RETRY_INTERVAL_MS }),
-        onsessioninitialized: (id) => {
+      const transport = new NodeHttpTransport({
+        sessionId: () => randomUUID(),
+        events,
+        retryMs: RETRY_INTERVAL_MS,
+        onSessionInitialized: (id) => {
           this.sessions.set(id, {
             transport,
             guard,
@@ -385,9 +468,13 @@ export class HttpEndpoint {
         events?.clear();
       });
       await session.connect(guard);
-      const response = await transport.handleRequest(request, { parsedBody });
+      // Gone while the session connected its upstreams: nobody to hand a session id to.
+      if (res.destroyed) {
+        void session.close();
+        return;
+      }
+      transport.handlePost(req, res, body);
       if (transport.sessionId === undefined) void session.close();
-      return response;
     } finally {
       const left = (this.opening.get(agent) ?? 1) - 1;
       if (left > 0) this.opening.set(agent, left);
@@ -414,7 +501,7 @@ export interface HttpListener {
 
 /** Listens on host:port (0 picks a free port) and resolves once the socket is bound. */
 export async function listen(endpoint: HttpEndpoint, host: string, port: number): Promise<HttpListener> {
-  const server = createAdaptorServer({ fetch: endpoint.app.fetch });
+  const server = createServer(endpoint.listener);
   const address = await listenOn(server, host, port);
   endpoint.listeningOn(address.port);
   const urlHostname = isWildcard(host) ? '127.0.0.1' : urlHost(host);

@@ -33,25 +33,44 @@ function matches(value: string, pattern: string): boolean {
  */
 export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
   return async (c, next) => {
-    const hosts = options.hosts();
-    if (hosts !== 'any') {
-      const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
-      if (!hosts.some((allowed) => matches(host, allowed))) return options.refuse(c, 'host');
-    }
-    const origin = c.req.header('origin')?.toLowerCase();
-    let otherPort = false;
-    if (origin !== undefined) {
-      const allowed = options.origins();
-      if (!allowed.includes(origin)) {
-        if (!allowed.some((pattern) => matches(origin, pattern))) return options.refuse(c, 'origin');
-        otherPort = true;
-      }
-    }
-    // Fetch Metadata says outright where a browser request comes from. Another port on 127.0.0.1 is
-    // "same-site" (SameSite ignores ports), so only same-origin and direct navigation pass, unless
-    // the Origin was let in by a port wildcard: the listener asked for other local ports then.
-    const site = c.req.header('sec-fetch-site');
-    if ((site === 'cross-site' || site === 'same-site') && !otherPort) return options.refuse(c, 'cross-site');
+    const refusal = hostRefusal(
+      options,
+      (name) => c.req.header(name),
+      () => new URL(c.req.url).host,
+    );
+    if (refusal !== undefined) return options.refuse(c, refusal);
     await next();
   };
+}
+
+/**
+ * Why a request with these headers is refused, or undefined when it passes: the guard's check on
+ * its own, for a handler that serves Node's request directly. `fallbackHost` names the host when
+ * there is no Host header (the request URL's).
+ */
+export function hostRefusal(
+  options: Pick<HostGuardOptions, 'hosts' | 'origins'>,
+  header: (name: string) => string | undefined,
+  fallbackHost: () => string,
+): HostGuardRefusal | undefined {
+  const hosts = options.hosts();
+  if (hosts !== 'any') {
+    const host = (header('host') ?? fallbackHost()).toLowerCase();
+    if (!hosts.some((allowed) => matches(host, allowed))) return 'host';
+  }
+  const origin = header('origin')?.toLowerCase();
+  let otherPort = false;
+  if (origin !== undefined) {
+    const allowed = options.origins();
+    if (!allowed.includes(origin)) {
+      if (!allowed.some((pattern) => matches(origin, pattern))) return 'origin';
+      otherPort = true;
+    }
+  }
+  // Fetch Metadata says outright where a browser request comes from. Another port on 127.0.0.1 is
+  // "same-site" (SameSite ignores ports), so only same-origin and direct navigation pass, unless
+  // the Origin was let in by a port wildcard: the listener asked for other local ports then.
+  const site = header('sec-fetch-site');
+  if ((site === 'cross-site' || site === 'same-site') && !otherPort) return 'cross-site';
+  return undefined;
 }

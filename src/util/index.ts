@@ -2,7 +2,7 @@
 // files, listening sockets, the Host/Origin guard.
 export { canonicalJson } from './canonical-json.js';
 export { sha256Hex } from './hash.js';
-export { type HostGuardOptions, type HostGuardRefusal, hostGuard } from './host-guard.js';
+export { type HostGuardOptions, type HostGuardRefusal, hostGuard, hostRefusal } from './host-guard.js';
 export {
   LOG_FORMATS,
   type Log,

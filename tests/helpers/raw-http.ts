@@ -1,6 +1,14 @@
 // A raw Streamable HTTP MCP client (fetch and node:http), for tests that need what the SDK client hides: reused ids, dropped sockets.
 
-import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import {
+  type ClientRequest,
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  request,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 
 export const INIT = {
   jsonrpc: '2.0',
@@ -82,4 +90,54 @@ export function postOpen(
   });
   response.catch(() => {});
   return { req: req as ClientRequest, response };
+}
+
+/** Serves a request listener (an endpoint's) on 127.0.0.1 at a free port. */
+export async function serveOnLoopback(
+  listener: RequestListener,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A request over node:http, answered as a web Response whose body streams: unlike fetch it may
+ * send any Host header (a DNS-rebinding page's, another address's).
+ */
+export function send(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<Response> {
+  const target = new URL(url);
+  return new Promise<Response>((resolve, reject) => {
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: init.method ?? 'GET',
+        headers: init.headers,
+      },
+      (res) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const empty = res.statusCode === 204 || res.statusCode === 304;
+        const body = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status: res.statusCode ?? 0, headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }

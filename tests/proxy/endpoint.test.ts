@@ -1,4 +1,4 @@
-// The HTTP endpoint's guards (Host, Origin, bearer keys, body size, sessions), driven through the real Hono app.
+// The HTTP endpoint's guards (Host, Origin, bearer keys, body size, sessions), driven over a real loopback socket.
 
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import {
 import { testClock } from '../helpers/clock.js';
 import { callsOf } from '../helpers/fixture-log.js';
 import { FIXTURE } from '../helpers/peers.js';
+import { send, serveOnLoopback } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -35,6 +36,7 @@ rules:
 );
 
 let endpoint: HttpEndpoint;
+let served: Awaited<ReturnType<typeof serveOnLoopback>>;
 const agents: string[] = [];
 
 beforeAll(async () => {
@@ -64,10 +66,12 @@ beforeAll(async () => {
       });
     },
   });
+  served = await serveOnLoopback(endpoint.listener);
 });
 
 afterAll(async () => {
   await endpoint?.close();
+  await served?.close();
 });
 
 const INIT = {
@@ -77,22 +81,16 @@ const INIT = {
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
 };
 
-function post(
-  body: unknown,
-  headers: Record<string, string> = {},
-  url = 'http://127.0.0.1:9/mcp',
-): Promise<Response> {
-  return Promise.resolve(
-    endpoint.app.request(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...headers,
-      },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    }),
-  );
+function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return send(served.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 /** Reads the JSON-RPC message of a response, whether it came as JSON or as one SSE event. */
@@ -106,9 +104,7 @@ async function message(response: Response): Promise<Record<string, unknown>> {
 
 describe('HTTP endpoint guards', () => {
   it('refuses a foreign Host (DNS rebinding) and a foreign or null Origin with 403', async () => {
-    expect((await post(INIT, { authorization: 'Bearer bot-key' }, 'http://evil.example:9/mcp')).status).toBe(
-      403,
-    );
+    expect((await post(INIT, { authorization: 'Bearer bot-key', host: 'evil.example:9' })).status).toBe(403);
     expect(
       (await post(INIT, { authorization: 'Bearer bot-key', origin: 'https://evil.example' })).status,
     ).toBe(403);
@@ -171,7 +167,7 @@ describe('HTTP endpoint guards', () => {
     const big = { ...call, params: { name: 'echo', arguments: { pad: 'x'.repeat(70 * 1024) } } };
     expect((await post(big, { authorization: 'Bearer bot-key', ...headers })).status).toBe(413);
 
-    const closed = await endpoint.app.request('http://127.0.0.1:9/mcp', {
+    const closed = await send(served.url, {
       method: 'DELETE',
       headers: { authorization: 'Bearer bot-key', ...headers },
     });
@@ -224,18 +220,17 @@ describe('idle HTTP sessions', () => {
         return session;
       },
     });
+    const idleServed = await serveOnLoopback(idle.listener);
     const request = (body: unknown, headers: Record<string, string>) =>
-      Promise.resolve(
-        idle.app.request('http://127.0.0.1:9/mcp', {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            ...headers,
-          },
-          body: JSON.stringify(body),
-        }),
-      );
+      send(idleServed.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
     try {
       const opened = await request(INIT, { authorization: 'Bearer bot-key' });
       const sessionId = opened.headers.get('mcp-session-id') as string;
@@ -284,6 +279,7 @@ describe('idle HTTP sessions', () => {
       expect((await request({ jsonrpc: '2.0', id: 99, method: 'ping' }, headers)).status).toBe(404);
     } finally {
       await idle.close();
+      await idleServed.close();
       await audit.close();
     }
   });

@@ -22,7 +22,7 @@ import {
 import { inProcessFixtures } from '../helpers/in-process.js';
 import { FIXTURE } from '../helpers/peers.js';
 import { httpClient, startHttpProxy, type TestProxy } from '../helpers/proxy.js';
-import { INIT, JSON_AND_SSE } from '../helpers/raw-http.js';
+import { INIT, JSON_AND_SSE, send, serveOnLoopback } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -162,10 +162,12 @@ describe('keyless clients on an address other hosts can reach', () => {
           log: () => {},
         }),
     });
+    // Served on loopback, the endpoint still believes it is bound to every interface (host 0.0.0.0).
+    const served = await serveOnLoopback(endpoint.listener);
     try {
-      const refused = await endpoint.app.request('http://192.0.2.7:3000/mcp', {
+      const refused = await send(served.url, {
         method: 'POST',
-        headers: JSON_AND_SSE,
+        headers: { ...JSON_AND_SSE, host: '192.0.2.7:3000' },
         body: JSON.stringify(INIT),
       });
       expect(refused.status).toBe(401);
@@ -174,6 +176,7 @@ describe('keyless clients on an address other hosts can reach', () => {
       );
     } finally {
       await endpoint.close();
+      await served.close();
       await audit.close();
     }
   });
