@@ -38,16 +38,28 @@ export interface NodeHttpTransportOptions {
   retryMs?: number | undefined;
   /** How often an open stream gets a keep-alive comment. */
   keepAliveMs?: number | undefined;
+  /**
+   * How long the answer to a POST of one request may take to be sent as plain JSON; 0: always a
+   * stream. Past it, or as soon as anything else is sent for the request, the stream opens.
+   */
+  jsonWindowMs?: number | undefined;
 }
 
-/** What a POST got: its status, and whether its answers come on an SSE stream (resumable: primed). */
+/** How long a lone request's answer may take to go back as JSON rather than on an SSE stream. */
+export const JSON_WINDOW_MS = 100;
+
+/** What a POST got: its status, and the stream its requests' answers go to (undefined: none). */
 export interface PostOutcome {
   status: number;
-  resumable: boolean;
+  streamId?: string | undefined;
 }
 
 interface Stream {
   res: ServerResponse;
+  /** Whether the stream's client takes a priming event (it resumes streams). */
+  primed: boolean;
+  /** While the answer may still go back as JSON: the timer that opens the stream instead. No headers are sent yet. */
+  waiting?: NodeJS.Timeout | undefined;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -135,7 +147,7 @@ export class NodeHttpTransport implements Transport {
   private refuse(res: ServerResponse, status: number, code: number, message: string): PostOutcome {
     this.onerror?.(new Error(message));
     sendRpcError(res, status, code, message);
-    return { status, resumable: false };
+    return { status };
   }
 
   /** A POST whose body the endpoint has read and parsed. */
@@ -188,13 +200,14 @@ export class NodeHttpTransport implements Transport {
       for (const message of messages) this.onmessage?.(message, extra);
       res.writeHead(202, { 'content-length': 0 });
       res.end();
-      return { status: 202, resumable: false };
+      return { status: 202 };
     }
     const version = initialize
       ? initialize.params.protocolVersion
       : (header(req, 'mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION);
     const streamId = randomUUID();
-    const stream: Stream = { res };
+    const primed = this.options.events !== undefined && version >= RESUMABLE_PROTOCOL;
+    const stream: Stream = { res, primed };
     this.streams.set(streamId, stream);
     this.requestsOf.set(
       streamId,
@@ -202,15 +215,15 @@ export class NodeHttpTransport implements Transport {
     );
     for (const request of requests) this.streamOf.set(request.id, streamId);
     res.on('close', () => this.lost(streamId, stream));
-    this.openStream(res);
-    const primed = this.options.events !== undefined && version >= RESUMABLE_PROTOCOL;
-    if (primed) {
-      const id = this.options.events?.store(streamId, '') as string;
-      const retry = this.options.retryMs === undefined ? '' : `retry: ${this.options.retryMs}\n`;
-      res.write(`id: ${id}\n${retry}data: \n\n`);
-      this.resumable.add(streamId);
+    // One request (not a batch), answered soon and with nothing else to say: one JSON body, cheaper for both ends
+    // than a stream. Anything slower (a held approval, a long tool) gets its stream, with the
+    // priming event that lets the client resume it, within the window.
+    const windowMs = this.options.jsonWindowMs ?? JSON_WINDOW_MS;
+    if (!Array.isArray(body) && windowMs > 0) {
+      stream.waiting = setTimeout(() => this.startStream(streamId, stream), windowMs);
+      stream.waiting.unref();
     } else {
-      res.flushHeaders();
+      this.startStream(streamId, stream);
     }
     try {
       for (const message of messages) this.onmessage?.(message, extra);
@@ -220,7 +233,29 @@ export class NodeHttpTransport implements Transport {
       this.end(streamId);
       throw error;
     }
-    return { status: 200, resumable: primed };
+    return { status: 200, streamId };
+  }
+
+  /** Whether the client of a stream holds an event id of it, so it can resume the stream. */
+  holdsCursor(streamId: string): boolean {
+    return this.resumable.has(streamId);
+  }
+
+  /** Sends a stream's headers and, to a client that resumes, its priming event: in one write. */
+  private startStream(streamId: string, stream: Stream): void {
+    clearTimeout(stream.waiting);
+    stream.waiting = undefined;
+    if (stream.res.writableEnded) return;
+    this.openStream(stream.res);
+    const events = this.options.events;
+    if (events && stream.primed) {
+      const id = events.store(streamId, '');
+      const retry = this.options.retryMs === undefined ? '' : `retry: ${this.options.retryMs}\n`;
+      stream.res.write(`id: ${id}\n${retry}data: \n\n`);
+      this.resumable.add(streamId);
+    } else {
+      stream.res.flushHeaders();
+    }
   }
 
   /** A GET: the standalone stream, or (with Last-Event-ID and an event store) a resumed one. */
@@ -237,7 +272,7 @@ export class NodeHttpTransport implements Transport {
     if (this.streams.has(STANDALONE)) {
       return this.refuse(res, 409, -32000, 'Conflict: Only one SSE stream is allowed per session').status;
     }
-    const stream: Stream = { res };
+    const stream: Stream = { res, primed: false };
     this.streams.set(STANDALONE, stream);
     res.on('close', () => this.lost(STANDALONE, stream));
     this.openStream(res);
@@ -260,7 +295,7 @@ export class NodeHttpTransport implements Transport {
     }
     // Storing an event and writing it happen in one step (send), so what was replayed here is
     // exactly what was stored before this point, and every later event is written fresh.
-    const stream: Stream = { res };
+    const stream: Stream = { res, primed: true };
     this.openStream(res);
     res.write(
       later.events.map((event) => `event: message\nid: ${event.id}\ndata: ${event.data}\n\n`).join(''),
@@ -330,7 +365,9 @@ export class NodeHttpTransport implements Transport {
         this.keepAlive = undefined;
         return;
       }
-      for (const { res } of this.streams.values()) if (!res.writableEnded) res.write(': keepalive\n\n');
+      for (const { res, waiting } of this.streams.values()) {
+        if (waiting === undefined && !res.writableEnded) res.write(': keepalive\n\n');
+      }
     }, every);
     this.keepAlive.unref();
   }
@@ -341,6 +378,7 @@ export class NodeHttpTransport implements Transport {
    */
   private lost(streamId: string, stream: Stream): void {
     if (this.streams.get(streamId) !== stream) return;
+    clearTimeout(stream.waiting);
     this.streams.delete(streamId);
     if (!this.resumable.has(streamId)) this.forget(streamId);
   }
@@ -349,6 +387,7 @@ export class NodeHttpTransport implements Transport {
   private end(streamId: string, last = ''): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
+    if (stream.waiting !== undefined) this.startStream(streamId, stream);
     this.streams.delete(streamId);
     if (!stream.res.writableEnded) stream.res.end(last);
   }
@@ -381,6 +420,25 @@ export class NodeHttpTransport implements Transport {
     const streamId = this.streamOf.get(requestId);
     if (streamId === undefined) {
       throw new Error(`No connection established for request ID: ${String(requestId)}`);
+    }
+    const waiting = this.streams.get(streamId);
+    if (waiting?.waiting !== undefined) {
+      if (response) {
+        // The lone request's answer, within the window: plain JSON, nothing stored (no client
+        // could ask to have it replayed: it was handed no event id).
+        clearTimeout(waiting.waiting);
+        this.streams.delete(streamId);
+        this.forget(streamId);
+        const headers: OutgoingHttpHeaders = {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+        };
+        if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+        waiting.res.writeHead(200, headers);
+        waiting.res.end(data);
+        return;
+      }
+      this.startStream(streamId, waiting);
     }
     const eventId = this.options.events?.store(streamId, data);
     const stream = this.streams.get(streamId);

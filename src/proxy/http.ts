@@ -17,7 +17,7 @@ import {
 } from '../util/index.js';
 import { BoundedEventStore, DEFAULT_EVENT_STORE_BOUNDS, type EventStoreBounds } from './event-store.js';
 import { endpointAllowlist, identify, type RegistryKeys } from './http-guard.js';
-import { NodeHttpTransport, sendJson, sendRpcError } from './http-transport.js';
+import { NodeHttpTransport, RESUMABLE_PROTOCOL, sendJson, sendRpcError } from './http-transport.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -366,11 +366,14 @@ export class HttpEndpoint {
     } finally {
       entry.guard.release(ids);
     }
-    if (ids.length === 0 || outcome.status !== 200) return;
-    const { resumable } = outcome;
+    const { streamId } = outcome;
+    if (ids.length === 0 || streamId === undefined) return;
+    // A client resumes a stream when it speaks a protocol that does and was handed an event id of
+    // it (the priming event, sent when the answer is not back as JSON within the transport's window).
+    const modern = (header(req, 'mcp-protocol-version') ?? '') >= RESUMABLE_PROTOCOL;
     res.once('close', () => {
       if (res.writableFinished) return;
-      if (!resumable) {
+      if (!modern || !entry.transport.holdsCursor(streamId)) {
         entry.guard.abandon(ids, 'the client closed its connection');
         return;
       }

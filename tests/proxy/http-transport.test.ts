@@ -95,19 +95,50 @@ describe('the /mcp transport', () => {
     expect(await response.text()).toBe('');
   });
 
-  it('opens a stream with a priming event for a client that resumes, then the answer, then ends it', async () => {
+  it('answers a lone request answered at once with one JSON body', async () => {
     const session = await openSession(proxy.url);
     const response = await send(proxy.url, {
       method: 'POST',
       headers: session,
       body: JSON.stringify(ping(3)),
     });
-    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('mcp-session-id')).toBe(session['mcp-session-id']);
-    const [priming, answer, ...rest] = eventsOf(await response.text());
+    const text = await response.text();
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: 3, result: {} });
+  });
+
+  it('opens a stream with a priming event when the answer takes longer, then the answer, then ends it', async () => {
+    const session = await openSession(proxy.url);
+    const tool = (id: number, name: string, key: string) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name, arguments: { key } },
+    });
+    const started = Date.now();
+    const held = await send(proxy.url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify(tool(4, 'hold', 'a')),
+    });
+    // The headers come when the JSON window has passed, not when the call ends.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(held.headers.get('content-type')).toBe('text/event-stream');
+    expect(held.headers.get('mcp-session-id')).toBe(session['mcp-session-id']);
+    expect(await post(proxy.url, session, tool(5, 'release', 'a'))).toMatchObject({
+      status: 200,
+      messages: [{ id: 5, result: { content: [{ text: 'released' }] } }],
+    });
+    const [priming, answer, ...rest] = eventsOf(await held.text());
     expect(priming).toEqual({ id: expect.stringMatching(/\.\d+$/), retry: '1000', data: '' });
     expect(answer?.event).toBe('message');
-    expect(JSON.parse(answer?.data ?? '')).toEqual({ jsonrpc: '2.0', id: 3, result: {} });
+    expect(JSON.parse(answer?.data ?? '')).toMatchObject({
+      id: 4,
+      result: { content: [{ text: 'released' }] },
+    });
     // Both events belong to one stream: the id is `<stream>.<sequence>`.
     expect(answer?.id?.split('.')[0]).toBe(priming?.id?.split('.')[0]);
     expect(rest).toEqual([]);
@@ -116,15 +147,26 @@ describe('the /mcp transport', () => {
     const old = await send(proxy.url, {
       method: 'POST',
       headers: { ...session, 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify(ping(4)),
+      body: JSON.stringify(tool(6, 'hold', 'b')),
     });
+    expect(old.headers.get('content-type')).toBe('text/event-stream');
+    await post(proxy.url, session, tool(7, 'release', 'b'));
     const events = eventsOf(await old.text());
     expect(events).toHaveLength(1);
-    expect(JSON.parse(events[0]?.data ?? '')).toMatchObject({ id: 4 });
+    expect(JSON.parse(events[0]?.data ?? '')).toMatchObject({ id: 6 });
   });
 
   it('answers every request of a batch on one stream, and ends it after the last', async () => {
     const session = await openSession(proxy.url);
+    const streamed = await send(proxy.url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify([ping(8), ping(9)]),
+    });
+    expect(streamed.headers.get('content-type')).toBe('text/event-stream');
+    const [primed, ...answers] = eventsOf(await streamed.text());
+    expect(primed?.data).toBe('');
+    expect(answers.map((e) => JSON.parse(e.data ?? '').id).sort()).toEqual([8, 9]);
     const batch = await post(proxy.url, session, [
       ping(5),
       { jsonrpc: '2.0', id: 6, method: 'tools/list' },
@@ -152,10 +194,11 @@ describe('the /mcp transport', () => {
     await second.text();
     controller.abort();
 
+    // A batch always streams: its priming event hands out the id to resume from.
     const response = await send(proxy.url, {
       method: 'POST',
       headers: session,
-      body: JSON.stringify(ping(7)),
+      body: JSON.stringify([ping(7)]),
     });
     const [priming] = eventsOf(await response.text());
     const resumed = await send(proxy.url, {
@@ -209,29 +252,47 @@ describe('the /mcp transport', () => {
   });
 });
 
+/** A transport served alone on loopback (no session, no gate): the test plays the Server. */
+async function lone(options: ConstructorParameters<typeof NodeHttpTransport>[0]) {
+  const transport = new NodeHttpTransport(options);
+  await transport.start();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'GET') {
+      transport.handleGet(req, res);
+      return;
+    }
+    let text = '';
+    req.on('data', (chunk) => {
+      text += chunk;
+    });
+    req.on('end', () => transport.handlePost(req, res, JSON.parse(text)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    transport,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    async close() {
+      await transport.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe('the transport on its own', () => {
   it('writes a keep-alive comment on every open stream while nothing else is sent', async () => {
-    const transport = new NodeHttpTransport({ sessionId: () => 'session-1', keepAliveMs: 30 });
+    const { transport, url, close } = await lone({
+      sessionId: () => 'session-1',
+      keepAliveMs: 30,
+      jsonWindowMs: 5,
+    });
     const received: unknown[] = [];
     transport.onmessage = (message) => received.push(message);
-    await transport.start();
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      if (req.method === 'GET') {
-        transport.handleGet(req, res);
-        return;
-      }
-      let text = '';
-      req.on('data', (chunk) => {
-        text += chunk;
-      });
-      req.on('end', () => transport.handlePost(req, res, JSON.parse(text)));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
     try {
       // Nobody answers the initialize request here: its stream stays open, as a held call's does.
       const init = await send(url, { method: 'POST', headers: JSON_AND_SSE, body: JSON.stringify(INIT) });
       expect(init.headers.get('mcp-session-id')).toBe('session-1');
+      expect(init.headers.get('content-type')).toBe('text/event-stream');
       const standalone = await send(url, {
         method: 'GET',
         headers: { accept: 'text/event-stream', 'mcp-session-id': 'session-1' },
@@ -246,9 +307,37 @@ describe('the transport on its own', () => {
       expect(await firstChunk(standalone)).toContain(': keepalive\n\n');
       expect(received).toHaveLength(1);
     } finally {
-      await transport.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await close();
+    }
+  });
+
+  it('opens the stream at once when a notification of the request comes before its answer', async () => {
+    const { transport, url, close } = await lone({ sessionId: () => 'session-2', jsonWindowMs: 60_000 });
+    transport.onmessage = (message) => {
+      const id = (message as { id: number }).id;
+      void (async () => {
+        const progress = {
+          jsonrpc: '2.0' as const,
+          method: 'notifications/progress',
+          params: { progressToken: 1, progress: 1 },
+        };
+        await transport.send(progress, { relatedRequestId: id });
+        await transport.send({ jsonrpc: '2.0', id, result: { done: true } });
+      })();
+    };
+    try {
+      const started = Date.now();
+      const init = await send(url, { method: 'POST', headers: JSON_AND_SSE, body: JSON.stringify(INIT) });
+      // Not held for the minute-long window: the notification opened the stream.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(init.headers.get('content-type')).toBe('text/event-stream');
+      const events = eventsOf(await init.text());
+      expect(events.map((e) => JSON.parse(e.data ?? ''))).toEqual([
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
+        { jsonrpc: '2.0', id: 0, result: { done: true } },
+      ]);
+    } finally {
+      await close();
     }
   });
 });
