@@ -62,7 +62,8 @@ interface Stream {
   waiting?: NodeJS.Timeout | undefined;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+/** A request header as one string (repeated ones joined), or undefined. */
+export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }

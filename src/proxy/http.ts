@@ -17,7 +17,7 @@ import {
 } from '../util/index.js';
 import { BoundedEventStore, DEFAULT_EVENT_STORE_BOUNDS, type EventStoreBounds } from './event-store.js';
 import { endpointAllowlist, identify, type RegistryKeys } from './http-guard.js';
-import { NodeHttpTransport, RESUMABLE_PROTOCOL, sendJson, sendRpcError } from './http-transport.js';
+import { header, NodeHttpTransport, RESUMABLE_PROTOCOL, sendJson, sendRpcError } from './http-transport.js';
 import { duplicateIdError, RequestGuard } from './request-guard.js';
 import type { DownstreamSession } from './session.js';
 
@@ -79,11 +79,6 @@ function rpcError(
 
 /** What readBody gives when it has already answered (too large, not JSON) or the client is gone. */
 const NO_BODY = Symbol('no body');
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** Whether a request target is the MCP endpoint: the path /mcp, with or without a query. */
 function isMcpTarget(url: string | undefined): boolean {
