@@ -44,9 +44,16 @@ WORK=$(mktemp -d /tmp/portcullis-check-image.XXXXXX)
 NETNS=portcullis-check-$$
 CTR=''
 PROXY_PID=''
+# `buildah run` does not pass a signal on to the container's process, which would run on after this
+# script: stop the whole tree, innermost first.
+stop_tree() {
+  local child
+  for child in $(pgrep -P "$1"); do stop_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
 cleanup() {
   local status=$?
-  if [[ -n $PROXY_PID ]]; then kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; fi
+  if [[ -n $PROXY_PID ]]; then stop_tree "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; fi
   if [[ -n $CTR ]]; then "${BUILDAH[@]}" rm "$CTR" >/dev/null 2>&1 || true; fi
   ip netns del "$NETNS" 2>/dev/null || true
   if [[ $status -ne 0 ]]; then
@@ -164,7 +171,7 @@ grep -q 'sign in at http://127.0.0.1:8787/login' "$WORK/proxy.log" ||
 
 step "a proxied tools/call through the published MCP port"
 ip netns exec "$NETNS" node scripts/image-check/client.mjs http://127.0.0.1:3000/mcp "$KEY"
-kill "$PROXY_PID"
+stop_tree "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null || true
 PROXY_PID=''
 # The call left its record in the volume, written by the non-root user.
