@@ -15,6 +15,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BoundedEventStore } from './event-store.js';
+import { isRequest, isResponse } from './request-guard.js';
 
 /** The first protocol version whose clients resume streams (they handle the empty priming event). */
 export const RESUMABLE_PROTOCOL = '2025-11-25';
@@ -68,6 +69,16 @@ export function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** A JSON body (already serialised) with an exact length, in one write with its headers. */
+function sendJsonText(res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders): void {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
 /** A JSON body with an exact length, in one write with its headers. */
 export function sendJson(
   res: ServerResponse,
@@ -75,13 +86,7 @@ export function sendJson(
   body: unknown,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
+  sendJsonText(res, status, JSON.stringify(body), headers);
 }
 
 /** A JSON-RPC error without an id, the shape the SDK's transport answers refused HTTP requests with. */
@@ -93,14 +98,6 @@ export function sendRpcError(
   headers: OutgoingHttpHeaders = {},
 ): void {
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null }, headers);
-}
-
-function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId; method: string } {
-  return 'method' in message && 'id' in message;
-}
-
-function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
-  return 'id' in message && !('method' in message);
 }
 
 function isInitialize(message: JSONRPCMessage): boolean {
@@ -422,27 +419,25 @@ export class NodeHttpTransport implements Transport {
     if (streamId === undefined) {
       throw new Error(`No connection established for request ID: ${String(requestId)}`);
     }
-    const waiting = this.streams.get(streamId);
-    if (waiting?.waiting !== undefined) {
+    const stream = this.streams.get(streamId);
+    if (stream?.waiting !== undefined) {
       if (response) {
         // The lone request's answer, within the window: plain JSON, nothing stored (no client
         // could ask to have it replayed: it was handed no event id).
-        clearTimeout(waiting.waiting);
+        clearTimeout(stream.waiting);
         this.streams.delete(streamId);
         this.forget(streamId);
-        const headers: OutgoingHttpHeaders = {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        };
-        if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-        waiting.res.writeHead(200, headers);
-        waiting.res.end(data);
+        sendJsonText(
+          stream.res,
+          200,
+          data,
+          this.sessionId === undefined ? {} : { 'mcp-session-id': this.sessionId },
+        );
         return;
       }
-      this.startStream(streamId, waiting);
+      this.startStream(streamId, stream);
     }
     const eventId = this.options.events?.store(streamId, data);
-    const stream = this.streams.get(streamId);
     if (!response) {
       if (stream) {
         stream.res.write(event(data, eventId));

@@ -6,11 +6,13 @@ import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextp
 /** JSON-RPC "Invalid Request": the code a reused id is answered with. */
 export const INVALID_REQUEST = -32600;
 
-function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId; method: string } {
+export function isRequest(
+  message: JSONRPCMessage,
+): message is JSONRPCMessage & { id: RequestId; method: string } {
   return 'method' in message && 'id' in message;
 }
 
-function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+export function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
   return 'id' in message && !('method' in message);
 }
 
