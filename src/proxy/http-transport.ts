@@ -9,12 +9,12 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   type JSONRPCMessage,
-  JSONRPCMessageSchema,
   type MessageExtraInfo,
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BoundedEventStore } from './event-store.js';
+import { asJsonRpcMessage } from './jsonrpc-message.js';
 import { isRequest, isResponse } from './request-guard.js';
 
 /** The first protocol version whose clients resume streams (they handle the empty priming event). */
@@ -173,9 +173,9 @@ export class NodeHttpTransport implements Transport {
     }
     const messages: JSONRPCMessage[] = [];
     for (const raw of Array.isArray(body) ? body : [body]) {
-      const parsed = JSONRPCMessageSchema.safeParse(raw);
-      if (!parsed.success) return this.refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
-      messages.push(parsed.data);
+      const message = asJsonRpcMessage(raw);
+      if (!message) return this.refuse(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      messages.push(message);
     }
     const initialize = messages.find(isInitialize) as { params: { protocolVersion: string } } | undefined;
     if (initialize) {

@@ -2,8 +2,9 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { writeBatched } from './batched-write.js';
+import { asJsonRpcMessage } from './jsonrpc-message.js';
 import { LineReader, type OversizedLine } from './line-reader.js';
 import { INVALID_REQUEST } from './request-guard.js';
 
@@ -91,8 +92,8 @@ export class StdioDownstream implements Transport {
       this.write(errorLine(null, INVALID_REQUEST, 'Invalid Request: batches are not supported'));
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
+    const message = asJsonRpcMessage(value);
+    if (!message) {
       const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
       // A broken response or notification has nobody waiting for an answer; a broken request does.
       const method = typeof value === 'object' && value !== null && 'method' in value;
@@ -101,7 +102,7 @@ export class StdioDownstream implements Transport {
         this.write(errorLine(id, INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message'));
       return;
     }
-    this.onmessage?.(parsed.data);
+    this.onmessage?.(message);
   }
 
   private write(text: string): void {

@@ -4,11 +4,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import process from 'node:process';
 import { PassThrough } from 'node:stream';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { writeBatched } from './batched-write.js';
 import { ProxyError } from './errors.js';
+import { asJsonRpcMessage } from './jsonrpc-message.js';
 import { DEFAULT_MAX_LINE_BYTES, LineReader, type OversizedLine } from './line-reader.js';
 
 export interface StdioUpstreamParams {
@@ -103,15 +104,38 @@ export class StdioUpstreamTransport implements Transport {
   }
 
   private line(line: string): void {
-    let message: JSONRPCMessage;
+    let value: unknown;
     try {
-      message = deserializeMessage(line);
+      value = JSON.parse(line);
     } catch (error) {
-      // A line that is not JSON-RPC (a stray print) is reported and skipped, as the SDK does.
-      this.onerror?.(error as Error);
+      // A line that is not JSON (a stray print) is reported and skipped, as the SDK does.
+      this.onerror?.(new Error(`upstream wrote a line that is not JSON: ${(error as Error).message}`));
       return;
     }
-    this.onmessage?.(message);
+    const message = asJsonRpcMessage(value);
+    if (message) {
+      this.onmessage?.(message);
+      return;
+    }
+    const id = brokenAnswerId(value);
+    this.onerror?.(
+      new Error(
+        id === undefined
+          ? 'upstream wrote a line that is not a JSON-RPC message; skipped'
+          : `upstream answered request ${JSON.stringify(id)} with a message that is not a JSON-RPC response`,
+      ),
+    );
+    // The request it answers would otherwise wait for its timeout (30 minutes): it fails now.
+    if (id !== undefined) {
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: ErrorCode.InternalError,
+          message: 'the upstream answered with a malformed JSON-RPC response',
+        },
+      });
+    }
   }
 
   private oversized(line: OversizedLine): void {
@@ -196,6 +220,13 @@ export class StdioUpstreamTransport implements Transport {
       else stdin.once('drain', resolve);
     });
   }
+}
+
+/** The id of what looks like an answer (an id, no method) but is malformed; undefined for anything else. */
+function brokenAnswerId(value: unknown): string | number | undefined {
+  if (typeof value !== 'object' || value === null || 'method' in value || !('id' in value)) return undefined;
+  const id = (value as { id: unknown }).id;
+  return typeof id === 'string' || Number.isSafeInteger(id) ? (id as string | number) : undefined;
 }
 
 /** 10485760 -> "10 MiB"; sizes that are not whole MiB in bytes. */
