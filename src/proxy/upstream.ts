@@ -24,6 +24,7 @@ import {
   type IBackoff,
   type IBackoffFactory,
 } from 'cockatiel';
+import { DirectRequests } from './direct-requests.js';
 import { errorText, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
 import { StdioUpstreamTransport } from './stdio-upstream.js';
@@ -140,6 +141,8 @@ export class UpstreamConnection {
   private readonly restart: RestartPolicy;
   private readonly transportFactory: UpstreamTransportFactory;
   private client: PassthroughClient | undefined;
+  /** The connected client's requests that need none of the SDK's extras (see DirectRequests). */
+  private direct: DirectRequests | undefined;
   /** The connected client's own transport (not the ordering wrapper): closing ends its HTTP session. */
   private transport: Transport | undefined;
   private stateValue: UpstreamState = 'connecting';
@@ -306,6 +309,8 @@ export class UpstreamConnection {
     }
     this.client = client;
     this.transport = inner;
+    const counter = requestCounter(client);
+    this.direct = counter && new DirectRequests(transport, () => counter._requestMessageId++);
     this.connectedAt = Date.now();
     this.lastError = undefined;
     this.setState('up');
@@ -347,6 +352,7 @@ export class UpstreamConnection {
     if (this.client !== client || this.stateValue === 'closed') return;
     this.client = undefined;
     this.transport = undefined;
+    this.direct = undefined;
     this.setState('down');
     if (Date.now() - this.connectedAt >= this.restart.healthyAfterMs) this.backoff = undefined;
     this.hooks.log(`upstream ${this.name}: disconnected; restarting`);
@@ -382,7 +388,16 @@ export class UpstreamConnection {
         server: this.name,
       });
     }
+    const direct = this.direct;
     try {
+      // Progress needs the SDK's token and timeout handling; everything else is sent directly.
+      if (direct && isPlain(options))
+        return await direct.request(
+          method,
+          params,
+          options.timeout ?? UPSTREAM_REQUEST_TIMEOUT_MS,
+          options.signal,
+        );
       return await client.request({ method, params: params as Record<string, unknown> }, ResultSchema, {
         timeout: UPSTREAM_REQUEST_TIMEOUT_MS,
         ...options,
@@ -421,6 +436,7 @@ export class UpstreamConnection {
     const transport = this.transport;
     this.client = undefined;
     this.transport = undefined;
+    this.direct = undefined;
     if (client && transport instanceof StreamableHTTPClientTransport) await this.terminate(transport);
     await client?.close().catch(() => {});
   }
@@ -444,6 +460,24 @@ export class UpstreamConnection {
       clearTimeout(timer);
     }
   }
+}
+
+/** Options DirectRequests honours in full: a signal and a timeout, nothing else. */
+function isPlain(options: RequestOptions): boolean {
+  for (const key in options) if (key !== 'signal' && key !== 'timeout') return false;
+  return true;
+}
+
+/**
+ * Whether the SDK client's request counter is where DirectRequests takes its ids from (private to
+ * the SDK's Protocol in 1.x). Sharing it keeps the two paths from sending the same id; without it
+ * every request goes through the SDK (slower, same behaviour).
+ */
+function requestCounter(client: Client): { _requestMessageId: number } | undefined {
+  const counter = client as unknown as { _requestMessageId: unknown };
+  return typeof counter._requestMessageId === 'number'
+    ? (counter as { _requestMessageId: number })
+    : undefined;
 }
 
 /** An argument as a person would type it: quoted when it has a space or is empty. */
