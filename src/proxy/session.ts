@@ -24,6 +24,7 @@ import type { AccessCall, Gate } from './gate.js';
 import { type Standing, standingNow } from './governor.js';
 import { ListRouter, type RoutingTimings } from './lists.js';
 import { type Extra, isImplementation, isObject, isString, type Params } from './params.js';
+import { dispatchByShape } from './protocol-dispatch.js';
 import { Relay } from './relay.js';
 import type { Elicit } from './review.js';
 import { callTool, heldProgress, type ToolCallDeps } from './tool-call.js';
@@ -194,8 +195,10 @@ export class DownstreamSession {
     return this.deps.agent;
   }
 
+  /** The transport must deliver only checked JSON-RPC messages (ours do: asJsonRpcMessage). */
   async connect(transport: Transport): Promise<void> {
     await this.server.connect(transport);
+    dispatchByShape(this.server, transport);
   }
 
   private async dispatch(request: JSONRPCRequest, extra: Extra): Promise<Result> {

@@ -27,6 +27,7 @@ import {
 import { DirectRequests } from './direct-requests.js';
 import { errorText, RpcError, toRpcError } from './errors.js';
 import { OrderedTransport } from './ordered-transport.js';
+import { dispatchByShape } from './protocol-dispatch.js';
 import { StdioUpstreamTransport } from './stdio-upstream.js';
 import { fetchTrusting } from './tls-fetch.js';
 import type { UpstreamSpec } from './upstream-spec.js';
@@ -309,6 +310,8 @@ export class UpstreamConnection {
     }
     this.client = client;
     this.transport = inner;
+    // Every upstream transport checks its messages (ours by hand, the SDK's HTTP one with zod).
+    dispatchByShape(client, transport);
     const counter = requestCounter(client);
     this.direct = counter && new DirectRequests(transport, () => counter._requestMessageId++);
     this.connectedAt = Date.now();
