@@ -1,6 +1,7 @@
 // Whether a parsed JSON value is a JSON-RPC message MCP accepts: the SDK's JSONRPCMessageSchema, checked by hand.
 
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isObject } from './params.js';
 
 /**
  * The same rules as the SDK's zod JSONRPCMessageSchema (1.x), which every transport ran on every
@@ -46,10 +47,6 @@ export function asJsonRpcMessage(value: unknown): JSONRPCMessage | undefined {
 }
 
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** zod's int() is a safe integer: whole and within +-(2^53 - 1). */
 function isId(value: unknown): boolean {
