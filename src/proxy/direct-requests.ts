@@ -2,7 +2,7 @@
 
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
-import { isObject } from './params.js';
+import { isResponse } from './request-guard.js';
 
 interface Pending {
   resolve(result: Result): void;
@@ -20,10 +20,12 @@ interface Pending {
  * both paths; its answer is taken off the transport before the SDK sees it, and everything else
  * (notifications, the upstream's own requests, answers to the SDK's requests) goes on as before.
  *
- * What the SDK does for a request is kept: the result must be an object, an error answer becomes an
+ * What the SDK does for a request is kept: an error answer becomes an
  * McpError with the upstream's code, message and data, a timeout or an aborted signal sends
  * `notifications/cancelled` upstream, and a closed connection rejects everything pending with the
- * SDK's ConnectionClosed error. Requests that report progress still go through the SDK.
+ * SDK's ConnectionClosed error. Like dispatchByShape, this relies on the transport having checked
+ * each message (a result is then an object, as the SDK's ResultSchema required). Requests that
+ * report progress still go through the SDK.
  */
 export class DirectRequests {
   private readonly transport: Transport;
@@ -47,11 +49,6 @@ export class DirectRequests {
       sdkClose?.();
       this.close();
     };
-  }
-
-  /** How many requests wait for an answer. */
-  get size(): number {
-    return this.pending.size;
   }
 
   request(method: string, params: unknown, timeout: number, signal?: AbortSignal): Promise<Result> {
@@ -87,7 +84,7 @@ export class DirectRequests {
         onAbort: signal && (() => cancel(signal.reason)),
       };
       this.pending.set(id, entry);
-      if (signal && entry.onAbort) signal.addEventListener('abort', entry.onAbort, { once: true });
+      if (entry.onAbort) signal?.addEventListener('abort', entry.onAbort, { once: true });
       const message = {
         jsonrpc: '2.0',
         id,
@@ -100,7 +97,7 @@ export class DirectRequests {
     });
   }
 
-  /** Takes the request off the books; false when it was already answered, cancelled or closed. */
+  /** Takes the request off the books; undefined when it was already answered, cancelled or closed. */
   private settle(id: number): Pending | undefined {
     const entry = this.pending.get(id);
     if (!entry) return undefined;
@@ -112,7 +109,7 @@ export class DirectRequests {
 
   /** True when the message answered one of these requests (and was used up). */
   private answer(message: JSONRPCMessage): boolean {
-    if ('method' in message || !('id' in message) || typeof message.id !== 'number') return false;
+    if (!isResponse(message) || typeof message.id !== 'number') return false;
     const entry = this.settle(message.id);
     if (!entry) return false;
     if ('error' in message) {
@@ -120,12 +117,9 @@ export class DirectRequests {
       entry.reject(McpError.fromError(code, text, data));
       return true;
     }
-    const result: unknown = 'result' in message ? message.result : undefined;
-    if (isObject(result) && (result._meta === undefined || isObject(result._meta))) entry.resolve(result);
-    else
-      entry.reject(
-        new McpError(ErrorCode.InternalError, 'the upstream answered with a result that is not an object'),
-      );
+    // The transport checked the answer (asJsonRpcMessage, or the SDK's zod in its HTTP transport):
+    // the result is an object with a well-formed _meta, what the SDK's ResultSchema asked of it.
+    entry.resolve((message as { result: Result }).result);
     return true;
   }
 

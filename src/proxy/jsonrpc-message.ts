@@ -24,7 +24,7 @@ export function asJsonRpcMessage(value: unknown): JSONRPCMessage | undefined {
   let keys = 1;
   const hasId = 'id' in value;
   if (hasId) {
-    if (!isId(value.id)) return undefined;
+    if (!isRequestId(value.id)) return undefined;
     keys += 1;
   }
   if ('method' in value) {
@@ -48,8 +48,8 @@ export function asJsonRpcMessage(value: unknown): JSONRPCMessage | undefined {
 
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 
-/** zod's int() is a safe integer: whole and within +-(2^53 - 1). */
-function isId(value: unknown): boolean {
+/** A JSON-RPC id MCP accepts: a string, or a safe integer (zod's int(): whole, within +-(2^53 - 1)). */
+export function isRequestId(value: unknown): value is string | number {
   return typeof value === 'string' || Number.isSafeInteger(value);
 }
 
@@ -60,7 +60,8 @@ function isParams(value: unknown): boolean {
   const meta = value._meta;
   if (meta === undefined) return true;
   if (!isObject(meta)) return false;
-  if ('progressToken' in meta && meta.progressToken !== undefined && !isId(meta.progressToken)) return false;
+  if ('progressToken' in meta && meta.progressToken !== undefined && !isRequestId(meta.progressToken))
+    return false;
   if (RELATED_TASK in meta && meta[RELATED_TASK] !== undefined) {
     const task = meta[RELATED_TASK];
     if (!isObject(task) || typeof task.taskId !== 'string') return false;

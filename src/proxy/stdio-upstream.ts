@@ -9,7 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { writeBatched } from './batched-write.js';
 import { ProxyError } from './errors.js';
-import { asJsonRpcMessage } from './jsonrpc-message.js';
+import { asJsonRpcMessage, isRequestId } from './jsonrpc-message.js';
 import { DEFAULT_MAX_LINE_BYTES, LineReader, type OversizedLine } from './line-reader.js';
 
 export interface StdioUpstreamParams {
@@ -226,7 +226,7 @@ export class StdioUpstreamTransport implements Transport {
 function brokenAnswerId(value: unknown): string | number | undefined {
   if (typeof value !== 'object' || value === null || 'method' in value || !('id' in value)) return undefined;
   const id = (value as { id: unknown }).id;
-  return typeof id === 'string' || Number.isSafeInteger(id) ? (id as string | number) : undefined;
+  return isRequestId(id) ? id : undefined;
 }
 
 /** 10485760 -> "10 MiB"; sizes that are not whole MiB in bytes. */
