@@ -125,11 +125,12 @@ describe('requests sent to an upstream directly', () => {
     await expect(aborted).rejects.toBeDefined();
     const timedOut = upstream.request('tools/call', call('hold'), { timeout: 100 });
     await expect(timedOut).rejects.toMatchObject({ code: -32001, message: 'Request timed out' });
-    const holds = got.filter((m) => m.params?.name === 'hold').map((m) => m.id);
     await waitFor(
       () => got.filter((m) => m.method === 'notifications/cancelled').length === 2,
       'two cancellations',
     );
+    // The child records in the order it reads, so both holds are in by now.
+    const holds = got.filter((m) => m.params?.name === 'hold').map((m) => m.id);
     const cancelled = got.filter((m) => m.method === 'notifications/cancelled').map((m) => m.params);
     expect(cancelled).toEqual([
       { requestId: holds[0], reason: 'the client went away' },
@@ -140,12 +141,15 @@ describe('requests sent to an upstream directly', () => {
     expect(await upstream.request('tools/call', call('echo', 'next'))).toMatchObject({
       content: [{ text: 'next' }],
     });
-    // An already aborted signal sends nothing.
+    // An already aborted signal sends nothing. The child's record of a message (stderr) can come
+    // after its answer (stdout), so wait for the records rather than for the answers.
+    await waitFor(() => got.some((m) => m.params?.name === 'echo'), 'the echo call recorded');
     const before = got.length;
     await expect(
-      upstream.request('tools/call', call('echo'), { signal: AbortSignal.abort('no') }),
+      upstream.request('tools/call', call('echo', 'aborted'), { signal: AbortSignal.abort('no') }),
     ).rejects.toMatchObject({ message: 'no' });
     await upstream.request('ping', undefined);
+    await waitFor(() => got.slice(before).some((m) => m.method === 'ping'), 'the ping recorded');
     expect(got.slice(before).map((m) => m.method)).toEqual(['ping']);
   });
 
