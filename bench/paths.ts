@@ -248,3 +248,24 @@ export const PATHS: PathSpec[] = [
 ];
 
 if (BASELINE !== undefined) PATHS.push(...baselinePaths(BASELINE));
+
+/**
+ * Measuring sticks, run only when BENCH_PATHS names them: a raw line relay doing only the policy
+ * and result scan, and the same with Portcullis' two audit records per call (bench/peers/audit-relay.mjs).
+ */
+export const FLOOR_PATHS: PathSpec[] = [
+  stdioPath('floor: policy only', (ctx) => [
+    NODE,
+    path.join(PEERS, 'audit-relay.mjs'),
+    'policy',
+    ctx.policyFile,
+    ...ECHO,
+  ]),
+  stdioPath('floor: policy+audit', (ctx) => [
+    NODE,
+    path.join(PEERS, 'audit-relay.mjs'),
+    'audit',
+    ctx.policyFile,
+    ...ECHO,
+  ]),
+];

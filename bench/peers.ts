@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Call, inFlight, openLoop, sequential } from './load.js';
-import { PATHS, type PathSpec, type Running } from './paths.js';
+import { FLOOR_PATHS, PATHS, type PathSpec, type Running } from './paths.js';
 import { type PeerResult, printPeers } from './peers-report.js';
 import { median, type Percentiles, percentiles, processCpuUs, processRssMb } from './stats.js';
 
@@ -19,9 +19,9 @@ process.on('warning', (warning) => {
 });
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const CALLS = Number(process.env.BENCH_CALLS ?? (QUICK ? 200 : 1000));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.5 : 1.5));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
+const CALLS = Number(process.env.BENCH_CALLS ?? (QUICK ? 200 : 2000));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.5 : 5));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const CONCURRENCY = 16;
 const RATES = [500, 1000] as const;
 
@@ -149,7 +149,8 @@ export async function runPeers(): Promise<PeersRun> {
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, hundredRulePolicy());
   const only = process.env.BENCH_PATHS?.split(',').map((part) => part.trim().toLowerCase());
-  const specs = PATHS.filter((spec) => !only || only.some((part) => spec.name.toLowerCase().includes(part)));
+  const named = (spec: PathSpec) => only?.some((part) => spec.name.toLowerCase().includes(part)) ?? false;
+  const specs = only ? [...PATHS, ...FLOOR_PATHS].filter(named) : PATHS;
   const ctx = {
     dir,
     policyFile,
