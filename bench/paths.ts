@@ -249,23 +249,16 @@ export const PATHS: PathSpec[] = [
 
 if (BASELINE !== undefined) PATHS.push(...baselinePaths(BASELINE));
 
+/** A measuring stick (bench/peers/audit-relay.mjs): a raw line relay doing only `mode`'s share of a call. */
+function floorPath(name: string, mode: 'policy' | 'audit'): PathSpec {
+  return stdioPath(name, (ctx) => [NODE, path.join(PEERS, 'audit-relay.mjs'), mode, ctx.policyFile, ...ECHO]);
+}
+
 /**
  * Measuring sticks, run only when BENCH_PATHS names them: a raw line relay doing only the policy
- * and result scan, and the same with Portcullis' two audit records per call (bench/peers/audit-relay.mjs).
+ * and result scan, and the same with Portcullis' two audit records per call.
  */
 export const FLOOR_PATHS: PathSpec[] = [
-  stdioPath('floor: policy only', (ctx) => [
-    NODE,
-    path.join(PEERS, 'audit-relay.mjs'),
-    'policy',
-    ctx.policyFile,
-    ...ECHO,
-  ]),
-  stdioPath('floor: policy+audit', (ctx) => [
-    NODE,
-    path.join(PEERS, 'audit-relay.mjs'),
-    'audit',
-    ctx.policyFile,
-    ...ECHO,
-  ]),
+  floorPath('floor: policy only', 'policy'),
+  floorPath('floor: policy+audit', 'audit'),
 ];

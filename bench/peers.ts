@@ -149,8 +149,9 @@ export async function runPeers(): Promise<PeersRun> {
   const policyFile = path.join(dir, 'policy.yml');
   await writeFile(policyFile, hundredRulePolicy());
   const only = process.env.BENCH_PATHS?.split(',').map((part) => part.trim().toLowerCase());
-  const named = (spec: PathSpec) => only?.some((part) => spec.name.toLowerCase().includes(part)) ?? false;
-  const specs = only ? [...PATHS, ...FLOOR_PATHS].filter(named) : PATHS;
+  const specs = only
+    ? [...PATHS, ...FLOOR_PATHS].filter((spec) => only.some((part) => spec.name.toLowerCase().includes(part)))
+    : PATHS;
   const ctx = {
     dir,
     policyFile,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AuditLog } from '../../dist/src/audit/index.js';
 import { loadPolicy } from '../../dist/src/policy/index.js';
+import { LineReader } from '../../dist/src/proxy/line-reader.js';
 import { screenResult } from '../../dist/src/proxy/result-scan.js';
 
 const [mode, policyFile, command, ...args] = process.argv.slice(2);
@@ -24,14 +25,10 @@ const log = audited
 const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
 const pending = new Map();
 
+/** Lines of `stream` as Portcullis' own stdio transports read them (dist LineReader). */
 function lines(stream, onLine) {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop();
-    for (const line of parts) if (line) onLine(line);
-  });
+  const reader = new LineReader({ onLine, onOversized: () => {} });
+  stream.on('data', (chunk) => reader.push(chunk));
 }
 
 lines(process.stdin, async (line) => {

@@ -11,6 +11,7 @@ import { writeBatched } from './batched-write.js';
 import { ProxyError } from './errors.js';
 import { asJsonRpcMessage, isRequestId } from './jsonrpc-message.js';
 import { DEFAULT_MAX_LINE_BYTES, LineReader, type OversizedLine } from './line-reader.js';
+import { isObject } from './params.js';
 
 export interface StdioUpstreamParams {
   command: string;
@@ -224,9 +225,8 @@ export class StdioUpstreamTransport implements Transport {
 
 /** The id of what looks like an answer (an id, no method) but is malformed; undefined for anything else. */
 function brokenAnswerId(value: unknown): string | number | undefined {
-  if (typeof value !== 'object' || value === null || 'method' in value || !('id' in value)) return undefined;
-  const id = (value as { id: unknown }).id;
-  return isRequestId(id) ? id : undefined;
+  if (!isObject(value) || 'method' in value || !('id' in value)) return undefined;
+  return isRequestId(value.id) ? value.id : undefined;
 }
 
 /** 10485760 -> "10 MiB"; sizes that are not whole MiB in bytes. */
