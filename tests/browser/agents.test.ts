@@ -58,10 +58,11 @@ const shot = (page: Page, name: string) =>
 describe('the Agents page in Chromium', () => {
   it('adds an agent showing its key once, sets its trust, rotates and revokes a key', async () => {
     const page = await signedIn(1280);
-    await page.click('nav >> text=Agents');
-    await expect.poll(() => page.url()).toBe(`${web.url}/agents`);
+    // waitForURL waits for the page's load too: polling page.url() alone passed as soon as the
+    // navigation committed, and counting rows then could see none (CI did).
+    await Promise.all([page.waitForURL(`${web.url}/agents`), page.click('nav >> text=Agents')]);
     const rows = page.locator('table.agents tbody tr');
-    expect(await rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(2);
     await expect
       .poll(() => page.locator('tr[data-agent="policy-bot"]').innerText())
       .toMatch(/Policy file\s+medium/);
@@ -98,7 +99,7 @@ describe('the Agents page in Chromium', () => {
     await page.click('button:has-text("New key")');
     const second = await page.locator('input.key').inputValue();
     expect(second).not.toBe(key);
-    expect(await page.locator('table.keys tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('table.keys tbody tr').count()).toBe(2);
     await shot(page, 'detail-1280');
     // Revoke the first key: the open session with it is refused from its next call.
     await page.locator('table.keys tbody tr').first().locator('button:has-text("Revoke")').click();
@@ -107,8 +108,10 @@ describe('the Agents page in Chromium', () => {
     await client.close().catch(() => {});
 
     // The audit trail link goes to the audit page filtered by the agent.
-    await page.click('a:has-text("Audit trail of support-bot")');
-    await expect.poll(() => page.url()).toContain('/audit?agent=support-bot');
+    await Promise.all([
+      page.waitForURL(/\/audit\?agent=support-bot/),
+      page.click('a:has-text("Audit trail of support-bot")'),
+    ]);
     expect(await page.locator('main').innerText()).toContain('trust_changed');
 
     await page.goto(`${web.url}/agents?trust=high`);
