@@ -15,13 +15,32 @@ export interface ScannedLine {
 const MAX_DEPTH = 64;
 // Set by scanString: whether the string just scanned contained an escape.
 let escaped = false;
+// The next backslash at or after where scanString last looked (s.length: none), for the line being
+// scanned: a string's end is found with indexOf jumps instead of a loop over every character.
+let backslashAt = -1;
+/**
+ * What JSON.stringify never leaves raw in its output: control characters and lone surrogates. One
+ * native pass over the line checks for them, so scanString only has to look at escapes and quotes.
+ * Apart, not one class: V8 answers the surrogate class at once for a one-byte string (most lines),
+ * and only a line with a surrogate takes the exact lone-surrogate test.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what it looks for
+const RAW_CONTROL = /[\u0000-\u001f]/;
+const SURROGATE = /[\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether `s` holds a character JSON.stringify would have escaped. */
+function rawForbidden(s: string): boolean {
+  return RAW_CONTROL.test(s) || (SURROGATE.test(s) && LONE_SURROGATE.test(s));
+}
 
 /**
  * Reads `{...sorted members...,"hash":"..."}` where every object's keys are in code-unit order,
  * no whitespace, strings and numbers in their JSON.stringify form. Null when unsure.
  */
 export function scanWriterLine(s: string): ScannedLine | null {
-  if (s.charCodeAt(0) !== 0x7b) return null;
+  if (s.charCodeAt(0) !== 0x7b || rawForbidden(s)) return null;
+  backslashAt = -1;
   let i = 1;
   let previousKey: string | null = null;
   let seq = Number.NaN;
@@ -126,54 +145,57 @@ function scanArray(s: string, i: number, depth: number): number {
   }
 }
 
-/** A string in JSON.stringify's form: only the escapes it emits, no raw control characters. */
+/**
+ * A string in JSON.stringify's form: only the escapes it emits (raw control characters and lone
+ * surrogates are ruled out for the whole line by rawForbidden).
+ */
 function scanString(s: string, i: number): number {
   escaped = false;
-  const length = s.length;
   let j = i + 1;
-  while (j < length) {
-    const c = s.charCodeAt(j);
-    if (c === 0x22) return j + 1;
-    if (c === 0x5c) {
-      escaped = true;
-      const e = s.charCodeAt(j + 1);
-      if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-        j += 2;
-        continue;
-      }
-      // \u00XX, lower-case hex, only for the control characters without a short escape.
-      if (e === 0x75 && s.startsWith('00', j + 2)) {
-        const hex = s.slice(j + 4, j + 6);
-        const code = /^[01][0-9a-f]$/.test(hex) ? Number.parseInt(hex, 16) : -1;
-        if (code >= 0 && code !== 8 && code !== 9 && code !== 10 && code !== 12 && code !== 13) {
-          j += 6;
-          continue;
-        }
-      }
-      return -1;
+  for (;;) {
+    const quote = s.indexOf('"', j);
+    if (quote < 0) return -1;
+    if (backslashAt < j) {
+      const next = s.indexOf('\\', j);
+      backslashAt = next < 0 ? s.length : next;
     }
-    if (c < 0x20) return -1;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      // A surrogate pair is written as is; a lone surrogate would have been escaped.
-      const d = s.charCodeAt(j + 1);
-      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) return -1;
-      j += 2;
+    if (backslashAt > quote) return quote + 1;
+    // An escape before the quote (which may be the escaped quote itself): check it, go on after it.
+    escaped = true;
+    const at = backslashAt;
+    const e = s.charCodeAt(at + 1);
+    if (e === 0x22 || e === 0x5c || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      j = at + 2;
       continue;
     }
-    j += 1;
+    // \u00XX, lower-case hex, only for the control characters without a short escape.
+    if (e === 0x75 && s.startsWith('00', at + 2)) {
+      const hex = s.slice(at + 4, at + 6);
+      const code = /^[01][0-9a-f]$/.test(hex) ? Number.parseInt(hex, 16) : -1;
+      if (code >= 0 && code !== 8 && code !== 9 && code !== 10 && code !== 12 && code !== 13) {
+        j = at + 6;
+        continue;
+      }
+    }
+    return -1;
   }
-  return -1;
 }
 
 /** A number exactly as JavaScript prints it (which is RFC 8785's form). */
 function scanNumber(s: string, i: number): number {
   let j = i + 1;
   const length = s.length;
+  let digitsOnly = s.charCodeAt(i) !== 0x2d;
   while (j < length) {
     const c = s.charCodeAt(j);
-    if ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x2b || c === 0x2d) j += 1;
-    else break;
+    if (c >= 0x30 && c <= 0x39) j += 1;
+    else if (c === 0x2e || c === 0x65 || c === 0x2b || c === 0x2d) {
+      digitsOnly = false;
+      j += 1;
+    } else break;
   }
+  // The common case, a non-negative integer below 2^53 without a leading zero, is its own form.
+  if (digitsOnly && j - i <= 15 && (j - i === 1 || s.charCodeAt(i) !== 0x30)) return j;
   const token = s.slice(i, j);
   return String(Number(token)) === token ? j : -1;
 }

@@ -48,6 +48,20 @@ function variants(canonical: string): string[] {
     canonical.replace(/"args":/, '"args":{"z":1,"a":2},"argz":'),
     canonical.replace(/"event":"decision",/, ''),
     `${canonical.slice(0, -1)},"event":"x"}`,
+    // What JSON.stringify never writes raw, and escapes it never writes.
+    canonical.replace('decision', 'deci\u0001sion'),
+    canonical.replace('decision', 'deci\ud800sion'),
+    canonical.replace('decision', 'deci\udc00sion'),
+    canonical.replace('decision', 'decision\ud83d'),
+    canonical.replace('decision', 'deci\\u001Fsion'),
+    canonical.replace('decision', 'deci\\u0008sion'),
+    canonical.replace('decision', 'deci\\u0041sion'),
+    canonical.replace('decision', 'deci\\qsion'),
+    // Numbers JavaScript would print otherwise.
+    canonical.replace(/"seq":(\d+)/, '"seq":0$1'),
+    canonical.replace(/"seq":(\d+)/, '"seq":-0'),
+    canonical.replace(/"seq":(\d+)/, '"seq":1$1000000000000000'),
+    canonical.replace(/"seq":(\d+)/, '"seq":$1E2'),
   ].filter((text) => text !== canonical);
 }
 
@@ -79,6 +93,7 @@ describe('scanWriterLine', () => {
         const scanned = scanWriterLine(line);
         tried += 1;
         if (scanned === null) continue;
+        // A line JSON.parse refuses (a raw control character, a leading zero) must have been refused.
         const { hash: _, ...parsed } = JSON.parse(line) as Record<string, unknown>;
         expect(scanned.canonical).toBe(canonicalize(parsed));
       }
