@@ -1,15 +1,23 @@
 // Benchmark: audit append throughput with the hash chain on, redaction per record, the cost of an open, and the time to verify 1,000,000 records.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log.js';
 import { Redactor } from '../src/audit/redact.js';
 import type { AuditEvent } from '../src/audit/types.js';
-import { verifyAudit } from '../src/audit/verify.js';
+import * as source from '../src/audit/verify.js';
 import { findSecrets } from '../src/secrets/index.js';
 
 const THROUGHPUT_RECORDS = 100_000;
 const VERIFY_RECORDS = 1_000_000;
+/** `portcullis audit verify` runs the compiled build, whose worker threads the source has no file for. */
+const BUILT_VERIFY = new URL('../dist/src/audit/verify.js', import.meta.url);
+
+async function verifyModule(): Promise<{ verify: typeof source; from: string }> {
+  if (!existsSync(BUILT_VERIFY)) return { verify: source, from: 'source (not built: no worker threads)' };
+  return { verify: (await import(BUILT_VERIFY.href)) as typeof source, from: 'dist' };
+}
 
 /** A realistic decision record: a refund call with nested arguments, one of them a secret. */
 function decision(i: number): AuditEvent {
@@ -114,14 +122,20 @@ export async function run(): Promise<void> {
 
     const data = join(root, 'verify');
     await concurrent(data, VERIFY_RECORDS, 1000);
-    const start = performance.now();
-    const result = await verifyAudit(join(data, 'audit'));
-    const seconds = (performance.now() - start) / 1000;
-    if (!result.ok) throw new Error(`verify failed on an untouched log: ${result.message}`);
-    console.log(
-      `audit verify: ${result.records.toLocaleString('en')} records in ${result.files} files, ` +
-        `${result.checkpoints} checkpoints: ${seconds.toFixed(2)} s`,
-    );
+    const { verify, from } = await verifyModule();
+    const threads = verify.defaultThreads();
+    const runs: Array<[string, number]> = [['one thread', 0]];
+    if (threads > 0) runs.push([`${threads} worker threads`, threads]);
+    for (const [label, count] of runs) {
+      const start = performance.now();
+      const result = await verify.verifyAudit(join(data, 'audit'), { threads: count });
+      const seconds = (performance.now() - start) / 1000;
+      if (!result.ok) throw new Error(`verify failed on an untouched log: ${result.message}`);
+      console.log(
+        `audit verify (${from}, ${label}): ${result.records.toLocaleString('en')} records in ${result.files} files, ` +
+          `${result.checkpoints} checkpoints: ${seconds.toFixed(2)} s`,
+      );
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }

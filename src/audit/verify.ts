@@ -1,4 +1,5 @@
 // Verification of an audit log: every record's hash, the chain between records and files, and the checkpoints.
+import { statSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { GENESIS_HASH, isHexDigest } from './chain.js';
@@ -19,6 +20,10 @@ import {
   LINE_INVALID_JSON,
   LINE_INVALID_UTF8,
 } from './lines.js';
+import { ChunkCheckers, defaultThreads } from './verify-pool.js';
+
+export { defaultThreads };
+
 import { type Chain, listChains, writerSlot } from './writers.js';
 
 export type VerifyProblem =
@@ -73,6 +78,8 @@ export interface VerifyOk {
   recoveries: number;
   /** Each chain on its own, in slot order. */
   perChain: VerifyChain[];
+  /** Worker threads that checked the chunks (0: all in the calling thread). */
+  threads: number;
 }
 
 export interface VerifyFailure {
@@ -108,14 +115,57 @@ class Broken extends Error {
 
 const CHUNK = 4 * 1024 * 1024;
 
+export interface VerifyOptions {
+  /** Worker threads that check chunks; 0 checks them in this thread. Default: defaultThreads(). */
+  threads?: number;
+  /** Bytes read and checked at a time (4 MiB). */
+  chunkBytes?: number;
+}
+
+/** One chain to verify, with its files listed. */
+interface ChainJob {
+  chain: Chain;
+  files: LogFile[];
+  whole: boolean;
+  newest: boolean;
+}
+
 /**
  * Verifies a log directory or a single log file. A directory holds one chain per writer slot: its
  * own audit-NNNNNN.jsonl files (plus checkpoints.jsonl) and each writer-N/ subdirectory's; every
  * chain is checked on its own, in slot order, and the first failure is returned. A single file is
  * its own chain (and the checkpoints within its range). Streams the files a chunk at a time; each
- * line is checked on its own (lines.ts), then linked to the one before.
+ * line is checked on its own (lines.ts), on worker threads when the log is longer than a few
+ * chunks (verify-pool.ts), then linked to the one before here.
  */
-export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
+export async function verifyAudit(pathOrDir: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const jobs = await chainJobs(pathOrDir);
+  const chunkBytes = options.chunkBytes ?? CHUNK;
+  const threads = options.threads ?? defaultThreads();
+  // Starting threads costs tens of milliseconds: only worth it for a log of several chunks.
+  const checkers = threads > 0 && logBytes(jobs) > 2 * chunkBytes ? new ChunkCheckers(threads) : null;
+  try {
+    const done: VerifyChain[] = [];
+    for (const job of jobs) {
+      const result = await verifyChain(job, chunkBytes, checkers);
+      if (!result.ok) {
+        for (const before of done) {
+          result.records += before.records;
+          result.files += before.files;
+        }
+        return result;
+      }
+      const { ok: _ok, ...counts } = result;
+      done.push(counts);
+    }
+    return summary(done, checkers?.size ?? 0);
+  } finally {
+    await checkers?.close();
+  }
+}
+
+/** A single file is its own chain; a directory is one chain per writer slot, in slot order. */
+async function chainJobs(pathOrDir: string): Promise<ChainJob[]> {
   const info = await stat(pathOrDir);
   if (!info.isDirectory()) {
     const dir = dirname(pathOrDir);
@@ -127,14 +177,9 @@ export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
     } catch {}
     const newest = index > 0 && (siblings.at(-1)?.index ?? 0) === index;
     const chain = { slot: writerSlot(basename(dir)) ?? 1, dir, prefix: '' };
-    const result = await verifyChain(chain, [{ index, name, path: pathOrDir }], false, newest);
-    if (!result.ok) return result;
-    const { ok: _ok, ...counts } = result;
-    return summary([counts]);
+    return [{ chain, files: [{ index, name, path: pathOrDir }], whole: false, newest }];
   }
-  const chains = listChains(pathOrDir);
-  const done: VerifyChain[] = [];
-  for (const chain of chains) {
+  return listChains(pathOrDir).map((chain) => {
     let files: LogFile[];
     try {
       files = listLogFiles(chain.dir);
@@ -143,21 +188,24 @@ export async function verifyAudit(pathOrDir: string): Promise<VerifyResult> {
       files = [];
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const result = await verifyChain(chain, files, true, true);
-    if (!result.ok) {
-      for (const before of done) {
-        result.records += before.records;
-        result.files += before.files;
-      }
-      return result;
-    }
-    const { ok: _ok, ...counts } = result;
-    done.push(counts);
-  }
-  return summary(done);
+    return { chain, files, whole: true, newest: true };
+  });
 }
 
-function summary(chains: VerifyChain[]): VerifyOk {
+/** The size of every file to read (a file that cannot be stat'ed counts 0; reading it will say why). */
+function logBytes(jobs: ChainJob[]): number {
+  let total = 0;
+  for (const job of jobs) {
+    for (const file of job.files) {
+      try {
+        total += statSync(file.path).size;
+      } catch {}
+    }
+  }
+  return total;
+}
+
+function summary(chains: VerifyChain[], threads: number): VerifyOk {
   const sum = (key: 'records' | 'files' | 'checkpoints' | 'recoveries') =>
     chains.reduce((total, chain) => total + chain[key], 0);
   const first = chains[0];
@@ -171,27 +219,50 @@ function summary(chains: VerifyChain[]): VerifyOk {
     lastHash: first?.lastHash ?? null,
     recoveries: sum('recoveries'),
     perChain: chains,
+    threads,
   };
 }
 
-/** One chain: `files` in order, read against the chain directory's checkpoints. */
+/**
+ * One chain: `files` in order, read against the chain directory's checkpoints. With checkers,
+ * chunks are read ahead and checked on the worker threads, a few in flight, while the results are
+ * linked here strictly in file and line order, so the first failure is the same as in one thread.
+ */
 async function verifyChain(
-  chain: Chain,
-  files: LogFile[],
-  whole: boolean,
-  newest: boolean,
+  { chain, files, whole, newest }: ChainJob,
+  chunkBytes: number,
+  checkers: ChunkCheckers | null,
 ): Promise<(VerifyChain & { ok: true }) | VerifyFailure> {
   const state = new ChainState(whole);
+  const ahead = checkers ? checkers.size * 2 : 0;
+  const steps: Promise<Step>[] = [];
+  const consumeUntil = async (left: number) => {
+    while (steps.length > left) state.consume(await (steps.shift() as Promise<Step>));
+  };
+  const push = (step: Promise<Step>) => {
+    // A step still in flight when an earlier one fails is never awaited: not an unhandled rejection.
+    step.catch(() => {});
+    steps.push(step);
+  };
   try {
     state.checkpoints = await readCheckpoints(join(chain.dir, CHECKPOINT_FILE));
     for (const file of files) {
-      state.consume({ kind: 'file', file });
-      for await (const piece of readChunks(file.path)) {
-        state.consume(
-          piece.terminated ? { kind: 'chunk', result: checkChunk(piece.bytes) } : { kind: 'unterminated' },
-        );
+      push(Promise.resolve({ kind: 'file', file }));
+      try {
+        for await (const piece of readChunks(file.path, chunkBytes)) {
+          if (!piece.terminated) push(Promise.resolve({ kind: 'unterminated' }));
+          else if (checkers) push(checkers.check(piece.bytes).then((result) => ({ kind: 'chunk', result })));
+          else push(Promise.resolve({ kind: 'chunk', result: checkChunk(piece.bytes) }));
+          await consumeUntil(ahead);
+        }
+      } catch (error) {
+        // A file that fails to read: what was read before it comes first (an earlier broken record
+        // is the answer), and otherwise the failure is told at this file.
+        if (!(error instanceof Broken)) await consumeUntil(0);
+        throw error;
       }
     }
+    await consumeUntil(0);
     state.finish(newest);
   } catch (error) {
     const fileName = state.file ? `${chain.prefix}${state.file.name}` : null;
@@ -433,15 +504,22 @@ async function readCheckpoints(path: string): Promise<Map<number, string>> {
   return checkpoints;
 }
 
-/** The file in chunks of whole lines (without the final newline); a last piece without one is `terminated: false`. */
-async function* readChunks(path: string): AsyncGenerator<{ bytes: Buffer; terminated: boolean }> {
+/**
+ * The file in chunks of whole lines (without the final newline); a last piece without one is
+ * `terminated: false`. Nothing here touches a chunk once it is yielded.
+ */
+async function* readChunks(
+  path: string,
+  chunkBytes: number,
+): AsyncGenerator<{ bytes: Buffer; terminated: boolean }> {
   const handle = await open(path, 'r');
   try {
     let carry: Buffer = Buffer.alloc(0);
     for (;;) {
-      const buffer = Buffer.allocUnsafe(carry.length + CHUNK);
+      // Its own memory, never the shared pool's: a chunk is handed (transferred) to a checker thread.
+      const buffer = Buffer.allocUnsafeSlow(carry.length + chunkBytes);
       carry.copy(buffer);
-      const { bytesRead } = await handle.read(buffer, carry.length, CHUNK, null);
+      const { bytesRead } = await handle.read(buffer, carry.length, chunkBytes, null);
       if (bytesRead === 0) break;
       const filled = buffer.subarray(0, carry.length + bytesRead);
       const newline = filled.lastIndexOf(10);
