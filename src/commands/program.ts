@@ -1,32 +1,72 @@
 // The command line as a value: arguments to commands, with all output through an Io (src/cli.ts runs it).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { PACKAGE_VERSION } from '../proxy/index.js';
-import { LOG_FORMATS } from '../util/index.js';
-import { agentsAdd, agentsList, agentsRevoke, agentsRotate, agentsSetTrust, agentsShow } from './agents.js';
-import { approvalsApprove, approvalsDeny, approvalsList } from './approvals.js';
-import { auditTail, auditVerify } from './audit.js';
+import { LOG_FORMATS, PACKAGE_VERSION } from '../util/index.js';
 import { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
-import { policyExplain } from './explain.js';
-import { grantsList, grantsRevoke } from './grants.js';
-import {
-  incidentsAck,
-  incidentsList,
-  incidentsReinstate,
-  incidentsResolve,
-  incidentsShow,
-  incidentsSuspend,
-} from './incidents.js';
 import { EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, type Io, UsageError } from './io.js';
-import { pinsAccept, pinsDiff, pinsList, pinsReject, pinsReset } from './pins.js';
-import { policyMigrate, policyTest, policyValidate } from './policy.js';
-import {
-  reviewersAdd,
-  reviewersChange,
-  reviewersList,
-  reviewersPasswd,
-  reviewersToken,
-} from './reviewers.js';
-import { runProxy } from './run.js';
+
+/**
+ * A command's function whose module is loaded when the command runs, not when the CLI starts:
+ * every command module pulls in its own dependencies (the proxy and the MCP SDK, SQLite, the
+ * secret rules), and loading them all made even `portcullis --version` take over a second.
+ */
+function lazy<M, K extends keyof M>(
+  load: () => Promise<M>,
+  name: K,
+): M[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never {
+  const call = async (...args: unknown[]) => {
+    const fn = (await load())[name] as (...args: unknown[]) => unknown;
+    return fn(...args);
+  };
+  return call as never;
+}
+
+/** Each command module, loaded on first use. */
+const commands = {
+  agents: () => import('./agents.js'),
+  approvals: () => import('./approvals.js'),
+  audit: () => import('./audit.js'),
+  explain: () => import('./explain.js'),
+  grants: () => import('./grants.js'),
+  incidents: () => import('./incidents.js'),
+  pins: () => import('./pins.js'),
+  policy: () => import('./policy.js'),
+  reviewers: () => import('./reviewers.js'),
+  run: () => import('./run.js'),
+};
+const agentsAdd = lazy(commands.agents, 'agentsAdd');
+const agentsList = lazy(commands.agents, 'agentsList');
+const agentsRevoke = lazy(commands.agents, 'agentsRevoke');
+const agentsRotate = lazy(commands.agents, 'agentsRotate');
+const agentsSetTrust = lazy(commands.agents, 'agentsSetTrust');
+const agentsShow = lazy(commands.agents, 'agentsShow');
+const approvalsApprove = lazy(commands.approvals, 'approvalsApprove');
+const approvalsDeny = lazy(commands.approvals, 'approvalsDeny');
+const approvalsList = lazy(commands.approvals, 'approvalsList');
+const auditTail = lazy(commands.audit, 'auditTail');
+const auditVerify = lazy(commands.audit, 'auditVerify');
+const policyExplain = lazy(commands.explain, 'policyExplain');
+const grantsList = lazy(commands.grants, 'grantsList');
+const grantsRevoke = lazy(commands.grants, 'grantsRevoke');
+const incidentsAck = lazy(commands.incidents, 'incidentsAck');
+const incidentsList = lazy(commands.incidents, 'incidentsList');
+const incidentsReinstate = lazy(commands.incidents, 'incidentsReinstate');
+const incidentsResolve = lazy(commands.incidents, 'incidentsResolve');
+const incidentsShow = lazy(commands.incidents, 'incidentsShow');
+const incidentsSuspend = lazy(commands.incidents, 'incidentsSuspend');
+const pinsAccept = lazy(commands.pins, 'pinsAccept');
+const pinsDiff = lazy(commands.pins, 'pinsDiff');
+const pinsList = lazy(commands.pins, 'pinsList');
+const pinsReject = lazy(commands.pins, 'pinsReject');
+const pinsReset = lazy(commands.pins, 'pinsReset');
+const policyMigrate = lazy(commands.policy, 'policyMigrate');
+const policyTest = lazy(commands.policy, 'policyTest');
+const policyValidate = lazy(commands.policy, 'policyValidate');
+const reviewersAdd = lazy(commands.reviewers, 'reviewersAdd');
+const reviewersChange = lazy(commands.reviewers, 'reviewersChange');
+const reviewersList = lazy(commands.reviewers, 'reviewersList');
+const reviewersPasswd = lazy(commands.reviewers, 'reviewersPasswd');
+const reviewersToken = lazy(commands.reviewers, 'reviewersToken');
+const runProxy = lazy(commands.run, 'runProxy');
 
 const SUBCOMMANDS = new Set([
   'run',
@@ -222,8 +262,10 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       .argument('[server]', 'one server (default: all)')
       .option('--full', 'print whole hashes, as a pin: in the policy takes them')
       .description('print pins and held definitions'),
-  ).action((server: string | undefined, options: { dataDir: string; full?: boolean }) =>
-    setExit(pinsList({ dataDir: resolveDataDir(options.dataDir), server, full: options.full === true }, io)),
+  ).action(async (server: string | undefined, options: { dataDir: string; full?: boolean }) =>
+    setExit(
+      await pinsList({ dataDir: resolveDataDir(options.dataDir), server, full: options.full === true }, io),
+    ),
   );
   dataDir(
     pins
@@ -231,8 +273,8 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       .argument('<server>')
       .argument('[tool]')
       .description('show each held definition against its pin; exit 1 when nothing is held'),
-  ).action((server: string, tool: string | undefined, options: { dataDir: string }) =>
-    setExit(pinsDiff({ dataDir: resolveDataDir(options.dataDir), server, tool }, io)),
+  ).action(async (server: string, tool: string | undefined, options: { dataDir: string }) =>
+    setExit(await pinsDiff({ dataDir: resolveDataDir(options.dataDir), server, tool }, io)),
   );
   for (const [verb, run, what] of [
     ['accept', pinsAccept, 'pin the held definition of TOOL (audited)'],
@@ -261,8 +303,8 @@ Example: portcullis run --policy policy.yml -- npx -y @modelcontextprotocol/serv
       .description('print the pending approvals: id, agent, tool, rule, reason, arguments, time left')
       .option('--all', 'the latest 50 approvals of every status, with who decided')
       .option('--reveal', 'print arguments as they are (secret-looking values are masked by default)'),
-  ).action((options: { dataDir: string; all?: boolean; reveal?: boolean }) =>
-    setExit(approvalsList({ ...options, dataDir: resolveDataDir(options.dataDir) }, io)),
+  ).action(async (options: { dataDir: string; all?: boolean; reveal?: boolean }) =>
+    setExit(await approvalsList({ ...options, dataDir: resolveDataDir(options.dataDir) }, io)),
   );
   for (const [verb, decide, what] of [
     ['approve', approvalsApprove, 'approve the call: it runs once, exactly as shown (audited)'],

@@ -1,7 +1,7 @@
 // The proxy's public face: sessions, the gate, the HTTP endpoint, upstream specs and the policy source.
 
 // isLoopback moved to src/util; app.ts and the run command still ask the proxy for it.
-export { isLoopback } from '../util/index.js';
+export { isLoopback, PACKAGE_VERSION, PROXY_INFO } from '../util/index.js';
 export { Ambiguities, type Ambiguity } from './ambiguity.js';
 export {
   ArgumentSchemas,
@@ -101,4 +101,3 @@ export {
   specKey,
   type UpstreamSpec,
 } from './upstream-spec.js';
-export { PACKAGE_VERSION, PROXY_INFO } from './version.js';

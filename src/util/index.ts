@@ -1,5 +1,5 @@
 // Small helpers shared by several folders, none of which owns them: hashing, canonical JSON, secret
-// files, listening sockets, the Host/Origin guard.
+// files, listening sockets, the Host/Origin guard, the package's version.
 export { canonicalJson } from './canonical-json.js';
 export { sha256Hex } from './hash.js';
 export { type HostGuardOptions, type HostGuardRefusal, hostGuard, hostRefusal } from './host-guard.js';
@@ -21,3 +21,4 @@ export {
   openSqlite,
   type SqliteDatabase,
 } from './sqlite.js';
+export { PACKAGE_VERSION, PROXY_INFO } from './version.js';

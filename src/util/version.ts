@@ -1,4 +1,5 @@
-// The name and version the proxy presents to clients when it speaks for several upstreams, and the CLI prints.
+// The name and version the proxy presents to clients when it speaks for several upstreams, and the CLI prints
+// (here, not in proxy/, so the command line can print it without loading the proxy).
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The version in the package.json this module ships in. It sits two directories up from
- * src/proxy/ (tsx) and three from dist/src/proxy/ (built), so look upward for the one naming us.
+ * src/util/ (tsx) and three from dist/src/util/ (built), so look upward for the one naming us.
  */
 function packageVersion(): string {
   const start = dirname(fileURLToPath(import.meta.url));
