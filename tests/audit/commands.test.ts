@@ -141,6 +141,32 @@ describe('auditVerify given a path', () => {
   });
 });
 
+describe('audit verify on a log long enough for worker threads', () => {
+  it('the real CLI finds an edited record in a 10 MB log and passes the untouched one', async () => {
+    // ~4 KB a record: 2,500 records are over two 4 MiB chunks, so the CLI checks them on its threads.
+    const log = await AuditLog.open({ dataDir });
+    for (let i = 1; i <= 2500; i++) {
+      await log.append(decisionEvent(i, { reason: `${'padding '.repeat(500)}${i}` }));
+    }
+    await log.close();
+    const cli = () =>
+      run(process.execPath, [builtFile('src/cli.ts'), 'audit', 'verify', dataDir], { cwd: REPO }).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    expect(await cli()).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^audit log intact: 2500 records/),
+    });
+    const { file, lines, index } = await locate(auditDir, 2011);
+    lines[index] = (lines[index] as string).replace('"decision":"allow"', '"decision":"deny"');
+    await writeLines(file, lines);
+    const broken = await cli();
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^audit log broken at seq 2011: record content does not match its hash/);
+  });
+});
+
 describe('auditTail', () => {
   it('prints the last n records oldest first, one readable line each', async () => {
     await writeRecords(10, { maxFileBytes: 3_000 });

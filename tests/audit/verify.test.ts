@@ -1,6 +1,7 @@
 // Verification of untouched and tampered logs: each kind of tampering is caught at the right seq,
 // checked in this thread and on worker threads (the transpiled copy, which has the worker file).
 import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +33,14 @@ beforeEach(async () => {
   await log.close();
 });
 afterEach(() => cleanup());
+
+describe('verify threads', () => {
+  it('the compiled code checks on worker threads by default on more than one core; the source cannot', () => {
+    const cores = availableParallelism();
+    expect(built.defaultThreads()).toBe(cores < 2 ? 0 : Math.min(cores, 4));
+    expect(source.defaultThreads()).toBe(0);
+  });
+});
 
 describe.each(VERIFIERS)('verifyAudit %s', (_label, threads, verifyAudit) => {
   async function broken(): Promise<VerifyFailure> {
