@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChunkCheck } from './lines.js';
 import type { ChunkTask } from './verify-worker.js';
 
-const WORKER = new URL('./verify-worker.js', import.meta.url);
+const WORKER_FILE = fileURLToPath(new URL('./verify-worker.js', import.meta.url));
 /** More threads than this do not pay on a log read from one disk. */
 const MAX_THREADS = 4;
 
@@ -18,7 +18,7 @@ const MAX_THREADS = 4;
  */
 export function defaultThreads(): number {
   const cores = availableParallelism();
-  if (cores < 2 || !existsSync(fileURLToPath(WORKER))) return 0;
+  if (cores < 2 || !existsSync(WORKER_FILE)) return 0;
   return Math.min(cores, MAX_THREADS);
 }
 
@@ -39,11 +39,11 @@ export class ChunkCheckers {
   #failure: Error | null = null;
 
   constructor(readonly size: number) {
-    if (!existsSync(fileURLToPath(WORKER))) {
-      throw new Error(`the verify worker ${fileURLToPath(WORKER)} is missing (run the compiled build)`);
+    if (!existsSync(WORKER_FILE)) {
+      throw new Error(`the verify worker ${WORKER_FILE} is missing (run the compiled build)`);
     }
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(WORKER);
+      const worker = new Worker(WORKER_FILE);
       worker.on('message', (answer: Answer) => this.#settle(answer));
       // A checker that dies takes its chunks with it: fail them (verify reports the log unreadable)
       // rather than wait for answers that will not come.

@@ -21,10 +21,9 @@ import {
   LINE_INVALID_UTF8,
 } from './lines.js';
 import { ChunkCheckers, defaultThreads } from './verify-pool.js';
-
-export { defaultThreads };
-
 import { type Chain, listChains, writerSlot } from './writers.js';
+
+export { defaultThreads } from './verify-pool.js';
 
 export type VerifyProblem =
   /** A line is not a JSON record (or the file ends in the middle of one). */
